@@ -1,0 +1,69 @@
+package io.flotilla.wal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Persists {@link HardState} by atomic replacement. The body is versioned and length-delimited so
+ * later versions can append fields; an older reader ignores bytes it does not know.
+ *
+ * <pre>
+ * body: u32 version (1) | u64 term | u64 votedFor | u64 commitIndex
+ * </pre>
+ *
+ * <p>Not thread-safe: one Raft driver owns it. Each {@link #save} costs two forces and a rename, so
+ * a driver saves only when term or vote change; commitIndex rides along when they do.
+ */
+public final class HardStateStore {
+  static final String FILE_NAME = "hardstate";
+  private static final int VERSION = 1;
+  private static final int V1_SIZE = 4 + 8 + 8 + 8;
+
+  private final AtomicFile file;
+  private HardState current;
+
+  private HardStateStore(AtomicFile file, HardState current) {
+    this.file = file;
+    this.current = current;
+  }
+
+  /** Opens the store in {@code dir} (created if missing), reading the last saved value. */
+  public static HardStateStore open(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    AtomicFile file = new AtomicFile(dir.resolve(FILE_NAME));
+    Optional<ByteBuffer> body = file.read();
+    HardState hs = body.isEmpty() ? HardState.EMPTY : decode(file.path(), body.get());
+    return new HardStateStore(file, hs);
+  }
+
+  public HardState load() {
+    return current;
+  }
+
+  /** Durably replaces the stored value; returns only once it would survive a crash. */
+  public void save(HardState hs) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(V1_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(VERSION).putLong(hs.term()).putLong(hs.votedFor()).putLong(hs.commitIndex()).flip();
+    file.write(b);
+    current = hs;
+  }
+
+  private static HardState decode(Path path, ByteBuffer b) throws WalCorruptionException {
+    if (b.remaining() < V1_SIZE) {
+      throw new WalCorruptionException(path, 0, "hard state body too short: " + b.remaining());
+    }
+    int version = b.getInt(0);
+    if (version < 1) {
+      throw new WalCorruptionException(path, 0, "unknown hard state version " + version);
+    }
+    try {
+      return new HardState(b.getLong(4), b.getLong(12), b.getLong(20));
+    } catch (IllegalArgumentException e) {
+      throw new WalCorruptionException(path, 0, e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,29 @@
+package io.flotilla.wal;
+
+import java.util.List;
+
+/**
+ * What opening the log found and did.
+ *
+ * @param segments          segment files in use after recovery
+ * @param firstIndex        first readable index (compaction point + 1 when the log is empty)
+ * @param lastIndex         last index recovered
+ * @param tornBytes         bytes of a torn final write cut from the last segment (0 = clean)
+ * @param repaired          true when {@link WalOptions#withRepair()} cut the log at corruption
+ * @param firstLostIndex    with repair: the first index that was dropped (0 when none)
+ * @param lostBytes         with repair: bytes dropped at and after the damage, across segments
+ * @param events            one line per action taken, for the operator's log
+ */
+public record RecoveryReport(
+    int segments,
+    long firstIndex,
+    long lastIndex,
+    long tornBytes,
+    boolean repaired,
+    long firstLostIndex,
+    long lostBytes,
+    List<String> events) {
+  public RecoveryReport {
+    events = List.copyOf(events);
+  }
+}

@@ -1,0 +1,578 @@
+package io.flotilla.wal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A segmented, checksummed, group-committed write-ahead log of {@link Entry entries} with dense
+ * indexes, plus the {@link HardStateStore} of the same directory.
+ *
+ * <p>Threads: any number of threads may append and read. Appends take a short lock to assign or
+ * check indexes and queue the entries; one writer thread drains the queue, writes everything
+ * queued as one write and forces once (group commit), then completes the futures. A future never
+ * completes before the force that made its entries durable returned. Futures complete on the writer
+ * thread: attach heavy work with the {@code *Async} variants.
+ *
+ * <p>Visibility: an appended entry is readable at once (from memory), before it is durable;
+ * {@link #durableIndex()} says how far the log is on disk. Raft needs exactly this: a leader sends
+ * entries to followers while its own force is in flight, and counts itself only once durable.
+ *
+ * <p>Failure: an I/O error while writing or forcing fails the log for good (see
+ * {@link WalFailedException}); every pending and later write fails with it. Reopen to recover.
+ */
+public final class Wal implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Wal.class);
+
+  final WalOptions options;
+  private final DirLock dirLock;
+  private final HardStateStore hardState;
+  private final RecoveryReport report;
+
+  /** Serialises index assignment and queueing; truncations hold it until done. */
+  private final ReentrantLock appendLock = new ReentrantLock();
+  /** Guards everything below against the writer's metadata updates. */
+  final ReentrantReadWriteLock stateLock = new ReentrantReadWriteLock();
+  final List<Segment> segments;
+  final EntryCache cache;
+  final TermRuns terms;
+  long compactIndex;
+  long compactTerm;
+  /** Last index accepted (appended); entries up to here are readable. */
+  private long lastIndex;
+  /** Last index written to a file (maybe not yet forced); the cache may evict up to here. */
+  long writtenIndex;
+  private volatile long durableIndex;
+
+  final LinkedBlockingQueue<WalWriter.Op> queue = new LinkedBlockingQueue<>();
+  private volatile Throwable failure;
+  private volatile boolean closed;
+  private final Thread writerThread;
+
+  private Wal(WalOptions options, DirLock dirLock, HardStateStore hardState,
+      WalRecovery.State state) throws IOException {
+    this.options = options;
+    this.dirLock = dirLock;
+    this.hardState = hardState;
+    this.report = state.report();
+    this.segments = new ArrayList<>(state.segments());
+    this.terms = state.terms();
+    this.compactIndex = state.compactIndex();
+    this.compactTerm = state.compactTerm();
+    this.lastIndex = state.lastIndex();
+    this.writtenIndex = lastIndex;
+    this.durableIndex = lastIndex;
+    this.cache = new EntryCache(options.cacheBytes());
+    this.cache.reset(lastIndex + 1);
+    WalWriter writer = new WalWriter(this);
+    this.writerThread = new Thread(writer, "wal-writer-" + options.dir().getFileName());
+    this.writerThread.setDaemon(true);
+    this.writerThread.start();
+  }
+
+  /**
+   * Opens (creating if needed) the log in {@code options.dir()}, recovering from whatever a crash
+   * left: see docs/wal.md for the rules. Throws {@link WalCorruptionException} on damage that is not
+   * a torn tail, and {@link WalLockedException} when the directory is already open.
+   */
+  public static Wal open(WalOptions options) throws IOException {
+    Files.createDirectories(options.dir());
+    DirLock lock = DirLock.acquire(options.dir());
+    try {
+      WalRecovery.State state = new WalRecovery(options).recover();
+      for (String e : state.report().events()) {
+        LOG.warn("{}: {}", options.dir(), e);
+      }
+      HardStateStore hs = HardStateStore.open(options.dir());
+      return new Wal(options, lock, hs, state);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  public RecoveryReport recoveryReport() {
+    return report;
+  }
+
+  public HardStateStore hardState() {
+    return hardState;
+  }
+
+  // ---------------------------------------------------------------------------------- appends
+
+  /**
+   * Appends one entry at the next index. The future completes with that index once durable.
+   */
+  public CompletableFuture<Long> append(long term, byte[] payload) {
+    checkPayload(payload);
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    appendLock.lock();
+    try {
+      checkTerm(term);
+      if (!admit(f)) {
+        return f;
+      }
+      Entry e = new Entry(lastIndex + 1, term, payload);
+      publish(e);
+      queue.add(new WalWriter.Append(new Entry[] {e}, f));
+    } finally {
+      appendLock.unlock();
+    }
+    return f;
+  }
+
+  /**
+   * Appends entries whose indexes the caller chose (Raft does): they must be dense and start right
+   * after {@link #lastIndex()}; to replace a suffix, call {@link #truncateSuffix} first. The future
+   * completes with the last index once all of them are durable.
+   */
+  public CompletableFuture<Long> append(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return CompletableFuture.completedFuture(durableIndex);
+    }
+    Entry[] batch = entries.toArray(new Entry[0]);
+    for (int i = 0; i < batch.length; i++) {
+      checkPayload(batch[i].payload());
+      if (i > 0 && batch[i].index() != batch[i - 1].index() + 1) {
+        throw new IllegalArgumentException("entries not dense: " + batch[i - 1].index() + " then "
+            + batch[i].index());
+      }
+      if (i > 0 && batch[i].term() < batch[i - 1].term()) {
+        throw new IllegalArgumentException("term decreases at index " + batch[i].index());
+      }
+    }
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    appendLock.lock();
+    try {
+      if (batch[0].index() != lastIndex + 1) {
+        throw new IllegalArgumentException("append at " + batch[0].index() + " but the log ends at "
+            + lastIndex + " (truncateSuffix first to replace entries)");
+      }
+      checkTerm(batch[0].term());
+      if (!admit(f)) {
+        return f;
+      }
+      for (Entry e : batch) {
+        publish(e);
+      }
+      queue.add(new WalWriter.Append(batch, f));
+    } finally {
+      appendLock.unlock();
+    }
+    return f;
+  }
+
+  /** Runs under appendLock; false (and f failed) when the log takes no more writes. */
+  private boolean admit(CompletableFuture<?> f) {
+    Throwable t = failure;
+    if (t != null) {
+      f.completeExceptionally(new WalFailedException(t));
+      return false;
+    }
+    if (closed) {
+      f.completeExceptionally(new WalException("WAL is closed"));
+      return false;
+    }
+    return true;
+  }
+
+  /** Runs under appendLock: makes the entry readable before it is written. */
+  private void publish(Entry e) {
+    stateLock.writeLock().lock();
+    try {
+      terms.append(e.index(), e.term());
+      cache.add(e);
+      lastIndex = e.index();
+    } finally {
+      stateLock.writeLock().unlock();
+    }
+  }
+
+  /** Runs under appendLock: Raft terms in a log never decrease. */
+  private void checkTerm(long term) {
+    stateLock.readLock().lock();
+    try {
+      long prev = lastIndex == compactIndex ? compactTerm : terms.lastTerm();
+      if (term < prev) {
+        throw new IllegalArgumentException("term " + term + " is below the last entry's term "
+            + prev);
+      }
+    } finally {
+      stateLock.readLock().unlock();
+    }
+  }
+
+  private void checkPayload(byte[] payload) {
+    if (payload.length > options.maxEntryBytes()) {
+      throw new IllegalArgumentException("entry of " + payload.length + " bytes exceeds the limit of "
+          + options.maxEntryBytes());
+    }
+  }
+
+  // ------------------------------------------------------------------------------ truncation
+
+  /**
+   * Durably removes every entry at and after {@code index} (Raft conflict resolution). Returns once
+   * the removal would survive a crash; appends from other threads wait meanwhile, so nothing is
+   * accepted at {@code index} before the old entry is gone.
+   */
+  public void truncateSuffix(long index) throws IOException {
+    appendLock.lock();
+    try {
+      stateLock.readLock().lock();
+      try {
+        if (index <= compactIndex) {
+          throw new IllegalArgumentException("cannot truncate at " + index
+              + ": entries up to " + compactIndex + " are compacted (and so committed)");
+        }
+        if (index > lastIndex) {
+          return;
+        }
+      } finally {
+        stateLock.readLock().unlock();
+      }
+      runExclusive(new WalWriter.TruncateSuffix(index, new CompletableFuture<>()));
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  /**
+   * Compacts the log after a snapshot at {@code index} (whose entry has {@code term}): durably
+   * records the compaction point, then deletes every segment holding only entries at or below it.
+   * When {@code index} is past the end of the log (a snapshot installed from the leader), the log
+   * becomes empty and the next append must be at {@code index + 1}.
+   */
+  public void truncatePrefix(long index, long term) throws IOException {
+    appendLock.lock();
+    try {
+      stateLock.readLock().lock();
+      try {
+        if (index <= compactIndex) {
+          return;
+        }
+        if (index <= lastIndex && index >= compactIndex + 1 && terms.termOf(index) != term) {
+          throw new IllegalArgumentException("compaction at " + index + " with term " + term
+              + " but the log has term " + terms.termOf(index) + " there");
+        }
+      } finally {
+        stateLock.readLock().unlock();
+      }
+      runExclusive(new WalWriter.TruncatePrefix(index, term, new CompletableFuture<>()));
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  private void runExclusive(WalWriter.Op op) throws IOException {
+    if (!admit(op.future())) {
+      await(op.future());
+    }
+    queue.add(op);
+    await(op.future());
+  }
+
+  private static void await(CompletableFuture<?> f) throws IOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          f.get();
+          return;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          Throwable c = e.getCause();
+          if (c instanceof IOException io) {
+            throw io;
+          }
+          if (c instanceof RuntimeException re) {
+            throw re;
+          }
+          throw new WalException("WAL operation failed", c);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------------------------- reads
+
+  /** First readable index; equals compaction point + 1. */
+  public long firstIndex() {
+    stateLock.readLock().lock();
+    try {
+      return compactIndex + 1;
+    } finally {
+      stateLock.readLock().unlock();
+    }
+  }
+
+  /** Last appended index (maybe not yet durable); the compaction point when the log is empty. */
+  public long lastIndex() {
+    stateLock.readLock().lock();
+    try {
+      return lastIndex;
+    } finally {
+      stateLock.readLock().unlock();
+    }
+  }
+
+  /** Last index known to be on disk. */
+  public long durableIndex() {
+    return durableIndex;
+  }
+
+  /**
+   * Term of the entry at {@code index}; also answers for the compaction point itself, so Raft can
+   * check the previous entry of the first one it still has. Never does I/O.
+   */
+  public long term(long index) {
+    stateLock.readLock().lock();
+    try {
+      if (index == compactIndex) {
+        return compactTerm;
+      }
+      checkRange(index, index + 1);
+      return terms.termOf(index);
+    } finally {
+      stateLock.readLock().unlock();
+    }
+  }
+
+  public Entry entry(long index) {
+    List<Entry> one = entries(index, index + 1, 0);
+    return one.get(0);
+  }
+
+  /**
+   * Entries in [{@code from}, {@code to}), stopping early once their payloads pass
+   * {@code maxBytes} (but always at least one, so a large entry cannot stall replication).
+   * Recent entries come from memory; older ones are read from the segments and checked against
+   * their checksums, so damage is reported here rather than replicated.
+   */
+  public List<Entry> entries(long from, long to, long maxBytes) {
+    if (from >= to) {
+      return List.of();
+    }
+    stateLock.readLock().lock();
+    try {
+      checkRange(from, to);
+      Budget budget = new Budget(maxBytes, new ArrayList<>((int) Math.min(to - from, 1024)));
+      long i = from;
+      while (i < to) {
+        Entry cached = cache.get(i);
+        if (cached != null) {
+          if (!budget.take(cached)) {
+            break;
+          }
+          i++;
+        } else {
+          i = readFromSegment(i, to, budget);
+          if (i < 0) {
+            break;
+          }
+        }
+      }
+      return budget.out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      stateLock.readLock().unlock();
+    }
+  }
+
+  /** Entries gathered by one read and the payload bytes they add up to. */
+  private static final class Budget {
+    final long maxBytes;
+    final List<Entry> out;
+    long bytes;
+
+    Budget(long maxBytes, List<Entry> out) {
+      this.maxBytes = maxBytes;
+      this.out = out;
+    }
+
+    /** Adds the entry unless it would pass the budget; the first entry is always taken. */
+    boolean take(Entry e) {
+      if (!out.isEmpty() && maxBytes > 0 && bytes + e.payload().length > maxBytes) {
+        return false;
+      }
+      out.add(e);
+      bytes += e.payload().length;
+      return true;
+    }
+  }
+
+  private void checkRange(long from, long to) {
+    if (from <= compactIndex) {
+      throw new IndexOutOfBoundsException("index " + from + " is compacted (first index is "
+          + (compactIndex + 1) + ")");
+    }
+    if (to - 1 > lastIndex) {
+      throw new IndexOutOfBoundsException("index " + (to - 1) + " is past the last index "
+          + lastIndex);
+    }
+  }
+
+  /**
+   * Reads entries from {@code from} out of the segment holding it, until the end of that segment,
+   * {@code to}, the first cached entry, or the budget. Returns the next index to read, or -1 when
+   * the budget is spent. Reads in chunks of up to 1 MiB so a catching-up follower costs few calls.
+   */
+  private long readFromSegment(long from, long to, Budget budget) throws IOException {
+    Segment seg = segmentFor(from);
+    long end = Math.min(to, seg.lastIndex() + 1);
+    CRC32C crc = new CRC32C();
+    long i = from;
+    while (i < end && cache.get(i) == null) {
+      long chunkStart = seg.offsetOf(i);
+      long j = i + 1; // always at least one record, however large
+      while (j < end && cache.get(j) == null && offsetAfter(seg, j) - chunkStart <= (1 << 20)) {
+        j++;
+      }
+      long chunkEnd = offsetAfter(seg, j - 1);
+      ByteBuffer buf = ByteBuffer.allocate((int) (chunkEnd - chunkStart))
+          .order(ByteOrder.LITTLE_ENDIAN);
+      while (buf.hasRemaining()) {
+        if (seg.channel.read(buf, chunkStart + buf.position()) < 0) {
+          throw new WalCorruptionException(seg.path, chunkStart + buf.position(),
+              "unexpected end of file while reading index " + i);
+        }
+      }
+      for (long k = i; k < j; k++) {
+        int at = (int) (seg.offsetOf(k) - chunkStart);
+        int size = (int) (offsetAfter(seg, k) - seg.offsetOf(k));
+        if (!budget.take(decode(seg, buf, at, size, k, crc))) {
+          return -1;
+        }
+      }
+      i = j;
+    }
+    return i;
+  }
+
+  private static long offsetAfter(Segment seg, long index) {
+    return index < seg.lastIndex() ? seg.offsetOf(index + 1) : seg.dataEnd;
+  }
+
+  private Entry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)
+      throws WalCorruptionException {
+    long fileOffset = seg.offsetOf(index);
+    if (buf.getInt(at) != RecordFormat.RECORD_MAGIC
+        || buf.getInt(at + RecordFormat.OFF_LENGTH) != size - RecordFormat.HEADER_SIZE
+        || RecordFormat.recordCrc(buf, at, size, crc) != buf.getInt(at + RecordFormat.OFF_CRC)
+        || buf.getLong(at + RecordFormat.OFF_INDEX) != index) {
+      failure = new WalCorruptionException(seg.path, fileOffset, "record for index " + index
+          + " failed its checksum on read");
+      throw (WalCorruptionException) failure;
+    }
+    byte[] payload = new byte[size - RecordFormat.HEADER_SIZE];
+    buf.get(at + RecordFormat.HEADER_SIZE, payload);
+    return new Entry(index, buf.getLong(at + RecordFormat.OFF_TERM), payload);
+  }
+
+  /** Caller holds the state lock. */
+  private Segment segmentFor(long index) {
+    int lo = 0;
+    int hi = segments.size() - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) >>> 1;
+      if (segments.get(mid).firstIndex <= index) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    Segment s = segments.isEmpty() ? null : segments.get(lo);
+    if (s == null || index < s.firstIndex || index > s.lastIndex()) {
+      throw new IllegalStateException("index " + index + " is neither cached nor in a segment"
+          + " (written up to " + writtenIndex + ")");
+    }
+    return s;
+  }
+
+  // --------------------------------------------------------------------- writer's callbacks
+
+  /** Called by the writer, under the state lock, after a truncation. */
+  void setLastIndex(long index) {
+    lastIndex = index;
+  }
+
+  long lastIndexUnderLock() {
+    return lastIndex;
+  }
+
+  void markDurable(long index) {
+    durableIndex = index;
+  }
+
+  /** Called by the writer when an I/O error makes the log unusable. */
+  void fail(Throwable t) {
+    if (failure == null) {
+      failure = t;
+      LOG.error("WAL {} failed; it accepts no more writes until reopened", options.dir(), t);
+    }
+  }
+
+  Throwable failure() {
+    return failure;
+  }
+
+  // ------------------------------------------------------------------------------- lifecycle
+
+  /** Completes (or fails) everything queued, stops the writer, releases the directory. */
+  @Override
+  public void close() throws IOException {
+    appendLock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      CompletableFuture<Long> done = new CompletableFuture<>();
+      queue.add(new WalWriter.Close(done));
+    } finally {
+      appendLock.unlock();
+    }
+    boolean interrupted = false;
+    while (writerThread.isAlive()) {
+      try {
+        writerThread.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    try {
+      stateLock.writeLock().lock();
+      try {
+        for (Segment s : segments) {
+          s.close();
+        }
+      } finally {
+        stateLock.writeLock().unlock();
+      }
+    } finally {
+      dirLock.close();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,378 @@
+package io.flotilla.wal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.zip.CRC32C;
+
+/**
+ * The log's only writer. It takes everything queued since its last round, encodes all appends into
+ * one buffer, writes it with as few system calls as the buffer allows, forces once, publishes the
+ * record positions, and only then completes the appenders' futures. Truncations and close are
+ * queued too, so they happen in order with the appends around them.
+ */
+final class WalWriter implements Runnable {
+
+  /** Work for the writer, in queue order. */
+  sealed interface Op permits Append, TruncateSuffix, TruncatePrefix, Close {
+    CompletableFuture<?> future();
+  }
+
+  record Append(Entry[] entries, CompletableFuture<Long> future) implements Op {}
+
+  record TruncateSuffix(long index, CompletableFuture<Void> future) implements Op {}
+
+  record TruncatePrefix(long index, long term, CompletableFuture<Void> future) implements Op {}
+
+  record Close(CompletableFuture<Long> future) implements Op {}
+
+  private static final int ZERO_CHUNK = 1 << 20;
+  private static final int MAX_OPS_PER_ROUND = 4096;
+
+  private final Wal wal;
+  private final WalOptions options;
+  private final CRC32C crc = new CRC32C();
+  private final ByteBuffer zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
+  private ByteBuffer buf;
+
+  /** Offset in the active segment where the buffer's bytes go. */
+  private long bufFileOffset;
+  /** Offset in the active segment of the first record written since the last force. */
+  private int groupStart;
+  /** Records encoded since the last force, to publish after it: parallel arrays. */
+  private long pendingFirstIndex;
+  private int pendingCount;
+  private long[] pendingOffsets = new long[1024];
+  private final List<Segment> pendingSegments = new ArrayList<>();
+  private final List<Integer> pendingSegmentStarts = new ArrayList<>();
+  private final List<Append> pendingAppends = new ArrayList<>();
+
+  WalWriter(Wal wal) {
+    this.wal = wal;
+    this.options = wal.options;
+    this.buf = ByteBuffer.allocateDirect(options.maxBatchBytes()).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  @Override
+  public void run() {
+    List<Op> round = new ArrayList<>();
+    try {
+      while (true) {
+        round.add(wal.queue.take());
+        wal.queue.drainTo(round, MAX_OPS_PER_ROUND);
+        for (Op op : round) {
+          if (op instanceof Append a) {
+            encode(a);
+            continue;
+          }
+          commitPending();
+          if (op instanceof TruncateSuffix t) {
+            truncateSuffix(t.index());
+            t.future().complete(null);
+          } else if (op instanceof TruncatePrefix t) {
+            truncatePrefix(t.index(), t.term());
+            t.future().complete(null);
+          } else if (op instanceof Close c) {
+            c.future().complete(0L);
+            failRemaining(round, op, new WalException("WAL is closed"));
+            return;
+          } else {
+            throw new AssertionError(op);
+          }
+        }
+        commitPending();
+        round.clear();
+      }
+    } catch (Throwable t) {
+      wal.fail(t);
+      WalFailedException failed = new WalFailedException(t);
+      for (Append a : pendingAppends) {
+        a.future().completeExceptionally(failed);
+      }
+      for (Op op : round) {
+        op.future().completeExceptionally(failed);
+      }
+      drainAndFail(failed);
+    }
+  }
+
+  /** After close: anything queued behind the close op fails rather than hanging. */
+  private void failRemaining(List<Op> round, Op closeOp, Throwable cause) {
+    boolean after = false;
+    for (Op op : round) {
+      if (after) {
+        op.future().completeExceptionally(cause);
+      }
+      after |= op == closeOp;
+    }
+    drainAndFail(cause);
+  }
+
+  private void drainAndFail(Throwable cause) {
+    List<Op> rest = new ArrayList<>();
+    wal.queue.drainTo(rest);
+    for (Op op : rest) {
+      op.future().completeExceptionally(cause);
+    }
+  }
+
+  // ------------------------------------------------------------------------------ appending
+
+  private void encode(Append a) throws IOException {
+    if (pendingAppends.isEmpty() && pendingCount == 0) {
+      pendingFirstIndex = a.entries()[0].index();
+    }
+    pendingAppends.add(a);
+    for (Entry e : a.entries()) {
+      int size = e.encodedSize();
+      Segment seg = activeSegment(e.index(), size);
+      if (size > buf.remaining()) {
+        flushBuffer(seg);
+        if (size > buf.capacity()) {
+          buf = ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
+        }
+      }
+      long offset = bufFileOffset + buf.position();
+      RecordFormat.encode(buf, e, groupStart, options.groupId(), crc);
+      if (pendingCount == pendingOffsets.length) {
+        pendingOffsets = java.util.Arrays.copyOf(pendingOffsets, pendingCount * 2);
+      }
+      pendingOffsets[pendingCount++] = offset;
+    }
+  }
+
+  /**
+   * The segment the record for {@code index} goes to: the last one, unless it is full (then it is
+   * finished and a new one started) or there is none.
+   */
+  private Segment activeSegment(long index, int recordSize) throws IOException {
+    Segment seg = lastSegment();
+    if (seg != null) {
+      long end = bufFileOffset + buf.position();
+      boolean hasRecords = seg.count() > 0 || end > RecordFormat.SEGMENT_HEADER_SIZE;
+      if (!hasRecords || end + recordSize <= options.segmentBytes()) {
+        return seg;
+      }
+      flushBuffer(seg);
+      force(seg);
+      finishSegment(seg);
+    }
+    Segment fresh = createSegment(index);
+    bufFileOffset = fresh.dataEnd;
+    groupStart = (int) fresh.dataEnd;
+    pendingSegments.add(fresh);
+    pendingSegmentStarts.add(pendingCount);
+    return fresh;
+  }
+
+  private Segment lastSegment() {
+    List<Segment> segs = wal.segments;
+    if (segs.isEmpty()) {
+      return null;
+    }
+    Segment seg = segs.get(segs.size() - 1);
+    if (pendingSegments.isEmpty() || pendingSegments.get(pendingSegments.size() - 1) != seg) {
+      // First record for this segment in this group: start the group at its end.
+      pendingSegments.add(seg);
+      pendingSegmentStarts.add(pendingCount);
+      bufFileOffset = seg.dataEnd;
+      groupStart = (int) seg.dataEnd;
+    }
+    return seg;
+  }
+
+  private void flushBuffer(Segment seg) throws IOException {
+    buf.flip();
+    int n = buf.remaining();
+    if (n > 0) {
+      ensureAllocated(seg, bufFileOffset + n);
+      long pos = bufFileOffset;
+      while (buf.hasRemaining()) {
+        pos += seg.channel.write(buf, pos);
+      }
+      bufFileOffset += n;
+      seg.dataEnd = bufFileOffset;
+    }
+    buf.clear();
+  }
+
+  /** Zero-fills ahead of the writer, so forces rarely carry file-size metadata. */
+  private void ensureAllocated(Segment seg, long needEnd) throws IOException {
+    if (needEnd <= seg.allocated) {
+      return;
+    }
+    long step = options.preallocateBytes();
+    if (step == 0) {
+      seg.allocated = needEnd;
+      return;
+    }
+    long target = Math.max(needEnd, Math.min(seg.allocated + step,
+        Math.max(options.segmentBytes(), needEnd)));
+    target = (target + 4095) & ~4095L;
+    long pos = seg.allocated;
+    while (pos < target) {
+      zeros.clear().limit((int) Math.min(ZERO_CHUNK, target - pos));
+      pos += seg.channel.write(zeros, pos);
+    }
+    seg.allocated = target;
+  }
+
+  private void force(Segment seg) throws IOException {
+    if (options.sync()) {
+      seg.channel.force(false);
+    }
+  }
+
+  /** Writes, forces and publishes everything encoded since the last force; then acknowledges. */
+  private void commitPending() throws IOException {
+    if (pendingAppends.isEmpty()) {
+      return;
+    }
+    Segment seg = wal.segments.get(wal.segments.size() - 1);
+    flushBuffer(seg);
+    force(seg);
+    long last = pendingFirstIndex + pendingCount - 1;
+    wal.stateLock.writeLock().lock();
+    try {
+      for (int s = 0; s < pendingSegments.size(); s++) {
+        Segment target = pendingSegments.get(s);
+        int from = pendingSegmentStarts.get(s);
+        int to = s + 1 < pendingSegments.size() ? pendingSegmentStarts.get(s + 1) : pendingCount;
+        for (int k = from; k < to; k++) {
+          target.addRecord(pendingFirstIndex + k, pendingOffsets[k]);
+        }
+      }
+      wal.writtenIndex = last;
+      wal.cache.evict(last);
+    } finally {
+      wal.stateLock.writeLock().unlock();
+    }
+    wal.markDurable(last);
+    for (Append a : pendingAppends) {
+      Entry[] es = a.entries();
+      a.future().complete(es[es.length - 1].index());
+    }
+    pendingAppends.clear();
+    pendingSegments.clear();
+    pendingSegmentStarts.clear();
+    pendingCount = 0;
+  }
+
+  // ------------------------------------------------------------------------------- segments
+
+  private Segment createSegment(long firstIndex) throws IOException {
+    Path path = options.dir().resolve(Segment.fileName(firstIndex));
+    FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+        StandardOpenOption.WRITE);
+    Segment seg = new Segment(firstIndex, path, ch, RecordFormat.SEGMENT_HEADER_SIZE, 0);
+    ensureAllocated(seg, RecordFormat.SEGMENT_HEADER_SIZE);
+    ByteBuffer header = RecordFormat.segmentHeader(firstIndex, options.groupId());
+    long pos = 0;
+    while (header.hasRemaining()) {
+      pos += ch.write(header, pos);
+    }
+    ch.force(true);
+    Fsync.directory(options.dir());
+    wal.stateLock.writeLock().lock();
+    try {
+      wal.segments.add(seg);
+    } finally {
+      wal.stateLock.writeLock().unlock();
+    }
+    return seg;
+  }
+
+  /** A segment that stops being the last is trimmed to its data, so it holds no stray zeros. */
+  private void finishSegment(Segment seg) throws IOException {
+    seg.channel.truncate(seg.dataEnd);
+    seg.allocated = seg.dataEnd;
+    force(seg);
+  }
+
+  // ----------------------------------------------------------------------------- truncation
+
+  private void truncateSuffix(long index) throws IOException {
+    List<Segment> doomed = new ArrayList<>();
+    Segment tail = null;
+    long cutOffset = -1;
+    wal.stateLock.writeLock().lock();
+    try {
+      List<Segment> segs = wal.segments;
+      while (!segs.isEmpty() && segs.get(segs.size() - 1).firstIndex >= index) {
+        doomed.add(segs.remove(segs.size() - 1));
+      }
+      if (!segs.isEmpty()) {
+        tail = segs.get(segs.size() - 1);
+        if (tail.lastIndex() >= index) {
+          cutOffset = tail.cutAt(index);
+        }
+      }
+      wal.cache.truncateFrom(index);
+      wal.terms.truncateFrom(index);
+      wal.setLastIndex(index - 1);
+      wal.writtenIndex = Math.min(wal.writtenIndex, index - 1);
+      wal.markDurable(Math.min(wal.durableIndex(), index - 1));
+    } finally {
+      wal.stateLock.writeLock().unlock();
+    }
+    // Newest first: a crash part-way leaves a prefix of the old log, never a log with a hole.
+    for (Segment s : doomed) {
+      s.close();
+      Files.delete(s.path);
+    }
+    if (!doomed.isEmpty()) {
+      Fsync.directory(options.dir());
+    }
+    if (cutOffset >= 0) {
+      // Cut the file itself, so no stale record beyond the new end can be mistaken for data.
+      tail.channel.truncate(cutOffset);
+      tail.channel.force(true);
+      tail.dataEnd = cutOffset;
+      tail.allocated = cutOffset;
+    }
+  }
+
+  private void truncatePrefix(long index, long term) throws IOException {
+    // The compaction point is durable before any segment goes, so a crash in between only leaves
+    // segments that recovery knows to delete.
+    WalRecovery.compactionFile(options.dir()).write(WalRecovery.encodeCompaction(index, term));
+    List<Segment> doomed = new ArrayList<>();
+    wal.stateLock.writeLock().lock();
+    try {
+      wal.compactIndex = index;
+      wal.compactTerm = term;
+      List<Segment> segs = wal.segments;
+      if (index >= wal.lastIndexUnderLock()) {
+        doomed.addAll(segs);
+        segs.clear();
+        wal.setLastIndex(index);
+        wal.writtenIndex = index;
+        wal.markDurable(index);
+        wal.cache.reset(index + 1);
+        wal.terms.clear();
+      } else {
+        while (segs.size() > 1 && segs.get(1).firstIndex - 1 <= index) {
+          doomed.add(segs.remove(0));
+        }
+        wal.cache.dropBefore(index + 1);
+        wal.terms.dropBefore(index + 1);
+      }
+    } finally {
+      wal.stateLock.writeLock().unlock();
+    }
+    for (Segment s : doomed) {
+      s.close();
+      Files.delete(s.path);
+    }
+    if (!doomed.isEmpty()) {
+      Fsync.directory(options.dir());
+    }
+  }
+}

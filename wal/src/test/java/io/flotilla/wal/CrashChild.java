@@ -1,0 +1,77 @@
+package io.flotilla.wal;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * A child JVM for the crash tests. The parent kills it with SIGKILL at a moment of its choosing;
+ * every line printed is a promise the reopened log must keep.
+ *
+ * <ul>
+ *   <li>{@code append DIR THREADS SIZE}: THREADS threads append forever; on each durable append
+ *       prints {@code index thread seq}.
+ *   <li>{@code hardstate DIR}: saves HardState(k, k % 5, 2k) for k = start.. and prints k after
+ *       each save returns.
+ *   <li>{@code lock DIR}: opens the log, prints LOCKED, waits for stdin to close.
+ * </ul>
+ */
+public final class CrashChild {
+  private CrashChild() {}
+
+  @SuppressWarnings("try") // the lock mode holds the log open without using it
+  public static void main(String[] args) throws Exception {
+    PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+    Path dir = Path.of(args[1]);
+    switch (args[0]) {
+      case "append" -> append(out, dir, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+      case "hardstate" -> hardState(out, dir);
+      case "lock" -> {
+        try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
+          out.println("LOCKED");
+          out.flush();
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        }
+      }
+      default -> throw new IllegalArgumentException(args[0]);
+    }
+  }
+
+  private static void append(PrintStream out, Path dir, int threads, int size) throws Exception {
+    Wal wal = Wal.open(WalTestSupport.small(dir).withSegmentBytes(64 * 1024)
+        .withPreallocateBytes(16 * 1024));
+    out.println("OPEN " + wal.lastIndex());
+    out.flush();
+    long epoch = System.nanoTime();
+    CountDownLatch never = new CountDownLatch(1);
+    for (int t = 0; t < threads; t++) {
+      long thread = epoch + t;
+      Thread th = new Thread(() -> {
+        for (long seq = 0; ; seq++) {
+          long index = wal.append(1, WalTestSupport.payload(thread, seq, size)).join();
+          synchronized (out) {
+            out.println(index + " " + thread + " " + seq);
+            out.flush();
+          }
+        }
+      });
+      th.setDaemon(true);
+      th.start();
+    }
+    never.await();
+  }
+
+  private static void hardState(PrintStream out, Path dir) throws Exception {
+    HardStateStore store = HardStateStore.open(dir);
+    long k = store.load().term();
+    while (true) {
+      k++;
+      store.save(new HardState(k, k % 5, 2 * k));
+      out.println(k);
+      out.flush();
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.flotilla.wal;
+
+import static io.flotilla.wal.WalTestSupport.payload;
+import static io.flotilla.wal.WalTestSupport.small;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WalRoundTripTest {
+  @TempDir Path dir;
+
+  @Test
+  void entriesSurviveSeveralSegmentRollsAndAReopen() throws Exception {
+    int n = 600;
+    try (Wal wal = Wal.open(small(dir))) {
+      assertThat(wal.firstIndex()).isEqualTo(1);
+      assertThat(wal.lastIndex()).isZero();
+      for (int i = 1; i <= n; i++) {
+        long term = 1 + i / 100;
+        assertThat(wal.append(term, payload(i, term, 1 + i % 200)).join()).isEqualTo(i);
+      }
+      assertThat(wal.durableIndex()).isEqualTo(n);
+    }
+    assertThat(WalTestSupport.segmentFiles(dir)).hasSizeGreaterThan(5);
+
+    try (Wal wal = Wal.open(small(dir))) {
+      assertThat(wal.recoveryReport().tornBytes()).isZero();
+      assertThat(wal.firstIndex()).isEqualTo(1);
+      assertThat(wal.lastIndex()).isEqualTo(n);
+      List<Entry> all = wal.entries(1, n + 1, 0);
+      assertThat(all).hasSize(n);
+      for (int i = 1; i <= n; i++) {
+        long term = 1 + i / 100;
+        assertThat(all.get(i - 1)).isEqualTo(new Entry(i, term, payload(i, term, 1 + i % 200)));
+        assertThat(wal.term(i)).isEqualTo(term);
+      }
+      // And the log goes on where it stopped.
+      assertThat(wal.append(9, payload(n + 1, 9, 10)).join()).isEqualTo(n + 1);
+    }
+  }
+
+  @Test
+  void batchAppendWithCallerChosenIndexes() throws Exception {
+    try (Wal wal = Wal.open(small(dir))) {
+      List<Entry> batch = new ArrayList<>();
+      for (int i = 1; i <= 50; i++) {
+        batch.add(new Entry(i, 3, payload(i, 3, 64)));
+      }
+      assertThat(wal.append(batch).join()).isEqualTo(50);
+      assertThatThrownBy(() -> wal.append(List.of(new Entry(52, 3, new byte[1]))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ends at 50");
+      assertThatThrownBy(() -> wal.append(List.of(new Entry(51, 2, new byte[1]))))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("below");
+      assertThatThrownBy(() -> wal.append(List.of(new Entry(51, 3, new byte[1]),
+          new Entry(53, 3, new byte[1])))).isInstanceOf(IllegalArgumentException.class);
+      assertThat(wal.lastIndex()).isEqualTo(50);
+    }
+  }
+
+  @Test
+  void readsRespectTheByteBudgetButReturnAtLeastOneEntry() throws Exception {
+    // No cache: every read after the write comes from the segment files.
+    try (Wal wal = Wal.open(small(dir).withCacheBytes(0))) {
+      WalTestSupport.appendEach(wal, 100, 1, 100);
+      assertThat(wal.entries(1, 101, 1000)).hasSize(10);
+      assertThat(wal.entries(1, 101, 1)).hasSize(1);
+      assertThat(wal.entries(5, 101, 0)).hasSize(96);
+      assertThat(wal.entries(40, 40, 0)).isEmpty();
+      assertThat(wal.entry(77)).isEqualTo(new Entry(77, 1, payload(77, 1, 100)));
+      assertThatThrownBy(() -> wal.entries(0, 3, 0)).isInstanceOf(IndexOutOfBoundsException.class);
+      assertThatThrownBy(() -> wal.entries(99, 102, 0))
+          .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("past the last");
+    }
+  }
+
+  @Test
+  void oversizedEntriesAreRefusedWithAClearError() throws Exception {
+    try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
+      byte[] big = new byte[WalOptions.DEFAULT_MAX_ENTRY_BYTES + 1];
+      assertThatThrownBy(() -> wal.append(1, big)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("exceeds the limit");
+      assertThat(wal.lastIndex()).isZero();
+    }
+  }
+
+  @Test
+  void anEntryLargerThanASegmentGetsASegmentOfItsOwn() throws Exception {
+    try (Wal wal = Wal.open(small(dir))) {
+      wal.append(1, payload(1, 1, 100)).join();
+      wal.append(1, payload(2, 1, 20_000)).join();
+      wal.append(1, payload(3, 1, 100)).join();
+    }
+    try (Wal wal = Wal.open(small(dir).withCacheBytes(0))) {
+      assertThat(wal.entry(2).payload()).isEqualTo(payload(2, 1, 20_000));
+      assertThat(wal.entry(3).payload()).isEqualTo(payload(3, 1, 100));
+    }
+  }
+
+  @Test
+  void hardStateRoundTripsAndStartsEmpty() throws Exception {
+    try (Wal wal = Wal.open(small(dir))) {
+      assertThat(wal.hardState().load()).isEqualTo(HardState.EMPTY);
+      wal.hardState().save(new HardState(7, 3, 42));
+    }
+    try (Wal wal = Wal.open(small(dir))) {
+      assertThat(wal.hardState().load()).isEqualTo(new HardState(7, 3, 42));
+    }
+  }
+}
