@@ -19,8 +19,13 @@ final class Segment {
   /** offsets[k] is the file offset of the record for index firstIndex + k. */
   private int[] offsets;
   private int count;
-  /** End of the last record; the write position of the last segment. */
+  /** Where the writer's next record goes; owned by the writer thread, ahead of what is published. */
   long dataEnd;
+  /**
+   * End of the last published record: what readers may read up to. Guarded by the log's state
+   * lock. Kept apart from dataEnd because the writer flushes a group before it publishes it.
+   */
+  long end;
   /** Bytes the file has been extended to (zero-filled beyond dataEnd). */
   long allocated;
 
@@ -30,6 +35,7 @@ final class Segment {
     this.channel = channel;
     this.offsets = new int[64];
     this.dataEnd = dataEnd;
+    this.end = dataEnd;
     this.allocated = allocated;
   }
 
@@ -67,9 +73,15 @@ final class Segment {
 
   /** Forgets records at and after {@code index}; returns the file offset where they began. */
   long cutAt(long index) {
-    long off = index - firstIndex < count ? offsetOf(index) : dataEnd;
+    long off = index - firstIndex < count ? offsetOf(index) : end;
     count = (int) Math.max(0, index - firstIndex);
+    end = off;
     return off;
+  }
+
+  /** File offset just past the record for {@code index}. Caller holds the state lock. */
+  long endOf(long index) {
+    return index < lastIndex() ? offsetOf(index + 1) : end;
   }
 
   void close() throws IOException {

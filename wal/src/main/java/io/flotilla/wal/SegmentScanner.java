@@ -113,6 +113,7 @@ final class SegmentScanner {
       pos += size;
     }
     segment.dataEnd = pos;
+    segment.end = pos;
     if (why == null || allZero(buf, pos, limit)) {
       return new Result(Outcome.CLEAN, pos, null, limit);
     }

@@ -444,10 +444,10 @@ public final class Wal implements AutoCloseable {
     while (i < end && cache.get(i) == null) {
       long chunkStart = seg.offsetOf(i);
       long j = i + 1; // always at least one record, however large
-      while (j < end && cache.get(j) == null && offsetAfter(seg, j) - chunkStart <= (1 << 20)) {
+      while (j < end && cache.get(j) == null && seg.endOf(j) - chunkStart <= (1 << 20)) {
         j++;
       }
-      long chunkEnd = offsetAfter(seg, j - 1);
+      long chunkEnd = seg.endOf(j - 1);
       ByteBuffer buf = ByteBuffer.allocate((int) (chunkEnd - chunkStart))
           .order(ByteOrder.LITTLE_ENDIAN);
       while (buf.hasRemaining()) {
@@ -458,7 +458,7 @@ public final class Wal implements AutoCloseable {
       }
       for (long k = i; k < j; k++) {
         int at = (int) (seg.offsetOf(k) - chunkStart);
-        int size = (int) (offsetAfter(seg, k) - seg.offsetOf(k));
+        int size = (int) (seg.endOf(k) - seg.offsetOf(k));
         if (!budget.take(decode(seg, buf, at, size, k, crc))) {
           return -1;
         }
@@ -466,10 +466,6 @@ public final class Wal implements AutoCloseable {
       i = j;
     }
     return i;
-  }
-
-  private static long offsetAfter(Segment seg, long index) {
-    return index < seg.lastIndex() ? seg.offsetOf(index + 1) : seg.dataEnd;
   }
 
   private Entry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)

@@ -225,6 +225,7 @@ final class WalRecovery {
     ch.truncate(offset);
     ch.force(true);
     seg.dataEnd = offset;
+    seg.end = offset;
     seg.allocated = offset;
     events.add("repair: cut " + seg.path.getFileName() + " at offset " + offset + " (" + detail
         + "); entries from " + firstLost + " on are lost, " + lost + " bytes dropped");

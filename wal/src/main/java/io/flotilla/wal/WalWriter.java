@@ -248,6 +248,7 @@ final class WalWriter implements Runnable {
         for (int k = from; k < to; k++) {
           target.addRecord(pendingFirstIndex + k, pendingOffsets[k]);
         }
+        target.end = target.dataEnd;
       }
       wal.writtenIndex = last;
       wal.cache.evict(last);

@@ -75,4 +75,41 @@ class WalConcurrencyTest {
       }
     }
   }
+
+  @Test
+  void readersOfTheNewestDurableEntryNeverSeeAHalfPublishedSegment() throws Exception {
+    // No cache: every read of a written entry goes to the file while the writer keeps appending.
+    try (Wal wal = Wal.open(WalTestSupport.small(dir).withCacheBytes(0))) {
+      AtomicLong reads = new AtomicLong();
+      List<Throwable> errors = new ArrayList<>();
+      Thread reader = new Thread(() -> {
+        try {
+          while (wal.durableIndex() < 3000) {
+            long i = wal.durableIndex();
+            if (i > 0) {
+              assertThat(wal.entry(i).payload()).isEqualTo(payload(i, 1, SIZE));
+              reads.incrementAndGet();
+            }
+          }
+        } catch (Throwable e) {
+          synchronized (errors) {
+            errors.add(e);
+          }
+        }
+      });
+      reader.start();
+      List<CompletableFuture<Long>> pending = new ArrayList<>();
+      for (long i = 1; i <= 3000; i++) {
+        pending.add(wal.append(1, payload(i, 1, SIZE)));
+        if (pending.size() == 8) {
+          pending.forEach(CompletableFuture::join);
+          pending.clear();
+        }
+      }
+      pending.forEach(CompletableFuture::join);
+      reader.join();
+      assertThat(errors).isEmpty();
+      assertThat(reads.get()).isPositive();
+    }
+  }
 }
