@@ -324,13 +324,7 @@ final class WalWriter implements Runnable {
       wal.stateLock.writeLock().unlock();
     }
     // Newest first: a crash part-way leaves a prefix of the old log, never a log with a hole.
-    for (Segment s : doomed) {
-      s.close();
-      Files.delete(s.path);
-    }
-    if (!doomed.isEmpty()) {
-      Fsync.directory(options.dir());
-    }
+    deleteSegments(doomed);
     if (cutOffset >= 0) {
       // Cut the file itself, so no stale record beyond the new end can be mistaken for data.
       tail.channel.truncate(cutOffset);
@@ -368,6 +362,11 @@ final class WalWriter implements Runnable {
     } finally {
       wal.stateLock.writeLock().unlock();
     }
+    deleteSegments(doomed);
+  }
+
+  /** Deletes in list order, then makes the deletions durable with one directory force. */
+  private void deleteSegments(List<Segment> doomed) throws IOException {
     for (Segment s : doomed) {
       s.close();
       Files.delete(s.path);
