@@ -1,0 +1,483 @@
+package io.flotilla.storage;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.storage.proto.Command;
+import io.flotilla.storage.proto.Error;
+import io.flotilla.storage.proto.Result;
+import io.flotilla.storage.proto.SessionRecord;
+import io.flotilla.storage.snapshot.SnapshotException;
+import io.flotilla.storage.snapshot.SnapshotFiles;
+import io.flotilla.storage.snapshot.SnapshotMeta;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.Checkpoint;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Snapshot;
+import org.rocksdb.WriteBatchWithIndex;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The replicated key-value state machine: applies committed Raft entries to RocksDB.
+ *
+ * <p><b>Atomicity.</b> One {@link #apply} call is one RocksDB write batch holding the user-data
+ * changes, the session-table changes and the new applied index. After any crash the database
+ * equals "all entries up to the persisted {@link #appliedIndex()}", so the driver replays the Raft
+ * log from {@code appliedIndex() + 1}.
+ *
+ * <p><b>Threads.</b> {@link #apply}, {@link #installSnapshot} and {@link #close} are called by one
+ * driver thread. {@link #get}, {@link #scan}, {@link #digest}, {@link #appliedIndex} and
+ * {@link #createSnapshot} may be called from any thread concurrently with apply (RocksDB is
+ * thread-safe); reads see whole batches only. Install and close exclude all of them.
+ *
+ * <p>No Raft logic, no network, no wall clock, no threads of its own.
+ */
+public final class KvStateMachine implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(KvStateMachine.class);
+
+  private final StorageOptions options;
+  private final DbLayout layout;
+  private final CommandExecutor executor;
+  private final WriteOptions writeOptions;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+  private RocksStore store;
+  private SessionTable sessions;
+  private volatile long appliedIndex;
+  private volatile long appliedTerm;
+  private volatile boolean failed;
+  private volatile boolean closed;
+
+  private KvStateMachine(StorageOptions options, DbLayout layout, RocksStore store) {
+    this.options = options;
+    this.layout = layout;
+    this.executor = new CommandExecutor(options);
+    // Unsynced but logged: kill -9 loses nothing; power loss loses a suffix of whole batches
+    // together with their applied index, which the fsync'd Raft log replays.
+    this.writeOptions = new WriteOptions().setSync(false).setDisableWAL(false);
+    adopt(store);
+  }
+
+  /**
+   * Opens (or creates) the state machine in {@code dir}, cleaning up after an interrupted install.
+   *
+   * @throws StorageLockedException when another instance has {@code dir} open
+   */
+  public static KvStateMachine open(Path dir, StorageOptions options) throws IOException {
+    Objects.requireNonNull(options, "options");
+    DbLayout layout = DbLayout.open(dir);
+    try {
+      return new KvStateMachine(options, layout, RocksStore.open(layout.currentDir()));
+    } catch (RuntimeException e) {
+      layout.close();
+      throw e;
+    }
+  }
+
+  private void adopt(RocksStore newStore) {
+    long[] applied = newStore.readApplied();
+    this.store = newStore;
+    this.sessions = SessionTable.load(newStore.db, newStore.sessions, options.sessionExpiryEntries());
+    this.appliedIndex = applied[0];
+    this.appliedTerm = applied[1];
+  }
+
+  public StorageOptions options() {
+    return options;
+  }
+
+  /**
+   * The last log index reflected in the state (0 for a fresh state machine). Published after the
+   * batch is visible to {@link #get}, so a reader that sees index {@code i} here reads state at
+   * least as new as {@code i} (what ReadIndex needs).
+   */
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  /** The term of the entry at {@link #appliedIndex()} (0 for a fresh state machine). */
+  public long appliedTerm() {
+    return appliedTerm;
+  }
+
+  /** Number of live sessions (for metrics and tests). */
+  public int sessionCount() {
+    lock.readLock().lock();
+    try {
+      checkUsable();
+      return sessions.size();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Applies committed entries in one atomic batch and returns one Result per entry, in order.
+   * Entries at or below {@link #appliedIndex()} are skipped ({@code already_applied}); the rest must
+   * continue the log without gaps and with non-decreasing terms, or this throws
+   * {@link IllegalStateException} and applies nothing: that is a driver bug.
+   */
+  public List<Result> apply(List<CommittedCommand> entries) {
+    lock.readLock().lock();
+    try {
+      checkUsable();
+      long applied = appliedIndex;
+      long expected = applied + 1;
+      long previous = 0;
+      long term = appliedTerm;
+      for (CommittedCommand e : entries) {
+        if (e.index() <= previous) {
+          throw new IllegalStateException("entry indexes not strictly increasing: " + e.index() + " after " + previous);
+        }
+        previous = e.index();
+        if (e.index() > applied) {
+          if (e.index() != expected) {
+            throw new IllegalStateException("log gap: expected index " + expected + ", got " + e.index()
+                + " (appliedIndex " + applied + ")");
+          }
+          if (e.term() < term) {
+            throw new IllegalStateException("term went back from " + term + " to " + e.term() + " at index " + e.index());
+          }
+          term = e.term();
+          expected++;
+        }
+      }
+      if (expected == applied + 1) {
+        return entries.stream().map(e -> Results.ALREADY_APPLIED).toList();
+      }
+      return applyBatch(entries, applied);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private List<Result> applyBatch(List<CommittedCommand> entries, long applied) {
+    List<Result> results = new ArrayList<>(entries.size());
+    CommittedCommand lastApplied = null;
+    try (WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
+         ReadOptions readOptions = new ReadOptions()) {
+      ColumnView data = new BatchColumn(store.db, batch, store.data, readOptions);
+      ColumnView sessionView = new BatchColumn(store.db, batch, store.sessions, readOptions);
+      for (CommittedCommand e : entries) {
+        if (e.index() <= applied) {
+          results.add(Results.ALREADY_APPLIED);
+          continue;
+        }
+        sessions.expire(e.index(), sessionView);
+        results.add(applyOne(e, data, sessionView));
+        lastApplied = e;
+      }
+      batch.put(store.meta, Keys.META_APPLIED, Keys.appliedValue(lastApplied.index(), lastApplied.term()));
+      store.db.write(writeOptions, batch);
+    } catch (RocksDBException | RuntimeException e) {
+      // The in-memory session index may be ahead of disk now: refuse further use.
+      failed = true;
+      throw e instanceof StorageFailure sf ? sf : new StorageFailure("apply failed; reopen required", e);
+    }
+    appliedTerm = lastApplied.term();
+    appliedIndex = lastApplied.index();
+    return results;
+  }
+
+  private Result applyOne(CommittedCommand entry, ColumnView data, ColumnView sessionView) {
+    if (entry.data().length == 0) {
+      return Results.NOOP;
+    }
+    Command command;
+    try {
+      command = Command.parseFrom(entry.data());
+    } catch (InvalidProtocolBufferException e) {
+      return Results.error(Error.Code.INVALID_ARGUMENT, "malformed command");
+    }
+    long clientId = command.getClientId();
+    long sequence = command.getSequence();
+    if (clientId == 0 || sequence == 0) {
+      return executor.execute(command, data);
+    }
+    SessionRecord session = sessions.get(clientId, sessionView);
+    if (session == null) {
+      if (Long.compareUnsigned(sequence, 1) > 0) {
+        return Results.error(Error.Code.SESSION_EXPIRED,
+            "no session for client " + Long.toUnsignedString(clientId) + "; register with sequence 1");
+      }
+    } else {
+      int c = Long.compareUnsigned(sequence, session.getLastSequence());
+      if (c == 0) {
+        return session.getLastResult();
+      }
+      if (c < 0) {
+        return Results.error(Error.Code.STALE_SEQUENCE, "sequence " + Long.toUnsignedString(sequence)
+            + " is older than last applied " + Long.toUnsignedString(session.getLastSequence()));
+      }
+    }
+    Result result = executor.execute(command, data);
+    sessions.record(clientId, sequence, entry.index(), result, sessionView);
+    return result;
+  }
+
+  /** The value of {@code key} as of the last applied batch. */
+  public Optional<byte[]> get(byte[] key) {
+    Objects.requireNonNull(key, "key");
+    lock.readLock().lock();
+    try {
+      checkUsable();
+      return Optional.ofNullable(store.db.get(store.data, key));
+    } catch (RocksDBException e) {
+      throw new StorageFailure("get failed", e);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * Up to {@code limit} pairs with {@code startInclusive <= key < endExclusive} in unsigned bytewise
+   * order, from one consistent view. An empty start means from the first key; an empty end means
+   * unbounded.
+   */
+  public ScanResult scan(byte[] startInclusive, byte[] endExclusive, int limit) {
+    Objects.requireNonNull(startInclusive, "startInclusive");
+    Objects.requireNonNull(endExclusive, "endExclusive");
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit < 1: " + limit);
+    }
+    lock.readLock().lock();
+    try {
+      checkUsable();
+      return scanLocked(startInclusive, endExclusive, limit);
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private ScanResult scanLocked(byte[] startInclusive, byte[] endExclusive, int limit) {
+    try (RocksIterator it = store.db.newIterator(store.data)) {
+      List<KvPair> out = new ArrayList<>(Math.min(limit, 1024));
+      if (startInclusive.length == 0) {
+        it.seekToFirst();
+      } else {
+        it.seek(startInclusive);
+      }
+      for (; it.isValid(); it.next()) {
+        byte[] key = it.key();
+        if (endExclusive.length > 0 && Arrays.compareUnsigned(key, endExclusive) >= 0) {
+          break;
+        }
+        if (out.size() == limit) {
+          return new ScanResult(List.copyOf(out), key);
+        }
+        out.add(new KvPair(key, it.value()));
+      }
+      checkIterator(it);
+      return new ScanResult(List.copyOf(out), null);
+    }
+  }
+
+  /**
+   * SHA-256 over the applied index and term, then every user pair and every session record in key
+   * order, from one consistent view. Equal on replicas that applied the same log prefix.
+   */
+  public byte[] digest() {
+    lock.readLock().lock();
+    Snapshot snapshot = null;
+    try {
+      checkUsable();
+      snapshot = store.db.getSnapshot();
+      try (ReadOptions ro = new ReadOptions().setSnapshot(snapshot)) {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        long[] applied = Keys.parseApplied(store.db.get(store.meta, ro, Keys.META_APPLIED));
+        sha.update(ByteBuffer.allocate(16).putLong(applied[0]).putLong(applied[1]).array());
+        digestColumn(sha, store.data, ro, (byte) 'D');
+        digestColumn(sha, store.sessions, ro, (byte) 'S');
+        return sha.digest();
+      }
+    } catch (RocksDBException e) {
+      throw new StorageFailure("digest failed", e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("SHA-256 is required of every JVM", e);
+    } finally {
+      if (snapshot != null) {
+        store.db.releaseSnapshot(snapshot);
+      }
+      lock.readLock().unlock();
+    }
+  }
+
+  private void digestColumn(MessageDigest sha, ColumnFamilyHandle cf, ReadOptions ro, byte tag) {
+    try (RocksIterator it = store.db.newIterator(cf, ro)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        byte[] k = it.key();
+        byte[] v = it.value();
+        sha.update(tag);
+        sha.update(ByteBuffer.allocate(8).putInt(k.length).putInt(v.length).array());
+        sha.update(k);
+        sha.update(v);
+      }
+      checkIterator(it);
+    }
+  }
+
+  /**
+   * Writes a snapshot of the current state to {@code targetDir} (must not exist): a RocksDB
+   * checkpoint (memtables flushed, SSTs hard-linked) plus {@value SnapshotFiles#MANIFEST}. The
+   * applied index is read back from the checkpoint itself, so this may run concurrently with apply.
+   */
+  public SnapshotMeta createSnapshot(Path targetDir) throws IOException {
+    if (Files.exists(targetDir)) {
+      throw new IOException("snapshot target exists: " + targetDir);
+    }
+    Files.createDirectories(targetDir.toAbsolutePath().getParent());
+    try {
+      lock.readLock().lock();
+      try {
+        checkUsable();
+        try (Checkpoint checkpoint = Checkpoint.create(store.db)) {
+          checkpoint.createCheckpoint(targetDir.toString());
+        } catch (RocksDBException e) {
+          throw new IOException("checkpoint to " + targetDir + " failed", e);
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+      long[] applied;
+      try (RocksStore checkpoint = RocksStore.openReadOnly(targetDir)) {
+        applied = checkpoint.readApplied();
+      }
+      removeInfoLogs(targetDir);
+      FsUtil.fsyncTree(targetDir);
+      SnapshotMeta meta = SnapshotFiles.writeManifest(targetDir, applied[0], applied[1]);
+      LOG.info("snapshot at index {} term {}: {} files, {} bytes in {}", meta.appliedIndex(), meta.appliedTerm(),
+          meta.files().size(), meta.totalBytes(), targetDir);
+      return meta;
+    } catch (IOException | RuntimeException e) {
+      FsUtil.deleteRecursively(targetDir);  // never leave a snapshot without a valid manifest
+      throw e;
+    }
+  }
+
+  /** RocksDB's human-readable info logs (LOG, LOG.old.*) are diagnostics, not state. */
+  private static void removeInfoLogs(Path dir) throws IOException {
+    try (var list = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) list::iterator) {
+        String name = p.getFileName().toString();
+        if (name.equals("LOG") || name.startsWith("LOG.old") || name.equals("LOCK")) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+
+  /**
+   * Replaces the whole state with a verified snapshot. Until the atomic flip of the {@code CURRENT}
+   * pointer the old state keeps serving; after it the new one does. Any failure before the flip
+   * leaves the old state in place (and its leftovers are removed here or on the next open).
+   *
+   * @throws SnapshotException when the snapshot fails verification (nothing changed)
+   */
+  public SnapshotMeta installSnapshot(Path snapshotDir) throws IOException {
+    SnapshotMeta meta = SnapshotFiles.verify(snapshotDir);
+    lock.writeLock().lock();
+    try {
+      checkUsable();
+      Path next = layout.createNextDir();
+      RocksStore fresh = null;
+      try {
+        for (SnapshotMeta.FileEntry f : meta.files()) {
+          copyOrLink(snapshotDir.resolve(f.name()), next.resolve(f.name()));
+        }
+        FsUtil.fsyncTree(next);
+        FsUtil.fsync(layout.root());
+        fresh = RocksStore.open(next);
+        long[] applied = fresh.readApplied();
+        if (applied[0] != meta.appliedIndex() || applied[1] != meta.appliedTerm()) {
+          throw new SnapshotException(SnapshotException.Reason.APPLIED_INDEX_MISMATCH, "database says "
+              + applied[0] + "/" + applied[1] + ", manifest " + meta.appliedIndex() + "/" + meta.appliedTerm());
+        }
+        layout.flip(next);
+      } catch (IOException | RuntimeException e) {
+        if (fresh != null) {
+          fresh.close();
+        }
+        FsUtil.deleteRecursively(next);
+        throw e;
+      }
+      // Committed: CURRENT names `next`. From here a failure cannot go back to the old state.
+      RocksStore old = store;
+      old.close();
+      adopt(fresh);
+      try {
+        FsUtil.deleteRecursively(old.dir);
+      } catch (IOException e) {
+        LOG.warn("could not delete replaced database {}; it is removed on next open", old.dir, e);
+      }
+      LOG.info("installed snapshot at index {} term {} into {}", meta.appliedIndex(), meta.appliedTerm(), next);
+      return meta;
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  /** SST files are immutable: hard-link them when possible. Everything else is copied. */
+  private static void copyOrLink(Path from, Path to) throws IOException {
+    if (from.getFileName().toString().endsWith(".sst")) {
+      try {
+        Files.createLink(to, from);
+        return;
+      } catch (IOException | UnsupportedOperationException e) {
+        // different filesystem: copy below
+      }
+    }
+    Files.copy(from, to);
+  }
+
+  private static void checkIterator(RocksIterator it) {
+    try {
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageFailure("iterator failed", e);
+    }
+  }
+
+  private void checkUsable() {
+    if (closed) {
+      throw new IllegalStateException("state machine is closed");
+    }
+    if (failed) {
+      throw new IllegalStateException("state machine failed earlier; close and reopen it");
+    }
+  }
+
+  @Override
+  public void close() {
+    lock.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      store.close();
+      writeOptions.close();
+      try {
+        layout.close();
+      } catch (IOException e) {
+        LOG.warn("releasing the directory lock of {} failed", layout.root(), e);
+      }
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+}
