@@ -1,0 +1,138 @@
+package io.flotilla.server.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin HTTP port: {@code GET /health} (200 "ok" or 503), {@code GET /status} (JSON of
+ * whatever the node reports), {@code GET /metrics} (Prometheus text from Micrometer). Read-only;
+ * nothing here changes the node.
+ */
+public final class AdminServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
+  private static final int MAX_REQUEST_BYTES = 64 * 1024;
+  static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  /** What the admin port shows. */
+  public record Sources(BooleanSupplier healthy, Supplier<Object> status,
+      PrometheusMeterRegistry metrics) {}
+
+  private final Channel channel;
+
+  private AdminServer(Channel channel) {
+    this.channel = channel;
+  }
+
+  public static AdminServer start(InetSocketAddress address, EventLoopGroup boss,
+      EventLoopGroup workers, Sources sources) throws InterruptedException {
+    ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    Channel ch = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(NioServerSocketChannel.class)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel c) {
+            c.pipeline()
+                .addLast(new HttpServerCodec())
+                .addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                .addLast(new Handler(sources, json));
+          }
+        })
+        .bind(address).sync().channel();
+    return new AdminServer(ch);
+  }
+
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  @Override
+  public void close() {
+    channel.close().syncUninterruptibly();
+  }
+
+  private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private final Sources sources;
+    private final ObjectMapper json;
+
+    Handler(Sources sources, ObjectMapper json) {
+      this.sources = sources;
+      this.json = json;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+      if (!req.decoderResult().isSuccess()) {
+        send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
+        return;
+      }
+      if (req.method() != HttpMethod.GET) {
+        send(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "GET only\n");
+        return;
+      }
+      String path = new QueryStringDecoder(req.uri()).path();
+      try {
+        switch (path) {
+          case "/health" -> {
+            boolean ok = sources.healthy().getAsBoolean();
+            send(ctx, req, ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                "text/plain", ok ? "ok\n" : "unhealthy\n");
+          }
+          case "/status" -> send(ctx, req, HttpResponseStatus.OK, "application/json",
+              json.writeValueAsString(sources.status().get()) + "\n");
+          case "/metrics" -> send(ctx, req, HttpResponseStatus.OK, PROMETHEUS_CONTENT_TYPE,
+              sources.metrics().scrape());
+          default -> send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain",
+              "not found; try /health, /status or /metrics\n");
+        }
+      } catch (Exception e) {
+        LOG.warn("admin request {} failed", path, e);
+        send(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
+      }
+    }
+
+    private static void send(ChannelHandlerContext ctx, FullHttpRequest req,
+        HttpResponseStatus status, String contentType, String body) {
+      FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+          Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+      resp.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+      HttpUtil.setContentLength(resp, resp.content().readableBytes());
+      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      if (keepAlive) {
+        resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        ctx.writeAndFlush(resp);
+      } else {
+        ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+  }
+}

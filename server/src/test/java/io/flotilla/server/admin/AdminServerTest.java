@@ -1,0 +1,81 @@
+package io.flotilla.server.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class AdminServerTest {
+  private EventLoopGroup group;
+  private AdminServer admin;
+  private PrometheusMeterRegistry registry;
+  private final AtomicBoolean healthy = new AtomicBoolean(true);
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeEach
+  void start() throws Exception {
+    group = new NioEventLoopGroup(1);
+    registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    registry.counter("flotilla.test.requests").increment(3);
+    admin = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
+        new AdminServer.Sources(healthy::get, () -> Map.of("nodeId", 1, "role", "LEADER"),
+            registry));
+  }
+
+  @AfterEach
+  void stop() {
+    admin.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  private HttpResponse<String> get(String path) throws Exception {
+    InetSocketAddress a = admin.localAddress();
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void healthFollowsTheNode() throws Exception {
+    assertThat(get("/health").statusCode()).isEqualTo(200);
+    healthy.set(false);
+    assertThat(get("/health").statusCode()).isEqualTo(503);
+  }
+
+  @Test
+  void statusIsJson() throws Exception {
+    HttpResponse<String> r = get("/status");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+    assertThat(r.body()).contains("\"nodeId\" : 1").contains("\"role\" : \"LEADER\"");
+  }
+
+  @Test
+  void metricsArePrometheusText() throws Exception {
+    HttpResponse<String> r = get("/metrics");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).contains("flotilla_test_requests_total 3.0");
+  }
+
+  @Test
+  void unknownPathsAndMethodsAreRefused() throws Exception {
+    assertThat(get("/nope").statusCode()).isEqualTo(404);
+    InetSocketAddress a = admin.localAddress();
+    HttpResponse<String> post = http.send(HttpRequest.newBuilder(
+        URI.create("http://127.0.0.1:" + a.getPort() + "/status"))
+        .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(post.statusCode()).isEqualTo(405);
+  }
+}
