@@ -12,12 +12,15 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufEncoder;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -41,17 +44,16 @@ public final class ClientPort implements AutoCloseable {
     public static final Limits DEFAULT = new Limits(Frames.DEFAULT_MAX_FRAME_BYTES, 4096);
   }
 
-  private final Channel serverChannel;
+  private volatile Channel serverChannel;
   private final AtomicInteger connections = new AtomicInteger();
+  private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-  private ClientPort(Channel serverChannel) {
-    this.serverChannel = serverChannel;
-  }
+  private ClientPort() {}
 
   /** Binds {@code address} (port 0 = any free port) on the given event loops. */
   public static ClientPort start(InetSocketAddress address, EventLoopGroup boss,
       EventLoopGroup workers, RequestHandler handler, Limits limits) throws InterruptedException {
-    ClientPort[] self = new ClientPort[1];
+    ClientPort port = new ClientPort();
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, workers)
         .channel(NioServerSocketChannel.class)
@@ -65,12 +67,11 @@ public final class ClientPort implements AutoCloseable {
                 .addLast("decode", new ProtobufDecoder(Request.getDefaultInstance()))
                 .addLast("prepend", Frames.prepender())
                 .addLast("encode", new ProtobufEncoder())
-                .addLast("dispatch", new Dispatcher(handler, limits, self[0]));
+                .addLast("dispatch", new Dispatcher(handler, limits, port));
           }
         });
-    Channel ch = b.bind(address).sync().channel();
-    self[0] = new ClientPort(ch);
-    return self[0];
+    port.serverChannel = b.bind(address).sync().channel();
+    return port;
   }
 
   public InetSocketAddress localAddress() {
@@ -80,6 +81,11 @@ public final class ClientPort implements AutoCloseable {
   /** Open client connections right now. */
   public int connections() {
     return connections.get();
+  }
+
+  /** Closes every client connection (shutdown, or a test dropping responses on the floor). */
+  public void closeAllConnections() {
+    children.close().syncUninterruptibly();
   }
 
   @Override
@@ -104,17 +110,14 @@ public final class ClientPort implements AutoCloseable {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-      if (port != null) {
-        port.connections.incrementAndGet();
-      }
+      port.connections.incrementAndGet();
+      port.children.add(ctx.channel());
       super.channelActive(ctx);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      if (port != null) {
-        port.connections.decrementAndGet();
-      }
+      port.connections.decrementAndGet();
       super.channelInactive(ctx);
     }
 

@@ -1,0 +1,346 @@
+package io.flotilla.client;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.client.proto.CasRequest;
+import io.flotilla.client.proto.Consistency;
+import io.flotilla.client.proto.DeleteRequest;
+import io.flotilla.client.proto.Error;
+import io.flotilla.client.proto.GetRequest;
+import io.flotilla.client.proto.IncrRequest;
+import io.flotilla.client.proto.PutRequest;
+import io.flotilla.client.proto.Request;
+import io.flotilla.client.proto.Response;
+import io.flotilla.client.proto.ScanRequest;
+import io.flotilla.client.proto.StatusRequest;
+import io.flotilla.client.proto.StatusResult;
+import io.flotilla.client.proto.TxnRequest;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Java client. Thread-safe; one multiplexed connection per node; every call is asynchronous
+ * (a {@link CompletableFuture}) and {@link #blocking()} wraps them for simple code.
+ *
+ * <p>Routing: writes and LINEARIZABLE reads go to the leader, discovered from any endpoint
+ * (NOT_LEADER answers carry the leader's address) and remembered; FOLLOWER and SERIALIZABLE reads
+ * are spread over all endpoints. Retries: NOT_LEADER (at once, at the hint), UNAVAILABLE and
+ * unreachable nodes (exponential backoff with jitter) until the call's deadline. A write whose
+ * connection dropped after sending is retried only under a session (exactly-once, the default);
+ * without one it fails with TIMEOUT and {@link FlotillaException#outcomeUnknown()}.
+ */
+public final class FlotillaClient implements AutoCloseable {
+  private final ClientOptions options;
+  private final EventLoopGroup group;
+  private final List<NodeConnection> nodes = new ArrayList<>();
+  private final ConcurrentHashMap<String, NodeConnection> byAddress = new ConcurrentHashMap<>();
+  private final SessionPool sessions = new SessionPool();
+  private final AtomicInteger spread = new AtomicInteger();
+  /** Index into nodes of the believed leader, or -1. */
+  private volatile int leader = -1;
+
+  public FlotillaClient(ClientOptions options) {
+    this.options = options;
+    this.group = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-client", true));
+    for (Endpoint e : options.endpoints()) {
+      NodeConnection c = new NodeConnection(e, group, options.maxFrameBytes(),
+          (int) options.connectTimeout().toMillis());
+      nodes.add(c);
+      byAddress.put(e.toString(), c);
+    }
+  }
+
+  public static FlotillaClient connect(String endpoints) {
+    return new FlotillaClient(ClientOptions.of(endpoints));
+  }
+
+  public BlockingClient blocking() {
+    return new BlockingClient(this);
+  }
+
+  // ------------------------------------------------------------------------------ operations
+
+  public CompletableFuture<Void> put(byte[] key, byte[] value) {
+    return write(Request.newBuilder().setPut(PutRequest.newBuilder().setKey(bytes(key))
+        .setValue(bytes(value)))).thenApply(r -> null);
+  }
+
+  public CompletableFuture<Optional<byte[]>> get(byte[] key, Consistency consistency) {
+    return read(Request.newBuilder().setGet(GetRequest.newBuilder().setKey(bytes(key))
+        .setConsistency(consistency)), consistency)
+        .thenApply(r -> r.getGet().getFound()
+            ? Optional.of(r.getGet().getValue().toByteArray()) : Optional.empty());
+  }
+
+  public CompletableFuture<Optional<byte[]>> get(byte[] key) {
+    return get(key, Consistency.LINEARIZABLE);
+  }
+
+  /** Deletes the key; true when it existed. */
+  public CompletableFuture<Boolean> delete(byte[] key) {
+    return write(Request.newBuilder().setDelete(DeleteRequest.newBuilder().setKey(bytes(key))))
+        .thenApply(r -> r.getDelete().getExisted());
+  }
+
+  /**
+   * Sets {@code key} to {@code newValue} if its value is {@code expected} ({@code null}: absent).
+   * True when swapped; false when the comparison failed (nothing written).
+   */
+  public CompletableFuture<Boolean> cas(byte[] key, byte[] expected, byte[] newValue) {
+    CasRequest.Builder cas = CasRequest.newBuilder().setKey(bytes(key)).setNewValue(bytes(newValue));
+    if (expected == null) {
+      cas.setExpectAbsent(true);
+    } else {
+      cas.setExpected(bytes(expected));
+    }
+    return write(Request.newBuilder().setCas(cas), Error.Code.CAS_FAILED)
+        .thenApply(r -> !r.hasError() && r.getCas().getSwapped());
+  }
+
+  /** Adds {@code delta} to the counter at {@code key}; returns the new value. */
+  public CompletableFuture<Long> incr(byte[] key, long delta) {
+    return write(Request.newBuilder().setIncr(IncrRequest.newBuilder().setKey(bytes(key))
+        .setDelta(delta))).thenApply(r -> r.getIncr().getValue());
+  }
+
+  public CompletableFuture<io.flotilla.client.proto.ScanResult> scan(byte[] start, byte[] end,
+      int limit, Consistency consistency) {
+    return read(Request.newBuilder().setScan(ScanRequest.newBuilder().setStart(bytes(start))
+        .setEnd(bytes(end)).setLimit(limit).setConsistency(consistency)), consistency)
+        .thenApply(Response::getScan);
+  }
+
+  /** Runs a transaction; true when its compares held (success ops applied). */
+  public CompletableFuture<Boolean> txn(TxnRequest txn) {
+    return write(Request.newBuilder().setTxn(txn)).thenApply(r -> r.getTxn().getSucceeded());
+  }
+
+  /** Status of the node at {@code endpoint} (no redirect: you asked that node). */
+  public CompletableFuture<StatusResult> status(Endpoint endpoint) {
+    NodeConnection c = connectionFor(endpoint.toString());
+    return new Call(Request.newBuilder().setStatus(StatusRequest.getDefaultInstance()).build(),
+        false, Consistency.SERIALIZABLE, null, null, c).start().thenApply(Response::getStatus);
+  }
+
+  // ---------------------------------------------------------------------------------- engine
+
+  private CompletableFuture<Response> write(Request.Builder b) {
+    return write(b, null);
+  }
+
+  private CompletableFuture<Response> write(Request.Builder b, Error.Code alsoOk) {
+    SessionPool.Session s = options.sessions() ? sessions.acquire() : null;
+    if (s != null) {
+      b.setClientId(s.clientId).setSequence(s.next());
+    }
+    Call call = new Call(b.setTimeoutMs((int) options.requestTimeout().toMillis()).build(), true,
+        Consistency.LINEARIZABLE, alsoOk, s, null);
+    return call.start();
+  }
+
+  private CompletableFuture<Response> read(Request.Builder b, Consistency c) {
+    return new Call(b.setTimeoutMs((int) options.requestTimeout().toMillis()).build(), false, c,
+        null, null, null).start();
+  }
+
+  private static ByteString bytes(byte[] b) {
+    return b == null ? ByteString.EMPTY : ByteString.copyFrom(b);
+  }
+
+  private NodeConnection connectionFor(String address) {
+    return byAddress.computeIfAbsent(address, a -> {
+      NodeConnection c = new NodeConnection(Endpoint.parse(a), group, options.maxFrameBytes(),
+          (int) options.connectTimeout().toMillis());
+      synchronized (nodes) {
+        nodes.add(c);
+      }
+      return c;
+    });
+  }
+
+  /** One logical call and its retries, until an answer or the deadline. */
+  private final class Call {
+    final Request request;
+    final boolean isWrite;
+    final Consistency consistency;
+    final Error.Code alsoOk;
+    final SessionPool.Session session;
+    final NodeConnection pinned;
+    final long deadline;
+    final CompletableFuture<Response> result = new CompletableFuture<>();
+    int attempt;
+    /** A write reached a node at least once: its outcome may be unknown from here on. */
+    boolean maybeApplied;
+    NodeConnection target;
+
+    Call(Request request, boolean isWrite, Consistency consistency, Error.Code alsoOk,
+        SessionPool.Session session, NodeConnection pinned) {
+      this.request = request;
+      this.isWrite = isWrite;
+      this.consistency = consistency;
+      this.alsoOk = alsoOk;
+      this.session = session;
+      this.pinned = pinned;
+      this.deadline = System.nanoTime() + options.requestTimeout().toNanos();
+    }
+
+    CompletableFuture<Response> start() {
+      group.schedule(this::expire, options.requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
+      send();
+      return result;
+    }
+
+    private void send() {
+      if (result.isDone()) {
+        return;
+      }
+      target = pickTarget();
+      target.send(request).whenComplete(this::onAnswer);
+    }
+
+    private NodeConnection pickTarget() {
+      if (pinned != null) {
+        return pinned;
+      }
+      List<NodeConnection> all;
+      synchronized (nodes) {
+        all = List.copyOf(nodes);
+      }
+      int l = leader;
+      if ((isWrite || consistency == Consistency.LINEARIZABLE) && l >= 0 && l < all.size()) {
+        return all.get(l);
+      }
+      if (!isWrite && consistency != Consistency.LINEARIZABLE) {
+        return all.get(Math.floorMod(spread.getAndIncrement(), all.size()));
+      }
+      // Leader unknown: walk the endpoints, one per attempt.
+      return all.get(Math.floorMod(attempt, all.size()));
+    }
+
+    private void onAnswer(Response r, Throwable err) {
+      if (result.isDone()) {
+        return;
+      }
+      if (err != null) {
+        Throwable cause = err instanceof CompletionException ? err.getCause() : err;
+        forgetLeader(target);
+        if (cause instanceof NodeConnection.ConnectionLostException) {
+          maybeApplied |= isWrite;
+          if (isWrite && session == null) {
+            fail(Error.Code.TIMEOUT, "connection lost after sending the write; it may or may"
+                + " not have been applied (enable sessions for safe retries)", true);
+            return;
+          }
+        }
+        retryLater(true);
+        return;
+      }
+      if (!r.hasError() || r.getError().getCode() == alsoOk) {
+        succeed(r);
+        return;
+      }
+      Error e = r.getError();
+      switch (e.getCode()) {
+        case NOT_LEADER -> {
+          if (!e.getLeaderHint().isEmpty()) {
+            follow(e.getLeaderHint());
+            attempt++;
+            send();
+          } else {
+            forgetLeader(target);
+            retryLater(false);
+          }
+        }
+        case UNAVAILABLE -> retryLater(true);
+        case NODE_UNAVAILABLE -> {
+          forgetLeader(target);
+          retryLater(true);
+        }
+        case TIMEOUT -> {
+          maybeApplied |= isWrite;
+          if (isWrite && session == null) {
+            fail(e.getCode(), e.getMessage(), true);
+          } else {
+            retryLater(false);
+          }
+        }
+        default -> fail(e.getCode(), e.getMessage(), false);
+      }
+    }
+
+    private void follow(String hint) {
+      NodeConnection c = connectionFor(Endpoint.parse(hint).toString());
+      synchronized (nodes) {
+        leader = nodes.indexOf(c);
+      }
+    }
+
+    private void forgetLeader(NodeConnection c) {
+      int l = leader;
+      synchronized (nodes) {
+        if (l >= 0 && l < nodes.size() && nodes.get(l) == c) {
+          leader = -1;
+        }
+      }
+    }
+
+    private void retryLater(boolean backoff) {
+      attempt++;
+      if (!backoff && attempt < 3) {
+        send();
+        return;
+      }
+      long min = options.backoffMin().toNanos();
+      long max = options.backoffMax().toNanos();
+      long pause = Math.min(max, min << Math.min(20, Math.max(0, attempt - 1)));
+      pause = pause / 2 + ThreadLocalRandom.current().nextLong(pause / 2 + 1);
+      if (System.nanoTime() + pause >= deadline) {
+        expire();
+        return;
+      }
+      group.schedule(this::send, pause, TimeUnit.NANOSECONDS);
+    }
+
+    private void expire() {
+      if (!result.isDone()) {
+        fail(Error.Code.TIMEOUT, "no answer within " + options.requestTimeout().toMillis() + " ms"
+            + (isWrite && maybeApplied ? "; the write may or may not have been applied" : ""),
+            isWrite && maybeApplied);
+      }
+    }
+
+    private void succeed(Response r) {
+      if (result.complete(r) && session != null) {
+        sessions.release(session);
+      }
+    }
+
+    private void fail(Error.Code code, String message, boolean outcomeUnknown) {
+      if (result.completeExceptionally(new FlotillaException(code, message, outcomeUnknown))
+          && session != null && !outcomeUnknown) {
+        sessions.release(session);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    List<NodeConnection> all;
+    synchronized (nodes) {
+      all = List.copyOf(nodes);
+    }
+    for (NodeConnection c : all) {
+      c.close();
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}

@@ -1,0 +1,196 @@
+package io.flotilla.client;
+
+import io.flotilla.client.proto.Request;
+import io.flotilla.client.proto.Response;
+import io.flotilla.client.wire.Frames;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.protobuf.ProtobufDecoder;
+import io.netty.handler.codec.protobuf.ProtobufEncoder;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One multiplexed connection to one node: requests carry ids from one counter, responses are
+ * matched back by id. Connects lazily and again after a drop; the host name is resolved on every
+ * connect.
+ */
+final class NodeConnection {
+  /** The request never reached the wire: retrying it cannot duplicate it. */
+  static final class NotSentException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    NotSentException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** The connection dropped after the request was written: it may have been applied. */
+  static final class ConnectionLostException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    ConnectionLostException(String message) {
+      super(message);
+    }
+  }
+
+  private final Endpoint endpoint;
+  private final Bootstrap bootstrap;
+  private final AtomicLong ids = new AtomicLong();
+  private Wire wire; // guarded by this
+  private boolean closed; // guarded by this
+
+  NodeConnection(Endpoint endpoint, EventLoopGroup group, int maxFrameBytes, int connectTimeoutMs) {
+    this.endpoint = endpoint;
+    this.bootstrap = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline()
+                .addLast(new FlushConsolidationHandler(256, true))
+                .addLast(Frames.decoder(maxFrameBytes))
+                .addLast(new ProtobufDecoder(Response.getDefaultInstance()))
+                .addLast(Frames.prepender())
+                .addLast(new ProtobufEncoder());
+          }
+        });
+  }
+
+  Endpoint endpoint() {
+    return endpoint;
+  }
+
+  /** Sends with a fresh request id; the future fails with NotSent or ConnectionLost. */
+  CompletableFuture<Response> send(Request request) {
+    long id = ids.incrementAndGet();
+    Request r = request.toBuilder().setRequestId(id).build();
+    CompletableFuture<Response> f = new CompletableFuture<>();
+    Wire w;
+    synchronized (this) {
+      if (closed) {
+        f.completeExceptionally(new NotSentException("client closed", null));
+        return f;
+      }
+      if (wire == null || wire.dead) {
+        wire = new Wire();
+      }
+      w = wire;
+    }
+    w.send(id, r, f);
+    return f;
+  }
+
+  void close() {
+    Wire w;
+    synchronized (this) {
+      closed = true;
+      w = wire;
+      wire = null;
+    }
+    if (w != null) {
+      w.connect.channel().close();
+      w.failAll("client closed");
+    }
+  }
+
+  /**
+   * One TCP connection and the requests waiting on it. Requests die with their connection; a new
+   * connection starts with none, so a late close of the old one cannot fail newer requests.
+   */
+  private final class Wire {
+    final Map<Long, CompletableFuture<Response>> pending = new ConcurrentHashMap<>();
+    final ChannelFuture connect;
+    volatile boolean dead;
+
+    Wire() {
+      // Unresolved: Netty resolves the name now, so a node whose address changed is found again.
+      connect = bootstrap.connect(InetSocketAddress.createUnresolved(endpoint.host(),
+          endpoint.port()));
+      connect.addListener(done -> {
+        if (done.isSuccess()) {
+          Channel ch = connect.channel();
+          ch.pipeline().addLast(new Inbound(this));
+          ch.closeFuture().addListener(c -> {
+            dead = true;
+            failAll("connection to " + endpoint + " closed");
+          });
+        } else {
+          dead = true;
+        }
+      });
+    }
+
+    void send(long id, Request r, CompletableFuture<Response> f) {
+      connect.addListener(done -> {
+        if (!done.isSuccess()) {
+          f.completeExceptionally(new NotSentException("cannot connect to " + endpoint,
+              done.cause()));
+          return;
+        }
+        Channel ch = connect.channel();
+        pending.put(id, f);
+        // A caller that gives up (deadline) completes f itself: forget the slot then too.
+        f.whenComplete((ok, err) -> pending.remove(id));
+        ch.writeAndFlush(r).addListener(written -> {
+          if (!written.isSuccess() && pending.remove(id) != null) {
+            f.completeExceptionally(new ConnectionLostException("write to " + endpoint
+                + " failed: " + written.cause()));
+          }
+        });
+        if (dead && pending.remove(id) != null) {
+          f.completeExceptionally(new ConnectionLostException("connection to " + endpoint
+              + " closed"));
+        }
+      });
+    }
+
+    void failAll(String why) {
+      for (Long id : pending.keySet()) {
+        CompletableFuture<Response> f = pending.remove(id);
+        if (f != null) {
+          f.completeExceptionally(new ConnectionLostException(why));
+        }
+      }
+    }
+  }
+
+  private static final class Inbound extends SimpleChannelInboundHandler<Response> {
+    private final Wire wire;
+
+    Inbound(Wire wire) {
+      this.wire = wire;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Response r) {
+      CompletableFuture<Response> f = wire.pending.remove(r.getRequestId());
+      if (f != null) {
+        f.complete(r);
+      } else if (r.getRequestId() == 0 && r.hasError()) {
+        // The server could not read something we sent and is closing: all in flight are lost.
+        wire.failAll("server refused a frame: " + r.getError().getMessage());
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+}

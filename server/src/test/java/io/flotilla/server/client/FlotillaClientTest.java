@@ -1,0 +1,156 @@
+package io.flotilla.server.client;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flotilla.client.ClientOptions;
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.FlotillaException;
+import io.flotilla.client.proto.Consistency;
+import io.flotilla.client.proto.Error;
+import java.net.ServerSocket;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The Java client against real client ports in front of a scripted cluster. */
+class FlotillaClientTest {
+  private FakeCluster cluster;
+
+  @BeforeEach
+  void start() throws Exception {
+    cluster = new FakeCluster();
+  }
+
+  @AfterEach
+  void stop() {
+    cluster.close();
+  }
+
+  private FlotillaClient client(ClientOptions o) {
+    return new FlotillaClient(o.withBackoff(Duration.ofMillis(1), Duration.ofMillis(20)));
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(UTF_8);
+  }
+
+  @Test
+  void findsTheLeaderFromAHintAndStaysWithIt() {
+    cluster.leader = 2;
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      c.blocking().put(b("k"), b("v1"));
+      for (int i = 0; i < 10; i++) {
+        c.blocking().put(b("k"), b("v" + i));
+      }
+      assertThat(cluster.received[0].get()).isEqualTo(1);
+      assertThat(cluster.received[1].get()).isZero();
+      assertThat(cluster.received[2].get()).isEqualTo(11);
+      assertThat(c.blocking().get(b("k"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("v9")));
+    }
+  }
+
+  @Test
+  void withoutHintsItWalksTheEndpoints() {
+    cluster.leader = 1;
+    cluster.hints = false;
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      c.blocking().put(b("a"), b("1"));
+      assertThat(cluster.data).containsEntry("a", "1");
+    }
+  }
+
+  @Test
+  void anUnreachableEndpointIsSkipped() throws Exception {
+    int dead;
+    try (ServerSocket s = new ServerSocket(0)) {
+      dead = s.getLocalPort();
+    }
+    try (FlotillaClient c = client(ClientOptions.of("127.0.0.1:" + dead + ","
+        + cluster.endpoints()))) {
+      c.blocking().put(b("a"), b("1"));
+      assertThat(cluster.applied.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void unavailableIsRetriedUntilItClears() {
+    cluster.unavailableAnswers = 4;
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      c.blocking().put(b("a"), b("1"));
+      assertThat(cluster.unavailableAnswers).isZero();
+      assertThat(cluster.applied.get()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aWriteWhoseResponseWasLostIsRetriedAndAppliedOnceUnderASession() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      c.blocking().put(b("warm"), b("up"));
+      cluster.dropNextWriteResponse = true;
+      c.blocking().put(b("a"), b("1"));
+      assertThat(cluster.applied.get()).isEqualTo(2); // the warm-up and "a", once
+      assertThat(cluster.data).containsEntry("a", "1");
+    }
+  }
+
+  @Test
+  void withoutSessionsALostResponseIsReportedAsOutcomeUnknown() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()).withSessions(false))) {
+      c.blocking().put(b("warm"), b("up"));
+      cluster.dropNextWriteResponse = true;
+      assertThatThrownBy(() -> c.blocking().put(b("a"), b("1")))
+          .isInstanceOfSatisfying(FlotillaException.class, e -> {
+            assertThat(e.code()).isEqualTo(Error.Code.TIMEOUT);
+            assertThat(e.outcomeUnknown()).isTrue();
+          });
+    }
+  }
+
+  @Test
+  void aSilentClusterTimesOutAtTheDeadline() {
+    cluster.silent = true;
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
+        .withRequestTimeout(Duration.ofMillis(300)))) {
+      assertThatThrownBy(() -> c.blocking().get(b("a")))
+          .isInstanceOfSatisfying(FlotillaException.class, e -> {
+            assertThat(e.code()).isEqualTo(Error.Code.TIMEOUT);
+            assertThat(e.outcomeUnknown()).isFalse(); // a read changes nothing
+          });
+    }
+  }
+
+  @Test
+  void definiteErrorsSurfaceWithTheirCode() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      assertThatThrownBy(() -> c.blocking().incr(b("n"), 1))
+          .isInstanceOfSatisfying(FlotillaException.class,
+              e -> assertThat(e.code()).isEqualTo(Error.Code.INVALID_ARGUMENT));
+    }
+  }
+
+  @Test
+  void casReportsAFailedComparisonAsFalse() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      assertThat(c.blocking().cas(b("k"), null, b("1"))).isTrue();
+      assertThat(c.blocking().cas(b("k"), null, b("2"))).isFalse();
+      assertThat(c.blocking().cas(b("k"), b("1"), b("2"))).isTrue();
+      assertThat(cluster.data).containsEntry("k", "2");
+    }
+  }
+
+  @Test
+  void followerReadsAreSpreadOverTheNodes() {
+    cluster.data.put("k", "v");
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      for (int i = 0; i < 9; i++) {
+        assertThat(c.blocking().get(b("k"), Consistency.FOLLOWER)).isPresent();
+      }
+      for (int n = 0; n < 3; n++) {
+        assertThat(cluster.received[n].get()).isEqualTo(3);
+      }
+    }
+  }
+}
