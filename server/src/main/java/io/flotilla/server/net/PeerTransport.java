@@ -1,0 +1,311 @@
+package io.flotilla.server.net;
+
+import io.flotilla.client.Endpoint;
+import io.flotilla.client.wire.Frames;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The peer port: opaque frames (encoded Raft messages) between nodes, one outgoing connection per
+ * peer. Raft tolerates loss, so the transport never blocks and never retries a frame: while a peer
+ * is unreachable, frames beyond a small queue are dropped and counted, and the connection is
+ * retried with exponential backoff and jitter. Peers are addressed by host name, resolved at every
+ * connect, so a peer that moves to a new IP under the same name is found again.
+ *
+ * <p>Frames queued from any thread are written by the peer's event loop in one task and flushed
+ * once per turn, however many arrived.
+ */
+public final class PeerTransport implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PeerTransport.class);
+
+  /** Tuning of the peer links. */
+  public record Options(int maxFrameBytes, int maxQueuedFrames, long backoffMinMillis,
+      long backoffMaxMillis, int connectTimeoutMillis) {
+    public static final Options DEFAULT = new Options(64 << 20, 4096, 50, 2000, 2000);
+  }
+
+  private final Options options;
+  private final EventLoopGroup group;
+  private final Consumer<byte[]> inbound;
+  private final Map<Long, Link> links = new ConcurrentHashMap<>();
+  private final Bootstrap bootstrap;
+  private volatile Channel serverChannel;
+  private volatile boolean closed;
+  private final AtomicLong framesDropped = new AtomicLong();
+  /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
+  private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
+  private PeerTransport(Options options, EventLoopGroup group, Consumer<byte[]> inbound) {
+    this.options = options;
+    this.group = group;
+    this.inbound = inbound;
+    this.bootstrap = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, options.connectTimeoutMillis())
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            // Outgoing links only send; anything a peer sends back on them is discarded.
+            ch.pipeline().addLast(Frames.prepender());
+          }
+        });
+  }
+
+  /**
+   * Listens on {@code bind} (port 0: any) and delivers every frame received from any peer to
+   * {@code inbound}, on a Netty thread: the consumer must hand it off, not block.
+   */
+  public static PeerTransport start(InetSocketAddress bind, EventLoopGroup group,
+      Consumer<byte[]> inbound, Options options) throws InterruptedException {
+    PeerTransport t = new PeerTransport(options, group, inbound);
+    t.serverChannel = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            ch.pipeline()
+                .addLast(Frames.decoder(options.maxFrameBytes()))
+                .addLast(t.new Receiver());
+          }
+        })
+        .bind(bind).sync().channel();
+    return t;
+  }
+
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  /** Adds or moves a peer; an existing link to another address is dropped and reconnected. */
+  public void setPeer(long nodeId, Endpoint endpoint) {
+    Link old = links.put(nodeId, new Link(nodeId, endpoint, group.next()));
+    if (old != null) {
+      old.shutdown();
+    }
+  }
+
+  public void removePeer(long nodeId) {
+    Link old = links.remove(nodeId);
+    if (old != null) {
+      old.shutdown();
+    }
+  }
+
+  /** Queues a frame for {@code nodeId}; never blocks. Unknown peers and overflow drop the frame. */
+  public void send(long nodeId, byte[] frame) {
+    Link link = links.get(nodeId);
+    if (link == null || closed) {
+      framesDropped.incrementAndGet();
+      return;
+    }
+    link.enqueue(frame);
+  }
+
+  /** Frames dropped so far (unknown peer, queue full while disconnected, transport closed). */
+  public long framesDropped() {
+    return framesDropped.get();
+  }
+
+  /** True when the link to {@code nodeId} has a live connection. */
+  public boolean connected(long nodeId) {
+    Link l = links.get(nodeId);
+    return l != null && l.channel != null && l.channel.isActive();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    links.values().forEach(Link::shutdown);
+    links.clear();
+    if (serverChannel != null) {
+      serverChannel.close().syncUninterruptibly();
+    }
+    accepted.close().syncUninterruptibly();
+  }
+
+  /** The outgoing side to one peer: a queue drained by its event loop, and reconnection. */
+  private final class Link {
+    final long nodeId;
+    final Endpoint endpoint;
+    final EventLoop loop;
+    final Queue<byte[]> queue = new ConcurrentLinkedQueue<>();
+    final AtomicInteger queued = new AtomicInteger();
+    final AtomicBoolean drainScheduled = new AtomicBoolean();
+    // Touched only on loop:
+    Channel channel;
+    ChannelFuture connecting;
+    long nextBackoff = options.backoffMinMillis();
+    boolean reconnectScheduled;
+    volatile boolean shut;
+
+    Link(long nodeId, Endpoint endpoint, EventLoop loop) {
+      this.nodeId = nodeId;
+      this.endpoint = endpoint;
+      this.loop = loop;
+    }
+
+    void enqueue(byte[] frame) {
+      if (queued.incrementAndGet() > options.maxQueuedFrames()) {
+        queued.decrementAndGet();
+        framesDropped.incrementAndGet();
+        return;
+      }
+      queue.add(frame);
+      if (drainScheduled.compareAndSet(false, true)) {
+        loop.execute(this::drain);
+      }
+    }
+
+    /** On loop: writes everything queued, flushes once. */
+    private void drain() {
+      drainScheduled.set(false);
+      if (shut) {
+        discardQueue();
+        return;
+      }
+      if (channel == null || !channel.isActive()) {
+        connect();
+        return; // the queue waits (bounded) until the connection is up
+      }
+      boolean wrote = false;
+      byte[] f;
+      while ((f = queue.poll()) != null) {
+        queued.decrementAndGet();
+        channel.write(Unpooled.wrappedBuffer(f), channel.voidPromise());
+        wrote = true;
+      }
+      if (wrote) {
+        channel.flush();
+      }
+    }
+
+    /** On loop: starts a connection unless one is under way or a retry is scheduled. */
+    private void connect() {
+      if (connecting != null || reconnectScheduled || shut) {
+        return;
+      }
+      // Unresolved: the name is looked up now, on every attempt.
+      connecting = bootstrap.clone(loop).connect(
+          InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
+      connecting.addListener(done -> {
+        connecting = null;
+        if (done.isSuccess()) {
+          channel = ((ChannelFuture) done).channel();
+          nextBackoff = options.backoffMinMillis();
+          LOG.info("connected to peer {} at {}", nodeId, endpoint);
+          channel.closeFuture().addListener(c -> {
+            if (!shut) {
+              LOG.info("lost connection to peer {} at {}", nodeId, endpoint);
+              scheduleReconnect();
+            }
+          });
+          drain();
+        } else {
+          LOG.debug("cannot connect to peer {} at {}: {}", nodeId, endpoint, done.cause().toString());
+          scheduleReconnect();
+        }
+      });
+    }
+
+    private void scheduleReconnect() {
+      if (shut || reconnectScheduled) {
+        return;
+      }
+      reconnectScheduled = true;
+      long pause = nextBackoff / 2 + ThreadLocalRandom.current().nextLong(nextBackoff / 2 + 1);
+      nextBackoff = Math.min(options.backoffMaxMillis(), nextBackoff * 2);
+      loop.schedule(() -> {
+        reconnectScheduled = false;
+        if (!shut) {
+          connect();
+        }
+      }, pause, TimeUnit.MILLISECONDS);
+    }
+
+    void shutdown() {
+      shut = true;
+      loop.execute(() -> {
+        if (channel != null) {
+          channel.close();
+        }
+        if (connecting != null) {
+          connecting.cancel(false);
+        }
+        discardQueue();
+      });
+    }
+
+    private void discardQueue() {
+      while (queue.poll() != null) {
+        queued.decrementAndGet();
+        framesDropped.incrementAndGet();
+      }
+    }
+  }
+
+  /** Incoming side: frames from any peer go to the consumer; bad input closes that connection. */
+  private final class Receiver extends SimpleChannelInboundHandler<ByteBuf> {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+      accepted.add(ctx.channel());
+      if (closed) {
+        ctx.close();
+      }
+      super.channelActive(ctx);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
+      byte[] bytes = ByteBufUtil.getBytes(frame);
+      try {
+        inbound.accept(bytes);
+      } catch (RuntimeException e) {
+        // An undecodable message is the sender's problem, not ours: drop its connection.
+        LOG.warn("closing peer connection {}: bad frame: {}", ctx.channel().remoteAddress(),
+            e.toString());
+        ctx.close();
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      LOG.warn("closing peer connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
+      ctx.close();
+    }
+  }
+}
