@@ -169,11 +169,11 @@ public final class FlotillaClient implements AutoCloseable {
 
   /** One logical call and its retries, until an answer or the deadline. */
   private final class Call {
-    final Request request;
+    Request request;
     final boolean isWrite;
     final Consistency consistency;
     final Error.Code alsoOk;
-    final SessionPool.Session session;
+    SessionPool.Session session;
     final NodeConnection pinned;
     final long deadline;
     final CompletableFuture<Response> result = new CompletableFuture<>();
@@ -261,6 +261,19 @@ public final class FlotillaClient implements AutoCloseable {
           }
         }
         case UNAVAILABLE -> retryLater(true);
+        case SESSION_EXPIRED -> {
+          if (session == null) {
+            fail(e.getCode(), e.getMessage(), false);
+            return;
+          }
+          // The cluster forgot this session, so the write was not applied: renumber it under a
+          // fresh session (sequence 1 registers it) and send again.
+          session = sessions.acquireFresh();
+          request = request.toBuilder().setClientId(session.clientId)
+              .setSequence(session.next()).build();
+          attempt++;
+          send();
+        }
         case NODE_UNAVAILABLE -> {
           forgetLeader(target);
           retryLater(true);

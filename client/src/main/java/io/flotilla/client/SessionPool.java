@@ -29,9 +29,11 @@ final class SessionPool {
 
   synchronized Session acquire() {
     Session s = idle.pollFirst();
-    if (s != null) {
-      return s;
-    }
+    return s != null ? s : acquireFresh();
+  }
+
+  /** A brand-new session whose first write (sequence 1) registers it with the cluster. */
+  synchronized Session acquireFresh() {
     long id;
     do {
       id = random.nextLong() & Long.MAX_VALUE;

@@ -36,6 +36,8 @@ final class FakeCluster implements AutoCloseable {
   volatile int unavailableAnswers;
   volatile boolean dropNextWriteResponse;
   volatile boolean silent;
+  /** Client ids the cluster has "forgotten": their writes with sequence > 1 get SESSION_EXPIRED. */
+  final java.util.Set<Long> expired = new java.util.HashSet<>();
 
   FakeCluster() throws InterruptedException {
     for (int i = 0; i < 3; i++) {
@@ -85,6 +87,10 @@ final class FakeCluster implements AutoCloseable {
       return done(Response.newBuilder().setGet(g).build());
     }
     // A write: at most once per (client id, sequence).
+    if (expired.contains(r.getClientId()) && r.getSequence() > 1) {
+      return done(Response.newBuilder().setError(Error.newBuilder()
+          .setCode(Error.Code.SESSION_EXPIRED).setMessage("expired")).build());
+    }
     Response resp;
     long seen = lastSequence.getOrDefault(r.getClientId(), 0L);
     if (r.getClientId() != 0 && r.getSequence() <= seen) {

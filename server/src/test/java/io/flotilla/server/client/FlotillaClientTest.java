@@ -153,4 +153,18 @@ class FlotillaClientTest {
       }
     }
   }
+
+  @Test
+  void anExpiredSessionIsReplacedAndTheWriteAppliedOnce() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      c.blocking().put(b("first"), b("1"));
+      synchronized (cluster) {
+        cluster.expired.addAll(cluster.lastSequence.keySet());
+      }
+      c.blocking().put(b("second"), b("2"));
+      assertThat(cluster.data).containsEntry("second", "2");
+      assertThat(cluster.applied.get()).isEqualTo(2);
+      assertThat(cluster.lastSequence).hasSize(2); // the old session and its replacement
+    }
+  }
 }
