@@ -1,0 +1,307 @@
+package io.flotilla.raft;
+
+import io.flotilla.raft.Message.AppendEntries;
+import io.flotilla.raft.Message.AppendEntriesResponse;
+import io.flotilla.raft.Message.Heartbeat;
+import io.flotilla.raft.Message.HeartbeatResponse;
+import io.flotilla.raft.Message.ReadIndexRequest;
+import io.flotilla.raft.Message.ReadIndexResponse;
+import io.flotilla.raft.Message.TimeoutNow;
+import io.flotilla.raft.log.RaftLog;
+import io.flotilla.raft.tracker.Progress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The state and behaviour a node has only while it leads one term (Kafka raft's LeaderState):
+ * per-peer {@link Progress} (Figure 2's nextIndex/matchIndex), replication and commit, ReadIndex
+ * rounds and leadership transfer. Created by {@code RaftCore.becomeLeader}, discarded when the
+ * term ends; protocol state shared with other roles (term, log, commitIndex) stays in the core.
+ */
+final class Leader {
+
+    private final RaftCore core;
+    private final RaftConfig config;
+    private final RaftLog log;
+    private final long id;
+    private final long term;
+    private final Map<Long, Progress> progress = new TreeMap<>();
+    private long leadTransferee;
+    private final ReadOnly readOnly = new ReadOnly();
+    /** Reads received before this leader committed an entry of its term (§6.4 step 1). */
+    private final List<ReadOnly.Request> readsAwaitingTermCommit = new ArrayList<>();
+    /** Indexes of entries this leader proposed that are not yet known committed. */
+    private final ArrayDeque<Long> pendingProposals = new ArrayDeque<>();
+
+    Leader(RaftCore core) {
+        this.core = core;
+        this.config = core.config();
+        this.log = core.log();
+        this.id = core.id();
+        this.term = core.term();
+        for (long v : config.voters()) {
+            progress.put(v, new Progress(log.lastIndex() + 1, config.maxInflight()));
+        }
+        Progress self = progress.get(id);
+        self.maybeUpdate(log.durableLastIndex()); // only what is durable counts (§10.2.1)
+        self.becomeReplicate();
+        // The no-op lets the leader commit entries of earlier terms (§5.4.2, §6.4).
+        log.append(List.of(Entry.noop(log.lastIndex() + 1, term)));
+        bcastAppend();
+    }
+
+    Progress progress(long peer) {
+        return progress.get(peer);
+    }
+
+    long leadTransferee() {
+        return leadTransferee;
+    }
+
+    // ---------------------------------------------------------------- client requests
+
+    ProposeResult propose(byte[] data) {
+        if (leadTransferee != 0) {
+            return new Rejected(RaftError.TRANSFER_IN_PROGRESS, id);
+        }
+        if (log.lastIndex() - core.commitIndex() >= config.maxUncommittedEntries()) {
+            return new Rejected(RaftError.OVERLOADED, id);
+        }
+        long index = log.lastIndex() + 1;
+        log.append(List.of(new Entry(index, term, EntryType.NORMAL, data)));
+        pendingProposals.addLast(index);
+        bcastAppend();
+        return new ProposeResult.Accepted(index, term);
+    }
+
+    void transferLeadership(long target) {
+        if (target == id || target == leadTransferee) {
+            return;
+        }
+        leadTransferee = target;
+        if (progress.get(target).matchIndex() == log.lastIndex()) {
+            core.send(new TimeoutNow(config.groupId(), id, target, term));
+        } else {
+            sendAppend(target);
+        }
+    }
+
+    /** The leader steps down: everything it accepted but did not finish fails (retryable). */
+    void failPendingRequests() {
+        for (long index : pendingProposals) {
+            core.addFailure(new Failure(Failure.Kind.PROPOSAL, index, RaftError.LEADERSHIP_LOST));
+        }
+        pendingProposals.clear();
+        List<ReadOnly.Request> reads = new ArrayList<>(readsAwaitingTermCommit);
+        readsAwaitingTermCommit.clear();
+        reads.addAll(readOnly.drain());
+        for (ReadOnly.Request r : reads) {
+            if (r.from() == id) {
+                core.addFailure(new Failure(Failure.Kind.READ, r.id(), RaftError.LEADERSHIP_LOST));
+            }
+            // Forwarded reads are dropped: the follower's caller times out and retries.
+        }
+    }
+
+    // ---------------------------------------------------------------- time
+
+    /**
+     * Once per election timeout: false if a majority was not heard from (check-quorum, §6.2).
+     * Also abandons a leadership transfer that did not finish in time.
+     */
+    boolean electionTimeoutElapsed() {
+        leadTransferee = 0;
+        if (!config.checkQuorum()) {
+            return true;
+        }
+        Set<Long> active = new HashSet<>();
+        active.add(id);
+        for (Map.Entry<Long, Progress> e : progress.entrySet()) {
+            if (e.getKey() != id && e.getValue().recentActive()) {
+                active.add(e.getKey());
+            }
+            e.getValue().setRecentActive(false);
+        }
+        return core.configuration().isQuorum(active);
+    }
+
+    // ---------------------------------------------------------------- messages
+
+    void step(Message m) {
+        if (m instanceof AppendEntriesResponse r) {
+            handleAppendEntriesResponse(r);
+        } else if (m instanceof HeartbeatResponse r) {
+            handleHeartbeatResponse(r);
+        } else if (m instanceof ReadIndexRequest r) {
+            handleReadIndex(new ReadOnly.Request(r.from(), r.requestId()));
+        } else if (m instanceof AppendEntries || m instanceof Heartbeat) {
+            throw new InvariantViolation("two leaders in term " + term + ": " + id + " and " + m.from());
+        }
+        // Vote responses and TimeoutNow are stale here: ignore.
+    }
+
+    private void handleAppendEntriesResponse(AppendEntriesResponse r) {
+        Progress pr = progress.get(r.from());
+        pr.setRecentActive(true);
+        if (!r.success()) {
+            long nextProbe = r.rejectHintIndex();
+            if (r.rejectHintTerm() > 0) {
+                // Skip every entry of a term the follower does not have (fast backtracking).
+                nextProbe = log.findConflictByTerm(r.rejectHintIndex(), r.rejectHintTerm())[0];
+            }
+            if (pr.maybeDecrTo(r.index(), nextProbe)) {
+                if (pr.state() == Progress.State.REPLICATE) {
+                    pr.becomeProbe();
+                }
+                sendAppend(r.from());
+            }
+            return;
+        }
+        boolean wasPaused = pr.isPaused();
+        if (!pr.maybeUpdate(r.index())) {
+            return; // stale or duplicate
+        }
+        if (pr.state() == Progress.State.PROBE) {
+            pr.becomeReplicate();
+        } else {
+            pr.inflights().freeLE(r.index());
+        }
+        if (maybeCommit()) {
+            bcastAppend();
+        } else if (wasPaused) {
+            sendAppend(r.from());
+        }
+        while (maybeSendAppend(r.from(), false)) {
+            // stream the rest of the log while the window allows
+        }
+        if (r.from() == leadTransferee && pr.matchIndex() == log.lastIndex()) {
+            core.send(new TimeoutNow(config.groupId(), id, r.from(), term));
+        }
+    }
+
+    private void handleHeartbeatResponse(HeartbeatResponse r) {
+        Progress pr = progress.get(r.from());
+        pr.setRecentActive(true);
+        pr.heartbeatAcked();
+        if (pr.matchIndex() < log.lastIndex()) {
+            sendAppend(r.from());
+        }
+        if (r.readContext() != 0) {
+            completeReads(readOnly.ack(r.from(), r.readContext(), core.configuration()));
+        }
+    }
+
+    // ---------------------------------------------------------------- replication and commit
+
+    /** The driver made the leader's entries up to {@code durableIndex} durable (§10.2.1). */
+    void ownEntriesDurable(long durableIndex) {
+        progress.get(id).maybeUpdate(durableIndex);
+        if (maybeCommit()) {
+            bcastAppend();
+        }
+    }
+
+    /** Figure 8 / §5.4.2: commit only by counting replicas of an entry of the current term. */
+    private boolean maybeCommit() {
+        long index = core.configuration().committedIndex(v -> progress.get(v).matchIndex());
+        long commitIndex = core.commitIndex();
+        if (index <= commitIndex) {
+            return false;
+        }
+        if (log.term(index) != term && !core.testOnlyCommitOlderTerms) {
+            return false;
+        }
+        boolean firstCommitOfTerm = log.term(commitIndex) != term;
+        core.commitTo(index);
+        while (!pendingProposals.isEmpty() && pendingProposals.peekFirst() <= index) {
+            pendingProposals.removeFirst();
+        }
+        if (firstCommitOfTerm && log.term(index) == term) {
+            List<ReadOnly.Request> waiting = new ArrayList<>(readsAwaitingTermCommit);
+            readsAwaitingTermCommit.clear();
+            for (ReadOnly.Request r : waiting) {
+                handleReadIndex(r);
+            }
+        }
+        return true;
+    }
+
+    private void bcastAppend() {
+        for (long p : core.peers()) {
+            sendAppend(p);
+        }
+    }
+
+    void sendAppend(long to) {
+        maybeSendAppend(to, true);
+    }
+
+    /** Sends entries from nextIndex (or an empty probe if {@code sendIfEmpty}); false if nothing was sent. */
+    private boolean maybeSendAppend(long to, boolean sendIfEmpty) {
+        Progress pr = progress.get(to);
+        if (pr.isPaused()) {
+            return false;
+        }
+        long prevIndex = pr.nextIndex() - 1;
+        long prevTerm = log.term(prevIndex);
+        List<Entry> entries = log.entries(pr.nextIndex(), config.maxSizePerMsg(), config.maxEntriesPerMsg());
+        if (entries.isEmpty() && !sendIfEmpty) {
+            return false;
+        }
+        core.send(new AppendEntries(config.groupId(), id, to, term, prevIndex, prevTerm, entries, core.commitIndex()));
+        pr.sentEntries(entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).index(), !entries.isEmpty());
+        return true;
+    }
+
+    void bcastHeartbeat() {
+        long context = readOnly.roundContext();
+        for (long p : core.peers()) {
+            // Never tell a follower to commit past what it is known to hold.
+            long commit = Math.min(progress.get(p).matchIndex(), core.commitIndex());
+            core.send(new Heartbeat(config.groupId(), id, p, term, commit, context));
+        }
+    }
+
+    // ---------------------------------------------------------------- reads (§6.4)
+
+    void handleReadIndex(ReadOnly.Request request) {
+        if (log.term(core.commitIndex()) != term) {
+            // §6.4 step 1: until the no-op commits, commitIndex may lag entries committed by
+            // earlier leaders.
+            readsAwaitingTermCommit.add(request);
+            return;
+        }
+        readOnly.add(request);
+        startReadRoundIfIdle();
+    }
+
+    private void startReadRoundIfIdle() {
+        if (readOnly.maybeStartRound(core.commitIndex(), id)) {
+            if (!completeReads(readOnly.maybeComplete(core.configuration()))) {
+                bcastHeartbeat();
+            }
+        }
+    }
+
+    /** Delivers completed reads and starts the next batched round; true if anything completed. */
+    private boolean completeReads(List<ReadOnly.Completed> done) {
+        if (done.isEmpty()) {
+            return false;
+        }
+        for (ReadOnly.Completed c : done) {
+            if (c.request().from() == id) {
+                core.addReadState(new ReadState(c.request().id(), c.readIndex()));
+            } else {
+                core.send(new ReadIndexResponse(config.groupId(), id, c.request().from(), term, c.request().id(),
+                        c.readIndex()));
+            }
+        }
+        startReadRoundIfIdle();
+        return true;
+    }
+}

@@ -1,0 +1,577 @@
+package io.flotilla.raft;
+
+import io.flotilla.raft.Message.AppendEntries;
+import io.flotilla.raft.Message.AppendEntriesResponse;
+import io.flotilla.raft.Message.Heartbeat;
+import io.flotilla.raft.Message.HeartbeatResponse;
+import io.flotilla.raft.Message.ReadIndexRequest;
+import io.flotilla.raft.Message.ReadIndexResponse;
+import io.flotilla.raft.Message.RequestVote;
+import io.flotilla.raft.Message.RequestVoteResponse;
+import io.flotilla.raft.Message.TimeoutNow;
+import io.flotilla.raft.log.RaftLog;
+import io.flotilla.raft.quorum.Configuration;
+import io.flotilla.raft.quorum.QuorumMath;
+import io.flotilla.raft.storage.HardStateStore;
+import io.flotilla.raft.storage.LogStorage;
+import io.flotilla.raft.tracker.Progress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Raft protocol for one node of one group, as a pure single-threaded state machine (after
+ * etcd-io/raft's raft.go). Inputs: {@link #tick()}, {@link #step(Message)}, {@link #propose},
+ * {@link #readIndex}, {@link #transferLeadership}. Output: {@link #ready()}, acknowledged with
+ * {@link #advance(Ready)}. No threads, clocks, I/O or global state: the same code runs in the
+ * simulator and in production. Not thread-safe; confine each instance to one thread.
+ *
+ * <p>Contract: between {@link #ready()} and {@link #advance(Ready)} the caller persists, sends and
+ * applies, and calls no other method of this instance.
+ */
+public final class RaftCore {
+
+    private final RaftConfig config;
+    private final long id;
+    private final long groupId;
+    /** Membership, as quorum arithmetic sees it (fixed until membership changes exist). */
+    private final Configuration configuration;
+    /** Voters other than this node, sorted so that message order is deterministic. */
+    private final long[] peers;
+    private final RaftLog log;
+
+    // Persistent state (Figure 2), saved through Ready.hardState.
+    private long term;
+    private long votedFor;
+    private long commitIndex;
+    // Volatile state.
+    private long lastApplied;
+    private Role role = Role.FOLLOWER;
+    private long leaderId;
+
+    private int electionElapsed;
+    private int heartbeatElapsed;
+    private int randomizedElectionTimeout;
+    private final Map<Long, Boolean> votes = new HashMap<>();
+
+    /** Leader-only state (Progress per peer, reads, transfer). Null unless leader. */
+    private Leader leader;
+
+    // Output accumulated for the next Ready.
+    private List<Message> msgs = new ArrayList<>();
+    private List<ReadState> readStates = new ArrayList<>();
+    private List<Failure> failures = new ArrayList<>();
+    /** A queued message acknowledges state that must be durable first (a vote or appended entries). */
+    private boolean msgsNeedPersist;
+    private HardState prevHardState;
+    private boolean readyOutstanding;
+
+    /** TEST ONLY (Figure 8 bug injection): commit by counting replicas of an older-term entry. */
+    boolean testOnlyCommitOlderTerms;
+
+    /** Builds a node from durable state only: what a restart after a crash sees. */
+    public RaftCore(RaftConfig config, LogStorage storage, HardStateStore hardStateStore) {
+        this.config = config;
+        this.id = config.nodeId();
+        this.groupId = config.groupId();
+        this.configuration = new Configuration(config.voters());
+        this.peers = config.voters().stream().mapToLong(Long::longValue).filter(v -> v != id).sorted().toArray();
+        this.log = new RaftLog(storage);
+        HardState hs = hardStateStore.hardState();
+        InvariantViolation.check(hs.commitIndex() <= log.lastIndex(),
+                "node %d: durable commit %d beyond durable log %d", id, hs.commitIndex(), log.lastIndex());
+        InvariantViolation.check(config.applied() <= hs.commitIndex(), "applied beyond commit");
+        this.term = hs.term();
+        this.votedFor = hs.votedFor();
+        this.commitIndex = hs.commitIndex();
+        this.lastApplied = config.applied();
+        this.prevHardState = hs;
+        becomeFollower(term, 0);
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    public long id() {
+        return id;
+    }
+
+    public long groupId() {
+        return groupId;
+    }
+
+    public long term() {
+        return term;
+    }
+
+    public long votedFor() {
+        return votedFor;
+    }
+
+    public long commitIndex() {
+        return commitIndex;
+    }
+
+    public long lastApplied() {
+        return lastApplied;
+    }
+
+    public Role role() {
+        return role;
+    }
+
+    public long leaderId() {
+        return leaderId;
+    }
+
+    public long leadTransferee() {
+        return leader == null ? 0 : leader.leadTransferee();
+    }
+
+    /** The core's log, for inspection (tests, invariant checks, metrics). Never mutate it from outside. */
+    public RaftLog log() {
+        return log;
+    }
+
+    public HardState hardState() {
+        return new HardState(term, votedFor, commitIndex);
+    }
+
+    /** The leader's view of a peer (null unless leader). For tests and metrics. */
+    public Progress progress(long peer) {
+        return leader == null ? null : leader.progress(peer);
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /** One unit of logical time. */
+    public void tick() {
+        checkNoReadyOutstanding();
+        if (role == Role.LEADER) {
+            tickHeartbeat();
+        } else {
+            tickElection();
+        }
+    }
+
+    /**
+     * Starts an election now, as if the election timeout had elapsed (with pre-vote if configured).
+     * For drivers that bootstrap a group and for tests; a leader ignores it.
+     */
+    public void campaign() {
+        checkNoReadyOutstanding();
+        if (role != Role.LEADER) {
+            electionElapsed = 0;
+            campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
+        }
+    }
+
+    /** Proposes a command; only a leader accepts it. */
+    public ProposeResult propose(byte[] data) {
+        checkNoReadyOutstanding();
+        if (role != Role.LEADER) {
+            return new Rejected(RaftError.NOT_LEADER, leaderId);
+        }
+        return leader.propose(data);
+    }
+
+    /**
+     * Asks for a linearizable read point. A leader confirms its leadership with a heartbeat round;
+     * a follower forwards the request to its leader. The answer is a {@link ReadState} in a later
+     * Ready (or a {@link Failure} on a leader that steps down; a forwarded request whose answer is
+     * lost simply never completes, so callers time out).
+     */
+    public ReadResult readIndex(long requestId) {
+        checkNoReadyOutstanding();
+        if (role == Role.LEADER) {
+            leader.handleReadIndex(new ReadOnly.Request(id, requestId));
+            return new ReadResult.Pending(requestId);
+        }
+        if (role != Role.FOLLOWER || leaderId == 0) {
+            return new Rejected(RaftError.NOT_LEADER, leaderId);
+        }
+        send(new ReadIndexRequest(groupId, id, leaderId, term, requestId));
+        return new ReadResult.Pending(requestId);
+    }
+
+    /** Hands leadership to {@code target} once its log is caught up (§3.10). Empty if accepted. */
+    public java.util.Optional<Rejected> transferLeadership(long target) {
+        checkNoReadyOutstanding();
+        if (!configuration.isVoter(target)) {
+            throw new IllegalArgumentException("not a voter: " + target);
+        }
+        if (role != Role.LEADER) {
+            return java.util.Optional.of(new Rejected(RaftError.NOT_LEADER, leaderId));
+        }
+        if (target != id && target != leader.leadTransferee()) {
+            electionElapsed = 0; // the transfer is abandoned after one election timeout
+            leader.transferLeadership(target);
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** Handles a message from a peer: term first (§5.1), then by role. */
+    public void step(Message m) {
+        checkNoReadyOutstanding();
+        if (m.groupId() != groupId || m.to() != id) {
+            throw new IllegalArgumentException("misrouted message to node " + id + " of group " + groupId + ": " + m);
+        }
+        if (!configuration.isVoter(m.from())) {
+            return; // not a member (yet, or any more)
+        }
+        if (m.term() > term) {
+            if (m instanceof RequestVote rv) {
+                // Leader stickiness (§4.2.3 / §9.6): a node that heard from a live leader within
+                // the minimum election timeout ignores requests to replace it, unless the leader
+                // itself asked for the election (transfer).
+                boolean inLease = config.checkQuorum() && leaderId != 0 && electionElapsed < config.electionTick();
+                if (inLease && !rv.transfer()) {
+                    return;
+                }
+            }
+            if (m instanceof RequestVote rv && rv.preVote()) {
+                // A pre-vote never changes our term.
+            } else if (m instanceof RequestVoteResponse r && r.preVote() && r.granted()) {
+                // Granted pre-votes carry the term we would campaign in; the term changes when
+                // the pre-vote wins and the real election starts.
+            } else {
+                boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat;
+                becomeFollower(m.term(), fromLeader ? m.from() : 0);
+            }
+        } else if (m.term() < term) {
+            if (m instanceof AppendEntries || m instanceof Heartbeat) {
+                // Figure 2: reply false with our term. Essential with pre-vote/check-quorum: a stale
+                // leader (e.g. just healed from a partition) would otherwise never learn the new
+                // term, since pre-vote keeps higher terms from reaching it through elections.
+                send(new AppendEntriesResponse(groupId, id, m.from(), term, false, 0, 0, 0));
+            } else if (m instanceof RequestVote rv && rv.preVote()) {
+                send(new RequestVoteResponse(groupId, id, m.from(), term, false, true));
+            }
+            return;
+        }
+
+        if (m instanceof RequestVote rv) {
+            handleRequestVote(rv);
+            return;
+        }
+        switch (role) {
+            case LEADER -> leader.step(m);
+            case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
+            case FOLLOWER -> stepFollower(m);
+        }
+    }
+
+    // ---------------------------------------------------------------- Ready
+
+    /** Whether {@link #ready()} has anything; cheap, so idle groups cost little. */
+    public boolean hasReady() {
+        return !msgs.isEmpty() || log.hasUnstable() || !readStates.isEmpty() || !failures.isEmpty()
+                || hardStateChanged() || lastApplied < applyLimit();
+    }
+
+    public Ready ready() {
+        checkNoReadyOutstanding();
+        HardState hs = hardStateChanged() ? hardState() : null;
+        boolean termOrVoteChanged = hs != null && (hs.term() != prevHardState.term() || hs.votedFor() != prevHardState.votedFor());
+        long limit = applyLimit();
+        List<Entry> committed = lastApplied < limit ? log.slice(lastApplied + 1, limit + 1, config.maxApplyBytes()) : List.of();
+        Ready rd = new Ready(hs, log.unstableEntries(), msgs,
+                role == Role.LEADER && !termOrVoteChanged && !msgsNeedPersist,
+                committed, readStates, failures);
+        msgs = new ArrayList<>();
+        readStates = new ArrayList<>();
+        failures = new ArrayList<>();
+        msgsNeedPersist = false;
+        readyOutstanding = true;
+        return rd;
+    }
+
+    /**
+     * The driver has persisted, sent and applied {@code rd}. A leader counts its own entries toward
+     * the commit quorum only here, once they are durable (dissertation §10.2.1).
+     */
+    public void advance(Ready rd) {
+        InvariantViolation.check(readyOutstanding, "advance without ready");
+        readyOutstanding = false;
+        if (rd.hardState() != null) {
+            prevHardState = rd.hardState();
+        }
+        if (!rd.entries().isEmpty()) {
+            Entry last = rd.entries().get(rd.entries().size() - 1);
+            log.stableTo(last.index(), last.term());
+            if (role == Role.LEADER) {
+                leader.ownEntriesDurable(log.durableLastIndex());
+            }
+        }
+        if (!rd.committedEntries().isEmpty()) {
+            long first = rd.committedEntries().get(0).index();
+            long last = rd.committedEntries().get(rd.committedEntries().size() - 1).index();
+            InvariantViolation.check(first == lastApplied + 1 && last <= commitIndex,
+                    "node %d applied [%d,%d] after %d with commit %d", id, first, last, lastApplied, commitIndex);
+            lastApplied = last;
+        }
+    }
+
+    private boolean hardStateChanged() {
+        return term != prevHardState.term() || votedFor != prevHardState.votedFor()
+                || commitIndex != prevHardState.commitIndex();
+    }
+
+    /** Committed entries may be applied once durable here too. */
+    private long applyLimit() {
+        return Math.min(commitIndex, log.durableLastIndex());
+    }
+
+    private void checkNoReadyOutstanding() {
+        if (readyOutstanding) {
+            throw new IllegalStateException("node " + id + ": call advance() before using the core again");
+        }
+    }
+
+    // ---------------------------------------------------------------- role changes
+
+    private void becomeFollower(long newTerm, long leader) {
+        reset(newTerm);
+        role = Role.FOLLOWER;
+        leaderId = leader;
+    }
+
+    private void becomePreCandidate() {
+        InvariantViolation.check(role != Role.LEADER, "leader cannot become pre-candidate");
+        // Not reset(): a pre-candidate keeps its term and vote (§9.6).
+        votes.clear();
+        leaderId = 0;
+        role = Role.PRE_CANDIDATE;
+    }
+
+    private void becomeCandidate() {
+        InvariantViolation.check(role != Role.LEADER, "leader cannot become candidate");
+        reset(term + 1);
+        votedFor = id;
+        role = Role.CANDIDATE;
+    }
+
+    private void becomeLeader() {
+        InvariantViolation.check(role == Role.CANDIDATE, "node %d became leader from %s", id, role);
+        reset(term);
+        role = Role.LEADER;
+        leaderId = id;
+        leader = new Leader(this); // appends the term's no-op and starts replicating
+    }
+
+    /** Clears per-term volatile state. The term never goes back; a new term clears the vote. */
+    private void reset(long newTerm) {
+        InvariantViolation.check(newTerm >= term, "node %d: term going back from %d to %d", id, term, newTerm);
+        if (leader != null) {
+            leader.failPendingRequests();
+            leader = null;
+        }
+        if (newTerm != term) {
+            term = newTerm;
+            votedFor = 0;
+        }
+        leaderId = 0;
+        electionElapsed = 0;
+        heartbeatElapsed = 0;
+        randomizedElectionTimeout = config.electionTick() + config.random().nextInt(config.electionTick());
+        votes.clear();
+    }
+
+    // ---------------------------------------------------------------- elections
+
+    private void tickElection() {
+        electionElapsed++;
+        if (electionElapsed >= randomizedElectionTimeout) {
+            electionElapsed = 0;
+            campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
+        }
+    }
+
+    private void tickHeartbeat() {
+        heartbeatElapsed++;
+        electionElapsed++;
+        if (electionElapsed >= config.electionTick()) {
+            electionElapsed = 0;
+            if (!leader.electionTimeoutElapsed()) {
+                becomeFollower(term, 0); // §6.2: cannot reach a majority; stop serving
+                return;
+            }
+        }
+        if (heartbeatElapsed >= config.heartbeatTick()) {
+            heartbeatElapsed = 0;
+            leader.bcastHeartbeat();
+        }
+    }
+
+    private enum CampaignType { PRE_VOTE, ELECTION, TRANSFER }
+
+    private void campaign(CampaignType type) {
+        long voteTerm;
+        if (type == CampaignType.PRE_VOTE) {
+            becomePreCandidate();
+            voteTerm = term + 1;
+        } else {
+            becomeCandidate();
+            voteTerm = term;
+        }
+        votes.put(id, true);
+        if (configuration.voteResult(votes) == QuorumMath.VoteResult.WON) {
+            wonElection(); // single voter
+            return;
+        }
+        for (long p : peers) {
+            send(new RequestVote(groupId, id, p, voteTerm, log.lastIndex(), log.lastTerm(),
+                    type == CampaignType.PRE_VOTE, type == CampaignType.TRANSFER));
+        }
+    }
+
+    private void wonElection() {
+        if (role == Role.PRE_CANDIDATE) {
+            campaign(CampaignType.ELECTION);
+        } else {
+            becomeLeader();
+        }
+    }
+
+    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours. */
+    private void handleRequestVote(RequestVote rv) {
+        boolean canVote = votedFor == rv.from()
+                || (votedFor == 0 && leaderId == 0)
+                || (rv.preVote() && rv.term() > term);
+        if (canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())) {
+            send(new RequestVoteResponse(groupId, id, rv.from(), rv.term(), true, rv.preVote()));
+            if (!rv.preVote()) {
+                InvariantViolation.check(votedFor == 0 || votedFor == rv.from(),
+                        "node %d voting twice in term %d", id, term);
+                electionElapsed = 0;
+                votedFor = rv.from();
+                msgsNeedPersist = true;
+            }
+        } else {
+            send(new RequestVoteResponse(groupId, id, rv.from(), term, false, rv.preVote()));
+        }
+    }
+
+    // ---------------------------------------------------------------- per-role steps
+
+    private void stepFollower(Message m) {
+        if (m instanceof AppendEntries ae) {
+            electionElapsed = 0;
+            leaderId = ae.from();
+            handleAppendEntries(ae);
+        } else if (m instanceof Heartbeat hb) {
+            electionElapsed = 0;
+            leaderId = hb.from();
+            handleHeartbeat(hb);
+        } else if (m instanceof TimeoutNow) {
+            campaign(CampaignType.TRANSFER);
+        } else if (m instanceof ReadIndexResponse r) {
+            readStates.add(new ReadState(r.requestId(), r.readIndex()));
+        }
+        // Anything else is a response to an old role or a request meant for a leader: ignore.
+    }
+
+    private void stepCandidate(Message m) {
+        if (m instanceof RequestVoteResponse r) {
+            if (r.preVote() != (role == Role.PRE_CANDIDATE)) {
+                return; // a response from the other phase
+            }
+            votes.putIfAbsent(r.from(), r.granted());
+            switch (configuration.voteResult(votes)) {
+                case WON -> wonElection();
+                case LOST -> becomeFollower(term, 0);
+                case PENDING -> { }
+            }
+        } else if (m instanceof AppendEntries ae) {
+            becomeFollower(term, ae.from()); // someone else won this term
+            handleAppendEntries(ae);
+        } else if (m instanceof Heartbeat hb) {
+            becomeFollower(term, hb.from());
+            handleHeartbeat(hb);
+        }
+    }
+
+    // ---------------------------------------------------------------- follower replication
+
+    /** AppendEntries receiver implementation, Figure 2 steps 1-5. */
+    private void handleAppendEntries(AppendEntries ae) {
+        if (ae.prevLogIndex() < commitIndex) {
+            // Everything up to commitIndex matches any current leader (Leader Completeness), so
+            // just report commitIndex — but first assert it: a leader whose log disagrees with our
+            // committed prefix means committed data is being lost.
+            InvariantViolation.check(log.term(ae.prevLogIndex()) == ae.prevLogTerm(),
+                    "node %d: leader %d's entry %d conflicts with committed prefix (commit %d)",
+                    id, ae.from(), ae.prevLogIndex(), commitIndex);
+            for (Entry e : ae.entries()) {
+                if (e.index() <= commitIndex && log.term(e.index()) != e.term()) {
+                    throw new InvariantViolation("node " + id + ": leader " + ae.from() + "'s entry " + e.index()
+                            + " conflicts with committed prefix (commit " + commitIndex + ")");
+                }
+            }
+            send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, commitIndex, 0, 0));
+            return;
+        }
+        if (log.matchTerm(ae.prevLogIndex(), ae.prevLogTerm())) {
+            long lastNew = ae.prevLogIndex() + ae.entries().size();
+            long conflict = log.findConflict(ae.entries());
+            if (conflict != 0) {
+                InvariantViolation.check(conflict > commitIndex,
+                        "node %d: entry %d conflicts with committed prefix (commit %d)", id, conflict, commitIndex);
+                List<Entry> entries = ae.entries();
+                log.append(entries.subList((int) (conflict - ae.prevLogIndex() - 1), entries.size()));
+            }
+            commitTo(Math.min(ae.leaderCommit(), lastNew));
+            send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, lastNew, 0, 0));
+            msgsNeedPersist = true;
+        } else {
+            long[] hint = log.findConflictByTerm(Math.min(ae.prevLogIndex(), log.lastIndex()), ae.prevLogTerm());
+            send(new AppendEntriesResponse(groupId, id, ae.from(), term, false, ae.prevLogIndex(), hint[0], hint[1]));
+        }
+    }
+
+    private void handleHeartbeat(Heartbeat hb) {
+        commitTo(hb.commitIndex());
+        send(new HeartbeatResponse(groupId, id, hb.from(), term, hb.readContext()));
+    }
+
+    void commitTo(long index) {
+        if (index <= commitIndex) {
+            return; // commitIndex never decreases
+        }
+        InvariantViolation.check(index <= log.lastIndex(),
+                "node %d: commit %d beyond last index %d (log lost or corrupted?)", id, index, log.lastIndex());
+        commitIndex = index;
+    }
+
+    // ---------------------------------------------------------------- shared with Leader
+
+    RaftConfig config() {
+        return config;
+    }
+
+    Configuration configuration() {
+        return configuration;
+    }
+
+    long[] peers() {
+        return peers;
+    }
+
+    void addReadState(ReadState rs) {
+        readStates.add(rs);
+    }
+
+    void addFailure(Failure f) {
+        failures.add(f);
+    }
+
+    void send(Message m) {
+        msgs.add(m);
+    }
+
+    @Override
+    public String toString() {
+        return "RaftCore{id=" + id + " " + role + " term=" + term + " vote=" + votedFor + " commit=" + commitIndex
+                + " applied=" + lastApplied + " last=" + log.lastIndex() + " leader=" + leaderId + "}";
+    }
+}

@@ -1,0 +1,99 @@
+package io.flotilla.raft;
+
+import io.flotilla.raft.quorum.Configuration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Pending ReadIndex requests on a leader (dissertation §6.4; etcd-io/raft read_only.go).
+ *
+ * <p>Reads are batched: at most one confirmation round is in flight; reads that arrive meanwhile
+ * wait and form the next round, started as soon as the current one completes. A round records the
+ * commit index when it starts (its readIndex) and completes once a majority, counting the leader,
+ * has answered a heartbeat carrying the round's context (or a later one). Periodic heartbeats carry
+ * the in-flight context, so a lost heartbeat only delays a round.
+ */
+final class ReadOnly {
+
+    /** A read from node {@code from} (the leader itself for local reads) with the caller's id. */
+    record Request(long from, long id) {}
+
+    /** A completed request and the index it may be served at. */
+    record Completed(Request request, long readIndex) {}
+
+    private List<Request> waiting = new ArrayList<>();
+    private List<Request> roundRequests = List.of();
+    private long roundContext; // 0 = no round in flight
+    private long roundReadIndex;
+    private final Set<Long> roundAcks = new HashSet<>();
+    // One ReadOnly per leadership: responses from earlier terms never reach it (the core drops
+    // stale terms), and within the term contexts only grow.
+    private long nextContext = 1;
+
+    void add(Request request) {
+        waiting.add(request);
+    }
+
+    boolean isEmpty() {
+        return roundContext == 0 && waiting.isEmpty();
+    }
+
+    /** Context of the round in flight, carried by heartbeats; 0 if none. */
+    long roundContext() {
+        return roundContext;
+    }
+
+    /** Starts a round for the waiting reads if none is in flight. Returns true if one started. */
+    boolean maybeStartRound(long commitIndex, long self) {
+        if (roundContext != 0 || waiting.isEmpty()) {
+            return false;
+        }
+        roundContext = nextContext++;
+        roundReadIndex = commitIndex;
+        roundRequests = waiting;
+        waiting = new ArrayList<>();
+        roundAcks.clear();
+        roundAcks.add(self);
+        return true;
+    }
+
+    /**
+     * A heartbeat response with {@code context} from {@code from}. Returns the requests completed
+     * by it (empty if the round still lacks a quorum).
+     */
+    List<Completed> ack(long from, long context, Configuration configuration) {
+        if (roundContext == 0 || context < roundContext) {
+            return List.of();
+        }
+        roundAcks.add(from);
+        return maybeComplete(configuration);
+    }
+
+    /** Completes the round if the acks so far form a quorum (immediately so for a single voter). */
+    List<Completed> maybeComplete(Configuration configuration) {
+        if (roundContext == 0 || !configuration.isQuorum(roundAcks)) {
+            return List.of();
+        }
+        List<Completed> done = new ArrayList<>(roundRequests.size());
+        for (Request r : roundRequests) {
+            done.add(new Completed(r, roundReadIndex));
+        }
+        roundContext = 0;
+        roundRequests = List.of();
+        roundAcks.clear();
+        return done;
+    }
+
+    /** Every request not yet completed (the leader is stepping down); clears them. */
+    List<Request> drain() {
+        List<Request> all = new ArrayList<>(roundRequests);
+        all.addAll(waiting);
+        roundRequests = List.of();
+        waiting = new ArrayList<>();
+        roundContext = 0;
+        roundAcks.clear();
+        return all;
+    }
+}

@@ -1,0 +1,152 @@
+package io.flotilla.raft.log;
+
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.InvariantViolation;
+import io.flotilla.raft.storage.LogStorage;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The core's view of its log: the durable {@link LogStorage} (read only) followed by the
+ * {@link UnstableLog} of entries handed to the driver but not yet durable.
+ */
+public final class RaftLog {
+
+    private final LogStorage storage;
+    private final UnstableLog unstable;
+
+    public RaftLog(LogStorage storage) {
+        this.storage = storage;
+        this.unstable = new UnstableLog(storage.lastIndex() + 1);
+        InvariantViolation.check(storage.firstIndex() == 1, "snapshots are not supported yet");
+    }
+
+    public long lastIndex() {
+        return unstable.isEmpty() ? storage.lastIndex() : unstable.lastIndex();
+    }
+
+    public long lastTerm() {
+        return term(lastIndex());
+    }
+
+    /**
+     * The last index that is durable and belongs to this log: storage entries at or above a
+     * pending truncation point do not count.
+     */
+    public long durableLastIndex() {
+        return unstable.isEmpty() ? storage.lastIndex() : Math.min(storage.lastIndex(), unstable.offset() - 1);
+    }
+
+    /** Term of the entry at {@code index}; 0 for index 0. The index must be in [0, lastIndex()]. */
+    public long term(long index) {
+        if (unstable.contains(index)) {
+            return unstable.get(index).term();
+        }
+        if (index < 0 || index > lastIndex() || index >= unstable.offset()) {
+            throw new IllegalArgumentException("term(" + index + ") outside [0, " + lastIndex() + "]");
+        }
+        return storage.term(index);
+    }
+
+    public boolean matchTerm(long index, long term) {
+        return index <= lastIndex() && term(index) == term;
+    }
+
+    /** §5.4.1: a candidate's log is at least as up to date as ours. */
+    public boolean isUpToDate(long lastLogIndex, long lastLogTerm) {
+        long ourTerm = lastTerm();
+        return lastLogTerm > ourTerm || (lastLogTerm == ourTerm && lastLogIndex >= lastIndex());
+    }
+
+    /**
+     * Index of the first entry that is not already in the log with the same term (a conflict or a
+     * new entry), or 0 if every entry is already present.
+     */
+    public long findConflict(List<Entry> entries) {
+        for (Entry e : entries) {
+            if (!matchTerm(e.index(), e.term())) {
+                return e.index();
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * The largest index &le; {@code index} whose term is &le; {@code term}, with its term: where two
+     * logs may still agree (fast backtracking). Returns {index, term}.
+     */
+    public long[] findConflictByTerm(long index, long term) {
+        index = Math.min(index, lastIndex());
+        while (index > 0) {
+            long t = term(index);
+            if (t <= term) {
+                return new long[] {index, t};
+            }
+            index--;
+        }
+        return new long[] {0, 0};
+    }
+
+    /** Appends (truncating a conflicting suffix first); returns the new last index. */
+    public long append(List<Entry> entries) {
+        if (entries.isEmpty()) {
+            return lastIndex();
+        }
+        InvariantViolation.check(entries.get(0).index() <= lastIndex() + 1, "append leaves a gap");
+        unstable.truncateAndAppend(entries);
+        return lastIndex();
+    }
+
+    /**
+     * Entries in [from, min(lastIndex, from + maxEntries - 1)], at least one if any, stopping once
+     * {@code maxBytes} is exceeded.
+     */
+    public List<Entry> entries(long from, long maxBytes, int maxEntries) {
+        long to = Math.min(lastIndex() + 1, from + maxEntries);
+        return slice(from, to, maxBytes);
+    }
+
+    /** Entries in [from, toExclusive) bounded by bytes (at least one). */
+    public List<Entry> slice(long from, long toExclusive, long maxBytes) {
+        if (from >= toExclusive) {
+            return List.of();
+        }
+        InvariantViolation.check(from >= 1 && toExclusive <= lastIndex() + 1, "slice [%d,%d) out of log", from, toExclusive);
+        long offset = unstable.offset();
+        List<Entry> out;
+        if (from < offset) {
+            out = new ArrayList<>(storage.entries(from, Math.min(toExclusive, offset), maxBytes));
+            if (out.size() < Math.min(toExclusive, offset) - from) {
+                return out; // byte limit reached inside storage
+            }
+        } else {
+            out = new ArrayList<>();
+        }
+        if (toExclusive > offset) {
+            long bytes = 0;
+            for (Entry e : out) {
+                bytes += e.sizeBytes();
+            }
+            for (Entry e : unstable.slice(Math.max(from, offset), toExclusive)) {
+                bytes += e.sizeBytes();
+                if (!out.isEmpty() && bytes > maxBytes) {
+                    break;
+                }
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    public List<Entry> unstableEntries() {
+        return unstable.all();
+    }
+
+    public boolean hasUnstable() {
+        return !unstable.isEmpty();
+    }
+
+    public void stableTo(long index, long term) {
+        unstable.stableTo(index, term);
+    }
+}

@@ -1,0 +1,175 @@
+package io.flotilla.raft.sim;
+
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.HardState;
+import io.flotilla.raft.RaftCore;
+import io.flotilla.raft.Role;
+import io.flotilla.raft.log.RaftLog;
+import io.flotilla.raft.quorum.QuorumMath;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Raft's safety properties (paper Figure 3) checked against the whole simulated cluster. Each
+ * failed check throws {@link SafetyViolation} naming the property.
+ */
+final class ClusterInvariants {
+
+    static final class SafetyViolation extends RuntimeException {
+        SafetyViolation(String property, String detail) {
+            super(property + ": " + detail);
+        }
+    }
+
+    /** Term → the node that led it (Election Safety). */
+    private final Map<Long, Long> leaderByTerm = new HashMap<>();
+    /** The committed log as observed anywhere: entry i at position i - 1. */
+    private final List<Entry> committed = new ArrayList<>();
+    /**
+     * For each committed entry, the term of the node that first reported it committed: an upper
+     * bound of the term in which it was really committed.
+     */
+    private final List<Long> commitTerms = new ArrayList<>();
+
+    List<Entry> committed() {
+        return committed;
+    }
+
+    int leadersSeen() {
+        return leaderByTerm.size();
+    }
+
+    /** After node {@code n} handled an event and its Ready. */
+    void afterStep(SimNode n) {
+        RaftCore core = n.core;
+        // Commit index never decreases during a lifetime.
+        if (core.commitIndex() < n.lastCommitSeen) {
+            throw new SafetyViolation("MonotonicCommit", "node " + n.id + " commit " + core.commitIndex()
+                    + " < " + n.lastCommitSeen);
+        }
+        n.lastCommitSeen = core.commitIndex();
+        // Durable term and commit never go back, across crashes too.
+        HardState durable = n.storage.durableHardState();
+        if (durable.term() < n.maxDurableTerm || durable.commitIndex() < n.maxDurableCommit) {
+            throw new SafetyViolation("MonotonicDurableState", "node " + n.id + " durable " + durable
+                    + " after term " + n.maxDurableTerm + " commit " + n.maxDurableCommit);
+        }
+        n.maxDurableTerm = durable.term();
+        n.maxDurableCommit = durable.commitIndex();
+
+        if (core.role() == Role.LEADER) {
+            Long previous = leaderByTerm.putIfAbsent(core.term(), n.id);
+            if (previous != null && previous != n.id) {
+                throw new SafetyViolation("ElectionSafety", "nodes " + previous + " and " + n.id
+                        + " both led term " + core.term());
+            }
+            if (previous == null) {
+                checkLeaderCompleteness(n);
+            }
+        }
+        // Every newly committed entry agrees with what everyone else committed at that index.
+        RaftLog log = core.log();
+        for (long i = n.checkedCommit + 1; i <= core.commitIndex(); i++) {
+            Entry e = log.slice(i, i + 1, Long.MAX_VALUE).get(0);
+            if (i <= committed.size()) {
+                Entry c = committed.get((int) i - 1);
+                if (!c.equals(e)) {
+                    throw new SafetyViolation("StateMachineSafety", "node " + n.id + " committed " + e
+                            + " but " + c + " was committed at " + i);
+                }
+            } else {
+                committed.add(e);
+                commitTerms.add(core.term());
+            }
+        }
+        n.checkedCommit = Math.max(n.checkedCommit, core.commitIndex());
+    }
+
+    /** An applied entry must be the committed entry at its index. */
+    void onApply(SimNode n, Entry e) {
+        if (e.index() > committed.size() || !committed.get((int) e.index() - 1).equals(e)) {
+            throw new SafetyViolation("StateMachineSafety", "node " + n.id + " applied " + e
+                    + " which is not the committed entry at its index");
+        }
+    }
+
+    /**
+     * Leader Completeness (§5.4): the leader of term T holds every entry committed in a term before
+     * T. (A leader of an old term can be elected late, after a newer leader committed entries it
+     * lacks: that is allowed, it can no longer commit anything.)
+     */
+    private void checkLeaderCompleteness(SimNode n) {
+        RaftLog log = n.core.log();
+        long term = n.core.term();
+        for (int i = 1; i <= committed.size(); i++) {
+            if (commitTerms.get(i - 1) >= term) {
+                continue;
+            }
+            if (i > log.lastIndex() || log.term(i) != committed.get(i - 1).term()) {
+                throw new SafetyViolation("LeaderCompleteness", "leader " + n.id + " of term " + term
+                        + " lacks " + committed.get(i - 1) + " committed by term " + commitTerms.get(i - 1));
+            }
+        }
+    }
+
+    /** Expensive checks, run periodically: Log Matching and durability of committed entries. */
+    void periodic(List<SimNode> nodes) {
+        List<SimNode> up = new ArrayList<>();
+        for (SimNode n : nodes) {
+            if (n.core != null) {
+                up.add(n);
+            }
+        }
+        for (int a = 0; a < up.size(); a++) {
+            for (int b = a + 1; b < up.size(); b++) {
+                checkLogMatching(up.get(a), up.get(b));
+            }
+        }
+        // A committed entry is durable on a majority: no crash pattern may lose it.
+        for (int i = 1; i <= committed.size(); i++) {
+            Entry c = committed.get(i - 1);
+            int holders = 0;
+            for (SimNode n : nodes) {
+                List<Entry> durable = n.storage.durableEntries();
+                if (durable.size() >= i && durable.get(i - 1).equals(c)) {
+                    holders++;
+                }
+            }
+            if (holders < QuorumMath.majority(nodes.size())) {
+                throw new SafetyViolation("CommittedEntriesDurable", "committed " + c + " is durable on only "
+                        + holders + " of " + nodes.size() + " nodes");
+            }
+        }
+    }
+
+    /** If two logs hold an entry with the same index and term, they are identical up to it (§5.3). */
+    private static void checkLogMatching(SimNode a, SimNode b) {
+        RaftLog la = a.core.log();
+        RaftLog lb = b.core.log();
+        long last = Math.min(la.lastIndex(), lb.lastIndex());
+        // Find the highest index with the same term; everything before must be equal.
+        long highestSame = 0;
+        for (long i = last; i >= 1; i--) {
+            if (la.term(i) == lb.term(i)) {
+                highestSame = i;
+                break;
+            }
+        }
+        if (highestSame == 0) {
+            return;
+        }
+        List<Entry> ea = la.slice(1, highestSame + 1, Long.MAX_VALUE);
+        List<Entry> eb = lb.slice(1, highestSame + 1, Long.MAX_VALUE);
+        if (ea.size() != highestSame || eb.size() != highestSame) {
+            throw new AssertionError("slice returned a partial log");
+        }
+        for (int i = 0; i < highestSame; i++) {
+            if (!ea.get(i).equals(eb.get(i))) {
+                throw new SafetyViolation("LogMatching", "nodes " + a.id + " and " + b.id + " agree at "
+                        + highestSame + " but differ at " + (i + 1) + ": " + ea.get(i) + " vs " + eb.get(i));
+            }
+        }
+    }
+}

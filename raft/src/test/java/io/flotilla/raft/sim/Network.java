@@ -1,0 +1,287 @@
+package io.flotilla.raft.sim;
+
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
+import io.flotilla.raft.Failure;
+import io.flotilla.raft.Message;
+import io.flotilla.raft.ProposeResult;
+import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.RaftCore;
+import io.flotilla.raft.ReadResult;
+import io.flotilla.raft.ReadState;
+import io.flotilla.raft.Ready;
+import io.flotilla.raft.Role;
+import io.flotilla.raft.storage.MemoryStorage;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+
+/**
+ * A synchronous in-process network of RaftCores (after etcd-io/raft's raft_test.go {@code network}):
+ * every call delivers messages until none is left, so a test reads as a script. Links can be cut,
+ * nodes isolated or crashed, messages dropped with a probability or filtered by a predicate.
+ * Every Ready is handled by the book: persist, sync, send, apply, advance.
+ */
+public final class Network {
+
+    /** One node: durable storage survives crashes, the core and applied entries do not. */
+    public static final class Peer {
+        public final long id;
+        public final MemoryStorage storage = new MemoryStorage();
+        public RaftCore core;
+        public final List<Entry> applied = new ArrayList<>();
+        public final List<ReadState> readStates = new ArrayList<>();
+        public final List<Failure> failures = new ArrayList<>();
+        boolean down;
+
+        Peer(long id) {
+            this.id = id;
+        }
+
+        /** Applied NORMAL entries' payloads as strings, in order. */
+        public List<String> appliedCommands() {
+            List<String> out = new ArrayList<>();
+            for (Entry e : applied) {
+                if (e.type() == EntryType.NORMAL) {
+                    out.add(new String(e.data(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+            return out;
+        }
+    }
+
+    private final Map<Long, Peer> peers = new TreeMap<>();
+    private final Set<Long> voters = new HashSet<>();
+    private final SplittableRandom random;
+    private final UnaryOperator<RaftConfig> configTweak;
+    private final Set<Long> cut = new HashSet<>(); // directed links from*1000+to
+    private final Map<Long, Double> dropRate = new HashMap<>();
+    private Predicate<Message> filter = m -> true;
+    private final ArrayDeque<Message> inFlight = new ArrayDeque<>();
+    private long delivered;
+    private final List<Message> trace = new ArrayList<>();
+    private boolean tracing;
+
+    public Network(int n, long seed) {
+        this(n, seed, UnaryOperator.identity());
+    }
+
+    public Network(int n, long seed, UnaryOperator<RaftConfig> configTweak) {
+        this.random = new SplittableRandom(seed);
+        this.configTweak = configTweak;
+        for (long id = 1; id <= n; id++) {
+            voters.add(id);
+        }
+        for (long id = 1; id <= n; id++) {
+            Peer p = new Peer(id);
+            peers.put(id, p);
+            start(p);
+        }
+    }
+
+    private void start(Peer p) {
+        RaftConfig cfg = configTweak.apply(RaftConfig.of(1, p.id, voters, random.split()));
+        p.core = new RaftCore(cfg, p.storage, p.storage);
+        p.applied.clear();
+        p.down = false;
+    }
+
+    public boolean isDown(long id) {
+        return peers.get(id).down;
+    }
+
+    public Peer peer(long id) {
+        return peers.get(id);
+    }
+
+    public RaftCore core(long id) {
+        return peers.get(id).core;
+    }
+
+    public List<Peer> peers() {
+        return new ArrayList<>(peers.values());
+    }
+
+    /** The unique node that is leader in the highest term among live nodes, or 0. */
+    public long leader() {
+        long best = 0;
+        long bestTerm = -1;
+        for (Peer p : peers.values()) {
+            if (!p.down && p.core.role() == Role.LEADER && p.core.term() > bestTerm) {
+                best = p.id;
+                bestTerm = p.core.term();
+            }
+        }
+        return best;
+    }
+
+    public long messagesDelivered() {
+        return delivered;
+    }
+
+    /** Records every delivered message until {@link #stopTrace()}. */
+    public void startTrace() {
+        trace.clear();
+        tracing = true;
+    }
+
+    public List<Message> stopTrace() {
+        tracing = false;
+        return new ArrayList<>(trace);
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    public void cut(long a, long b) {
+        cut.add(a * 1000 + b);
+        cut.add(b * 1000 + a);
+    }
+
+    /** Blocks only a → b. */
+    public void cutOneWay(long from, long to) {
+        cut.add(from * 1000 + to);
+    }
+
+    public void isolate(long id) {
+        for (long other : peers.keySet()) {
+            if (other != id) {
+                cut(id, other);
+            }
+        }
+    }
+
+    public void drop(long from, long to, double rate) {
+        dropRate.put(from * 1000 + to, rate);
+    }
+
+    /** Drops every message with this probability, on every link. */
+    public void dropAll(double rate) {
+        for (long a : peers.keySet()) {
+            for (long b : peers.keySet()) {
+                if (a != b) {
+                    drop(a, b, rate);
+                }
+            }
+        }
+    }
+
+    /** Only messages matching {@code keep} are delivered (etcd's ignore). */
+    public void filter(Predicate<Message> keep) {
+        this.filter = keep;
+    }
+
+    public void recover() {
+        cut.clear();
+        dropRate.clear();
+        filter = m -> true;
+    }
+
+    /** Loses unforced writes and all volatile state. */
+    public void crash(long id) {
+        Peer p = peers.get(id);
+        p.storage.crash();
+        p.down = true;
+    }
+
+    public void restart(long id) {
+        start(peers.get(id));
+        deliverAll();
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    public void tick(long id) {
+        Peer p = peers.get(id);
+        if (!p.down) {
+            p.core.tick();
+            drain(p);
+            deliverAll();
+        }
+    }
+
+    public void tickAll(int times) {
+        for (int i = 0; i < times; i++) {
+            for (long id : peers.keySet()) {
+                tick(id);
+            }
+        }
+    }
+
+    public void campaign(long id) {
+        Peer p = peers.get(id);
+        p.core.campaign();
+        drain(p);
+        deliverAll();
+    }
+
+    public ProposeResult propose(long id, String command) {
+        Peer p = peers.get(id);
+        ProposeResult r = p.core.propose(command.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        drain(p);
+        deliverAll();
+        return r;
+    }
+
+    public ReadResult readIndex(long id, long requestId) {
+        Peer p = peers.get(id);
+        ReadResult r = p.core.readIndex(requestId);
+        drain(p);
+        deliverAll();
+        return r;
+    }
+
+    /** Sends raw messages into the network (e.g. a crafted stale message). */
+    public void send(Message... messages) {
+        inFlight.addAll(List.of(messages));
+        deliverAll();
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    /** Handles every pending Ready of {@code p} by the book. */
+    public void drain(Peer p) {
+        while (!p.down && p.core.hasReady()) {
+            Ready rd = p.core.ready();
+            p.storage.append(rd.entries());
+            if (rd.hardState() != null) {
+                p.storage.setHardState(rd.hardState());
+            }
+            p.storage.sync();
+            inFlight.addAll(rd.messages());
+            p.applied.addAll(rd.committedEntries());
+            p.readStates.addAll(rd.readStates());
+            p.failures.addAll(rd.failures());
+            p.core.advance(rd);
+        }
+    }
+
+    private void deliverAll() {
+        int guard = 0;
+        while (!inFlight.isEmpty()) {
+            if (++guard > 1_000_000) {
+                throw new AssertionError("message storm: the network never went quiet");
+            }
+            Message m = inFlight.pollFirst();
+            Peer to = peers.get(m.to());
+            Double rate = dropRate.get(m.from() * 1000 + m.to());
+            if (to.down || peers.get(m.from()).down || cut.contains(m.from() * 1000 + m.to()) || !filter.test(m)
+                    || (rate != null && random.nextDouble() < rate)) {
+                continue;
+            }
+            delivered++;
+            if (tracing) {
+                trace.add(m);
+            }
+            to.core.step(m);
+            drain(to);
+        }
+    }
+}

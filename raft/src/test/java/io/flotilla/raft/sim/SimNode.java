@@ -1,0 +1,43 @@
+package io.flotilla.raft.sim;
+
+import io.flotilla.raft.RaftCore;
+import io.flotilla.raft.storage.MemoryStorage;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One simulated server. {@link #storage} survives crashes (minus unforced writes); the core, the
+ * state machine and the client bookkeeping are volatile and rebuilt on restart.
+ */
+final class SimNode {
+
+    final long id;
+    final MemoryStorage storage = new MemoryStorage();
+    /** Null while crashed. */
+    RaftCore core;
+    KvStateMachine stateMachine;
+    /** Bumped on every crash so that events scheduled for an old incarnation are ignored. */
+    int incarnation;
+
+    // Client operations waiting on this node.
+    final Map<Long, SimClients.PendingOp> writesByIndex = new HashMap<>();
+    final Map<Long, SimClients.PendingOp> readsById = new HashMap<>();
+    /** Reads with a read index, waiting for the state machine to catch up. */
+    final List<SimClients.PendingOp> readsAwaitingApply = new ArrayList<>();
+
+    // Invariant bookkeeping.
+    long lastCommitSeen;
+    long checkedCommit;
+    long maxDurableTerm;
+    long maxDurableCommit;
+
+    SimNode(long id) {
+        this.id = id;
+    }
+
+    boolean up() {
+        return core != null;
+    }
+}

@@ -1,0 +1,78 @@
+package io.flotilla.raft.sim;
+
+/**
+ * Knobs of one simulated run. Times are simulated milliseconds; nodes tick every
+ * {@link #tickMillis}.
+ *
+ * @param nodes              cluster size (3 or 5)
+ * @param faultMillis        how long the nemesis injects faults and clients run
+ * @param healMillis         quiet time after healing everything, before the liveness checks
+ * @param tickMillis         one Raft tick
+ * @param maxDelayMillis     usual one-way message delay is uniform in [1, maxDelayMillis]
+ * @param dropRate           initial probability of dropping a message (the nemesis varies it)
+ * @param duplicateRate      probability of delivering a message twice
+ * @param stragglerRate      probability that a message is held back up to 200ms more (reordering)
+ * @param crashDuringWriteRate probability that a node crashes between writing a Ready and syncing it
+ * @param crashAfterReadyRate probability that a node crashes right after handling a Ready (at any
+ *                           protocol step: just after voting, acknowledging, committing...)
+ * @param clients            concurrent clients, each with one operation outstanding
+ * @param keys               size of the key space (small, to force conflicts)
+ * @param preVote            RaftConfig.preVote
+ * @param checkQuorum        RaftConfig.checkQuorum
+ * @param forgetVoteOnCrash  BUG INJECTION: storage loses votedFor on every crash
+ * @param commitOlderTerms   BUG INJECTION: leaders commit by counting replicas of older-term entries
+ */
+public record SimOptions(
+        int nodes,
+        long faultMillis,
+        long healMillis,
+        long tickMillis,
+        long maxDelayMillis,
+        double dropRate,
+        double duplicateRate,
+        double stragglerRate,
+        double crashDuringWriteRate,
+        double crashAfterReadyRate,
+        int clients,
+        int keys,
+        boolean preVote,
+        boolean checkQuorum,
+        boolean forgetVoteOnCrash,
+        boolean commitOlderTerms) {
+
+    public static SimOptions defaults(int nodes) {
+        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false);
+    }
+
+    public SimOptions withFaultMillis(long millis) {
+        return new SimOptions(nodes, millis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms);
+    }
+
+    public SimOptions withElection(boolean newPreVote, boolean newCheckQuorum) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, newPreVote, newCheckQuorum, forgetVoteOnCrash, commitOlderTerms);
+    }
+
+    public SimOptions withCrashAfterReadyRate(double rate) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, rate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms);
+    }
+
+    public SimOptions withStragglerRate(double rate) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate,
+                rate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash,
+                commitOlderTerms);
+    }
+
+    public SimOptions withNetwork(long newMaxDelayMillis, double newDropRate) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, newMaxDelayMillis, newDropRate, duplicateRate,
+                stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
+                forgetVoteOnCrash, commitOlderTerms);
+    }
+
+    public SimOptions withBugs(boolean newForgetVoteOnCrash, boolean newCommitOlderTerms) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, newForgetVoteOnCrash, newCommitOlderTerms);
+    }
+}

@@ -1,0 +1,335 @@
+package io.flotilla.raft.sim;
+
+import io.flotilla.raft.Entry;
+import io.flotilla.raft.Failure;
+import io.flotilla.raft.HardState;
+import io.flotilla.raft.InvariantViolation;
+import io.flotilla.raft.Message;
+import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.RaftCore;
+import io.flotilla.raft.ReadState;
+import io.flotilla.raft.Ready;
+import io.flotilla.raft.Role;
+import io.flotilla.raft.TestSeams;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * A deterministic discrete-event simulation of one Raft group (after Kafka's
+ * RaftEventSimulationTest and TigerBeetle's VOPR). One seed drives everything: the network (delay,
+ * loss, duplication, reordering, partitions of every shape), crashes that lose unforced writes,
+ * each node's election jitter and the client workload. There is no thread and no clock: the same
+ * seed replays the same run event by event.
+ *
+ * <p>Safety invariants are checked after every event; liveness (every acknowledged write applied
+ * everywhere) and linearizability of the client history are checked at the end.
+ */
+public final class Simulation {
+
+    /** The outcome of one run; {@code failure} is null if every check passed. */
+    public record Result(long seed, String failure, long events, long committed, long leaders, long okWrites,
+                         long okReads, long unknownWrites, long crashes) {
+        public boolean ok() {
+            return failure == null;
+        }
+    }
+
+    private record Event(long time, long seq, Runnable action) {}
+
+    private static final long GROUP = 7;
+
+    private final long seed;
+    private final SimOptions options;
+    private final SplittableRandom random;
+    private final PriorityQueue<Event> queue = new PriorityQueue<>(
+            (a, b) -> a.time != b.time ? Long.compare(a.time, b.time) : Long.compare(a.seq, b.seq));
+    private long now;
+    private long seq;
+    private long events;
+    private long crashes;
+    private final List<SimNode> nodes = new ArrayList<>();
+    private final Set<Long> voters = new HashSet<>();
+    private final ClusterInvariants invariants = new ClusterInvariants();
+    private final SimClients clients;
+    private final SimNemesis nemesis;
+    // Network state, changed by the nemesis.
+    final Set<Long> blockedLinks = new HashSet<>(); // from * 1000 + to
+    double dropRate;
+    private boolean faultsActive = true;
+    // Flow-control limits vary by seed: tiny batches expose partial-replication interleavings.
+    private final int maxSizePerMsg;
+    private final int maxEntriesPerMsg;
+    private final int maxInflight;
+
+    private Simulation(long seed, SimOptions options) {
+        this.seed = seed;
+        this.options = options;
+        this.random = new SplittableRandom(seed);
+        this.dropRate = options.dropRate();
+        this.maxSizePerMsg = random.nextBoolean() ? 64 * 1024 : 64;
+        this.maxEntriesPerMsg = new int[] {1, 2, 8, 64}[random.nextInt(4)];
+        this.maxInflight = new int[] {1, 2, 16}[random.nextInt(3)];
+        for (long id = 1; id <= options.nodes(); id++) {
+            voters.add(id);
+            nodes.add(new SimNode(id));
+        }
+        this.clients = new SimClients(this, random.split(), options.clients());
+        this.nemesis = new SimNemesis(this, random.split());
+    }
+
+    /** Runs one seed; never throws for a protocol failure, returns it in the result. */
+    public static Result run(long seed, SimOptions options) {
+        return new Simulation(seed, options).run();
+    }
+
+    public static String replayCommand(long seed, String testClass) {
+        return "./mvnw -B -pl raft test -Dtest=" + testClass + " -Dflotilla.seed=" + seed;
+    }
+
+    private Result run() {
+        String failure = null;
+        try {
+            for (SimNode n : nodes) {
+                restart(n);
+            }
+            clients.start();
+            nemesis.start(options.faultMillis());
+            schedule(options.faultMillis(), this::healAll);
+            long end = options.faultMillis() + options.healMillis();
+            while (!queue.isEmpty() && queue.peek().time <= end) {
+                Event e = queue.poll();
+                now = e.time;
+                events++;
+                e.action.run();
+                if (events % 64 == 0) {
+                    invariants.periodic(nodes);
+                }
+            }
+            invariants.periodic(nodes);
+            checkLiveness();
+            LinearizabilityChecker.Violation v = LinearizabilityChecker.check(clients.history());
+            if (v != null) {
+                failure = "Linearizability: key " + v.key() + " history " + v.history();
+            }
+        } catch (ClusterInvariants.SafetyViolation | InvariantViolation | AssertionError e) {
+            failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
+        return new Result(seed, failure, events, invariants.committed().size(), invariants.leadersSeen(),
+                clients.okWrites, clients.okReads, clients.unknownWrites, crashes);
+    }
+
+    // ---------------------------------------------------------------- accessors for the helpers
+
+    long now() {
+        return now;
+    }
+
+    SimOptions options() {
+        return options;
+    }
+
+    List<SimNode> nodes() {
+        return nodes;
+    }
+
+    SimNode node(long id) {
+        return nodes.get((int) id - 1);
+    }
+
+    boolean faultsActive() {
+        return faultsActive;
+    }
+
+    void schedule(long delay, Runnable action) {
+        queue.add(new Event(now + delay, seq++, action));
+    }
+
+    /** A node-bound event, skipped if the node crashed (or restarted) meanwhile. */
+    private void scheduleOn(SimNode n, long delay, Runnable action) {
+        int incarnation = n.incarnation;
+        schedule(delay, () -> {
+            if (n.up() && n.incarnation == incarnation) {
+                action.run();
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    void crash(SimNode n) {
+        if (!n.up()) {
+            return;
+        }
+        crashes++;
+        n.storage.crash();
+        if (options.forgetVoteOnCrash()) {
+            // BUG INJECTION: a hard-state store that does not persist votedFor.
+            HardState hs = n.storage.hardState();
+            n.storage.setHardState(new HardState(hs.term(), 0, hs.commitIndex()));
+            n.storage.sync();
+        }
+        n.core = null;
+        n.stateMachine = null;
+        n.incarnation++;
+        clients.onCrash(n);
+    }
+
+    void restart(SimNode n) {
+        if (n.up()) {
+            return;
+        }
+        RaftConfig cfg = RaftConfig.of(GROUP, n.id, voters, random.split())
+                .withElection(options.preVote(), options.checkQuorum())
+                .withLimits(maxSizePerMsg, maxEntriesPerMsg, maxInflight);
+        n.core = new RaftCore(cfg, n.storage, n.storage);
+        if (options.commitOlderTerms()) {
+            TestSeams.commitOlderTerms(n.core);
+        }
+        n.stateMachine = new KvStateMachine();
+        n.lastCommitSeen = n.core.commitIndex();
+        n.checkedCommit = 0; // re-verify the restored committed prefix
+        invariants.afterStep(n);
+        scheduleOn(n, 1 + random.nextLong(options.tickMillis()), () -> tickLoop(n));
+    }
+
+    private void tickLoop(SimNode n) {
+        int incarnation = n.incarnation;
+        n.core.tick();
+        afterInput(n);
+        if (n.incarnation == incarnation) { // not crashed while handling the tick
+            scheduleOn(n, options.tickMillis(), () -> tickLoop(n));
+        }
+    }
+
+    /** Handles the node's Ready after any input, then checks the invariants. */
+    void afterInput(SimNode n) {
+        while (n.up() && n.core.hasReady()) {
+            invariants.afterStep(n); // records new commits before they are applied
+            Ready rd = n.core.ready();
+            if (rd.sendBeforePersist()) {
+                send(rd.messages()); // a leader may replicate while its own write is in flight (§10.2.1)
+            }
+            n.storage.append(rd.entries());
+            if (rd.hardState() != null) {
+                n.storage.setHardState(rd.hardState());
+            }
+            if (rd.mustSync() && faultsActive && random.nextDouble() < options.crashDuringWriteRate()) {
+                crash(n); // power loss between write and fsync
+                scheduleRestart(n);
+                return;
+            }
+            if (rd.mustSync()) {
+                n.storage.sync();
+            }
+            if (!rd.sendBeforePersist()) {
+                send(rd.messages());
+            }
+            for (Entry e : rd.committedEntries()) {
+                invariants.onApply(n, e);
+                n.stateMachine.apply(e);
+                clients.onApplied(n, e);
+            }
+            for (ReadState rs : rd.readStates()) {
+                clients.onReadState(n, rs);
+            }
+            for (Failure f : rd.failures()) {
+                clients.onFailure(n, f);
+            }
+            n.core.advance(rd);
+            clients.serveReads(n);
+            invariants.afterStep(n);
+            if (faultsActive && random.nextDouble() < options.crashAfterReadyRate()) {
+                crash(n);
+                scheduleRestart(n);
+                return;
+            }
+        }
+    }
+
+    void scheduleRestart(SimNode n) {
+        // Half the restarts are quick, so a node can come back within one election.
+        long delay = random.nextBoolean() ? 1 + random.nextLong(30) : 30 + random.nextLong(400);
+        schedule(delay, () -> restart(n));
+    }
+
+    // ---------------------------------------------------------------- network
+
+    private void send(List<Message> messages) {
+        for (Message m : messages) {
+            if (blockedLinks.contains(m.from() * 1000 + m.to()) || random.nextDouble() < dropRate) {
+                continue;
+            }
+            deliverLater(m);
+            if (random.nextDouble() < options.duplicateRate()) {
+                deliverLater(m);
+            }
+        }
+    }
+
+    private void deliverLater(Message m) {
+        long delay = 1 + random.nextLong(options.maxDelayMillis());
+        if (faultsActive && random.nextDouble() < options.stragglerRate()) {
+            delay += random.nextLong(200); // a straggler: reordered far behind its successors
+        }
+        // Delivered to whatever incarnation is up on arrival: a message may outlive a crash.
+        SimNode to = node(m.to());
+        schedule(delay, () -> {
+            if (to.up()) {
+                to.core.step(m);
+                afterInput(to);
+            }
+        });
+    }
+
+    /** End of the fault phase: heal the network, restart everyone, stop the clients. */
+    private void healAll() {
+        faultsActive = false;
+        blockedLinks.clear();
+        dropRate = 0;
+        clients.stop();
+        for (SimNode n : nodes) {
+            restart(n);
+        }
+    }
+
+    // ---------------------------------------------------------------- final checks
+
+    private String describeNodes() {
+        StringBuilder sb = new StringBuilder();
+        for (SimNode n : nodes) {
+            sb.append(n.core).append(' ');
+        }
+        return sb.toString();
+    }
+
+    private void checkLiveness() {
+        SimNode leader = null;
+        for (SimNode n : nodes) {
+            if (n.core.role() == Role.LEADER && (leader == null || n.core.term() > leader.core.term())) {
+                leader = n;
+            }
+        }
+        if (leader == null) {
+            throw new AssertionError("Liveness: no leader " + options.healMillis() + "ms after healing: " + describeNodes());
+        }
+        long commit = leader.core.commitIndex();
+        for (SimNode n : nodes) {
+            if (n.stateMachine.appliedIndex() != commit) {
+                throw new AssertionError("Liveness: node " + n.id + " applied " + n.stateMachine.appliedIndex()
+                        + " but leader " + leader.id + " committed " + commit + " (" + n.core + ")");
+            }
+            if (!n.stateMachine.snapshot().equals(leader.stateMachine.snapshot())) {
+                throw new AssertionError("StateMachineSafety: node " + n.id + " state differs from leader");
+            }
+            for (long opId : clients.acknowledgedWrites()) {
+                if (!n.stateMachine.hasApplied(opId)) {
+                    throw new AssertionError("Durability: acknowledged write " + opId + " missing on node " + n.id);
+                }
+            }
+        }
+    }
+}
