@@ -37,6 +37,7 @@ public final class Wal implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Wal.class);
 
   final WalOptions options;
+  final WalListener listener;
   private final DirLock dirLock;
   private final HardStateStore hardState;
   private final RecoveryReport report;
@@ -61,9 +62,10 @@ public final class Wal implements AutoCloseable {
   private volatile boolean closed;
   private final Thread writerThread;
 
-  private Wal(WalOptions options, DirLock dirLock, HardStateStore hardState,
+  private Wal(WalOptions options, WalListener listener, DirLock dirLock, HardStateStore hardState,
       WalRecovery.State state) throws IOException {
     this.options = options;
+    this.listener = listener;
     this.dirLock = dirLock;
     this.hardState = hardState;
     this.report = state.report();
@@ -88,6 +90,11 @@ public final class Wal implements AutoCloseable {
    * a torn tail, and {@link WalLockedException} when the directory is already open.
    */
   public static Wal open(WalOptions options) throws IOException {
+    return open(options, WalListener.NONE);
+  }
+
+  /** As {@link #open(WalOptions)}, reporting every group commit to {@code listener}. */
+  public static Wal open(WalOptions options, WalListener listener) throws IOException {
     Files.createDirectories(options.dir());
     DirLock lock = DirLock.acquire(options.dir());
     try {
@@ -96,7 +103,7 @@ public final class Wal implements AutoCloseable {
         LOG.warn("{}: {}", options.dir(), e);
       }
       HardStateStore hs = HardStateStore.open(options.dir());
-      return new Wal(options, lock, hs, state);
+      return new Wal(options, listener, lock, hs, state);
     } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;

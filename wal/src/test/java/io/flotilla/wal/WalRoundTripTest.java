@@ -111,4 +111,38 @@ class WalRoundTripTest {
       assertThat(wal.hardState().load()).isEqualTo(new HardState(7, 3, 42));
     }
   }
+
+  @Test
+  void theListenerSeesEveryGroupCommit() throws Exception {
+    java.util.concurrent.atomic.AtomicLong entries = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+    WalListener l = (n, b, writeNanos, forceNanos) -> {
+      entries.addAndGet(n);
+      bytes.addAndGet(b);
+    };
+    try (Wal wal = Wal.open(small(dir), l)) {
+      WalTestSupport.appendEach(wal, 50, 1, 100);
+    }
+    assertThat(entries.get()).isEqualTo(50);
+    assertThat(bytes.get()).isEqualTo(50L * (RecordFormat.HEADER_SIZE + 100));
+  }
+
+  @Test
+  void largeWritesGrowTheFileAndReadBackAfterReopen() throws Exception {
+    // One group far above the zero-fill threshold, then small ones after it.
+    List<Entry> big = new ArrayList<>();
+    for (int i = 1; i <= 200; i++) {
+      big.add(new Entry(i, 1, payload(i, 1, 4000)));
+    }
+    WalOptions opts = WalOptions.defaults(dir).withSegmentBytes(4 << 20);
+    try (Wal wal = Wal.open(opts)) {
+      wal.append(big).join();
+      WalTestSupport.appendEach(wal, 20, 1, 100);
+    }
+    try (Wal wal = Wal.open(opts.withCacheBytes(0))) {
+      assertThat(wal.lastIndex()).isEqualTo(220);
+      assertThat(wal.entry(150).payload()).isEqualTo(payload(150, 1, 4000));
+      assertThat(wal.entry(220).payload()).isEqualTo(payload(220, 1, 100));
+    }
+  }
 }
