@@ -1,0 +1,272 @@
+package io.flotilla.server.node;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.client.Endpoint;
+import io.flotilla.client.proto.Consistency;
+import io.flotilla.client.proto.Error;
+import io.flotilla.client.proto.Request;
+import io.flotilla.client.proto.Response;
+import io.flotilla.client.proto.StatusResult;
+import io.flotilla.raft.HardState;
+import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.codec.MessageCodec;
+import io.flotilla.raft.node.RaftException;
+import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.storage.WalRaftStorage;
+import io.flotilla.server.admin.AdminServer;
+import io.flotilla.server.kv.KvTranslator;
+import io.flotilla.server.net.ClientPort;
+import io.flotilla.server.net.PeerTransport;
+import io.flotilla.storage.KvStateMachine;
+import io.flotilla.storage.StorageOptions;
+import io.flotilla.storage.proto.Result;
+import io.flotilla.wal.WalOptions;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Flotilla node: the write-ahead log and Raft driver, the RocksDB state machine, and the three
+ * ports (client, peer, admin). Client writes become Raft proposals whose applied results are sent
+ * back; reads are served from the local state machine at the consistency the client asked for.
+ *
+ * <p>First version: one Raft group per node, static membership, no snapshots yet (a node that
+ * falls behind catches up from the leader's log, which is never compacted).
+ */
+public final class FlotillaNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FlotillaNode.class);
+  private static final long GROUP = 1;
+  private static final long DEFAULT_TIMEOUT_MS = 5_000;
+
+  private final NodeConfig config;
+  private final WalRaftStorage storage;
+  private final KvStateMachine sm;
+  private final KvApplier applier;
+  private final KvTranslator kv = new KvTranslator(StorageOptions.defaults());
+  private final EventLoopGroup group;
+  private final PeerTransport peers;
+  private final RaftNode raft;
+  private final ClientPort clientPort;
+  private final AdminServer admin;
+  private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+  private FlotillaNode(NodeConfig config) throws IOException, InterruptedException {
+    this.config = config;
+    this.storage = WalRaftStorage.open(WalOptions.defaults(config.dataDir().resolve("raft")));
+    this.sm = KvStateMachine.open(config.dataDir().resolve("state"), StorageOptions.defaults());
+    long applied = sm.appliedIndex();
+    HardState hs = storage.hardState();
+    if (applied > hs.commitIndex()) {
+      // Applied entries are committed by definition; the log persists the commit index lazily.
+      storage.setHardState(new HardState(hs.term(), hs.votedFor(), applied));
+    }
+    this.applier = new KvApplier(sm);
+    this.group = new NioEventLoopGroup(2, new DefaultThreadFactory("flotilla-net-" + config.id()));
+    RaftNode[] raftRef = new RaftNode[1];
+    this.peers = PeerTransport.start(bind(config.peerBind()), group, bytes -> {
+      try {
+        raftRef[0].deliver(MessageCodec.decode(bytes));
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalArgumentException("undecodable Raft message", e);
+      }
+    }, PeerTransport.Options.DEFAULT);
+    config.members().forEach((id, m) -> {
+      if (id != config.id()) {
+        peers.setPeer(id, m.peer());
+      }
+    });
+    RaftConfig rc = RaftConfig.of(GROUP, config.id(), config.members().keySet(),
+        new SplittableRandom(System.nanoTime() ^ config.id())).withApplied(applied);
+    this.raft = new RaftNode(rc, storage, m -> peers.send(m.to(), MessageCodec.encode(m)), applier,
+        config.tickMillis());
+    raftRef[0] = raft;
+    this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
+        ClientPort.Limits.DEFAULT);
+    this.admin = AdminServer.start(bind(config.adminBind()), group, group,
+        new AdminServer.Sources(() -> true, this::status, metrics));
+    raft.start();
+    LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
+        clientPort.localAddress(), peers.localAddress(), admin.localAddress(), applied);
+  }
+
+  public static FlotillaNode start(NodeConfig config) throws IOException, InterruptedException {
+    return new FlotillaNode(config);
+  }
+
+  public InetSocketAddress clientAddress() {
+    return clientPort.localAddress();
+  }
+
+  public InetSocketAddress peerAddress() {
+    return peers.localAddress();
+  }
+
+  public InetSocketAddress adminAddress() {
+    return admin.localAddress();
+  }
+
+  public boolean isLeader() {
+    return raft.isLeader();
+  }
+
+  public long appliedIndex() {
+    return sm.appliedIndex();
+  }
+
+  /** Hash of the replicated state; equal on every replica at the same applied index. */
+  public byte[] digest() {
+    return sm.digest();
+  }
+
+  private static InetSocketAddress bind(Endpoint e) {
+    return new InetSocketAddress(e.host(), e.port());
+  }
+
+  // --------------------------------------------------------------------------------- requests
+
+  private CompletableFuture<Response> handle(Request r) {
+    long id = r.getRequestId();
+    long timeout = r.getTimeoutMs() > 0 ? r.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
+    CompletableFuture<Response> out;
+    if (KvTranslator.isWrite(r)) {
+      out = write(r);
+    } else if (r.hasGet() || r.hasScan()) {
+      out = read(r);
+    } else if (r.hasStatus()) {
+      out = CompletableFuture.completedFuture(Response.newBuilder().setRequestId(id)
+          .setStatus(statusResult()).build());
+    } else {
+      out = CompletableFuture.completedFuture(KvTranslator.error(id, Error.Code.UNSUPPORTED,
+          "unsupported op " + r.getOpCase()));
+    }
+    return out.orTimeout(timeout, TimeUnit.MILLISECONDS).exceptionally(t -> fromFailure(r, t));
+  }
+
+  private CompletableFuture<Response> write(Request r) {
+    KvTranslator.Translated t = kv.toCommand(r);
+    if (t instanceof KvTranslator.Refusal refusal) {
+      return CompletableFuture.completedFuture(refusal.response());
+    }
+    byte[] command = ((KvTranslator.Proposal) t).command().toByteArray();
+    return raft.propose(command).thenApply(index -> {
+      Result result = applier.resultOf(index);
+      if (result == null) {
+        return KvTranslator.error(r.getRequestId(), Error.Code.INTERNAL,
+            "the result of entry " + index + " was not kept");
+      }
+      return kv.toResponse(r.getRequestId(), result);
+    });
+  }
+
+  private CompletableFuture<Response> read(Request r) {
+    var bad = kv.checkRead(r);
+    if (bad.isPresent()) {
+      return CompletableFuture.completedFuture(bad.get());
+    }
+    Consistency c = r.hasGet() ? r.getGet().getConsistency() : r.getScan().getConsistency();
+    if (c == Consistency.SERIALIZABLE) {
+      return CompletableFuture.completedFuture(serveRead(r));
+    }
+    if (c == Consistency.LINEARIZABLE && !raft.isLeader()) {
+      return CompletableFuture.completedFuture(notLeader(r.getRequestId(), raft.leaderId()));
+    }
+    // LINEARIZABLE on the leader, FOLLOWER anywhere: ReadIndex (forwarded to the leader by a
+    // follower), then serve locally once this node has applied that far.
+    return raft.linearizableRead().thenApply(readIndex -> serveRead(r));
+  }
+
+  private Response serveRead(Request r) {
+    if (r.hasGet()) {
+      return kv.getResponse(r.getRequestId(), sm.get(r.getGet().getKey().toByteArray()));
+    }
+    var scan = r.getScan();
+    int limit = scan.getLimit() == 0 ? 1000 : Math.min(scan.getLimit(), 10_000);
+    return kv.scanResponse(r.getRequestId(), sm.scan(scan.getStart().toByteArray(),
+        scan.getEnd().toByteArray(), limit));
+  }
+
+  private Response fromFailure(Request r, Throwable t) {
+    Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    long id = r.getRequestId();
+    boolean write = KvTranslator.isWrite(r);
+    if (c instanceof RaftException re) {
+      return switch (re.error()) {
+        case NOT_LEADER -> notLeader(id, re.leaderHint());
+        case TRANSFER_IN_PROGRESS, OVERLOADED -> KvTranslator.error(id, Error.Code.UNAVAILABLE,
+            re.error() + ": not applied, retry");
+        case LEADERSHIP_LOST -> write
+            ? KvTranslator.error(id, Error.Code.TIMEOUT, "leadership changed before the write"
+                + " was acknowledged: it may or may not be applied")
+            : KvTranslator.error(id, Error.Code.UNAVAILABLE, "leadership changed; retry the read");
+      };
+    }
+    if (c instanceof TimeoutException) {
+      return KvTranslator.error(id, write ? Error.Code.TIMEOUT : Error.Code.UNAVAILABLE,
+          write ? "deadline passed: the write may or may not be applied"
+              : "deadline passed before the read could be served");
+    }
+    LOG.error("request {} failed inside node {}", id, config.id(), c);
+    return KvTranslator.error(id, Error.Code.INTERNAL, c.toString());
+  }
+
+  private Response notLeader(long requestId, long leaderId) {
+    Error.Builder e = Error.newBuilder().setCode(Error.Code.NOT_LEADER)
+        .setMessage("node " + config.id() + " is not the leader");
+    NodeConfig.Member leader = config.members().get(leaderId);
+    if (leaderId != 0 && leaderId != config.id() && leader != null) {
+      e.setLeaderHint(leader.client().toString());
+    }
+    return Response.newBuilder().setRequestId(requestId).setError(e).build();
+  }
+
+  // ----------------------------------------------------------------------------------- status
+
+  private StatusResult statusResult() {
+    long leader = raft.leaderId();
+    StatusResult.Builder s = StatusResult.newBuilder().setNodeId(config.id())
+        .setRole(raft.isLeader() ? "LEADER" : "FOLLOWER").setLeaderId(leader)
+        .setAppliedIndex(sm.appliedIndex()).setTerm(storage.hardState().term());
+    NodeConfig.Member m = config.members().get(leader);
+    if (m != null) {
+      s.setLeaderClientAddress(m.client().toString());
+    }
+    return s.build();
+  }
+
+  private Object status() {
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("nodeId", config.id());
+    s.put("role", raft.isLeader() ? "LEADER" : "FOLLOWER");
+    s.put("term", storage.hardState().term());
+    s.put("leader", raft.leaderId());
+    s.put("applied", sm.appliedIndex());
+    s.put("lastLogIndex", storage.lastIndex());
+    s.put("members", config.members().keySet());
+    return s;
+  }
+
+  @Override
+  public void close() throws IOException {
+    clientPort.closeAllConnections();
+    clientPort.close();
+    admin.close();
+    raft.close();
+    peers.close();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    storage.close();
+    sm.close();
+  }
+}
