@@ -1,0 +1,19 @@
+package io.flotilla.server.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code bin/flotilla}: run nodes, a local cluster, the demo, and talk to a cluster. */
+@Command(name = "flotilla", mixinStandardHelpOptions = true, version = "flotilla 0.1.0-SNAPSHOT",
+    description = "Flotilla: a durable, strongly consistent, replicated key-value database.",
+    subcommands = {ServerCommand.class, LocalCommand.class, DemoCommand.class,
+        KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class,
+        KvCommands.Incr.class, KvCommands.Cas.class, KvCommands.Status.class,
+        CommandLine.HelpCommand.class})
+public final class FlotillaMain {
+  private FlotillaMain() {}
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new FlotillaMain()).execute(args));
+  }
+}

@@ -1,0 +1,137 @@
+package io.flotilla.server.cli;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.flotilla.client.ClientOptions;
+import io.flotilla.client.Endpoint;
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.FlotillaException;
+import io.flotilla.client.proto.Consistency;
+import io.flotilla.client.proto.StatusResult;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The key-value commands: one request each, printed plainly; errors exit non-zero. */
+final class KvCommands {
+  private KvCommands() {}
+
+  abstract static class Base implements Callable<Integer> {
+    @Option(names = "--endpoints", required = true, defaultValue = "${env:FLOTILLA_ENDPOINTS}",
+        description = "Client addresses of any members, HOST:PORT,... (or $FLOTILLA_ENDPOINTS).")
+    String endpoints;
+
+    @Override
+    public Integer call() {
+      try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints))) {
+        return run(c);
+      } catch (FlotillaException e) {
+        System.err.println("error: " + e.getMessage()
+            + (e.outcomeUnknown() ? " (the write may or may not have been applied)" : ""));
+        return 2;
+      }
+    }
+
+    abstract int run(FlotillaClient c);
+  }
+
+  @Command(name = "put", mixinStandardHelpOptions = true, description = "Sets KEY to VALUE.")
+  static final class Put extends Base {
+    @Parameters(index = "0") String key;
+    @Parameters(index = "1") String value;
+
+    @Override
+    int run(FlotillaClient c) {
+      c.blocking().put(key.getBytes(UTF_8), value.getBytes(UTF_8));
+      System.out.println("OK");
+      return 0;
+    }
+  }
+
+  @Command(name = "get", mixinStandardHelpOptions = true,
+      description = "Prints KEY's value; exits 1 when absent.")
+  static final class Get extends Base {
+    @Parameters(index = "0") String key;
+
+    @Option(names = "--consistency", defaultValue = "LINEARIZABLE",
+        description = "LINEARIZABLE (default), FOLLOWER or SERIALIZABLE (local, maybe stale).")
+    Consistency consistency;
+
+    @Override
+    int run(FlotillaClient c) {
+      Optional<byte[]> v = c.blocking().get(key.getBytes(UTF_8), consistency);
+      if (v.isEmpty()) {
+        System.err.println("(not found)");
+        return 1;
+      }
+      System.out.println(new String(v.get(), UTF_8));
+      return 0;
+    }
+  }
+
+  @Command(name = "delete", mixinStandardHelpOptions = true, description = "Deletes KEY.")
+  static final class Delete extends Base {
+    @Parameters(index = "0") String key;
+
+    @Override
+    int run(FlotillaClient c) {
+      System.out.println(c.blocking().delete(key.getBytes(UTF_8)) ? "deleted" : "(not found)");
+      return 0;
+    }
+  }
+
+  @Command(name = "incr", mixinStandardHelpOptions = true,
+      description = "Adds DELTA (default 1) to the counter at KEY and prints the new value.")
+  static final class Incr extends Base {
+    @Parameters(index = "0") String key;
+    @Parameters(index = "1", defaultValue = "1") long delta;
+
+    @Override
+    int run(FlotillaClient c) {
+      System.out.println(c.blocking().incr(key.getBytes(UTF_8), delta));
+      return 0;
+    }
+  }
+
+  @Command(name = "cas", mixinStandardHelpOptions = true,
+      description = "Sets KEY to NEW only if its value is EXPECTED (--absent: only if missing).")
+  static final class Cas extends Base {
+    @Parameters(index = "0") String key;
+    @Option(names = "--expected") String expected;
+    @Option(names = "--absent") boolean absent;
+    @Parameters(index = "1") String newValue;
+
+    @Override
+    int run(FlotillaClient c) {
+      if (absent == (expected != null)) {
+        System.err.println("give exactly one of --expected VALUE or --absent");
+        return 64;
+      }
+      boolean ok = c.blocking().cas(key.getBytes(UTF_8),
+          absent ? null : expected.getBytes(UTF_8), newValue.getBytes(UTF_8));
+      System.out.println(ok ? "swapped" : "not swapped (comparison failed)");
+      return ok ? 0 : 1;
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Prints each endpoint's view: role, term, leader, applied index.")
+  static final class Status extends Base {
+    @Override
+    int run(FlotillaClient c) {
+      for (String e : endpoints.split(",")) {
+        Endpoint ep = Endpoint.parse(e);
+        try {
+          StatusResult s = c.blocking().status(ep);
+          System.out.printf("%s  node %d  %-8s term %d  leader %d  applied %d%n", ep,
+              s.getNodeId(), s.getRole(), s.getTerm(), s.getLeaderId(), s.getAppliedIndex());
+        } catch (FlotillaException ex) {
+          System.out.printf("%s  unreachable (%s)%n", ep, ex.code());
+        }
+      }
+      return 0;
+    }
+  }
+}

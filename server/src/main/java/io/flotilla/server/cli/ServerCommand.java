@@ -1,0 +1,82 @@
+package io.flotilla.server.cli;
+
+import io.flotilla.client.Endpoint;
+import io.flotilla.server.node.FlotillaNode;
+import io.flotilla.server.node.NodeConfig;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs one node until SIGTERM or Ctrl-C. */
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = "Runs one Flotilla node until SIGTERM or Ctrl-C.")
+final class ServerCommand implements Callable<Integer> {
+  @Option(names = "--id", required = true, description = "This node's id (one of --members).")
+  long id;
+
+  @Option(names = "--data-dir", required = true,
+      description = "Data directory (raft/ holds the log, state/ the RocksDB state).")
+  Path dataDir;
+
+  @Option(names = "--client", required = true, description = "Client port to listen on, HOST:PORT.")
+  String client;
+
+  @Option(names = "--peer", required = true, description = "Peer port to listen on, HOST:PORT.")
+  String peer;
+
+  @Option(names = "--admin", required = true, description = "Admin HTTP port, HOST:PORT.")
+  String admin;
+
+  @Option(names = "--members", required = true, split = ",",
+      description = "Every member as ID=PEERHOST:PEERPORT[/CLIENTHOST:CLIENTPORT]; the client"
+          + " address lets followers send clients to the leader. Host names are resolved at"
+          + " every connect.")
+  String[] members;
+
+  @Option(names = "--tick-ms", defaultValue = "100",
+      description = "One Raft tick; elections time out after 10-20 ticks. Default: ${DEFAULT-VALUE}.")
+  long tickMillis;
+
+  @Override
+  public Integer call() throws Exception {
+    NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
+        Endpoint.parse(admin), parseMembers(members), tickMillis);
+    FlotillaNode node = FlotillaNode.start(config);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        node.close();
+      } catch (Exception e) {
+        System.err.println("error while stopping: " + e);
+      } finally {
+        stopped.countDown();
+      }
+    }));
+    System.out.printf("node %d serving clients at %s, peers at %s, admin at http://%s%n", id,
+        node.clientAddress(), node.peerAddress(), node.adminAddress());
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+
+  static Map<Long, NodeConfig.Member> parseMembers(String[] specs) {
+    Map<Long, NodeConfig.Member> out = new HashMap<>();
+    for (String spec : specs) {
+      int eq = spec.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("member '" + spec + "' is not ID=HOST:PORT");
+      }
+      long mid = Long.parseLong(spec.substring(0, eq).trim());
+      String rest = spec.substring(eq + 1);
+      int slash = rest.indexOf('/');
+      Endpoint peer = Endpoint.parse(slash < 0 ? rest : rest.substring(0, slash));
+      Endpoint client = slash < 0 ? null : Endpoint.parse(rest.substring(slash + 1));
+      out.put(mid, new NodeConfig.Member(peer, client));
+    }
+    return out;
+  }
+}
