@@ -155,4 +155,39 @@ class ClusterTest {
       awaitConverged();
     }
   }
+
+  @Test
+  void aRetriedWriteWithTheSameSessionAppliesOnce() throws Exception {
+    plan();
+    for (long id = 1; id <= 3; id++) {
+      start(id);
+    }
+    int leader = leader();
+    java.net.InetSocketAddress at = nodes[leader].clientAddress();
+    io.flotilla.client.proto.Request incr = io.flotilla.client.proto.Request.newBuilder()
+        .setRequestId(1).setClientId(424242).setSequence(1)
+        .setIncr(io.flotilla.client.proto.IncrRequest.newBuilder()
+            .setKey(com.google.protobuf.ByteString.copyFromUtf8("once")).setDelta(5))
+        .build();
+    try (java.net.Socket sock = new java.net.Socket(at.getAddress(), at.getPort())) {
+      sock.setSoTimeout(20_000);
+      java.io.DataOutputStream out = new java.io.DataOutputStream(sock.getOutputStream());
+      java.io.DataInputStream in = new java.io.DataInputStream(sock.getInputStream());
+      for (int attempt = 0; attempt < 2; attempt++) {
+        // The same (client id, sequence) twice: a client retrying after a lost response.
+        byte[] body = incr.toByteArray();
+        out.writeInt(body.length);
+        out.write(body);
+        out.flush();
+        byte[] resp = new byte[in.readInt()];
+        in.readFully(resp);
+        io.flotilla.client.proto.Response r = io.flotilla.client.proto.Response.parseFrom(resp);
+        assertThat(r.hasError()).as(r.toString()).isFalse();
+        assertThat(r.getIncr().getValue()).isEqualTo(5);
+      }
+    }
+    try (FlotillaClient c = client()) {
+      assertThat(c.blocking().get(b("once"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("5")));
+    }
+  }
 }
