@@ -4,6 +4,7 @@ import io.flotilla.raft.Message.AppendEntries;
 import io.flotilla.raft.Message.AppendEntriesResponse;
 import io.flotilla.raft.Message.Heartbeat;
 import io.flotilla.raft.Message.HeartbeatResponse;
+import io.flotilla.raft.Message.InstallSnapshot;
 import io.flotilla.raft.Message.ReadIndexRequest;
 import io.flotilla.raft.Message.ReadIndexResponse;
 import io.flotilla.raft.Message.TimeoutNow;
@@ -116,6 +117,11 @@ final class Leader {
      */
     boolean electionTimeoutElapsed() {
         leadTransferee = 0;
+        for (Progress pr : progress.values()) {
+            if (pr.snapshotTimedOut()) {
+                pr.becomeProbe(); // the snapshot (or its answer) was lost: probe, and resend if needed
+            }
+        }
         if (!config.checkQuorum()) {
             return true;
         }
@@ -139,7 +145,7 @@ final class Leader {
             handleHeartbeatResponse(r);
         } else if (m instanceof ReadIndexRequest r) {
             handleReadIndex(new ReadOnly.Request(r.from(), r.requestId()));
-        } else if (m instanceof AppendEntries || m instanceof Heartbeat) {
+        } else if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
             throw new InvariantViolation("two leaders in term " + term + ": " + id + " and " + m.from());
         }
         // Vote responses and TimeoutNow are stale here: ignore.
@@ -166,10 +172,16 @@ final class Leader {
         if (!pr.maybeUpdate(r.index())) {
             return; // stale or duplicate
         }
-        if (pr.state() == Progress.State.PROBE) {
-            pr.becomeReplicate();
-        } else {
-            pr.inflights().freeLE(r.index());
+        switch (pr.state()) {
+            case PROBE -> pr.becomeReplicate();
+            case REPLICATE -> pr.inflights().freeLE(r.index());
+            case SNAPSHOT -> {
+                if (pr.matchIndex() + 1 >= log.firstIndex()) {
+                    pr.becomeReplicate(); // installed: the rest is in our log
+                } else if (pr.matchIndex() >= pr.pendingSnapshot()) {
+                    pr.becomeProbe(); // installed, but we compacted further meanwhile: send the newer one
+                }
+            }
         }
         if (maybeCommit()) {
             bcastAppend();
@@ -241,11 +253,18 @@ final class Leader {
         maybeSendAppend(to, true);
     }
 
-    /** Sends entries from nextIndex (or an empty probe if {@code sendIfEmpty}); false if nothing was sent. */
+    /**
+     * Sends entries from nextIndex (or an empty probe if {@code sendIfEmpty}); false if nothing was
+     * sent. If the entries the follower needs were compacted, sends the snapshot instead (§7).
+     */
     private boolean maybeSendAppend(long to, boolean sendIfEmpty) {
         Progress pr = progress.get(to);
         if (pr.isPaused()) {
             return false;
+        }
+        if (pr.nextIndex() < log.firstIndex()) {
+            sendSnapshot(to, pr);
+            return false; // paused until the follower answers
         }
         long prevIndex = pr.nextIndex() - 1;
         long prevTerm = log.term(prevIndex);
@@ -256,6 +275,24 @@ final class Leader {
         core.send(new AppendEntries(config.groupId(), id, to, term, prevIndex, prevTerm, entries, core.commitIndex()));
         pr.sentEntries(entries.isEmpty() ? prevIndex : entries.get(entries.size() - 1).index(), !entries.isEmpty());
         return true;
+    }
+
+    private void sendSnapshot(long to, Progress pr) {
+        Snapshot snapshot = log.snapshot();
+        InvariantViolation.check(!snapshot.isEmpty() && snapshot.index() >= log.firstIndex() - 1,
+                "leader %d: log starts at %d but the snapshot is %s", id, log.firstIndex(), snapshot);
+        InvariantViolation.check(snapshot.index() <= core.commitIndex(),
+                "leader %d: snapshot %s beyond commit %d", id, snapshot, core.commitIndex());
+        core.send(new InstallSnapshot(config.groupId(), id, to, term, snapshot));
+        pr.becomeSnapshot(snapshot.index());
+    }
+
+    /** The driver could not deliver the snapshot to {@code peer}: probe again. */
+    void snapshotFailed(long peer) {
+        Progress pr = progress.get(peer);
+        if (pr.state() == Progress.State.SNAPSHOT) {
+            pr.becomeProbe();
+        }
     }
 
     void bcastHeartbeat() {

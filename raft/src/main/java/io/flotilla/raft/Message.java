@@ -58,6 +58,15 @@ public sealed interface Message {
     record ReadIndexResponse(long groupId, long from, long to, long term, long requestId, long readIndex)
             implements Message {}
 
+    /**
+     * InstallSnapshot RPC (Figure 13), sent instead of AppendEntries when the entries a follower
+     * needs were compacted. Whole in the core: chunking is the transport's business (see
+     * {@code io.flotilla.raft.node.SnapshotChunker} and docs/raft.md). The follower answers with an
+     * {@link AppendEntriesResponse} whose {@code index} is the last index it now knows to match
+     * (the snapshot's index once installed, or its commit index if the snapshot was stale).
+     */
+    record InstallSnapshot(long groupId, long from, long to, long term, Snapshot snapshot) implements Message {}
+
     /** Leadership transfer (§3.10): the target starts an election at once, skipping pre-vote. */
     record TimeoutNow(long groupId, long from, long to, long term) implements Message {}
 }

@@ -3,7 +3,7 @@ package io.flotilla.raft;
 import io.flotilla.raft.Message.AppendEntries;
 import io.flotilla.raft.Message.AppendEntriesResponse;
 import io.flotilla.raft.Message.Heartbeat;
-import io.flotilla.raft.Message.HeartbeatResponse;
+import io.flotilla.raft.Message.InstallSnapshot;
 import io.flotilla.raft.Message.ReadIndexRequest;
 import io.flotilla.raft.Message.ReadIndexResponse;
 import io.flotilla.raft.Message.RequestVote;
@@ -40,6 +40,8 @@ public final class RaftCore {
     /** Voters other than this node, sorted so that message order is deterministic. */
     private final long[] peers;
     private final RaftLog log;
+    /** The receiver side of replication (AppendEntries, InstallSnapshot, heartbeats). */
+    private final LogReceiver receiver;
 
     // Persistent state (Figure 2), saved through Ready.hardState.
     private long term;
@@ -78,13 +80,21 @@ public final class RaftCore {
         this.configuration = new Configuration(config.voters());
         this.peers = config.voters().stream().mapToLong(Long::longValue).filter(v -> v != id).sorted().toArray();
         this.log = new RaftLog(storage);
+        this.receiver = new LogReceiver(this);
         HardState hs = hardStateStore.hardState();
         InvariantViolation.check(hs.commitIndex() <= log.lastIndex(),
                 "node %d: durable commit %d beyond durable log %d", id, hs.commitIndex(), log.lastIndex());
-        InvariantViolation.check(config.applied() <= hs.commitIndex(), "applied beyond commit");
+        // A snapshot only ever covers committed entries.
+        long commit = Math.max(hs.commitIndex(), log.firstIndex() - 1);
+        InvariantViolation.check(config.applied() <= commit, "applied beyond commit");
+        // Entries below firstIndex are gone: the driver must have restored the state machine from
+        // storage.snapshot() (or have applied at least that far) before building the core.
+        InvariantViolation.check(config.applied() >= log.firstIndex() - 1,
+                "node %d: applied %d is below the snapshot at %d; restore the state machine from it first",
+                id, config.applied(), log.firstIndex() - 1);
         this.term = hs.term();
         this.votedFor = hs.votedFor();
-        this.commitIndex = hs.commitIndex();
+        this.commitIndex = commit;
         this.lastApplied = config.applied();
         this.prevHardState = hs;
         becomeFollower(term, 0);
@@ -210,6 +220,18 @@ public final class RaftCore {
         return java.util.Optional.empty();
     }
 
+    /**
+     * Driver feedback for an InstallSnapshot it could not deliver to {@code peer} (etcd's
+     * ReportSnapshot): the leader probes the peer again (and so resends a snapshot if still needed)
+     * instead of waiting for the attempt to time out. Ignored unless leader.
+     */
+    public void reportSnapshotFailure(long peer) {
+        checkNoReadyOutstanding();
+        if (role == Role.LEADER && peer != id && configuration.isVoter(peer)) {
+            leader.snapshotFailed(peer);
+        }
+    }
+
     /** Handles a message from a peer: term first (§5.1), then by role. */
     public void step(Message m) {
         checkNoReadyOutstanding();
@@ -235,11 +257,12 @@ public final class RaftCore {
                 // Granted pre-votes carry the term we would campaign in; the term changes when
                 // the pre-vote wins and the real election starts.
             } else {
-                boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat;
+                boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat
+                        || m instanceof InstallSnapshot;
                 becomeFollower(m.term(), fromLeader ? m.from() : 0);
             }
         } else if (m.term() < term) {
-            if (m instanceof AppendEntries || m instanceof Heartbeat) {
+            if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
                 // Figure 2: reply false with our term. Essential with pre-vote/check-quorum: a stale
                 // leader (e.g. just healed from a partition) would otherwise never learn the new
                 // term, since pre-vote keeps higher terms from reaching it through elections.
@@ -277,7 +300,7 @@ public final class RaftCore {
         List<Entry> committed = lastApplied < limit ? log.slice(lastApplied + 1, limit + 1, config.maxApplyBytes()) : List.of();
         Ready rd = new Ready(hs, log.unstableEntries(), msgs,
                 role == Role.LEADER && !termOrVoteChanged && !msgsNeedPersist,
-                committed, readStates, failures);
+                committed, readStates, failures, log.unstableSnapshot());
         msgs = new ArrayList<>();
         readStates = new ArrayList<>();
         failures = new ArrayList<>();
@@ -295,6 +318,14 @@ public final class RaftCore {
         readyOutstanding = false;
         if (rd.hardState() != null) {
             prevHardState = rd.hardState();
+        }
+        if (rd.snapshot() != null) {
+            // Installed into storage and state machine: applying continues after it.
+            long index = rd.snapshot().index();
+            InvariantViolation.check(lastApplied <= index && index <= commitIndex,
+                    "node %d installed snapshot %d with applied %d, commit %d", id, index, lastApplied, commitIndex);
+            log.stableSnapTo(index);
+            lastApplied = index;
         }
         if (!rd.entries().isEmpty()) {
             Entry last = rd.entries().get(rd.entries().size() - 1);
@@ -458,11 +489,15 @@ public final class RaftCore {
         if (m instanceof AppendEntries ae) {
             electionElapsed = 0;
             leaderId = ae.from();
-            handleAppendEntries(ae);
+            receiver.handleAppendEntries(ae);
         } else if (m instanceof Heartbeat hb) {
             electionElapsed = 0;
             leaderId = hb.from();
-            handleHeartbeat(hb);
+            receiver.handleHeartbeat(hb);
+        } else if (m instanceof InstallSnapshot is) {
+            electionElapsed = 0;
+            leaderId = is.from();
+            receiver.handleInstallSnapshot(is);
         } else if (m instanceof TimeoutNow) {
             campaign(CampaignType.TRANSFER);
         } else if (m instanceof ReadIndexResponse r) {
@@ -484,54 +519,14 @@ public final class RaftCore {
             }
         } else if (m instanceof AppendEntries ae) {
             becomeFollower(term, ae.from()); // someone else won this term
-            handleAppendEntries(ae);
+            receiver.handleAppendEntries(ae);
         } else if (m instanceof Heartbeat hb) {
             becomeFollower(term, hb.from());
-            handleHeartbeat(hb);
+            receiver.handleHeartbeat(hb);
+        } else if (m instanceof InstallSnapshot is) {
+            becomeFollower(term, is.from());
+            receiver.handleInstallSnapshot(is);
         }
-    }
-
-    // ---------------------------------------------------------------- follower replication
-
-    /** AppendEntries receiver implementation, Figure 2 steps 1-5. */
-    private void handleAppendEntries(AppendEntries ae) {
-        if (ae.prevLogIndex() < commitIndex) {
-            // Everything up to commitIndex matches any current leader (Leader Completeness), so
-            // just report commitIndex — but first assert it: a leader whose log disagrees with our
-            // committed prefix means committed data is being lost.
-            InvariantViolation.check(log.term(ae.prevLogIndex()) == ae.prevLogTerm(),
-                    "node %d: leader %d's entry %d conflicts with committed prefix (commit %d)",
-                    id, ae.from(), ae.prevLogIndex(), commitIndex);
-            for (Entry e : ae.entries()) {
-                if (e.index() <= commitIndex && log.term(e.index()) != e.term()) {
-                    throw new InvariantViolation("node " + id + ": leader " + ae.from() + "'s entry " + e.index()
-                            + " conflicts with committed prefix (commit " + commitIndex + ")");
-                }
-            }
-            send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, commitIndex, 0, 0));
-            return;
-        }
-        if (log.matchTerm(ae.prevLogIndex(), ae.prevLogTerm())) {
-            long lastNew = ae.prevLogIndex() + ae.entries().size();
-            long conflict = log.findConflict(ae.entries());
-            if (conflict != 0) {
-                InvariantViolation.check(conflict > commitIndex,
-                        "node %d: entry %d conflicts with committed prefix (commit %d)", id, conflict, commitIndex);
-                List<Entry> entries = ae.entries();
-                log.append(entries.subList((int) (conflict - ae.prevLogIndex() - 1), entries.size()));
-            }
-            commitTo(Math.min(ae.leaderCommit(), lastNew));
-            send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, lastNew, 0, 0));
-            msgsNeedPersist = true;
-        } else {
-            long[] hint = log.findConflictByTerm(Math.min(ae.prevLogIndex(), log.lastIndex()), ae.prevLogTerm());
-            send(new AppendEntriesResponse(groupId, id, ae.from(), term, false, ae.prevLogIndex(), hint[0], hint[1]));
-        }
-    }
-
-    private void handleHeartbeat(Heartbeat hb) {
-        commitTo(hb.commitIndex());
-        send(new HeartbeatResponse(groupId, id, hb.from(), term, hb.readContext()));
     }
 
     void commitTo(long index) {
@@ -567,6 +562,11 @@ public final class RaftCore {
 
     void send(Message m) {
         msgs.add(m);
+    }
+
+    /** The queued messages acknowledge appended entries or a snapshot: persist before sending. */
+    void ackAfterPersist() {
+        msgsNeedPersist = true;
     }
 
     @Override

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * Everything the core asks its driver to do, in one value (etcd-io/raft's Ready). The driver:
  * <ol>
- *   <li>appends {@link #entries} to the log, first deleting every stored entry with index
+ *   <li>installs {@link #snapshot} if non-null (a snapshot from the leader: it replaces the whole
+ *       stored log and the state machine's state), then appends {@link #entries} to the log, first deleting every stored entry with index
  *       &ge; {@link #truncateFrom()} (a conflicting suffix replaced by the leader), and persists
  *       {@link #hardState} if non-null; then forces both to disk (one sync for both);</li>
  *   <li>sends {@link #messages} — only after step 1 is durable, unless {@link #sendBeforePersist}
@@ -22,7 +23,14 @@ public record Ready(
         boolean sendBeforePersist,
         List<Entry> committedEntries,
         List<ReadState> readStates,
-        List<Failure> failures) {
+        List<Failure> failures,
+        Snapshot snapshot) {
+
+    /** A Ready without a snapshot. */
+    public Ready(HardState hardState, List<Entry> entries, List<Message> messages, boolean sendBeforePersist,
+                 List<Entry> committedEntries, List<ReadState> readStates, List<Failure> failures) {
+        this(hardState, entries, messages, sendBeforePersist, committedEntries, readStates, failures, null);
+    }
 
     public Ready {
         entries = List.copyOf(entries);
@@ -39,6 +47,6 @@ public record Ready(
 
     /** Whether the driver must persist and sync before sending (true if there is anything to persist). */
     public boolean mustSync() {
-        return hardState != null || !entries.isEmpty();
+        return hardState != null || !entries.isEmpty() || snapshot != null;
     }
 }

@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.Message;
+import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.proto.RaftMessage;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,6 +58,8 @@ public final class MessageCodec {
                     .setRequestId(r.requestId()).setReadIndex(r.readIndex()));
         } else if (m instanceof Message.TimeoutNow) {
             b.setTimeoutNow(io.flotilla.raft.proto.TimeoutNow.getDefaultInstance());
+        } else if (m instanceof Message.InstallSnapshot is) {
+            b.setInstallSnapshot(io.flotilla.raft.proto.InstallSnapshot.newBuilder().setSnapshot(toProto(is.snapshot())));
         } else {
             throw new IllegalArgumentException("unknown message " + m);
         }
@@ -99,8 +102,19 @@ public final class MessageCodec {
             case READ_INDEX_RESPONSE -> new Message.ReadIndexResponse(g, from, to, term,
                     p.getReadIndexResponse().getRequestId(), p.getReadIndexResponse().getReadIndex());
             case TIMEOUT_NOW -> new Message.TimeoutNow(g, from, to, term);
+            case INSTALL_SNAPSHOT -> new Message.InstallSnapshot(g, from, to, term,
+                    fromProto(p.getInstallSnapshot().getSnapshot()));
             case BODY_NOT_SET -> throw new IllegalArgumentException("message without body from " + from);
         };
+    }
+
+    public static io.flotilla.raft.proto.Snapshot toProto(Snapshot s) {
+        return io.flotilla.raft.proto.Snapshot.newBuilder().setIndex(s.index()).setTerm(s.term())
+                .setData(ByteString.copyFrom(s.data())).build();
+    }
+
+    public static Snapshot fromProto(io.flotilla.raft.proto.Snapshot p) {
+        return new Snapshot(p.getIndex(), p.getTerm(), p.getData().toByteArray());
     }
 
     public static io.flotilla.raft.proto.Entry toProto(Entry e) {

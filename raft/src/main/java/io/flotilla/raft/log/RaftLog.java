@@ -2,6 +2,7 @@ package io.flotilla.raft.log;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.InvariantViolation;
+import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.storage.LogStorage;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,11 +19,25 @@ public final class RaftLog {
     public RaftLog(LogStorage storage) {
         this.storage = storage;
         this.unstable = new UnstableLog(storage.lastIndex() + 1);
-        InvariantViolation.check(storage.firstIndex() == 1, "snapshots are not supported yet");
+        InvariantViolation.check(storage.firstIndex() >= 1 && storage.lastIndex() >= storage.firstIndex() - 1,
+                "storage holds [%d, %d]", storage.firstIndex(), storage.lastIndex());
+    }
+
+    /**
+     * The first index still in the log; entries below it are compacted into the snapshot at
+     * {@code firstIndex() - 1}, whose term {@link #term} still answers.
+     */
+    public long firstIndex() {
+        Snapshot s = unstable.snapshot();
+        return s != null ? s.index() + 1 : storage.firstIndex();
     }
 
     public long lastIndex() {
-        return unstable.isEmpty() ? storage.lastIndex() : unstable.lastIndex();
+        if (unstable.hasEntries()) {
+            return unstable.lastIndex();
+        }
+        Snapshot s = unstable.snapshot();
+        return s != null ? s.index() : storage.lastIndex();
     }
 
     public long lastTerm() {
@@ -31,25 +46,78 @@ public final class RaftLog {
 
     /**
      * The last index that is durable and belongs to this log: storage entries at or above a
-     * pending truncation point do not count.
+     * pending truncation point do not count, and nothing counts while a snapshot from the leader
+     * is still to be installed (the stored log is about to be replaced).
      */
     public long durableLastIndex() {
+        if (unstable.snapshot() != null) {
+            return 0;
+        }
         return unstable.isEmpty() ? storage.lastIndex() : Math.min(storage.lastIndex(), unstable.offset() - 1);
     }
 
-    /** Term of the entry at {@code index}; 0 for index 0. The index must be in [0, lastIndex()]. */
+    /**
+     * Term of the entry at {@code index}; 0 for index 0. The index must be in
+     * [firstIndex() - 1, lastIndex()]: below that it was compacted ({@link #isCompacted}).
+     */
     public long term(long index) {
         if (unstable.contains(index)) {
             return unstable.get(index).term();
         }
-        if (index < 0 || index > lastIndex() || index >= unstable.offset()) {
-            throw new IllegalArgumentException("term(" + index + ") outside [0, " + lastIndex() + "]");
+        if (index < firstIndex() - 1 || index > lastIndex() || index >= unstable.offset()) {
+            throw new IllegalArgumentException("term(" + index + ") outside [" + (firstIndex() - 1) + ", " + lastIndex() + "]");
         }
-        return storage.term(index);
+        Snapshot s = unstable.snapshot();
+        if (s != null) {
+            return s.term(); // index == s.index(): the only index below offset that still answers
+        }
+        return index == 0 ? 0 : storage.term(index);
+    }
+
+    /** Whether the entry at {@code index} was compacted away (its term is no longer known). */
+    public boolean isCompacted(long index) {
+        return index < firstIndex() - 1;
+    }
+
+    /**
+     * The latest snapshot: one received from the leader and not yet installed, else the stored
+     * one ({@link Snapshot#EMPTY} if none). What a leader sends to a follower behind its log.
+     */
+    public Snapshot snapshot() {
+        Snapshot s = unstable.snapshot();
+        return s != null ? s : storage.snapshot();
+    }
+
+    /** The snapshot to hand to the driver in the next Ready, or null. */
+    public Snapshot unstableSnapshot() {
+        return unstable.snapshot();
+    }
+
+    /** Replaces the whole log with {@code s} (InstallSnapshot); the driver installs it via Ready. */
+    public void restore(Snapshot s) {
+        InvariantViolation.check(!s.isEmpty(), "restoring an empty snapshot");
+        unstable.restore(s);
+    }
+
+    /**
+     * The driver installed the pending snapshot at {@code index} (and appended the Ready's entries
+     * after it). Checks that the storage really replaced its log: a storage that kept an old suffix
+     * would silently mix two histories.
+     */
+    public void stableSnapTo(long index) {
+        Snapshot s = unstable.snapshot();
+        if (s == null || s.index() != index) {
+            return;
+        }
+        InvariantViolation.check(storage.firstIndex() == index + 1 && storage.term(index) == s.term()
+                        && storage.lastIndex() == unstable.lastIndex(),
+                "storage did not install %s as asked: it holds [%d, %d], expected [%d, %d]", s,
+                storage.firstIndex(), storage.lastIndex(), index + 1, unstable.lastIndex());
+        unstable.stableSnapTo(index);
     }
 
     public boolean matchTerm(long index, long term) {
-        return index <= lastIndex() && term(index) == term;
+        return index <= lastIndex() && !isCompacted(index) && term(index) == term;
     }
 
     /** §5.4.1: a candidate's log is at least as up to date as ours. */
@@ -78,6 +146,9 @@ public final class RaftLog {
     public long[] findConflictByTerm(long index, long term) {
         index = Math.min(index, lastIndex());
         while (index > 0) {
+            if (isCompacted(index)) {
+                return new long[] {index, 0}; // unknown: whoever asked falls back to a snapshot
+            }
             long t = term(index);
             if (t <= term) {
                 return new long[] {index, t};
@@ -111,7 +182,8 @@ public final class RaftLog {
         if (from >= toExclusive) {
             return List.of();
         }
-        InvariantViolation.check(from >= 1 && toExclusive <= lastIndex() + 1, "slice [%d,%d) out of log", from, toExclusive);
+        InvariantViolation.check(from >= firstIndex() && toExclusive <= lastIndex() + 1, "slice [%d,%d) out of log [%d,%d]",
+                from, toExclusive, firstIndex(), lastIndex());
         long offset = unstable.offset();
         List<Entry> out;
         if (from < offset) {
@@ -138,12 +210,13 @@ public final class RaftLog {
         return out;
     }
 
-    public List<Entry> unstableEntries() {
-        return unstable.all();
-    }
-
+    /** Whether the driver has something to persist (a snapshot or entries). */
     public boolean hasUnstable() {
         return !unstable.isEmpty();
+    }
+
+    public List<Entry> unstableEntries() {
+        return unstable.all();
     }
 
     public void stableTo(long index, long term) {

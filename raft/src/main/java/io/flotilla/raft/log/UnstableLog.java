@@ -2,18 +2,23 @@ package io.flotilla.raft.log;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.InvariantViolation;
+import io.flotilla.raft.Snapshot;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Entries the core has accepted but the driver has not yet made durable (etcd-io/raft log_unstable.go).
- * {@code entries.get(i)} has index {@code offset + i}. If {@code offset} is at or below the storage's
- * last index, the driver must truncate the storage there when it persists these entries.
+ * What the core has accepted but the driver has not yet made durable (etcd-io/raft log_unstable.go):
+ * an optional snapshot received from the leader, then entries. {@code entries.get(i)} has index
+ * {@code offset + i}. If {@code offset} is at or below the storage's last index, the driver must
+ * truncate the storage there when it persists these entries. A pending snapshot replaces the whole
+ * stored log: while it is here the storage is not read at all.
  */
 final class UnstableLog {
 
     private long offset;
     private final ArrayList<Entry> entries = new ArrayList<>();
+    /** A snapshot to install before {@link #entries}; null if none. */
+    private Snapshot snapshot;
 
     UnstableLog(long offset) {
         this.offset = offset;
@@ -23,8 +28,16 @@ final class UnstableLog {
         return offset;
     }
 
+    Snapshot snapshot() {
+        return snapshot;
+    }
+
     boolean isEmpty() {
-        return entries.isEmpty();
+        return entries.isEmpty() && snapshot == null;
+    }
+
+    boolean hasEntries() {
+        return !entries.isEmpty();
     }
 
     /** Last index held here, or offset - 1 if none. */
@@ -55,6 +68,8 @@ final class UnstableLog {
             entries.addAll(newEntries);
         } else if (after <= offset) {
             // Replaces (part of) the stable log too: the driver truncates storage at `after`.
+            InvariantViolation.check(snapshot == null || after > snapshot.index(),
+                    "append at %d overwrites pending snapshot %s", after, snapshot);
             offset = after;
             entries.clear();
             entries.addAll(newEntries);
@@ -65,6 +80,13 @@ final class UnstableLog {
         }
     }
 
+    /** Replaces everything with {@code s}: the log continues at {@code s.index() + 1}. */
+    void restore(Snapshot s) {
+        snapshot = s;
+        offset = s.index() + 1;
+        entries.clear();
+    }
+
     /** The driver made everything up to {@code index} (of {@code term}) durable. */
     void stableTo(long index, long term) {
         if (!contains(index) || get(index).term() != term) {
@@ -72,5 +94,12 @@ final class UnstableLog {
         }
         entries.subList(0, (int) (index - offset + 1)).clear();
         offset = index + 1;
+    }
+
+    /** The driver installed the snapshot at {@code index} durably. */
+    void stableSnapTo(long index) {
+        if (snapshot != null && snapshot.index() == index) {
+            snapshot = null;
+        }
     }
 }

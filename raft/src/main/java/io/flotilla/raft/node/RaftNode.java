@@ -11,6 +11,7 @@ import io.flotilla.raft.ReadState;
 import io.flotilla.raft.Ready;
 import io.flotilla.raft.Rejected;
 import io.flotilla.raft.Role;
+import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.storage.RaftStorage;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +30,12 @@ import org.slf4j.LoggerFactory;
  * timer, and handles every Ready by the contract (persist with one force, send, apply, advance).
  * Public methods may be called from any thread; they enqueue work on the loop. A first, simple
  * driver: a multi-group server will share loops and batch forces across groups.
+ *
+ * <p>Snapshots: with {@code snapshotEvery > 0} the node snapshots its state machine and compacts
+ * the log every that many applied entries ({@link StateMachine#snapshot()}, then
+ * {@link RaftStorage#createSnapshot}); a snapshot from the leader is installed into storage (in the
+ * same force as the Ready's entries) and then into the state machine before anything after it is
+ * applied. At start, an in-memory state machine behind the storage's snapshot is restored from it.
  */
 public final class RaftNode implements AutoCloseable {
 
@@ -41,6 +48,7 @@ public final class RaftNode implements AutoCloseable {
     private final StateMachine stateMachine;
     private final ScheduledExecutorService loop;
     private final long tickMillis;
+    private final long snapshotEvery;
 
     // Loop-confined client bookkeeping.
     private final Map<Long, PendingWrite> writesByIndex = new HashMap<>();
@@ -57,13 +65,27 @@ public final class RaftNode implements AutoCloseable {
 
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis) {
+        this(config, storage, transport, stateMachine, tickMillis, 0);
+    }
+
+    /** @param snapshotEvery compact the log every this many applied entries; 0 = never */
+    public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
+                    long tickMillis, long snapshotEvery) {
         this.id = config.nodeId();
         this.storage = storage;
-        this.core = new RaftCore(config, storage, storage);
+        Snapshot snapshot = storage.snapshot();
+        RaftConfig effective = config;
+        if (config.applied() < snapshot.index()) {
+            // The state machine is behind the compacted log: it can only continue from the snapshot.
+            stateMachine.restore(snapshot.index(), snapshot.data());
+            effective = config.withApplied(snapshot.index());
+        }
+        this.core = new RaftCore(effective, storage, storage);
         this.transport = transport;
         this.stateMachine = stateMachine;
         this.tickMillis = tickMillis;
-        this.appliedIndex = config.applied();
+        this.snapshotEvery = snapshotEvery;
+        this.appliedIndex = effective.applied();
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "raft-node-" + config.groupId() + "-" + id);
             t.setDaemon(true);
@@ -150,10 +172,13 @@ public final class RaftNode implements AutoCloseable {
             rd.messages().forEach(transport::send);
         }
         if (rd.mustSync()) {
-            storage.persist(rd.hardState(), rd.entries());
+            storage.persist(rd.snapshot(), rd.hardState(), rd.entries());
         }
         if (!rd.sendBeforePersist()) {
             rd.messages().forEach(transport::send);
+        }
+        if (rd.snapshot() != null) {
+            installSnapshot(rd.snapshot());
         }
         for (Entry e : rd.committedEntries()) {
             stateMachine.apply(e);
@@ -182,11 +207,29 @@ public final class RaftNode implements AutoCloseable {
             }
         }
         core.advance(rd);
+        if (snapshotEvery > 0 && appliedIndex - storage.snapshot().index() >= snapshotEvery) {
+            storage.createSnapshot(appliedIndex, stateMachine.snapshot());
+        }
         for (Iterator<PendingRead> it = readsAwaitingApply.iterator(); it.hasNext(); ) {
             PendingRead r = it.next();
             if (r.readIndex() <= appliedIndex) {
                 it.remove();
                 r.future().complete(r.readIndex());
+            }
+        }
+    }
+
+    /** A snapshot from the leader, already durable in storage: now the state machine. */
+    private void installSnapshot(Snapshot snapshot) {
+        stateMachine.restore(snapshot.index(), snapshot.data());
+        appliedIndex = snapshot.index();
+        // Writes waiting on an index the snapshot covers will never be applied here one by one:
+        // their outcome is unknown to this node (the entry there may or may not be ours).
+        for (Iterator<Map.Entry<Long, PendingWrite>> it = writesByIndex.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Long, PendingWrite> w = it.next();
+            if (w.getKey() <= snapshot.index()) {
+                it.remove();
+                w.getValue().future().completeExceptionally(new RaftException(io.flotilla.raft.RaftError.LEADERSHIP_LOST, 0));
             }
         }
     }

@@ -3,60 +3,77 @@ package io.flotilla.raft.storage;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.InvariantViolation;
+import io.flotilla.raft.Snapshot;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * An in-memory log and hard-state store that models durability, for simulation and tests.
  *
- * <p>Writes ({@link #append}, {@link #setHardState}) are visible at once but "unforced" until
- * {@link #sync()}. {@link #crash()} throws away every unforced write — including an unforced
- * truncation, which a crash may undo — so a restarted node sees exactly what was forced.
+ * <p>Writes ({@link #append}, {@link #setHardState}, {@link #applySnapshot}) are visible at once
+ * but "unforced" until {@link #sync()}. {@link #crash()} throws away every unforced write —
+ * including an unforced truncation or snapshot install, which a crash may undo — so a restarted
+ * node sees exactly what was forced. {@link #createSnapshot} (local compaction) is durable at once,
+ * like a snapshot file written and forced before the log is cut.
  *
  * <p>Reads see the visible state: a driver that follows the Ready contract syncs before it lets the
  * core read again, so the core only ever reads durable data.
  */
 public final class MemoryStorage implements RaftStorage {
 
-    // entries.get(i) has index i + 1 (no snapshots yet).
+    // entries.get(i) has index snapshot.index() + 1 + i; the same for the durable pair.
+    private Snapshot snapshot = Snapshot.EMPTY;
     private final ArrayList<Entry> entries = new ArrayList<>();
+    private Snapshot durableSnapshot = Snapshot.EMPTY;
     private final ArrayList<Entry> durableEntries = new ArrayList<>();
-    /** Lowest list position changed since the last sync; entries below it equal durableEntries. */
-    private int firstDirty = Integer.MAX_VALUE;
+    /** Lowest index changed since the last sync; entries below it equal the durable ones. */
+    private long firstDirty = Long.MAX_VALUE;
+    /** An unforced snapshot install: the whole visible log differs from the durable one. */
+    private boolean snapshotDirty;
     private HardState hardState = HardState.EMPTY;
     private HardState durableHardState = HardState.EMPTY;
     private long syncs;
 
     @Override
     public long firstIndex() {
-        return 1;
+        return snapshot.index() + 1;
     }
 
     @Override
     public long lastIndex() {
-        return entries.size();
+        return snapshot.index() + entries.size();
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        return snapshot;
     }
 
     @Override
     public long term(long index) {
-        if (index == 0) {
-            return 0;
+        if (index == snapshot.index()) {
+            return snapshot.term();
         }
-        if (index < 0 || index > entries.size()) {
-            throw new IllegalArgumentException("term(" + index + ") outside [0, " + entries.size() + "]");
+        if (index < snapshot.index() || index > lastIndex()) {
+            throw new IllegalArgumentException("term(" + index + ") outside [" + snapshot.index() + ", " + lastIndex() + "]");
         }
-        return entries.get((int) index - 1).term();
+        return entry(index).term();
+    }
+
+    private Entry entry(long index) {
+        return entries.get((int) (index - snapshot.index() - 1));
     }
 
     @Override
     public List<Entry> entries(long from, long toExclusive, long maxBytes) {
-        if (from < 1 || toExclusive > entries.size() + 1 || from > toExclusive) {
-            throw new IllegalArgumentException("entries[" + from + ", " + toExclusive + ") outside log of " + entries.size());
+        if (from < firstIndex() || toExclusive > lastIndex() + 1 || from > toExclusive) {
+            throw new IllegalArgumentException("entries[" + from + ", " + toExclusive + ") outside log ["
+                    + firstIndex() + ", " + lastIndex() + "]");
         }
         List<Entry> out = new ArrayList<>();
         long bytes = 0;
         for (long i = from; i < toExclusive; i++) {
-            Entry e = entries.get((int) i - 1);
+            Entry e = entry(i);
             bytes += e.sizeBytes();
             if (!out.isEmpty() && bytes > maxBytes) {
                 break;
@@ -81,16 +98,16 @@ public final class MemoryStorage implements RaftStorage {
             return;
         }
         long first = newEntries.get(0).index();
-        if (first < 1 || first > entries.size() + 1) {
-            throw new IllegalArgumentException("append at " + first + " leaves a gap after " + entries.size());
+        if (first < firstIndex() || first > lastIndex() + 1) {
+            throw new IllegalArgumentException("append at " + first + " outside log [" + firstIndex() + ", "
+                    + lastIndex() + "] (a gap, or overwriting the snapshot)");
         }
-        int keep = (int) first - 1;
         // Call order: append before setHardState, so hardState still holds the previous commit index.
-        if (keep < hardState.commitIndex() && entries.size() > keep) {
+        if (first <= hardState.commitIndex() && lastIndex() >= first) {
             throw new InvariantViolation("truncating committed entries at " + first + " (commit "
                     + hardState.commitIndex() + ")");
         }
-        while (entries.size() > keep) {
+        while (lastIndex() >= first) {
             entries.remove(entries.size() - 1);
         }
         long expected = first;
@@ -99,7 +116,7 @@ public final class MemoryStorage implements RaftStorage {
             expected++;
             entries.add(e);
         }
-        firstDirty = Math.min(firstDirty, keep);
+        firstDirty = Math.min(firstDirty, first);
     }
 
     /** Unforced. */
@@ -110,33 +127,77 @@ public final class MemoryStorage implements RaftStorage {
         hardState = hs;
     }
 
+    /** Replaces the whole log with {@code s}. Unforced: a crash before {@link #sync} undoes it. */
+    @Override
+    public void applySnapshot(Snapshot s) {
+        InvariantViolation.check(s.index() > hardState.commitIndex() || s.index() >= lastIndex(),
+                "snapshot %s would discard committed entries after it (commit %d, last %d)", s,
+                hardState.commitIndex(), lastIndex());
+        snapshot = s;
+        entries.clear();
+        snapshotDirty = true;
+        firstDirty = Long.MAX_VALUE;
+        if (hardState.commitIndex() < s.index()) {
+            hardState = new HardState(hardState.term(), hardState.votedFor(), s.index());
+        }
+    }
+
+    /** Compacts both the visible and the durable log (durable at once). */
+    @Override
+    public void createSnapshot(long index, byte[] data) {
+        InvariantViolation.check(!snapshotDirty && firstDirty == Long.MAX_VALUE, "compaction with unforced writes");
+        if (index <= snapshot.index()) {
+            return; // older than what we have
+        }
+        InvariantViolation.check(index <= lastIndex() && index <= hardState.commitIndex(),
+                "snapshot at %d beyond commit %d / log %d", index, hardState.commitIndex(), lastIndex());
+        Snapshot s = new Snapshot(index, term(index), data);
+        entries.subList(0, (int) (index - snapshot.index())).clear();
+        snapshot = s;
+        durableEntries.clear();
+        durableEntries.addAll(entries);
+        durableSnapshot = s;
+    }
+
     /** Forces every write so far (one fsync of the log and the hard state). */
     @Override
     public void sync() {
         syncs++;
-        if (firstDirty != Integer.MAX_VALUE) {
-            while (durableEntries.size() > firstDirty) {
+        if (snapshotDirty) {
+            durableSnapshot = snapshot;
+            durableEntries.clear();
+            durableEntries.addAll(entries);
+        } else if (firstDirty != Long.MAX_VALUE) {
+            int keep = (int) (firstDirty - durableSnapshot.index() - 1);
+            while (durableEntries.size() > keep) {
                 durableEntries.remove(durableEntries.size() - 1);
             }
             for (int i = durableEntries.size(); i < entries.size(); i++) {
                 durableEntries.add(entries.get(i));
             }
-            firstDirty = Integer.MAX_VALUE;
         }
+        snapshotDirty = false;
+        firstDirty = Long.MAX_VALUE;
         durableHardState = hardState;
     }
 
     /** Loses every unforced write, as a power failure would. */
     public void crash() {
-        if (firstDirty != Integer.MAX_VALUE) {
-            while (entries.size() > firstDirty) {
+        if (snapshotDirty) {
+            snapshot = durableSnapshot;
+            entries.clear();
+            entries.addAll(durableEntries);
+        } else if (firstDirty != Long.MAX_VALUE) {
+            int keep = (int) (firstDirty - snapshot.index() - 1);
+            while (entries.size() > keep) {
                 entries.remove(entries.size() - 1);
             }
             for (int i = entries.size(); i < durableEntries.size(); i++) {
                 entries.add(durableEntries.get(i));
             }
-            firstDirty = Integer.MAX_VALUE;
         }
+        snapshotDirty = false;
+        firstDirty = Long.MAX_VALUE;
         hardState = durableHardState;
     }
 
@@ -145,7 +206,15 @@ public final class MemoryStorage implements RaftStorage {
         return durableHardState;
     }
 
-    /** The log a crash would leave, as an unmodifiable view (test and invariant use). */
+    /** The snapshot a crash would leave (test and invariant use). */
+    public Snapshot durableSnapshot() {
+        return durableSnapshot;
+    }
+
+    /**
+     * The log after {@link #durableSnapshot()} that a crash would leave, as an unmodifiable view:
+     * entry i has index durableSnapshot().index() + 1 + i (test and invariant use).
+     */
     public List<Entry> durableEntries() {
         return java.util.Collections.unmodifiableList(durableEntries);
     }

@@ -2,6 +2,7 @@ package io.flotilla.raft.storage;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
+import io.flotilla.raft.Snapshot;
 import java.util.List;
 
 /**
@@ -17,11 +18,36 @@ public interface RaftStorage extends LogStorage, HardStateStore {
     /** Not yet durable. */
     void setHardState(HardState hardState);
 
+    /**
+     * Installs a snapshot received from the leader (a Ready's {@code snapshot}): the whole log is
+     * replaced, so every entry &le; its index is discarded and so is every later one (the core only
+     * asks for this when its log does not hold the snapshot's (index, term)); the log continues at
+     * {@code index + 1} and the hard state's commit index becomes at least {@code index}. Not yet
+     * durable: call before {@link #append} of the same Ready, and {@link #sync} after.
+     */
+    void applySnapshot(Snapshot snapshot);
+
+    /**
+     * Records a snapshot the local state machine took at {@code index} (&le; its applied index,
+     * so a durable committed entry) and compacts the log below it: entries &le; index are gone,
+     * {@code term(index)} still answers. Durable when it returns (a compaction is off the Ready
+     * path; it only ever loses entries that the snapshot covers). Call between Readies.
+     */
+    void createSnapshot(long index, byte[] data);
+
     /** Makes every earlier write durable. */
     void sync();
 
     /** Persists one Ready's entries and hard state with a single force. */
     default void persist(HardState hardStateOrNull, List<Entry> entries) {
+        persist(null, hardStateOrNull, entries);
+    }
+
+    /** Persists one Ready's snapshot (installed first), entries and hard state with a single force. */
+    default void persist(Snapshot snapshotOrNull, HardState hardStateOrNull, List<Entry> entries) {
+        if (snapshotOrNull != null) {
+            applySnapshot(snapshotOrNull);
+        }
         append(entries);
         if (hardStateOrNull != null) {
             setHardState(hardStateOrNull);

@@ -3,9 +3,18 @@ package io.flotilla.raft.storage;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
+import io.flotilla.raft.Snapshot;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalOptions;
+import java.io.DataInputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,27 +31,48 @@ import java.util.concurrent.CompletionException;
  * alone stays in memory, because Raft never needs a persisted commit index for safety: a
  * restarted node learns it again from the leader.
  *
+ * <p>Snapshots: the latest snapshot (metadata and the state machine's bytes) lives in one file,
+ * {@value #SNAPSHOT_FILE}, next to the segments, replaced atomically (temp file, force, rename,
+ * force the directory) before the log is compacted with {@link Wal#truncatePrefix}; opening
+ * finishes a compaction that a crash interrupted. Holding the bytes here suits small state
+ * machines and tests; a server whose snapshots are RocksDB checkpoints keeps a handle in
+ * {@code data} instead and streams the files itself.
+ *
  * <p>Not thread-safe: one driver thread owns it. Failures of the log are fatal to the node and
  * surface as {@link UncheckedIOException} from {@link #sync}.
  */
 public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private static final EntryType[] TYPES = EntryType.values();
 
+  static final String SNAPSHOT_FILE = "raft-snapshot";
+  private static final int SNAPSHOT_MAGIC = 0x534E4150;
+
   private final Wal wal;
+  private final Path dir;
+  private Snapshot snapshot;
   private HardState hardState;
   private HardState savedHardState;
   private CompletableFuture<Long> lastAppend = CompletableFuture.completedFuture(0L);
 
-  private WalRaftStorage(Wal wal) {
+  private WalRaftStorage(Wal wal, Path dir) throws IOException {
     this.wal = wal;
+    this.dir = dir;
     io.flotilla.wal.HardState hs = wal.hardState().load();
-    this.hardState = new HardState(hs.term(), hs.votedFor(), hs.commitIndex());
+    this.snapshot = readSnapshot(dir.resolve(SNAPSHOT_FILE));
+    long compactIndex = wal.firstIndex() - 1;
+    if (snapshot.index() > compactIndex) {
+      installInWal(snapshot, true); // a crash came between the snapshot file and the compaction
+    } else if (snapshot.index() < compactIndex) {
+      throw new IllegalStateException("log compacted to " + compactIndex + " but the snapshot file is at "
+          + snapshot.index());
+    }
+    this.hardState = new HardState(hs.term(), hs.votedFor(), Math.max(hs.commitIndex(), snapshot.index()));
     this.savedHardState = hardState;
   }
 
   /** Opens (recovering) the log in {@code options.dir()}. */
   public static WalRaftStorage open(WalOptions options) throws IOException {
-    return new WalRaftStorage(Wal.open(options));
+    return new WalRaftStorage(Wal.open(options), options.dir());
   }
 
   public Wal wal() {
@@ -52,6 +82,11 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   @Override
   public long firstIndex() {
     return wal.firstIndex();
+  }
+
+  @Override
+  public Snapshot snapshot() {
+    return snapshot;
   }
 
   @Override
@@ -124,9 +159,101 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     }
   }
 
-  /** Compacts the log after a snapshot at {@code index}. */
-  public void compact(long index, long term) throws IOException {
-    wal.truncatePrefix(index, term);
+  /**
+   * Installs a snapshot from the leader: durable when it returns (stronger than the contract asks;
+   * installs are rare). The snapshot file first, then the log is emptied and continues after it.
+   */
+  @Override
+  public void applySnapshot(Snapshot s) {
+    try {
+      lastAppend.join();
+      writeSnapshot(s);
+      installInWal(s, false);
+      if (hardState.commitIndex() < s.index()) {
+        hardState = new HardState(hardState.term(), hardState.votedFor(), s.index());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void createSnapshot(long index, byte[] data) {
+    if (index <= snapshot.index()) {
+      return;
+    }
+    try {
+      lastAppend.join();
+      long term = wal.term(index);
+      writeSnapshot(new Snapshot(index, term, data));
+      wal.truncatePrefix(index, term);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Makes the WAL start after {@code s}: keeps a matching suffix only if {@code keepSuffix}. */
+  private void installInWal(Snapshot s, boolean keepSuffix) throws IOException {
+    long first = wal.firstIndex();
+    long last = wal.lastIndex();
+    if (last >= first) {
+      boolean matches = s.index() >= first && s.index() <= last && wal.term(s.index()) == s.term();
+      if (matches && !keepSuffix) {
+        wal.truncateSuffix(s.index() + 1);
+      } else if (!matches && s.index() <= last) {
+        wal.truncateSuffix(Math.max(first, s.index()));
+      }
+    }
+    wal.truncatePrefix(s.index(), s.term());
+  }
+
+  private void writeSnapshot(Snapshot s) throws IOException {
+    byte[] data = s.data();
+    ByteBuffer buf = ByteBuffer.allocate(4 + 8 + 8 + 4 + data.length + 4);
+    buf.putInt(SNAPSHOT_MAGIC).putLong(s.index()).putLong(s.term()).putInt(data.length).put(data);
+    CRC32C crc = new CRC32C();
+    crc.update(buf.array(), 0, buf.position());
+    buf.putInt((int) crc.getValue());
+    buf.flip();
+    Path tmp = dir.resolve(SNAPSHOT_FILE + ".snap-tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      ch.force(true);
+    }
+    Files.move(tmp, dir.resolve(SNAPSHOT_FILE), StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException e) {
+      // Some platforms cannot open a directory for syncing; the rename is then as durable as it gets.
+    }
+    snapshot = s;
+  }
+
+  private static Snapshot readSnapshot(Path file) throws IOException {
+    if (!Files.exists(file)) {
+      return Snapshot.EMPTY;
+    }
+    byte[] all = Files.readAllBytes(file);
+    try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(all))) {
+      if (in.readInt() != SNAPSHOT_MAGIC) {
+        throw new IOException("not a snapshot file: " + file);
+      }
+      long index = in.readLong();
+      long term = in.readLong();
+      int len = in.readInt();
+      byte[] data = in.readNBytes(len);
+      int stored = in.readInt();
+      CRC32C crc = new CRC32C();
+      crc.update(all, 0, 4 + 8 + 8 + 4 + len);
+      if (data.length != len || stored != (int) crc.getValue()) {
+        throw new IOException("corrupt snapshot file " + file); // written atomically: never torn
+      }
+      return new Snapshot(index, term, data);
+    }
   }
 
   @Override

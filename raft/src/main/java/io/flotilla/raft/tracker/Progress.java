@@ -7,16 +7,22 @@ package io.flotilla.raft.tracker;
  * <p>In {@link State#PROBE} the leader sends one AppendEntries at a time and waits for the answer
  * (it does not know where the follower's log diverges). In {@link State#REPLICATE} it streams
  * entries optimistically, advancing {@code nextIndex} as it sends, bounded by {@link Inflights}.
+ * In {@link State#SNAPSHOT} the entries the follower needs are compacted: the leader sent an
+ * InstallSnapshot and sends nothing else until the follower answers or the attempt times out.
  */
 public final class Progress {
 
-    public enum State { PROBE, REPLICATE }
+    public enum State { PROBE, REPLICATE, SNAPSHOT }
 
     private State state = State.PROBE;
     private long matchIndex;
     private long nextIndex;
     /** PROBE only: an AppendEntries is outstanding; wait for its answer or a heartbeat response. */
     private boolean probeSent;
+    /** SNAPSHOT only: the index of the snapshot sent. */
+    private long pendingSnapshot;
+    /** SNAPSHOT only: election timeouts elapsed since it was sent (to resend a lost one). */
+    private int snapshotAge;
     /** Heard from since the last check-quorum round. */
     private boolean recentActive;
     private final Inflights inflights;
@@ -57,6 +63,27 @@ public final class Progress {
         inflights.reset();
     }
 
+    /** An InstallSnapshot at {@code snapshotIndex} was sent: pause until it is answered. */
+    public void becomeSnapshot(long snapshotIndex) {
+        state = State.SNAPSHOT;
+        pendingSnapshot = snapshotIndex;
+        snapshotAge = 0;
+        probeSent = false;
+        inflights.reset();
+    }
+
+    public long pendingSnapshot() {
+        return pendingSnapshot;
+    }
+
+    /**
+     * Once per election timeout while in SNAPSHOT: true once the snapshot has been outstanding for
+     * a whole timeout (lost, or the follower is down), so the leader should probe again.
+     */
+    public boolean snapshotTimedOut() {
+        return state == State.SNAPSHOT && ++snapshotAge > 1;
+    }
+
     public void becomeReplicate() {
         state = State.REPLICATE;
         nextIndex = matchIndex + 1;
@@ -66,7 +93,11 @@ public final class Progress {
 
     /** Whether the leader must hold back AppendEntries to this follower. */
     public boolean isPaused() {
-        return state == State.PROBE ? probeSent : inflights.full();
+        return switch (state) {
+            case PROBE -> probeSent;
+            case REPLICATE -> inflights.full();
+            case SNAPSHOT -> true;
+        };
     }
 
     /** After sending entries up to {@code lastIndex} (or a probe with none). */
@@ -109,6 +140,9 @@ public final class Progress {
      * leader's term-adjusted) guess of the last index that may match. Returns false if stale.
      */
     public boolean maybeDecrTo(long rejected, long matchHint) {
+        if (state == State.SNAPSHOT) {
+            return false; // an answer to an AppendEntries sent before the snapshot: wait for the snapshot's
+        }
         if (state == State.REPLICATE) {
             if (rejected <= matchIndex) {
                 return false; // stale: that index is known to match
@@ -126,7 +160,7 @@ public final class Progress {
 
     @Override
     public String toString() {
-        return state + "{match=" + matchIndex + " next=" + nextIndex + " inflight=" + inflights.count()
+        return state + (state == State.SNAPSHOT ? "@" + pendingSnapshot : "") + "{match=" + matchIndex + " next=" + nextIndex + " inflight=" + inflights.count()
                 + (probeSent ? " paused" : "") + "}";
     }
 }

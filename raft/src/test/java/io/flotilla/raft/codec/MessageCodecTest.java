@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.Message;
+import io.flotilla.raft.Snapshot;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +30,9 @@ class MessageCodecTest {
                 new Message.HeartbeatResponse(G, 2, 1, 7, 12),
                 new Message.ReadIndexRequest(G, 2, 1, 7, 555),
                 new Message.ReadIndexResponse(G, 1, 2, 7, 555, 98),
-                new Message.TimeoutNow(G, 1, 2, 7));
+                new Message.TimeoutNow(G, 1, 2, 7),
+                new Message.InstallSnapshot(G, 1, 2, 7, new Snapshot(120, 6, new byte[] {4, 5, 6})),
+                new Message.InstallSnapshot(G, 1, 2, 7, new Snapshot(1, 1, new byte[0])));
         for (Message m : all) {
             byte[] bytes = MessageCodec.encode(m);
             Message back = MessageCodec.decode(bytes);

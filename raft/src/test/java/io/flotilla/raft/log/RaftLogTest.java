@@ -75,4 +75,45 @@ class RaftLogTest {
         assertThat(log.findConflictByTerm(5, 2)).containsExactly(4, 2);
         assertThat(log.findConflictByTerm(5, 0)).containsExactly(0, 0);
     }
+
+    @Test
+    void aCompactedStorageStartsAfterItsSnapshot() {
+        MemoryStorage s = storageWith(1, 1, 2, 2, 3);
+        s.setHardState(new io.flotilla.raft.HardState(3, 0, 4));
+        s.sync();
+        s.createSnapshot(3, new byte[] {1});
+        RaftLog log = new RaftLog(s);
+        assertThat(log.firstIndex()).isEqualTo(4);
+        assertThat(log.lastIndex()).isEqualTo(5);
+        assertThat(log.term(3)).isEqualTo(2);
+        assertThat(log.isCompacted(2)).isTrue();
+        assertThat(log.isCompacted(3)).isFalse();
+        assertThat(log.matchTerm(2, 1)).isFalse(); // unknown, so never a match
+        assertThat(log.findConflictByTerm(5, 2)).containsExactly(4, 2);
+        assertThat(log.findConflictByTerm(5, 1)).containsExactly(2, 0); // below the snapshot: unknown
+        assertThat(log.snapshot().index()).isEqualTo(3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.term(2)).isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.slice(3, 5, Long.MAX_VALUE))
+                .isInstanceOf(io.flotilla.raft.InvariantViolation.class);
+    }
+
+    @Test
+    void aPendingSnapshotHidesTheStoredLogUntilInstalled() {
+        MemoryStorage s = storageWith(1, 1, 1);
+        RaftLog log = new RaftLog(s);
+        log.restore(new io.flotilla.raft.Snapshot(10, 4, new byte[0]));
+        log.append(List.of(e(11, 4)));
+        assertThat(log.firstIndex()).isEqualTo(11);
+        assertThat(log.lastIndex()).isEqualTo(11);
+        assertThat(log.term(10)).isEqualTo(4);
+        assertThat(log.durableLastIndex()).isZero(); // nothing counts until the install is durable
+        s.applySnapshot(log.unstableSnapshot());
+        s.append(log.unstableEntries());
+        s.sync();
+        log.stableSnapTo(10);
+        log.stableTo(11, 4);
+        assertThat(log.hasUnstable()).isFalse();
+        assertThat(log.durableLastIndex()).isEqualTo(11);
+        assertThat(log.firstIndex()).isEqualTo(11);
+    }
 }

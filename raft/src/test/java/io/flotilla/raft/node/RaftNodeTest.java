@@ -40,12 +40,29 @@ class RaftNodeTest {
 
     private static final class ListStateMachine implements StateMachine {
         final List<String> commands = new CopyOnWriteArrayList<>();
+        /** The index of the last snapshot restored (0 if none); written on the node's loop. */
+        volatile long restoredAt;
 
         @Override
         public void apply(Entry entry) {
             if (entry.type() == EntryType.NORMAL) {
                 commands.add(new String(entry.data(), StandardCharsets.UTF_8));
             }
+        }
+
+        @Override
+        public byte[] snapshot() {
+            return String.join("\n", commands).getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void restore(long index, byte[] snapshot) {
+            String all = new String(snapshot, StandardCharsets.UTF_8);
+            commands.clear();
+            if (!all.isEmpty()) {
+                commands.addAll(List.of(all.split("\n")));
+            }
+            restoredAt = index;
         }
     }
 
@@ -116,5 +133,44 @@ class RaftNodeTest {
             assertThat(((RaftException) e.getCause()).error()).isIn(RaftError.NOT_LEADER, RaftError.LEADERSHIP_LOST);
         }
         // (If leadership moved to that node meanwhile, the proposal legitimately succeeded.)
+    }
+
+    @Test
+    void nodeThatJoinsLateIsCaughtUpByAChunkedSnapshot() throws Exception {
+        // Two nodes run (a majority) and compact every 5 entries; the third starts empty after the
+        // leader's log no longer holds index 1, so only InstallSnapshot can catch it up.
+        InProcessTransport transport = new InProcessTransport(16); // tiny chunks: many per snapshot
+        List<ListStateMachine> machines = new ArrayList<>();
+        for (long id = 1; id <= 3; id++) {
+            machines.add(new ListStateMachine());
+        }
+        for (long id = 1; id <= 2; id++) {
+            RaftNode node = new RaftNode(RaftConfig.of(1, id, Set.of(1L, 2L, 3L), new SplittableRandom(id)),
+                    new MemoryStorage(), transport, machines.get((int) id - 1), 10, 5);
+            transport.register(node);
+            nodes.add(node);
+        }
+        nodes.forEach(RaftNode::start);
+        for (int i = 0; i < 20; i++) {
+            byte[] command = ("cmd" + i).getBytes(StandardCharsets.UTF_8);
+            onLeaderWithRetry(leader -> leader.propose(command));
+        }
+        ListStateMachine late = machines.get(2);
+        RaftNode third = new RaftNode(RaftConfig.of(1, 3, Set.of(1L, 2L, 3L), new SplittableRandom(3)),
+                new MemoryStorage(), transport, late, 10, 5);
+        transport.register(third);
+        nodes.add(third);
+        third.start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> late.commands.contains("cmd19"));
+        assertThat(late.restoredAt).as("caught up by a snapshot").isPositive();
+        for (int i = 0; i < 20; i++) {
+            assertThat(late.commands).contains("cmd" + i);
+        }
+        // And it keeps replicating after the snapshot.
+        onLeaderWithRetry(leader -> leader.propose("after".getBytes(StandardCharsets.UTF_8)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> late.commands.contains("after"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> machines.stream().allMatch(
+                m -> m.commands.size() == machines.get(0).commands.size()));
+        assertThat(late.commands).containsExactlyElementsOf(machines.get(0).commands);
     }
 }

@@ -47,4 +47,25 @@ class CheckerHasTeethTest {
             assertThat(r.failure()).as("seed %d without the bug", seed).isNull();
         }
     }
+
+    @Test
+    void driverThatForgetsToRestoreTheSnapshotOnRestartIsCaught() {
+        // A restarted node claims the applied index of its durable snapshot but starts with an empty
+        // state machine: the final state comparison and the durability check must notice.
+        SimOptions buggy = SimOptions.defaults(3).withCrashAfterReadyRate(0.01).withSnapshots(true, true);
+        Simulation.Result found = null;
+        for (long seed = 1; seed <= 200 && found == null; seed++) {
+            Simulation.Result r = Simulation.run(seed, buggy);
+            if (!r.ok()) {
+                found = r;
+            }
+        }
+        assertThat(found).as("a violation within 200 seeds").isNotNull();
+        System.out.println("forgotten snapshot restore caught by seed " + found.seed() + ": " + found.failure());
+        assertThat(found.failure()).containsAnyOf("StateMachineSafety", "Durability", "Linearizability");
+        SimOptions correct = buggy.withSnapshots(true, false);
+        for (long seed = 1; seed <= found.seed(); seed++) {
+            assertThat(Simulation.run(seed, correct).failure()).as("seed %d without the bug", seed).isNull();
+        }
+    }
 }

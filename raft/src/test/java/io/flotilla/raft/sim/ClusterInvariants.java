@@ -4,6 +4,8 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.RaftCore;
 import io.flotilla.raft.Role;
+import io.flotilla.raft.Snapshot;
+import java.util.Arrays;
 import io.flotilla.raft.log.RaftLog;
 import io.flotilla.raft.quorum.QuorumMath;
 import java.util.ArrayList;
@@ -14,6 +16,12 @@ import java.util.Map;
 /**
  * Raft's safety properties (paper Figure 3) checked against the whole simulated cluster. Each
  * failed check throws {@link SafetyViolation} naming the property.
+ *
+ * <p>Snapshot-aware: entries compacted into a node's snapshot are no longer in its log, so the log
+ * checks compare only the indexes a log still holds (and the snapshot's (index, term) itself);
+ * what a snapshot covers is checked through its state instead: every snapshot taken or installed
+ * at an index must carry the same state as every other one at that index, and its (index, term)
+ * must be the committed entry's.
  */
 final class ClusterInvariants {
 
@@ -32,6 +40,8 @@ final class ClusterInvariants {
      * bound of the term in which it was really committed.
      */
     private final List<Long> commitTerms = new ArrayList<>();
+    /** Snapshot index → the state machine bytes first seen for it (taken or installed anywhere). */
+    private final Map<Long, byte[]> snapshotStates = new HashMap<>();
 
     List<Entry> committed() {
         return committed;
@@ -71,7 +81,9 @@ final class ClusterInvariants {
         }
         // Every newly committed entry agrees with what everyone else committed at that index.
         RaftLog log = core.log();
-        for (long i = n.checkedCommit + 1; i <= core.commitIndex(); i++) {
+        // Entries below firstIndex were compacted (or replaced by an installed snapshot, checked in
+        // onSnapshot): only what the log still holds can be compared.
+        for (long i = Math.max(n.checkedCommit + 1, log.firstIndex()); i <= core.commitIndex(); i++) {
             Entry e = log.slice(i, i + 1, Long.MAX_VALUE).get(0);
             if (i <= committed.size()) {
                 Entry c = committed.get((int) i - 1);
@@ -85,6 +97,23 @@ final class ClusterInvariants {
             }
         }
         n.checkedCommit = Math.max(n.checkedCommit, core.commitIndex());
+    }
+
+    /**
+     * A snapshot taken or installed by {@code n}: its (index, term) is the committed entry's, and its
+     * state equals every other snapshot's at the same index (State Machine Safety for what logs
+     * no longer show).
+     */
+    void onSnapshot(SimNode n, Snapshot s) {
+        if (s.index() > committed.size() || committed.get((int) s.index() - 1).term() != s.term()) {
+            throw new SafetyViolation("SnapshotCommitted", "node " + n.id + " has " + s
+                    + " which is not at a committed entry (" + committed.size() + " known committed)");
+        }
+        byte[] previous = snapshotStates.putIfAbsent(s.index(), s.data());
+        if (previous != null && !Arrays.equals(previous, s.data())) {
+            throw new SafetyViolation("StateMachineSafety", "node " + n.id + "'s snapshot at " + s.index()
+                    + " differs from an earlier snapshot at that index");
+        }
     }
 
     /** An applied entry must be the committed entry at its index. */
@@ -104,8 +133,8 @@ final class ClusterInvariants {
         RaftLog log = n.core.log();
         long term = n.core.term();
         for (int i = 1; i <= committed.size(); i++) {
-            if (commitTerms.get(i - 1) >= term) {
-                continue;
+            if (commitTerms.get(i - 1) >= term || log.isCompacted(i)) {
+                continue; // a compacted entry is in the leader's snapshot, checked by onSnapshot
             }
             if (i > log.lastIndex() || log.term(i) != committed.get(i - 1).term()) {
                 throw new SafetyViolation("LeaderCompleteness", "leader " + n.id + " of term " + term
@@ -132,9 +161,11 @@ final class ClusterInvariants {
             Entry c = committed.get(i - 1);
             int holders = 0;
             for (SimNode n : nodes) {
+                Snapshot snap = n.storage.durableSnapshot();
                 List<Entry> durable = n.storage.durableEntries();
-                if (durable.size() >= i && durable.get(i - 1).equals(c)) {
-                    holders++;
+                long pos = i - snap.index() - 1; // position in durable
+                if (i <= snap.index() || (pos < durable.size() && durable.get((int) pos).equals(c))) {
+                    holders++; // (a durable snapshot covering i holds it: its state is checked by onSnapshot)
                 }
             }
             if (holders < QuorumMath.majority(nodes.size())) {
@@ -149,26 +180,33 @@ final class ClusterInvariants {
         RaftLog la = a.core.log();
         RaftLog lb = b.core.log();
         long last = Math.min(la.lastIndex(), lb.lastIndex());
+        // Only indexes both logs still hold (from the later snapshot point on) can be compared.
+        long lowest = Math.max(la.firstIndex(), lb.firstIndex()) - 1;
         // Find the highest index with the same term; everything before must be equal.
         long highestSame = 0;
-        for (long i = last; i >= 1; i--) {
+        for (long i = last; i >= Math.max(1, lowest); i--) {
             if (la.term(i) == lb.term(i)) {
                 highestSame = i;
                 break;
             }
         }
-        if (highestSame == 0) {
+        if (highestSame <= lowest) {
             return;
         }
-        List<Entry> ea = la.slice(1, highestSame + 1, Long.MAX_VALUE);
-        List<Entry> eb = lb.slice(1, highestSame + 1, Long.MAX_VALUE);
-        if (ea.size() != highestSame || eb.size() != highestSame) {
+        List<Entry> ea = la.slice(lowest + 1, highestSame + 1, Long.MAX_VALUE);
+        List<Entry> eb = lb.slice(lowest + 1, highestSame + 1, Long.MAX_VALUE);
+        long count = highestSame - lowest;
+        if (ea.size() != count || eb.size() != count) {
             throw new AssertionError("slice returned a partial log");
         }
-        for (int i = 0; i < highestSame; i++) {
+        if (lowest >= 1 && la.term(lowest) != lb.term(lowest)) {
+            throw new SafetyViolation("LogMatching", "nodes " + a.id + " and " + b.id + " agree at "
+                    + highestSame + " but differ at " + lowest);
+        }
+        for (int i = 0; i < count; i++) {
             if (!ea.get(i).equals(eb.get(i))) {
                 throw new SafetyViolation("LogMatching", "nodes " + a.id + " and " + b.id + " agree at "
-                        + highestSame + " but differ at " + (i + 1) + ": " + ea.get(i) + " vs " + eb.get(i));
+                        + highestSame + " but differ at " + (lowest + 1 + i) + ": " + ea.get(i) + " vs " + eb.get(i));
             }
         }
     }

@@ -51,4 +51,38 @@ public final class KvStateMachine {
     public Map<String, Long> snapshot() {
         return Map.copyOf(values);
     }
+
+    /**
+     * The whole state as bytes (what a Raft snapshot carries): applied index, registers and applied
+     * op ids, in a canonical order so that equal states serialize equally.
+     */
+    public byte[] serialize() {
+        return serializeAt(appliedIndex);
+    }
+
+    /** This state, claiming {@code index} as its applied index (for bug injection). */
+    byte[] serializeAt(long index) {
+        StringBuilder sb = new StringBuilder().append(index);
+        values.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .forEach(e -> sb.append(' ').append(e.getKey()).append('=').append(e.getValue()));
+        sb.append(" |");
+        appliedOps.stream().sorted().forEach(op -> sb.append(' ').append(op));
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Replaces the whole state with a {@link #serialize()}d one (a snapshot install or a restart). */
+    public void restore(byte[] bytes) {
+        values.clear();
+        appliedOps.clear();
+        String[] parts = new String(bytes, StandardCharsets.UTF_8).split(" ");
+        appliedIndex = Long.parseLong(parts[0]);
+        int i = 1;
+        for (; !parts[i].equals("|"); i++) {
+            int eq = parts[i].indexOf('=');
+            values.put(parts[i].substring(0, eq), Long.parseLong(parts[i].substring(eq + 1)));
+        }
+        for (i++; i < parts.length; i++) {
+            appliedOps.add(Long.parseLong(parts[i]));
+        }
+    }
 }

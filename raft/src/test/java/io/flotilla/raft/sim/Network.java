@@ -11,6 +11,12 @@ import io.flotilla.raft.ReadResult;
 import io.flotilla.raft.ReadState;
 import io.flotilla.raft.Ready;
 import io.flotilla.raft.Role;
+import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.codec.MessageCodec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import io.flotilla.raft.storage.MemoryStorage;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -28,7 +34,9 @@ import java.util.function.UnaryOperator;
  * A synchronous in-process network of RaftCores (after etcd-io/raft's raft_test.go {@code network}):
  * every call delivers messages until none is left, so a test reads as a script. Links can be cut,
  * nodes isolated or crashed, messages dropped with a probability or filtered by a predicate.
- * Every Ready is handled by the book: persist, sync, send, apply, advance.
+ * Every Ready is handled by the book: persist, sync, send, apply, advance. A peer's "state
+ * machine" is its list of applied entries; {@link #compact} snapshots it (the entries themselves,
+ * encoded) so a snapshot install is visible in {@link Peer#applied}.
  */
 public final class Network {
 
@@ -40,6 +48,8 @@ public final class Network {
         public final List<Entry> applied = new ArrayList<>();
         public final List<ReadState> readStates = new ArrayList<>();
         public final List<Failure> failures = new ArrayList<>();
+        /** Snapshots received from a leader and installed, in order. */
+        public final List<Snapshot> snapshotsInstalled = new ArrayList<>();
         boolean down;
 
         Peer(long id) {
@@ -88,10 +98,51 @@ public final class Network {
     }
 
     private void start(Peer p) {
-        RaftConfig cfg = configTweak.apply(RaftConfig.of(1, p.id, voters, random.split()));
+        Snapshot snapshot = p.storage.snapshot();
+        RaftConfig cfg = configTweak.apply(RaftConfig.of(1, p.id, voters, random.split()))
+                .withApplied(snapshot.index());
         p.core = new RaftCore(cfg, p.storage, p.storage);
         p.applied.clear();
+        p.applied.addAll(decodeState(snapshot.data()));
         p.down = false;
+    }
+
+    /**
+     * Snapshots {@code id}'s state machine at its applied index and compacts its log there (what
+     * a driver's compaction policy does). Returns the snapshot index.
+     */
+    public long compact(long id) {
+        Peer p = peers.get(id);
+        long index = p.applied.isEmpty() ? 0 : p.applied.get(p.applied.size() - 1).index();
+        if (index > 0) {
+            p.storage.createSnapshot(index, encodeState(p.applied));
+        }
+        return index;
+    }
+
+    static byte[] encodeState(List<Entry> applied) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            for (Entry e : applied) {
+                MessageCodec.toProto(e).writeDelimitedTo(out);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    static List<Entry> decodeState(byte[] data) {
+        List<Entry> out = new ArrayList<>();
+        ByteArrayInputStream in = new ByteArrayInputStream(data);
+        try {
+            while (in.available() > 0) {
+                out.add(MessageCodec.fromProto(io.flotilla.raft.proto.Entry.parseDelimitedFrom(in)));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
     }
 
     public boolean isDown(long id) {
@@ -250,12 +301,20 @@ public final class Network {
     public void drain(Peer p) {
         while (!p.down && p.core.hasReady()) {
             Ready rd = p.core.ready();
+            if (rd.snapshot() != null) {
+                p.storage.applySnapshot(rd.snapshot());
+            }
             p.storage.append(rd.entries());
             if (rd.hardState() != null) {
                 p.storage.setHardState(rd.hardState());
             }
             p.storage.sync();
             inFlight.addAll(rd.messages());
+            if (rd.snapshot() != null) {
+                p.applied.clear();
+                p.applied.addAll(decodeState(rd.snapshot().data()));
+                p.snapshotsInstalled.add(rd.snapshot());
+            }
             p.applied.addAll(rd.committedEntries());
             p.readStates.addAll(rd.readStates());
             p.failures.addAll(rd.failures());

@@ -47,12 +47,16 @@ class RandomizedSimulationTest {
         long events = 0;
         long writes = 0;
         long reads = 0;
+        long snapshots = 0;
+        long installs = 0;
         for (long seed : seeds) {
             SimOptions options = optionsFor(seed);
             Simulation.Result r = Simulation.run(seed, options);
             events += r.events();
             writes += r.okWrites();
             reads += r.okReads();
+            snapshots += r.snapshots();
+            installs += r.snapshotInstalls();
             if (!r.ok()) {
                 failures.add("seed " + seed + ": " + r.failure() + "\n  replay: "
                         + Simulation.replayCommand(seed, "RandomizedSimulationTest"));
@@ -61,8 +65,12 @@ class RandomizedSimulationTest {
                 }
             }
         }
-        System.out.printf("simulated %d seeds: %d events, %d acknowledged writes, %d reads%n",
-                seeds.size(), events, writes, reads);
+        System.out.printf("simulated %d seeds: %d events, %d acknowledged writes, %d reads, %d snapshots taken,"
+                + " %d installed from a leader%n", seeds.size(), events, writes, reads, snapshots, installs);
         assertThat(failures).as("failing seeds").isEmpty();
+        if (seeds.size() >= 100) {
+            // Coverage guard: compaction must keep forcing InstallSnapshot, or this test proves little.
+            assertThat(installs).as("snapshot installs").isGreaterThan(seeds.size() / 10);
+        }
     }
 }

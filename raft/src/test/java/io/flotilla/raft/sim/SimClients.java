@@ -186,6 +186,36 @@ final class SimClients {
         next(op.client);
     }
 
+    /**
+     * The node installed a snapshot: writes waiting on an index it covers are resolved from the
+     * restored state (the op was applied, or another entry took its index and it never will be).
+     */
+    void onSnapshotInstalled(SimNode n) {
+        List<Long> covered = new ArrayList<>();
+        for (Long index : n.writesByIndex.keySet()) {
+            if (index <= n.stateMachine.appliedIndex()) {
+                covered.add(index);
+            }
+        }
+        covered.sort(null); // deterministic order
+        for (long index : covered) {
+            PendingOp op = n.writesByIndex.remove(index);
+            if (op.done) {
+                continue;
+            }
+            op.done = true;
+            if (n.stateMachine.hasApplied(op.opId)) {
+                okWrites++;
+                acknowledgedWrites.add(op.opId);
+                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, sim.now()));
+            } else {
+                history.remove(op.opId);
+            }
+            leaderGuess[op.client] = 0;
+            next(op.client);
+        }
+    }
+
     void onReadState(SimNode n, ReadState rs) {
         PendingOp op = n.readsById.remove(rs.requestId());
         if (op == null || op.done) {

@@ -10,6 +10,7 @@ import io.flotilla.raft.RaftCore;
 import io.flotilla.raft.ReadState;
 import io.flotilla.raft.Ready;
 import io.flotilla.raft.Role;
+import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.TestSeams;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,7 +33,7 @@ public final class Simulation {
 
     /** The outcome of one run; {@code failure} is null if every check passed. */
     public record Result(long seed, String failure, long events, long committed, long leaders, long okWrites,
-                         long okReads, long unknownWrites, long crashes) {
+                         long okReads, long unknownWrites, long crashes, long snapshots, long snapshotInstalls) {
         public boolean ok() {
             return failure == null;
         }
@@ -51,6 +52,8 @@ public final class Simulation {
     private long seq;
     private long events;
     private long crashes;
+    private long snapshots;
+    private long snapshotInstalls;
     private final List<SimNode> nodes = new ArrayList<>();
     private final Set<Long> voters = new HashSet<>();
     private final ClusterInvariants invariants = new ClusterInvariants();
@@ -64,6 +67,12 @@ public final class Simulation {
     private final int maxSizePerMsg;
     private final int maxEntriesPerMsg;
     private final int maxInflight;
+    /**
+     * Each node snapshots its state machine and compacts its log every this many applied entries
+     * (varies by seed; {@link Long#MAX_VALUE} = never), so lagging and restarted nodes must be
+     * caught up with InstallSnapshot.
+     */
+    private final long snapshotEvery;
 
     private Simulation(long seed, SimOptions options) {
         this.seed = seed;
@@ -73,6 +82,7 @@ public final class Simulation {
         this.maxSizePerMsg = random.nextBoolean() ? 64 * 1024 : 64;
         this.maxEntriesPerMsg = new int[] {1, 2, 8, 64}[random.nextInt(4)];
         this.maxInflight = new int[] {1, 2, 16}[random.nextInt(3)];
+        this.snapshotEvery = options.snapshots() ? new long[] {5, 20, 50, Long.MAX_VALUE}[random.nextInt(4)] : Long.MAX_VALUE;
         for (long id = 1; id <= options.nodes(); id++) {
             voters.add(id);
             nodes.add(new SimNode(id));
@@ -117,9 +127,13 @@ public final class Simulation {
             }
         } catch (ClusterInvariants.SafetyViolation | InvariantViolation | AssertionError e) {
             failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+        } catch (RuntimeException e) {
+            // Anything else thrown by the core or the storage is a bug too: report it with the seed.
+            StackTraceElement at = e.getStackTrace().length > 0 ? e.getStackTrace()[0] : null;
+            failure = "Unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage() + " at " + at;
         }
         return new Result(seed, failure, events, invariants.committed().size(), invariants.leadersSeen(),
-                clients.okWrites, clients.okReads, clients.unknownWrites, crashes);
+                clients.okWrites, clients.okReads, clients.unknownWrites, crashes, snapshots, snapshotInstalls);
     }
 
     // ---------------------------------------------------------------- accessors for the helpers
@@ -182,14 +196,26 @@ public final class Simulation {
         if (n.up()) {
             return;
         }
+        // The state machine is in memory: rebuild it from the durable snapshot, then from the log.
+        KvStateMachine sm = new KvStateMachine();
+        Snapshot snapshot = n.storage.snapshot();
+        if (!snapshot.isEmpty() && !options.forgetSnapshotOnRestart()) {
+            sm.restore(snapshot.data());
+        }
+        if (!snapshot.isEmpty() && options.forgetSnapshotOnRestart()) {
+            // BUG INJECTION: a driver that forgets to restore the snapshot (the state machine
+            // starts empty but claims to have applied everything the snapshot covers).
+            sm.restore(new KvStateMachine().serializeAt(snapshot.index()));
+        }
         RaftConfig cfg = RaftConfig.of(GROUP, n.id, voters, random.split())
                 .withElection(options.preVote(), options.checkQuorum())
-                .withLimits(maxSizePerMsg, maxEntriesPerMsg, maxInflight);
+                .withLimits(maxSizePerMsg, maxEntriesPerMsg, maxInflight)
+                .withApplied(snapshot.index());
         n.core = new RaftCore(cfg, n.storage, n.storage);
         if (options.commitOlderTerms()) {
             TestSeams.commitOlderTerms(n.core);
         }
-        n.stateMachine = new KvStateMachine();
+        n.stateMachine = sm;
         n.lastCommitSeen = n.core.commitIndex();
         n.checkedCommit = 0; // re-verify the restored committed prefix
         invariants.afterStep(n);
@@ -213,6 +239,9 @@ public final class Simulation {
             if (rd.sendBeforePersist()) {
                 send(rd.messages()); // a leader may replicate while its own write is in flight (§10.2.1)
             }
+            if (rd.snapshot() != null) {
+                n.storage.applySnapshot(rd.snapshot()); // replaces the log; durable with the sync below
+            }
             n.storage.append(rd.entries());
             if (rd.hardState() != null) {
                 n.storage.setHardState(rd.hardState());
@@ -228,6 +257,12 @@ public final class Simulation {
             if (!rd.sendBeforePersist()) {
                 send(rd.messages());
             }
+            if (rd.snapshot() != null) {
+                invariants.onSnapshot(n, rd.snapshot());
+                n.stateMachine.restore(rd.snapshot().data());
+                clients.onSnapshotInstalled(n);
+                snapshotInstalls++;
+            }
             for (Entry e : rd.committedEntries()) {
                 invariants.onApply(n, e);
                 n.stateMachine.apply(e);
@@ -240,6 +275,7 @@ public final class Simulation {
                 clients.onFailure(n, f);
             }
             n.core.advance(rd);
+            maybeCompact(n);
             clients.serveReads(n);
             invariants.afterStep(n);
             if (faultsActive && random.nextDouble() < options.crashAfterReadyRate()) {
@@ -247,6 +283,17 @@ public final class Simulation {
                 scheduleRestart(n);
                 return;
             }
+        }
+    }
+
+    /** The compaction policy: snapshot the state machine every {@link #snapshotEvery} entries. */
+    private void maybeCompact(SimNode n) {
+        long applied = n.stateMachine.appliedIndex();
+        if (applied - n.storage.snapshot().index() >= snapshotEvery) {
+            Snapshot s = new Snapshot(applied, n.core.log().term(applied), n.stateMachine.serialize());
+            invariants.onSnapshot(n, s);
+            n.storage.createSnapshot(applied, s.data());
+            snapshots++;
         }
     }
 

@@ -35,6 +35,73 @@ class WalRaftStorageTest {
   }
 
   @Test
+  void compactionKeepsTheSnapshotAndTheSuffixAcrossAReopen() throws Exception {
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      List<Entry> log = new ArrayList<>();
+      for (int i = 1; i <= 10; i++) {
+        log.add(e(i, i <= 5 ? 1 : 2, "v" + i));
+      }
+      s.persist(new HardState(2, 1, 8), log);
+      s.createSnapshot(6, "state@6".getBytes(StandardCharsets.UTF_8));
+      assertThat(s.firstIndex()).isEqualTo(7);
+      assertThat(s.term(6)).isEqualTo(2);
+      s.createSnapshot(4, new byte[0]); // older than the current one: ignored
+      assertThat(s.snapshot().index()).isEqualTo(6);
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      assertThat(s.firstIndex()).isEqualTo(7);
+      assertThat(s.lastIndex()).isEqualTo(10);
+      assertThat(s.snapshot()).isEqualTo(new io.flotilla.raft.Snapshot(6, 2, "state@6".getBytes(StandardCharsets.UTF_8)));
+      assertThat(s.entries(7, 11, Long.MAX_VALUE)).extracting(Entry::index).containsExactly(7L, 8L, 9L, 10L);
+    }
+  }
+
+  @Test
+  void openingFinishesACompactionThatACrashInterrupted(@TempDir Path other) throws Exception {
+    // A crash between writing the snapshot file and cutting the WAL: same log, newer snapshot file.
+    List<Entry> log = new ArrayList<>();
+    for (int i = 1; i <= 8; i++) {
+      log.add(e(i, 1, "v" + i));
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      s.persist(new HardState(1, 1, 8), log);
+      s.createSnapshot(5, "state@5".getBytes(StandardCharsets.UTF_8));
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(other))) {
+      s.persist(new HardState(1, 1, 8), log);
+    }
+    java.nio.file.Files.copy(dir.resolve(WalRaftStorage.SNAPSHOT_FILE), other.resolve(WalRaftStorage.SNAPSHOT_FILE));
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(other))) {
+      assertThat(s.snapshot().index()).isEqualTo(5);
+      assertThat(s.firstIndex()).isEqualTo(6);
+      assertThat(s.lastIndex()).isEqualTo(8);
+      assertThat(s.term(5)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void anInstalledSnapshotReplacesAConflictingLog() throws Exception {
+    io.flotilla.raft.Snapshot snap = new io.flotilla.raft.Snapshot(20, 3, "leader-state".getBytes(StandardCharsets.UTF_8));
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      List<Entry> log = new ArrayList<>();
+      for (int i = 1; i <= 25; i++) {
+        log.add(e(i, 1, "stale" + i));
+      }
+      s.persist(new HardState(1, 0, 2), log);
+      s.persist(snap, new HardState(3, 0, 20), List.of(e(21, 3, "next")));
+      assertThat(s.firstIndex()).isEqualTo(21);
+      assertThat(s.lastIndex()).isEqualTo(21);
+      assertThat(s.term(20)).isEqualTo(3);
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      assertThat(s.snapshot()).isEqualTo(snap);
+      assertThat(s.firstIndex()).isEqualTo(21);
+      assertThat(s.entries(21, 22, Long.MAX_VALUE)).containsExactly(e(21, 3, "next"));
+      assertThat(s.hardState().commitIndex()).isGreaterThanOrEqualTo(20);
+    }
+  }
+
+  @Test
   void entriesAndTheirTypesSurviveAReopen() throws Exception {
     try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
       assertThat(s.firstIndex()).isEqualTo(1);

@@ -84,4 +84,23 @@ class ProgressTest {
             in.add(3);
         }).isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void snapshotStatePausesUntilAnsweredAndTimesOut() {
+        Progress p = new Progress(5, 4);
+        p.becomeSnapshot(50);
+        assertThat(p.isPaused()).isTrue();
+        p.heartbeatAcked();
+        assertThat(p.isPaused()).as("heartbeats do not unpause a snapshot").isTrue();
+        assertThat(p.maybeDecrTo(4, 0)).as("rejections of older appends are ignored").isFalse();
+        assertThat(p.snapshotTimedOut()).isFalse(); // the election timeout it was sent in
+        assertThat(p.snapshotTimedOut()).isTrue(); // a whole timeout without an answer
+        p.becomeProbe();
+        assertThat(p.snapshotTimedOut()).isFalse();
+        p.becomeSnapshot(50);
+        assertThat(p.maybeUpdate(50)).isTrue();
+        p.becomeReplicate();
+        assertThat(p.nextIndex()).isEqualTo(51);
+        assertThat(p.isPaused()).isFalse();
+    }
 }

@@ -1,0 +1,102 @@
+package io.flotilla.raft;
+
+import io.flotilla.raft.Message.AppendEntries;
+import io.flotilla.raft.Message.AppendEntriesResponse;
+import io.flotilla.raft.Message.Heartbeat;
+import io.flotilla.raft.Message.HeartbeatResponse;
+import io.flotilla.raft.Message.InstallSnapshot;
+import io.flotilla.raft.log.RaftLog;
+import java.util.List;
+
+/**
+ * The receiver side of replication, for a follower (or a candidate that just learned of a leader):
+ * the AppendEntries (Figure 2), InstallSnapshot (Figure 13) and heartbeat receiver
+ * implementations. Stateless apart from the core it works on; split from {@code RaftCore} so that
+ * each file holds one idea, as {@link Leader} holds the sender side.
+ */
+final class LogReceiver {
+
+    private final RaftCore core;
+    private final RaftLog log;
+    private final long id;
+    private final long groupId;
+
+    LogReceiver(RaftCore core) {
+        this.core = core;
+        this.log = core.log();
+        this.id = core.id();
+        this.groupId = core.groupId();
+    }
+
+    /** AppendEntries receiver implementation, Figure 2 steps 1-5. */
+    void handleAppendEntries(AppendEntries ae) {
+        long commitIndex = core.commitIndex();
+        long term = core.term();
+        if (ae.prevLogIndex() < commitIndex) {
+            // Everything up to commitIndex matches any current leader (Leader Completeness), so
+            // just report commitIndex — but first assert it: a leader whose log disagrees with our
+            // committed prefix means committed data is being lost.
+            // (Entries compacted into our snapshot can no longer be compared: the snapshot covers
+            // only committed entries, so they match too.)
+            InvariantViolation.check(log.isCompacted(ae.prevLogIndex()) || log.term(ae.prevLogIndex()) == ae.prevLogTerm(),
+                    "node %d: leader %d's entry %d conflicts with committed prefix (commit %d)",
+                    id, ae.from(), ae.prevLogIndex(), commitIndex);
+            for (Entry e : ae.entries()) {
+                if (e.index() <= commitIndex && !log.isCompacted(e.index()) && log.term(e.index()) != e.term()) {
+                    throw new InvariantViolation("node " + id + ": leader " + ae.from() + "'s entry " + e.index()
+                            + " conflicts with committed prefix (commit " + commitIndex + ")");
+                }
+            }
+            core.send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, commitIndex, 0, 0));
+            return;
+        }
+        if (log.matchTerm(ae.prevLogIndex(), ae.prevLogTerm())) {
+            long lastNew = ae.prevLogIndex() + ae.entries().size();
+            long conflict = log.findConflict(ae.entries());
+            if (conflict != 0) {
+                InvariantViolation.check(conflict > commitIndex,
+                        "node %d: entry %d conflicts with committed prefix (commit %d)", id, conflict, commitIndex);
+                List<Entry> entries = ae.entries();
+                log.append(entries.subList((int) (conflict - ae.prevLogIndex() - 1), entries.size()));
+            }
+            core.commitTo(Math.min(ae.leaderCommit(), lastNew));
+            core.send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, lastNew, 0, 0));
+            core.ackAfterPersist();
+        } else {
+            long[] hint = log.findConflictByTerm(Math.min(ae.prevLogIndex(), log.lastIndex()), ae.prevLogTerm());
+            core.send(new AppendEntriesResponse(groupId, id, ae.from(), term, false, ae.prevLogIndex(), hint[0], hint[1]));
+        }
+    }
+
+    /**
+     * InstallSnapshot receiver implementation (Figure 13, §7). The acknowledgement is sent only
+     * once the Ready that installs the snapshot is durable ({@code RaftCore.ackAfterPersist}).
+     */
+    void handleInstallSnapshot(InstallSnapshot is) {
+        long commitIndex = core.commitIndex();
+        long term = core.term();
+        Snapshot s = is.snapshot();
+        if (s.index() <= commitIndex) {
+            // Stale (a duplicate, or we caught up meanwhile): we already hold everything it covers.
+            core.send(new AppendEntriesResponse(groupId, id, is.from(), term, true, commitIndex, 0, 0));
+            return;
+        }
+        if (log.matchTerm(s.index(), s.term())) {
+            // Figure 13 step 6: our log already holds the snapshot's last entry, so by Log Matching
+            // everything before it too; keep the entries that follow it and just commit.
+            core.commitTo(s.index());
+        } else {
+            // Steps 7-8: discard the entire log (any suffix after a mismatch is uncommitted here,
+            // since s.index() > commitIndex) and continue from the snapshot.
+            log.restore(s);
+            core.commitTo(s.index());
+        }
+        core.send(new AppendEntriesResponse(groupId, id, is.from(), term, true, s.index(), 0, 0));
+        core.ackAfterPersist();
+    }
+
+    void handleHeartbeat(Heartbeat hb) {
+        core.commitTo(hb.commitIndex());
+        core.send(new HeartbeatResponse(groupId, id, hb.from(), core.term(), hb.readContext()));
+    }
+}
