@@ -4,6 +4,7 @@ import static io.flotilla.storage.Cmds.b;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.flotilla.storage.snapshot.SnapshotArchive;
 import io.flotilla.storage.snapshot.SnapshotChunk;
 import io.flotilla.storage.snapshot.SnapshotException;
 import io.flotilla.storage.snapshot.SnapshotFiles;
@@ -267,5 +268,33 @@ class SnapshotTest {
     assertThat(names(tmp.resolve("follower"))).containsExactly("CURRENT", "LOCK", "db-2");
     assertThat(follower.get(b("k1")).map(Cmds::str)).isEqualTo(leader.get(b("k1")).map(Cmds::str));
     assertThat(follower.digest()).isEqualTo(leader.digest());
+  }
+
+  @Test
+  void archiveRoundTripInstallsTheSameState() throws Exception {
+    SnapshotMeta meta = leader.createSnapshot(tmp.resolve("snap"));
+    byte[] archive = SnapshotArchive.pack(meta);
+    SnapshotMeta unpacked = SnapshotArchive.unpack(archive, tmp.resolve("unpacked"));
+    follower.installSnapshot(unpacked.dir());
+    assertThat(follower.appliedIndex()).isEqualTo(2000);
+    assertThat(follower.digest()).isEqualTo(leader.digest());
+  }
+
+  @Test
+  void damagedArchivesAreRefusedAndLeaveNothingBehind() throws Exception {
+    byte[] archive = SnapshotArchive.pack(leader.createSnapshot(tmp.resolve("snap")));
+    byte[] truncated = java.util.Arrays.copyOf(archive, archive.length / 2);
+    assertThatThrownBy(() -> SnapshotArchive.unpack(truncated, tmp.resolve("t")))
+        .isInstanceOf(SnapshotException.class);
+    assertThat(tmp.resolve("t")).doesNotExist();
+    byte[] flipped = archive.clone();
+    flipped[archive.length / 2] ^= 0x40;
+    assertThatThrownBy(() -> SnapshotArchive.unpack(flipped, tmp.resolve("f")))
+        .isInstanceOf(IOException.class);
+    assertThat(tmp.resolve("f")).doesNotExist();
+    byte[] garbage = "not an archive".getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> SnapshotArchive.unpack(garbage, tmp.resolve("g")))
+        .isInstanceOf(SnapshotException.class);
+    assertThat(follower.appliedIndex()).isEqualTo(10);
   }
 }

@@ -3,7 +3,9 @@ package io.flotilla.raft.node;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.Failure;
 import io.flotilla.raft.Message;
+import io.flotilla.raft.InvariantViolation;
 import io.flotilla.raft.ProposeResult;
+import io.flotilla.raft.RaftError;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.RaftCore;
 import io.flotilla.raft.ReadResult;
@@ -19,6 +21,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -28,18 +33,45 @@ import org.slf4j.LoggerFactory;
 /**
  * A driver for one Raft group: one event-loop thread owns the {@link RaftCore}, ticks it on a
  * timer, and handles every Ready by the contract (persist with one force, send, apply, advance).
- * Public methods may be called from any thread; they enqueue work on the loop. A first, simple
- * driver: a multi-group server will share loops and batch forces across groups.
+ * Public methods may be called from any thread; they enqueue work on the loop.
  *
- * <p>Snapshots: with {@code snapshotEvery > 0} the node snapshots its state machine and compacts
- * the log every that many applied entries ({@link StateMachine#snapshot()}, then
- * {@link RaftStorage#createSnapshot}); a snapshot from the leader is installed into storage (in the
- * same force as the Ready's entries) and then into the state machine before anything after it is
- * applied. At start, an in-memory state machine behind the storage's snapshot is restored from it.
+ * <p>Batching (etcd's raft node loop): inputs queue in an inbox; each loop round steps the core
+ * with everything queued (up to {@value #MAX_INPUTS_PER_ROUND} inputs), then handles one Ready.
+ * While the loop waits for a force, new proposals and acknowledgements pile up and go into the
+ * next round together: one force and one apply batch per round, however many clients write.
+ *
+ * <p>Snapshots: when {@link SnapshotPolicy} says so, the node asks the state machine for a
+ * snapshot ({@link StateMachine#takeSnapshot}, which may finish off the loop), then records it in
+ * storage, which compacts the log below it. A snapshot from the leader is installed into storage
+ * (in the same force as the Ready's entries) and then into the state machine before anything after
+ * it is applied. At start, a state machine behind the storage's snapshot is restored from it.
  */
 public final class RaftNode implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
+
+    /** Bounds one round so that a flood of inputs cannot postpone a force indefinitely. */
+    static final int MAX_INPUTS_PER_ROUND = 4096;
+
+    /** When to snapshot: every {@code entries} applied entries or {@code bytes} applied payload bytes (0 = never). */
+    public record SnapshotPolicy(long entries, long bytes) {
+        public static final SnapshotPolicy NEVER = new SnapshotPolicy(0, 0);
+
+        public SnapshotPolicy {
+            if (entries < 0 || bytes < 0) {
+                throw new IllegalArgumentException("snapshot thresholds must be >= 0: " + entries + ", " + bytes);
+            }
+        }
+
+        boolean enabled() {
+            return entries > 0 || bytes > 0;
+        }
+    }
+
+    /** What the node knows about itself and, when leader, its followers. */
+    public record Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,
+                         long lastIndex, long snapshotIndex, Map<Long, Long> matchIndex,
+                         long snapshotsTaken, long snapshotsInstalled) {}
 
     private final long id;
     private final RaftCore core;
@@ -48,15 +80,25 @@ public final class RaftNode implements AutoCloseable {
     private final StateMachine stateMachine;
     private final ScheduledExecutorService loop;
     private final long tickMillis;
-    private final long snapshotEvery;
+    private final SnapshotPolicy snapshotPolicy;
+    private final java.util.Set<Long> peers;
+    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
 
-    // Loop-confined client bookkeeping.
+    // Loop-confined bookkeeping.
     private final Map<Long, PendingWrite> writesByIndex = new HashMap<>();
     private final Map<Long, CompletableFuture<Long>> readsById = new HashMap<>();
     private final List<PendingRead> readsAwaitingApply = new ArrayList<>();
     private long nextReadId = 1;
+    private boolean snapshotInFlight;
+    private long snapshotNotBefore;
+    private long bytesSinceSnapshot;
+    private volatile boolean stopped;
+    private volatile long snapshotsTaken;
+    private volatile long snapshotsInstalled;
     private volatile Role role = Role.FOLLOWER;
     private volatile long leaderId;
+    private volatile long term;
     private volatile long appliedIndex;
 
     private record PendingWrite(long term, CompletableFuture<Long> future) {}
@@ -65,12 +107,17 @@ public final class RaftNode implements AutoCloseable {
 
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis) {
-        this(config, storage, transport, stateMachine, tickMillis, 0);
+        this(config, storage, transport, stateMachine, tickMillis, SnapshotPolicy.NEVER);
     }
 
     /** @param snapshotEvery compact the log every this many applied entries; 0 = never */
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis, long snapshotEvery) {
+        this(config, storage, transport, stateMachine, tickMillis, new SnapshotPolicy(snapshotEvery, 0));
+    }
+
+    public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
+                    long tickMillis, SnapshotPolicy snapshotPolicy) {
         this.id = config.nodeId();
         this.storage = storage;
         Snapshot snapshot = storage.snapshot();
@@ -84,8 +131,10 @@ public final class RaftNode implements AutoCloseable {
         this.transport = transport;
         this.stateMachine = stateMachine;
         this.tickMillis = tickMillis;
-        this.snapshotEvery = snapshotEvery;
+        this.snapshotPolicy = snapshotPolicy;
+        this.peers = config.voters();
         this.appliedIndex = effective.applied();
+        this.term = core.term();
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "raft-node-" + config.groupId() + "-" + id);
             t.setDaemon(true);
@@ -98,30 +147,51 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public void start() {
-        loop.scheduleAtFixedRate(() -> run(core::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        loop.scheduleAtFixedRate(() -> submit(core::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
     }
 
     public boolean isLeader() {
         return role == Role.LEADER;
     }
 
+    public Role role() {
+        return role;
+    }
+
     public long leaderId() {
         return leaderId;
+    }
+
+    public long term() {
+        return term;
     }
 
     public long appliedIndex() {
         return appliedIndex;
     }
 
+    /** Whether a broken invariant or a storage failure stopped this node. */
+    public boolean isStopped() {
+        return stopped;
+    }
+
     /** A message from a peer. */
     public void deliver(Message m) {
-        loop.execute(() -> run(() -> core.step(m)));
+        submit(() -> core.step(m));
+    }
+
+    /**
+     * Driver feedback: an InstallSnapshot for {@code peer} could not be sent; the leader retries
+     * at once instead of after its snapshot timeout.
+     */
+    public void reportSnapshotFailure(long peer) {
+        submit(() -> core.reportSnapshotFailure(peer));
     }
 
     /** Completes with the entry's index once it is applied here; exceptionally with {@link RaftException}. */
     public CompletableFuture<Long> propose(byte[] command) {
         CompletableFuture<Long> f = new CompletableFuture<>();
-        loop.execute(() -> run(() -> {
+        submit(() -> {
             ProposeResult r = core.propose(command);
             if (r instanceof Rejected rej) {
                 f.completeExceptionally(new RaftException(rej.error(), rej.leaderHint()));
@@ -129,7 +199,7 @@ public final class RaftNode implements AutoCloseable {
                 ProposeResult.Accepted a = (ProposeResult.Accepted) r;
                 writesByIndex.put(a.index(), new PendingWrite(a.term(), f));
             }
-        }));
+        }, f);
         return f;
     }
 
@@ -139,7 +209,7 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<Long> linearizableRead() {
         CompletableFuture<Long> f = new CompletableFuture<>();
-        loop.execute(() -> run(() -> {
+        submit(() -> {
             long readId = nextReadId++;
             ReadResult r = core.readIndex(readId);
             if (r instanceof Rejected rej) {
@@ -147,23 +217,118 @@ public final class RaftNode implements AutoCloseable {
             } else {
                 readsById.put(readId, f);
             }
-        }));
+        }, f);
         return f;
     }
 
-    /** Runs one input on the loop, then drains the Ready. A broken invariant stops the node. */
-    private void run(Runnable input) {
+    /**
+     * Asks the leader to hand leadership to {@code target} (§3.10). Completes once the request is
+     * accepted (not when the transfer is done: watch {@link #leaderId()}); exceptionally with
+     * {@link RaftException} NOT_LEADER when this node does not lead.
+     */
+    public CompletableFuture<Void> transferLeadership(long target) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        submit(() -> {
+            var rejected = core.transferLeadership(target);
+            if (rejected.isPresent()) {
+                f.completeExceptionally(new RaftException(rejected.get().error(), rejected.get().leaderHint()));
+            } else {
+                f.complete(null);
+            }
+        }, f);
+        return f;
+    }
+
+    /** A consistent view of the node, taken on the loop. */
+    public CompletableFuture<Status> status() {
+        CompletableFuture<Status> f = new CompletableFuture<>();
+        submit(() -> {
+            Map<Long, Long> match = new java.util.TreeMap<>();
+            if (core.role() == Role.LEADER) {
+                for (long peer : peers) {
+                    var p = core.progress(peer);
+                    match.put(peer, peer == id ? core.log().lastIndex() : p == null ? 0 : p.matchIndex());
+                }
+            }
+            f.complete(new Status(id, core.role(), core.term(), core.leaderId(), core.commitIndex(), appliedIndex,
+                    core.log().lastIndex(), storage.snapshot().index(), match, snapshotsTaken, snapshotsInstalled));
+        }, f);
+        return f;
+    }
+
+    // --------------------------------------------------------------------------------- the loop
+
+    private void submit(Runnable input) {
+        submit(input, null);
+    }
+
+    /** Queues an input; a future to fail if the node can no longer run it. */
+    private void submit(Runnable input, CompletableFuture<?> owner) {
+        if (stopped) {
+            if (owner != null) {
+                owner.completeExceptionally(new IllegalStateException("raft node " + id + " is stopped"));
+            }
+            return;
+        }
+        inbox.add(owner == null ? input : () -> {
+            try {
+                input.run();
+            } catch (RuntimeException e) {
+                owner.completeExceptionally(e);
+                throw e;
+            }
+        });
+        if (drainScheduled.compareAndSet(false, true)) {
+            try {
+                loop.execute(this::drain);
+            } catch (RejectedExecutionException closed) {
+                if (owner != null) {
+                    owner.completeExceptionally(new IllegalStateException("raft node " + id + " is closed"));
+                }
+            }
+        }
+    }
+
+    /** One round: every queued input, then one Ready. A broken invariant stops the node. */
+    private void drain() {
+        // Cleared before polling: an input queued from now on schedules another round.
+        drainScheduled.set(false);
+        if (stopped) {
+            return;
+        }
         try {
-            input.run();
+            Runnable input;
+            int n = 0;
+            while (n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
+                n++;
+                try {
+                    input.run();
+                } catch (RuntimeException e) {
+                    // A bad input (say, a message for a node that is not a member) must not cost
+                    // the rest of the round; the core state is unchanged by a rejected input.
+                    log.warn("node {}: input rejected: {}", id, e.toString());
+                }
+            }
             while (core.hasReady()) {
                 handle(core.ready());
             }
             role = core.role();
             leaderId = core.leaderId();
-        } catch (Error e) {
-            log.error("node {} stopping: {}", id, e.toString());
+            term = core.term();
+        } catch (Error | RuntimeException e) {
+            // From handling a Ready: a storage failure or a broken invariant. Nothing more may be
+            // persisted or applied by this process (an fsync error is fatal for the log).
+            stopped = true;
+            log.error("node {} stopping: {}", id, e.toString(), e);
+            failAll(e);
             loop.shutdownNow();
-            throw e;
+            if (e instanceof Error err) {
+                throw err;
+            }
+            return;
+        }
+        if (!inbox.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+            loop.execute(this::drain);
         }
     }
 
@@ -180,18 +345,22 @@ public final class RaftNode implements AutoCloseable {
         if (rd.snapshot() != null) {
             installSnapshot(rd.snapshot());
         }
-        for (Entry e : rd.committedEntries()) {
-            stateMachine.apply(e);
-            appliedIndex = e.index();
-            PendingWrite w = writesByIndex.remove(e.index());
-            if (w != null) {
-                if (w.term() == e.term()) {
-                    w.future().complete(e.index());
-                } else {
-                    // Another leader's entry took the index: ours was never committed.
-                    w.future().completeExceptionally(new RaftException(io.flotilla.raft.RaftError.LEADERSHIP_LOST, 0));
+        List<Entry> committed = rd.committedEntries();
+        if (!committed.isEmpty()) {
+            stateMachine.applyAll(committed);
+            for (Entry e : committed) {
+                bytesSinceSnapshot += e.data().length;
+                PendingWrite w = writesByIndex.remove(e.index());
+                if (w != null) {
+                    if (w.term() == e.term()) {
+                        w.future().complete(e.index());
+                    } else {
+                        // Another leader's entry took the index: ours was never committed.
+                        w.future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
+                    }
                 }
             }
+            appliedIndex = committed.get(committed.size() - 1).index();
         }
         for (ReadState rs : rd.readStates()) {
             CompletableFuture<Long> f = readsById.remove(rs.requestId());
@@ -207,29 +376,71 @@ public final class RaftNode implements AutoCloseable {
             }
         }
         core.advance(rd);
-        if (snapshotEvery > 0 && appliedIndex - storage.snapshot().index() >= snapshotEvery) {
-            storage.createSnapshot(appliedIndex, stateMachine.snapshot());
-        }
-        for (Iterator<PendingRead> it = readsAwaitingApply.iterator(); it.hasNext(); ) {
-            PendingRead r = it.next();
-            if (r.readIndex() <= appliedIndex) {
-                it.remove();
-                r.future().complete(r.readIndex());
+        maybeSnapshot();
+        if (!readsAwaitingApply.isEmpty()) {
+            for (Iterator<PendingRead> it = readsAwaitingApply.iterator(); it.hasNext(); ) {
+                PendingRead r = it.next();
+                if (r.readIndex() <= appliedIndex) {
+                    it.remove();
+                    r.future().complete(r.readIndex());
+                }
             }
         }
+    }
+
+    private void maybeSnapshot() {
+        if (snapshotInFlight || !snapshotPolicy.enabled() || appliedIndex < snapshotNotBefore) {
+            return;
+        }
+        long since = appliedIndex - storage.snapshot().index();
+        boolean due = (snapshotPolicy.entries() > 0 && since >= snapshotPolicy.entries())
+                || (snapshotPolicy.bytes() > 0 && bytesSinceSnapshot >= snapshotPolicy.bytes());
+        if (!due || since <= 0) {
+            return;
+        }
+        snapshotInFlight = true;
+        bytesSinceSnapshot = 0;
+        long at = appliedIndex;
+        CompletableFuture<StateMachine.Taken> taking;
+        try {
+            taking = stateMachine.takeSnapshot(at);
+        } catch (RuntimeException e) {
+            taking = CompletableFuture.failedFuture(e);
+        }
+        taking.whenComplete((taken, err) -> submit(() -> {
+            snapshotInFlight = false;
+            if (err != null) {
+                // Not fatal: the log keeps growing until a later attempt works.
+                snapshotNotBefore = appliedIndex + Math.max(1, snapshotPolicy.entries() / 2);
+                log.warn("node {}: snapshot at {} failed; retrying later", id, at, err);
+                return;
+            }
+            InvariantViolation.check(taken.index() >= at && taken.index() <= appliedIndex,
+                    "node %d: snapshot asked at %d came back at %d with applied %d", id, at, taken.index(),
+                    appliedIndex);
+            if (taken.index() > storage.snapshot().index()) {
+                storage.createSnapshot(taken.index(), taken.data());
+                snapshotsTaken++;
+                log.info("node {}: snapshot at {} ({} bytes), log compacted", id, taken.index(),
+                        taken.data().length);
+            }
+        }));
     }
 
     /** A snapshot from the leader, already durable in storage: now the state machine. */
     private void installSnapshot(Snapshot snapshot) {
         stateMachine.restore(snapshot.index(), snapshot.data());
         appliedIndex = snapshot.index();
+        bytesSinceSnapshot = 0;
+        snapshotsInstalled++;
+        log.info("node {}: installed the leader's snapshot at {} ({} bytes)", id, snapshot.index(), snapshot.sizeBytes());
         // Writes waiting on an index the snapshot covers will never be applied here one by one:
         // their outcome is unknown to this node (the entry there may or may not be ours).
         for (Iterator<Map.Entry<Long, PendingWrite>> it = writesByIndex.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Long, PendingWrite> w = it.next();
             if (w.getKey() <= snapshot.index()) {
                 it.remove();
-                w.getValue().future().completeExceptionally(new RaftException(io.flotilla.raft.RaftError.LEADERSHIP_LOST, 0));
+                w.getValue().future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
             }
         }
     }
@@ -239,8 +450,20 @@ public final class RaftNode implements AutoCloseable {
         return w == null ? null : w.future();
     }
 
+    /** The node stopped: nobody waiting may hang. Writes are of unknown outcome, reads simply failed. */
+    private void failAll(Throwable cause) {
+        IllegalStateException stoppedError = new IllegalStateException("raft node " + id + " stopped", cause);
+        writesByIndex.values().forEach(w -> w.future().completeExceptionally(stoppedError));
+        writesByIndex.clear();
+        readsById.values().forEach(f -> f.completeExceptionally(stoppedError));
+        readsById.clear();
+        readsAwaitingApply.forEach(r -> r.future().completeExceptionally(stoppedError));
+        readsAwaitingApply.clear();
+    }
+
     @Override
     public void close() {
+        stopped = true;
         loop.shutdownNow();
     }
 }

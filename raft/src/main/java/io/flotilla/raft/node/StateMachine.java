@@ -1,12 +1,25 @@
 package io.flotilla.raft.node;
 
 import io.flotilla.raft.Entry;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** The replicated application. Called on the node's event-loop thread, in log order. */
 public interface StateMachine {
 
     /** Applies one committed entry (NOOP and CONF_CHANGE entries included, to keep indexes dense). */
     void apply(Entry entry);
+
+    /**
+     * Applies a run of committed entries, in order. A state machine that can make them durable in
+     * one write (one RocksDB batch) overrides this: the driver hands it everything one Ready
+     * committed, so a busy node writes once per round, not once per entry.
+     */
+    default void applyAll(List<Entry> entries) {
+        for (Entry e : entries) {
+            apply(e);
+        }
+    }
 
     /**
      * The whole state after the last applied entry, as bytes that {@link #restore} accepts: what
@@ -16,6 +29,19 @@ public interface StateMachine {
      */
     default byte[] snapshot() {
         throw new UnsupportedOperationException(getClass().getName() + " does not take snapshots");
+    }
+
+    /** A snapshot as taken: the state as of applied index {@code index}. */
+    record Taken(long index, byte[] data) {}
+
+    /**
+     * Starts a snapshot while the driver keeps applying: called on the event-loop thread with the
+     * index applied so far, it may finish on any thread. The snapshot may cover more than
+     * {@code appliedIndex} (entries applied meanwhile) but never less, and never an index the
+     * driver has not applied. The default takes {@link #snapshot()} synchronously.
+     */
+    default CompletableFuture<Taken> takeSnapshot(long appliedIndex) {
+        return CompletableFuture.completedFuture(new Taken(appliedIndex, snapshot()));
     }
 
     /**

@@ -18,8 +18,15 @@ final class LocalCluster implements AutoCloseable {
   private final int basePort;
   private final Path dataDir;
   private final Process[] processes;
+  private final List<String> serverArgs;
 
   LocalCluster(int nodes, int basePort, Path dataDir) {
+    this(nodes, basePort, dataDir, List.of());
+  }
+
+  /** @param serverArgs extra {@code server} options for every node (say, snapshot thresholds) */
+  LocalCluster(int nodes, int basePort, Path dataDir, List<String> serverArgs) {
+    this.serverArgs = List.copyOf(serverArgs);
     this.nodes = nodes;
     this.basePort = basePort;
     this.dataDir = dataDir;
@@ -71,6 +78,10 @@ final class LocalCluster implements AutoCloseable {
         "--id", "" + id, "--data-dir", dir.toString(), "--client", client(id).toString(),
         "--peer", peer(id).toString(), "--admin", admin(id).toString(),
         "--members", String.join(",", members), "--tick-ms", "50");
+    if (!serverArgs.isEmpty()) {
+      cmd = new ArrayList<>(cmd);
+      cmd.addAll(serverArgs);
+    }
     Path log = dataDir.resolve("node" + id + ".log");
     processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -84,6 +95,22 @@ final class LocalCluster implements AutoCloseable {
       p.waitFor(10, TimeUnit.SECONDS);
       processes[id] = null;
     }
+  }
+
+  /** SIGTERM: the node shuts down gracefully (a leader hands over leadership first). */
+  void terminate(int id) throws InterruptedException {
+    Process p = processes[id];
+    if (p != null) {
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+      processes[id] = null;
+    }
+  }
+
+  Path logFile(int id) {
+    return dataDir.resolve("node" + id + ".log");
   }
 
   boolean alive(int id) {

@@ -41,15 +41,32 @@ final class ServerCommand implements Callable<Integer> {
       description = "One Raft tick; elections time out after 10-20 ticks. Default: ${DEFAULT-VALUE}.")
   long tickMillis;
 
+  @Option(names = "--snapshot-entries", defaultValue = "" + NodeConfig.DEFAULT_SNAPSHOT_ENTRIES,
+      description = "Snapshot the state and compact the log every this many applied entries"
+          + " (0: not by count). Default: ${DEFAULT-VALUE}.")
+  long snapshotEntries;
+
+  @Option(names = "--snapshot-bytes", defaultValue = "" + NodeConfig.DEFAULT_SNAPSHOT_BYTES,
+      description = "... or every this many applied payload bytes (0: not by size)."
+          + " Default: ${DEFAULT-VALUE}.")
+  long snapshotBytes;
+
+  @Option(names = "--shutdown-transfer-ms", defaultValue = "3000",
+      description = "On SIGTERM a leader first hands leadership to its most caught-up follower and"
+          + " waits up to this long for it to take over. Default: ${DEFAULT-VALUE}.")
+  long shutdownTransferMillis;
+
   @Override
   public Integer call() throws Exception {
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
-        Endpoint.parse(admin), parseMembers(members), tickMillis);
+        Endpoint.parse(admin), parseMembers(members), tickMillis, snapshotEntries, snapshotBytes);
     FlotillaNode node = FlotillaNode.start(config);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
-        node.close();
+        String outcome = node.shutdownGracefully(java.time.Duration.ofMillis(shutdownTransferMillis));
+        System.out.printf("node %d stopped (%s)%n", id, outcome);
+        System.out.flush();
       } catch (Exception e) {
         System.err.println("error while stopping: " + e);
       } finally {

@@ -8,10 +8,13 @@ import io.flotilla.client.proto.Request;
 import io.flotilla.client.proto.Response;
 import io.flotilla.client.proto.StatusResult;
 import io.flotilla.raft.HardState;
+import io.flotilla.raft.Message;
 import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.Role;
 import io.flotilla.raft.codec.MessageCodec;
 import io.flotilla.raft.node.RaftException;
 import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.node.SnapshotChunker;
 import io.flotilla.raft.storage.WalRaftStorage;
 import io.flotilla.server.admin.AdminServer;
 import io.flotilla.server.kv.KvTranslator;
@@ -43,13 +46,19 @@ import org.slf4j.LoggerFactory;
  * ports (client, peer, admin). Client writes become Raft proposals whose applied results are sent
  * back; reads are served from the local state machine at the consistency the client asked for.
  *
- * <p>First version: one Raft group per node, static membership, no snapshots yet (a node that
- * falls behind catches up from the leader's log, which is never compacted).
+ * <p>One Raft group per node, static membership. Snapshots (RocksDB checkpoints, see
+ * {@link KvApplier}) compact the log; a follower behind the compaction point receives the snapshot
+ * in chunks of {@value #SNAPSHOT_CHUNK_BYTES} bytes on the peer port. A peer frame is either a Raft
+ * message (a protobuf {@code RaftMessage}) or, marked by a leading zero byte (a tag protobuf never
+ * writes first), a snapshot chunk.
  */
 public final class FlotillaNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FlotillaNode.class);
   private static final long GROUP = 1;
   private static final long DEFAULT_TIMEOUT_MS = 5_000;
+  static final int SNAPSHOT_CHUNK_BYTES = 1 << 20;
+  private static final byte CHUNK_FRAME = 0;
+  private static final long MAX_SNAPSHOT_BYTES = 1L << 30;
 
   private final NodeConfig config;
   private final WalRaftStorage storage;
@@ -73,12 +82,16 @@ public final class FlotillaNode implements AutoCloseable {
       // Applied entries are committed by definition; the log persists the commit index lazily.
       storage.setHardState(new HardState(hs.term(), hs.votedFor(), applied));
     }
-    this.applier = new KvApplier(sm);
+    this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
     this.group = new NioEventLoopGroup(2, new DefaultThreadFactory("flotilla-net-" + config.id()));
     RaftNode[] raftRef = new RaftNode[1];
     this.peers = PeerTransport.start(bind(config.peerBind()), group, bytes -> {
       try {
-        raftRef[0].deliver(MessageCodec.decode(bytes));
+        if (bytes.length > 0 && bytes[0] == CHUNK_FRAME) {
+          receiveChunk(raftRef[0], bytes);
+        } else {
+          raftRef[0].deliver(MessageCodec.decode(bytes));
+        }
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalArgumentException("undecodable Raft message", e);
       }
@@ -90,13 +103,13 @@ public final class FlotillaNode implements AutoCloseable {
     });
     RaftConfig rc = RaftConfig.of(GROUP, config.id(), config.members().keySet(),
         new SplittableRandom(System.nanoTime() ^ config.id())).withApplied(applied);
-    this.raft = new RaftNode(rc, storage, m -> peers.send(m.to(), MessageCodec.encode(m)), applier,
-        config.tickMillis());
+    this.raft = new RaftNode(rc, storage, this::send, applier, config.tickMillis(),
+        new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
     raftRef[0] = raft;
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         ClientPort.Limits.DEFAULT);
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,
-        new AdminServer.Sources(() -> true, this::status, metrics));
+        new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics));
     raft.start();
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
         clientPort.localAddress(), peers.localAddress(), admin.localAddress(), applied);
@@ -126,9 +139,46 @@ public final class FlotillaNode implements AutoCloseable {
     return sm.appliedIndex();
   }
 
+  /** The Raft driver's view of this node (role, term, commit, snapshot index, followers' match index). */
+  public RaftNode.Status raftStatus() throws Exception {
+    return raft.status().get(5, TimeUnit.SECONDS);
+  }
+
   /** Hash of the replicated state; equal on every replica at the same applied index. */
   public byte[] digest() {
     return sm.digest();
+  }
+
+  // ------------------------------------------------------------------------------ peer frames
+
+  private final SnapshotChunker.Assembler assembler = new SnapshotChunker.Assembler(MAX_SNAPSHOT_BYTES);
+
+  /** On the Raft loop: a snapshot goes out in chunks, everything else as one frame. */
+  private void send(Message m) {
+    if (m instanceof Message.InstallSnapshot install) {
+      var chunks = SnapshotChunker.split(install, SNAPSHOT_CHUNK_BYTES);
+      LOG.info("sending snapshot at {} to node {}: {} bytes in {} chunks", install.snapshot().index(),
+          m.to(), install.snapshot().sizeBytes(), chunks.size());
+      for (var c : chunks) {
+        byte[] body = SnapshotChunker.encode(c);
+        byte[] frame = new byte[body.length + 1];
+        frame[0] = CHUNK_FRAME;
+        System.arraycopy(body, 0, frame, 1, body.length);
+        peers.send(m.to(), frame);
+      }
+    } else {
+      peers.send(m.to(), MessageCodec.encode(m));
+    }
+  }
+
+  /** On a network thread: chunks of one snapshot may come from several connections over time. */
+  private void receiveChunk(RaftNode node, byte[] frame) throws InvalidProtocolBufferException {
+    var chunk = SnapshotChunker.decode(java.util.Arrays.copyOfRange(frame, 1, frame.length));
+    java.util.Optional<Message.InstallSnapshot> whole;
+    synchronized (assembler) {
+      whole = assembler.accept(chunk);
+    }
+    whole.ifPresent(node::deliver);
   }
 
   private static InetSocketAddress bind(Endpoint e) {
@@ -249,13 +299,82 @@ public final class FlotillaNode implements AutoCloseable {
   private Object status() {
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("nodeId", config.id());
-    s.put("role", raft.isLeader() ? "LEADER" : "FOLLOWER");
-    s.put("term", storage.hardState().term());
-    s.put("leader", raft.leaderId());
+    if (raft.isStopped()) {
+      s.put("role", "STOPPED");
+      s.put("applied", sm.appliedIndex());
+      return s;
+    }
+    RaftNode.Status rs;
+    try {
+      rs = raft.status().get(2, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      s.put("role", "UNRESPONSIVE");
+      return s;
+    }
+    s.put("role", rs.role().name());
+    s.put("term", rs.term());
+    s.put("leader", rs.leaderId());
+    s.put("commit", rs.commitIndex());
     s.put("applied", sm.appliedIndex());
-    s.put("lastLogIndex", storage.lastIndex());
-    s.put("members", config.members().keySet());
+    s.put("lastLogIndex", rs.lastIndex());
+    s.put("snapshotIndex", rs.snapshotIndex());
+    s.put("snapshotsTaken", rs.snapshotsTaken());
+    s.put("snapshotsInstalled", rs.snapshotsInstalled());
+    // Hash of the state machine: equal on every replica at the same applied index. It reads the
+    // whole state: fine for an operator or a chaos check, not for a tight polling loop.
+    s.put("digest", java.util.HexFormat.of().formatHex(sm.digest()));
+    java.util.List<Map<String, Object>> members = new java.util.ArrayList<>();
+    config.members().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("id", e.getKey());
+      m.put("peer", e.getValue().peer().toString());
+      if (e.getValue().client() != null) {
+        m.put("client", e.getValue().client().toString());
+      }
+      m.put("role", "voter");
+      if (rs.role() == Role.LEADER) {
+        m.put("matchIndex", rs.matchIndex().getOrDefault(e.getKey(), 0L));
+      }
+      members.add(m);
+    });
+    s.put("members", members);
     return s;
+  }
+
+  // --------------------------------------------------------------------------------- shutdown
+
+  /**
+   * Leaves the cluster's service to the others before stopping: a leader hands leadership to its
+   * most caught-up follower and waits (up to {@code wait}) until it is gone, so clients see one
+   * short redirect instead of an election timeout. Then closes everything.
+   */
+  public String shutdownGracefully(java.time.Duration wait) throws IOException {
+    String outcome = "not the leader";
+    try {
+      if (raft.isLeader()) {
+        RaftNode.Status rs = raft.status().get(1, TimeUnit.SECONDS);
+        long target = rs.matchIndex().entrySet().stream()
+            .filter(e -> e.getKey() != config.id())
+            .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0L);
+        if (target != 0) {
+          LOG.info("node {} is leader: handing leadership to node {} before stopping", config.id(), target);
+          raft.transferLeadership(target).get(1, TimeUnit.SECONDS);
+          long deadline = System.nanoTime() + wait.toNanos();
+          // Awaiting a remote state change with no event to wait on: poll the volatile role.
+          while (raft.isLeader() && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+          }
+          outcome = raft.isLeader() ? "leadership not handed over in time"
+              : "leadership handed to node " + target;
+          LOG.info("node {}: {}", config.id(), outcome);
+        }
+      }
+    } catch (Exception e) {
+      outcome = "leadership transfer failed: " + e;
+      LOG.warn("node {}: leadership transfer before stopping failed: {}", config.id(), e.toString());
+    }
+    close();
+    return outcome;
   }
 
   @Override
@@ -264,6 +383,7 @@ public final class FlotillaNode implements AutoCloseable {
     clientPort.close();
     admin.close();
     raft.close();
+    applier.close();
     peers.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     storage.close();

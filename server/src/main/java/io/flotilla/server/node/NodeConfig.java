@@ -17,9 +17,28 @@ import java.util.Objects;
  * @param members     every member, this one included: its peer address (for Raft traffic) and
  *                    client address (for NOT_LEADER hints)
  * @param tickMillis  one Raft tick; election timeout is 10-20 ticks, heartbeats every tick
+ * @param snapshotEntries snapshot the state (and compact the log) every this many applied
+ *                    entries; 0 = not by count
+ * @param snapshotBytes   ... or every this many applied payload bytes; 0 = not by size
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
-    Endpoint adminBind, Map<Long, Member> members, long tickMillis) {
+    Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+    long snapshotBytes) {
+
+  public static final long DEFAULT_SNAPSHOT_ENTRIES = 100_000;
+  public static final long DEFAULT_SNAPSHOT_BYTES = 64L << 20;
+
+  /** With the default snapshot thresholds. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        DEFAULT_SNAPSHOT_ENTRIES, DEFAULT_SNAPSHOT_BYTES);
+  }
+
+  /** The same node with other snapshot thresholds. */
+  public NodeConfig withSnapshots(long entries, long bytes) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, entries, bytes);
+  }
 
   /** A member's addresses, by host name. */
   public record Member(Endpoint peer, Endpoint client) {}
@@ -33,6 +52,9 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
     }
     if (tickMillis <= 0) {
       throw new IllegalArgumentException("tickMillis must be positive");
+    }
+    if (snapshotEntries < 0 || snapshotBytes < 0) {
+      throw new IllegalArgumentException("snapshot thresholds must be >= 0");
     }
   }
 }

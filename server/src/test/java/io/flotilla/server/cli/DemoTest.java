@@ -21,7 +21,7 @@ class DemoTest {
   @TempDir Path dir;
 
   /** A base port whose 3 x 3 ports are free right now (nodes bind them a moment later). */
-  private static int freeBase() throws Exception {
+  static int freeBase() throws Exception {
     SplittableRandom rnd = new SplittableRandom();
     for (int attempt = 0; attempt < 50; attempt++) {
       int base = 20_000 + 10 * rnd.nextInt(3_000);

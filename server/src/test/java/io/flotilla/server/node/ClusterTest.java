@@ -55,11 +55,13 @@ class ClusterTest {
     }
   }
 
+  private long snapshotEntries = NodeConfig.DEFAULT_SNAPSHOT_ENTRIES;
+
   private void start(long id) throws Exception {
     int[] p = ports.get(id);
     nodes[(int) id - 1] = FlotillaNode.start(new NodeConfig(id, dir.resolve("n" + id),
         new Endpoint("127.0.0.1", p[0]), new Endpoint("127.0.0.1", p[1]),
-        new Endpoint("127.0.0.1", p[2]), members, 50));
+        new Endpoint("127.0.0.1", p[2]), members, 50, snapshotEntries, 0));
   }
 
   private void stop(int i) throws Exception {
@@ -188,6 +190,75 @@ class ClusterTest {
     }
     try (FlotillaClient c = client()) {
       assertThat(c.blocking().get(b("once"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("5")));
+    }
+  }
+
+  @Test
+  void aFollowerBehindTheCompactedLogCatchesUpFromASnapshot() throws Exception {
+    snapshotEntries = 100;
+    plan();
+    for (long id = 1; id <= 3; id++) {
+      start(id);
+    }
+    int leader = leader();
+    int lagging = (leader + 1) % 3;
+    try (FlotillaClient c = client()) {
+      c.blocking().put(b("before"), b("1"));
+      stop(lagging);
+      for (int i = 0; i < 400; i++) {
+        c.blocking().put(b("k" + i), b("v" + i));
+      }
+      // The leader has snapshotted and compacted its log past everything the stopped node has.
+      await().atMost(Duration.ofSeconds(20)).until(() -> nodes[leader].raftStatus().snapshotIndex() > 100);
+      start(lagging + 1);
+      awaitConverged();
+      assertThat(nodes[lagging].raftStatus().snapshotIndex()).as("installed from the leader").isPositive();
+      // And it keeps applying entries after the snapshot.
+      c.blocking().put(b("after"), b("2"));
+      awaitConverged();
+    }
+    // A restart after the install starts from the installed state, not an empty one.
+    stop(lagging);
+    start(lagging + 1);
+    awaitConverged();
+    try (FlotillaClient c = client()) {
+      assertThat(c.blocking().get(b("k399"), Consistency.FOLLOWER))
+          .hasValueSatisfying(v -> assertThat(v).isEqualTo(b("v399")));
+    }
+  }
+
+  @Test
+  void garbageOnTheClientPortClosesThatConnectionOnly() throws Exception {
+    plan();
+    for (long id = 1; id <= 3; id++) {
+      start(id);
+    }
+    int leader = leader();
+    java.net.InetSocketAddress at = nodes[leader].clientAddress();
+    try (FlotillaClient c = client()) {
+      c.blocking().put(b("x"), b("1"));
+      byte[][] attacks = {
+          {0x00, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5},        // a frame that is not a request
+          {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff},  // a 2 GiB length
+          {0x00, 0x00, 0x01, 0x00, 1, 2},                 // truncated, then the peer goes away
+      };
+      for (byte[] attack : attacks) {
+        try (java.net.Socket sock = new java.net.Socket(at.getAddress(), at.getPort())) {
+          sock.setSoTimeout(10_000);
+          sock.getOutputStream().write(attack);
+          sock.getOutputStream().flush();
+          if (attack != attacks[2]) {
+            // The node answers with an error or just closes; either way the stream ends.
+            java.io.InputStream in = sock.getInputStream();
+            while (in.read() >= 0) {
+              // drain until the node closes the connection
+            }
+          }
+        }
+      }
+      // The existing client connection and the node are unaffected.
+      assertThat(c.blocking().incr(b("n"), 1)).isEqualTo(1);
+      assertThat(c.blocking().get(b("x"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("1")));
     }
   }
 }
