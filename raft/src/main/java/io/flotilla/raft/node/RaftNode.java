@@ -68,6 +68,34 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Observes the driver, for metrics. Called on the loop thread: must be cheap and never block
+     * (record into a histogram, bump a counter). The raft module has no metrics library; the
+     * server binds this to Micrometer.
+     */
+    public interface Listener {
+        Listener NONE = new Listener() {};
+
+        /** One Ready's persist (entries and/or hard state, with its force). */
+        default void persisted(int entries, long nanos) {}
+
+        /** One apply batch. */
+        default void applied(int entries, long nanos) {}
+
+        /** A proposal made on this node applied: the time since {@link #propose}. */
+        default void proposalApplied(long nanos) {}
+
+        /** A linearizable read became servable: the time since {@link #linearizableRead}. */
+        default void readReady(long nanos) {}
+
+        /** The role, term or leader changed. */
+        default void roleChanged(Role role, long term, long leaderId) {}
+
+        default void snapshotTaken(long index, long bytes, long nanos) {}
+
+        default void snapshotInstalled(long index, long bytes, long nanos) {}
+    }
+
     /** What the node knows about itself and, when leader, its followers. */
     public record Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,
                          long lastIndex, long snapshotIndex, Map<Long, Long> matchIndex,
@@ -84,10 +112,11 @@ public final class RaftNode implements AutoCloseable {
     private final java.util.Set<Long> peers;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private volatile Listener listener = Listener.NONE;
 
     // Loop-confined bookkeeping.
     private final Map<Long, PendingWrite> writesByIndex = new HashMap<>();
-    private final Map<Long, CompletableFuture<Long>> readsById = new HashMap<>();
+    private final Map<Long, PendingReadIndex> readsById = new HashMap<>();
     private final List<PendingRead> readsAwaitingApply = new ArrayList<>();
     private long nextReadId = 1;
     private boolean snapshotInFlight;
@@ -100,10 +129,13 @@ public final class RaftNode implements AutoCloseable {
     private volatile long leaderId;
     private volatile long term;
     private volatile long appliedIndex;
+    private volatile long commitIndex;
 
-    private record PendingWrite(long term, CompletableFuture<Long> future) {}
+    private record PendingWrite(long term, long startNanos, CompletableFuture<Long> future) {}
 
-    private record PendingRead(long readIndex, CompletableFuture<Long> future) {}
+    private record PendingRead(long readIndex, long startNanos, CompletableFuture<Long> future) {}
+
+    private record PendingReadIndex(long startNanos, CompletableFuture<Long> future) {}
 
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis) {
@@ -146,6 +178,11 @@ public final class RaftNode implements AutoCloseable {
         return id;
     }
 
+    /** Sets the metrics listener; call before {@link #start}. */
+    public void setListener(Listener listener) {
+        this.listener = java.util.Objects.requireNonNull(listener);
+    }
+
     public void start() {
         loop.scheduleAtFixedRate(() -> submit(core::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
     }
@@ -170,6 +207,11 @@ public final class RaftNode implements AutoCloseable {
         return appliedIndex;
     }
 
+    /** The commit index as of the last loop round. */
+    public long commitIndex() {
+        return commitIndex;
+    }
+
     /** Whether a broken invariant or a storage failure stopped this node. */
     public boolean isStopped() {
         return stopped;
@@ -191,13 +233,14 @@ public final class RaftNode implements AutoCloseable {
     /** Completes with the entry's index once it is applied here; exceptionally with {@link RaftException}. */
     public CompletableFuture<Long> propose(byte[] command) {
         CompletableFuture<Long> f = new CompletableFuture<>();
+        long start = System.nanoTime();
         submit(() -> {
             ProposeResult r = core.propose(command);
             if (r instanceof Rejected rej) {
                 f.completeExceptionally(new RaftException(rej.error(), rej.leaderHint()));
             } else {
                 ProposeResult.Accepted a = (ProposeResult.Accepted) r;
-                writesByIndex.put(a.index(), new PendingWrite(a.term(), f));
+                writesByIndex.put(a.index(), new PendingWrite(a.term(), start, f));
             }
         }, f);
         return f;
@@ -209,13 +252,14 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<Long> linearizableRead() {
         CompletableFuture<Long> f = new CompletableFuture<>();
+        long start = System.nanoTime();
         submit(() -> {
             long readId = nextReadId++;
             ReadResult r = core.readIndex(readId);
             if (r instanceof Rejected rej) {
                 f.completeExceptionally(new RaftException(rej.error(), rej.leaderHint()));
             } else {
-                readsById.put(readId, f);
+                readsById.put(readId, new PendingReadIndex(start, f));
             }
         }, f);
         return f;
@@ -312,9 +356,13 @@ public final class RaftNode implements AutoCloseable {
             while (core.hasReady()) {
                 handle(core.ready());
             }
-            role = core.role();
-            leaderId = core.leaderId();
-            term = core.term();
+            commitIndex = core.commitIndex();
+            if (role != core.role() || leaderId != core.leaderId() || term != core.term()) {
+                role = core.role();
+                leaderId = core.leaderId();
+                term = core.term();
+                listener.roleChanged(role, term, leaderId);
+            }
         } catch (Error | RuntimeException e) {
             // From handling a Ready: a storage failure or a broken invariant. Nothing more may be
             // persisted or applied by this process (an fsync error is fatal for the log).
@@ -337,7 +385,9 @@ public final class RaftNode implements AutoCloseable {
             rd.messages().forEach(transport::send);
         }
         if (rd.mustSync()) {
+            long t0 = System.nanoTime();
             storage.persist(rd.snapshot(), rd.hardState(), rd.entries());
+            listener.persisted(rd.entries().size(), System.nanoTime() - t0);
         }
         if (!rd.sendBeforePersist()) {
             rd.messages().forEach(transport::send);
@@ -347,12 +397,16 @@ public final class RaftNode implements AutoCloseable {
         }
         List<Entry> committed = rd.committedEntries();
         if (!committed.isEmpty()) {
+            long t0 = System.nanoTime();
             stateMachine.applyAll(committed);
+            long now = System.nanoTime();
+            listener.applied(committed.size(), now - t0);
             for (Entry e : committed) {
                 bytesSinceSnapshot += e.data().length;
                 PendingWrite w = writesByIndex.remove(e.index());
                 if (w != null) {
                     if (w.term() == e.term()) {
+                        listener.proposalApplied(now - w.startNanos());
                         w.future().complete(e.index());
                     } else {
                         // Another leader's entry took the index: ours was never committed.
@@ -363,14 +417,14 @@ public final class RaftNode implements AutoCloseable {
             appliedIndex = committed.get(committed.size() - 1).index();
         }
         for (ReadState rs : rd.readStates()) {
-            CompletableFuture<Long> f = readsById.remove(rs.requestId());
-            if (f != null) {
-                readsAwaitingApply.add(new PendingRead(rs.readIndex(), f));
+            PendingReadIndex p = readsById.remove(rs.requestId());
+            if (p != null) {
+                readsAwaitingApply.add(new PendingRead(rs.readIndex(), p.startNanos(), p.future()));
             }
         }
         for (Failure failure : rd.failures()) {
             CompletableFuture<Long> f = failure.kind() == Failure.Kind.PROPOSAL
-                    ? removeWrite(failure.id()) : readsById.remove(failure.id());
+                    ? removeWrite(failure.id()) : removeRead(failure.id());
             if (f != null) {
                 f.completeExceptionally(new RaftException(failure.error(), 0));
             }
@@ -382,6 +436,7 @@ public final class RaftNode implements AutoCloseable {
                 PendingRead r = it.next();
                 if (r.readIndex() <= appliedIndex) {
                     it.remove();
+                    listener.readReady(System.nanoTime() - r.startNanos());
                     r.future().complete(r.readIndex());
                 }
             }
@@ -401,6 +456,7 @@ public final class RaftNode implements AutoCloseable {
         snapshotInFlight = true;
         bytesSinceSnapshot = 0;
         long at = appliedIndex;
+        long started = System.nanoTime();
         CompletableFuture<StateMachine.Taken> taking;
         try {
             taking = stateMachine.takeSnapshot(at);
@@ -421,6 +477,7 @@ public final class RaftNode implements AutoCloseable {
             if (taken.index() > storage.snapshot().index()) {
                 storage.createSnapshot(taken.index(), taken.data());
                 snapshotsTaken++;
+                listener.snapshotTaken(taken.index(), taken.data().length, System.nanoTime() - started);
                 log.info("node {}: snapshot at {} ({} bytes), log compacted", id, taken.index(),
                         taken.data().length);
             }
@@ -429,7 +486,9 @@ public final class RaftNode implements AutoCloseable {
 
     /** A snapshot from the leader, already durable in storage: now the state machine. */
     private void installSnapshot(Snapshot snapshot) {
+        long t0 = System.nanoTime();
         stateMachine.restore(snapshot.index(), snapshot.data());
+        listener.snapshotInstalled(snapshot.index(), snapshot.sizeBytes(), System.nanoTime() - t0);
         appliedIndex = snapshot.index();
         bytesSinceSnapshot = 0;
         snapshotsInstalled++;
@@ -445,6 +504,11 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    private CompletableFuture<Long> removeRead(long requestId) {
+        PendingReadIndex p = readsById.remove(requestId);
+        return p == null ? null : p.future();
+    }
+
     private CompletableFuture<Long> removeWrite(long index) {
         PendingWrite w = writesByIndex.remove(index);
         return w == null ? null : w.future();
@@ -455,7 +519,7 @@ public final class RaftNode implements AutoCloseable {
         IllegalStateException stoppedError = new IllegalStateException("raft node " + id + " stopped", cause);
         writesByIndex.values().forEach(w -> w.future().completeExceptionally(stoppedError));
         writesByIndex.clear();
-        readsById.values().forEach(f -> f.completeExceptionally(stoppedError));
+        readsById.values().forEach(p -> p.future().completeExceptionally(stoppedError));
         readsById.clear();
         readsAwaitingApply.forEach(r -> r.future().completeExceptionally(stoppedError));
         readsAwaitingApply.clear();

@@ -75,6 +75,11 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     return new WalRaftStorage(Wal.open(options), options.dir());
   }
 
+  /** As {@link #open(WalOptions)}, reporting every group commit to {@code listener} (metrics). */
+  public static WalRaftStorage open(WalOptions options, io.flotilla.wal.WalListener listener) throws IOException {
+    return new WalRaftStorage(Wal.open(options, listener), options.dir());
+  }
+
   public Wal wal() {
     return wal;
   }

@@ -71,10 +71,11 @@ public final class FlotillaNode implements AutoCloseable {
   private final ClientPort clientPort;
   private final AdminServer admin;
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final NodeMetrics nodeMetrics = new NodeMetrics(metrics);
 
   private FlotillaNode(NodeConfig config) throws IOException, InterruptedException {
     this.config = config;
-    this.storage = WalRaftStorage.open(WalOptions.defaults(config.dataDir().resolve("raft")));
+    this.storage = WalRaftStorage.open(WalOptions.defaults(config.dataDir().resolve("raft")), nodeMetrics);
     this.sm = KvStateMachine.open(config.dataDir().resolve("state"), StorageOptions.defaults());
     long applied = sm.appliedIndex();
     HardState hs = storage.hardState();
@@ -106,6 +107,8 @@ public final class FlotillaNode implements AutoCloseable {
     this.raft = new RaftNode(rc, storage, this::send, applier, config.tickMillis(),
         new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
     raftRef[0] = raft;
+    raft.setListener(nodeMetrics);
+    NodeMetrics.bindNode(metrics, raft, config.dataDir().resolve("raft"));
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         ClientPort.Limits.DEFAULT);
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,
@@ -188,6 +191,23 @@ public final class FlotillaNode implements AutoCloseable {
   // --------------------------------------------------------------------------------- requests
 
   private CompletableFuture<Response> handle(Request r) {
+    long started = nodeMetrics.requestStarted();
+    NodeMetrics.Op op = switch (r.getOpCase()) {
+      case PUT -> NodeMetrics.Op.PUT;
+      case GET -> NodeMetrics.Op.GET;
+      case DELETE -> NodeMetrics.Op.DELETE;
+      case CAS -> NodeMetrics.Op.CAS;
+      case INCR -> NodeMetrics.Op.INCR;
+      case SCAN -> NodeMetrics.Op.SCAN;
+      case TXN -> NodeMetrics.Op.TXN;
+      case STATUS -> NodeMetrics.Op.STATUS;
+      default -> NodeMetrics.Op.OTHER;
+    };
+    return handleOp(r).whenComplete((resp, t) ->
+        nodeMetrics.requestDone(op, started, t != null || resp == null || resp.hasError()));
+  }
+
+  private CompletableFuture<Response> handleOp(Request r) {
     long id = r.getRequestId();
     long timeout = r.getTimeoutMs() > 0 ? r.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
     CompletableFuture<Response> out;

@@ -40,10 +40,24 @@ class ClusterTest {
     }
   }
 
+  private static final java.util.SplittableRandom PORTS = new java.util.SplittableRandom();
+
+  /**
+   * A port free right now, below the kernel's ephemeral range (32768+): ports from
+   * {@code new ServerSocket(0)} come from that range and are soon reused by outgoing connections,
+   * so a node binding one a moment later can collide.
+   */
   private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = 20_000 + PORTS.nextInt(12_000);
+      try (ServerSocket s = new ServerSocket(port)) {
+        s.setReuseAddress(true);
+        return port;
+      } catch (java.io.IOException taken) {
+        // try another
+      }
     }
+    throw new IllegalStateException("no free port below 32000");
   }
 
   private void plan() throws Exception {
@@ -260,5 +274,51 @@ class ClusterTest {
       assertThat(c.blocking().incr(b("n"), 1)).isEqualTo(1);
       assertThat(c.blocking().get(b("x"))).hasValueSatisfying(v -> assertThat(v).isEqualTo(b("1")));
     }
+  }
+
+  private static double metric(String scrape, String series) {
+    return scrape.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+        .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+        .orElseThrow(() -> new AssertionError("no series " + series + " in /metrics"));
+  }
+
+  private static String scrape(FlotillaNode node) throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+        + node.adminAddress().getPort() + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  void metricsOnALiveNodeExistAndMove() throws Exception {
+    plan();
+    for (long id = 1; id <= 3; id++) {
+      start(id);
+    }
+    int leader = leader();
+    String before = scrape(nodes[leader]);
+    try (FlotillaClient c = client()) {
+      for (int i = 0; i < 20; i++) {
+        c.blocking().put(b("m" + i), b("v"));
+      }
+      c.blocking().get(b("m1"));
+    }
+    String after = scrape(nodes[leader]);
+    for (String series : List.of("flotilla_wal_force_seconds_count", "flotilla_wal_bytes_total",
+        "flotilla_raft_persist_seconds_count", "flotilla_raft_apply_seconds_count",
+        "flotilla_raft_entries_applied_total", "flotilla_raft_propose_to_apply_seconds_count",
+        "flotilla_raft_read_index_seconds_count", "flotilla_raft_commit_index", "flotilla_raft_applied_index",
+        "flotilla_client_requests_seconds_count{op=\"put\"}", "flotilla_client_requests_seconds_count{op=\"get\"}")) {
+      assertThat(metric(after, series)).as(series).isGreaterThan(metric(before, series));
+    }
+    assertThat(metric(after, "flotilla_client_requests_seconds_count{op=\"put\"}")
+        - metric(before, "flotilla_client_requests_seconds_count{op=\"put\"}")).isEqualTo(20);
+    assertThat(metric(after, "flotilla_raft_leader")).isEqualTo(1);
+    assertThat(metric(after, "flotilla_raft_term")).isPositive();
+    assertThat(metric(after, "flotilla_wal_segments")).isPositive();
+    assertThat(metric(after, "flotilla_client_inflight")).isZero();
+    assertThat(after).contains("flotilla_raft_apply_lag", "flotilla_raft_leader_changes_total",
+        "flotilla_raft_elections_started_total", "flotilla_snapshots_taken_total", "flotilla_wal_disk_bytes",
+        "jvm_memory_used_bytes");
   }
 }
