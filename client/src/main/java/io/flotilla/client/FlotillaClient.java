@@ -178,6 +178,13 @@ public final class FlotillaClient implements AutoCloseable {
     final long deadline;
     final CompletableFuture<Response> result = new CompletableFuture<>();
     int attempt;
+    /**
+     * Position of the walk over all nodes while the leader is unknown. Separate from
+     * {@link #attempt}: hops to a leader hint count as attempts, and with a shared counter a hint
+     * that cannot be reached (a name this client cannot resolve, say) could make the walk skip
+     * the same endpoint forever.
+     */
+    int walk;
     /** A write reached a node at least once: its outcome may be unknown from here on. */
     boolean maybeApplied;
     NodeConnection target;
@@ -222,8 +229,8 @@ public final class FlotillaClient implements AutoCloseable {
       if (!isWrite && consistency != Consistency.LINEARIZABLE) {
         return all.get(Math.floorMod(spread.getAndIncrement(), all.size()));
       }
-      // Leader unknown: walk the endpoints, one per attempt.
-      return all.get(Math.floorMod(attempt, all.size()));
+      // Leader unknown: walk the endpoints, one per try.
+      return all.get(Math.floorMod(walk++, all.size()));
     }
 
     private void onAnswer(Response r, Throwable err) {

@@ -15,6 +15,21 @@ import picocli.CommandLine.Option;
 @Command(name = "server", mixinStandardHelpOptions = true,
     description = "Runs one Flotilla node until SIGTERM or Ctrl-C.")
 final class ServerCommand implements Callable<Integer> {
+  static {
+    // Peers are found by name at every connect. The JDK caches a lookup for 30 s by default, so a
+    // container rescheduled to a new IP would stay unreachable that long; 5 s bounds it. Set
+    // before the first lookup: the cache policy is read once. (Operators may still override it in
+    // the JVM's java.security file or with -Dsun.net.inetaddr.ttl.)
+    if (System.getProperty("sun.net.inetaddr.ttl") == null
+        && java.security.Security.getProperty("networkaddress.cache.ttl") == null) {
+      java.security.Security.setProperty("networkaddress.cache.ttl", "5");
+    }
+    if (java.security.Security.getProperty("networkaddress.cache.negative.ttl") == null
+        || "10".equals(java.security.Security.getProperty("networkaddress.cache.negative.ttl"))) {
+      java.security.Security.setProperty("networkaddress.cache.negative.ttl", "1");
+    }
+  }
+
   @Option(names = "--id", required = true, description = "This node's id (one of --members).")
   long id;
 

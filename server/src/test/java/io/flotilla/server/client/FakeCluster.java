@@ -33,6 +33,8 @@ final class FakeCluster implements AutoCloseable {
 
   volatile int leader = 0;
   volatile boolean hints = true;
+  /** When set, NOT_LEADER answers point here instead of at the leader (a hint the client cannot use). */
+  volatile String hintOverride;
   volatile int unavailableAnswers;
   volatile boolean dropNextWriteResponse;
   volatile boolean silent;
@@ -69,7 +71,7 @@ final class FakeCluster implements AutoCloseable {
     if (node != leader && linearizable) {
       Error.Builder e = Error.newBuilder().setCode(Error.Code.NOT_LEADER).setMessage("not leader");
       if (hints) {
-        e.setLeaderHint(endpoint(ports.get(leader)).toString());
+        e.setLeaderHint(hintOverride != null ? hintOverride : endpoint(ports.get(leader)).toString());
       }
       return done(Response.newBuilder().setError(e).build());
     }

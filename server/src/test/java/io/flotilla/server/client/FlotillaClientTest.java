@@ -76,6 +76,21 @@ class FlotillaClientTest {
   }
 
   @Test
+  void aHintThatCannotBeReachedDoesNotHideTheLeaderInTheList() throws Exception {
+    // Members advertise names the client may not resolve (a name only the cluster's network
+    // knows); the leader is still in the client's own list and must be found by walking it.
+    try (ServerSocket s = new ServerSocket(0)) {
+      cluster.hintOverride = "127.0.0.1:" + s.getLocalPort();
+    }
+    cluster.leader = 1;
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
+        .withRequestTimeout(Duration.ofSeconds(5)))) {
+      c.blocking().put(b("a"), b("1"));
+      assertThat(cluster.data).containsEntry("a", "1");
+    }
+  }
+
+  @Test
   void unavailableIsRetriedUntilItClears() {
     cluster.unavailableAnswers = 4;
     try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
