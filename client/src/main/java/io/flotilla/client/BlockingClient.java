@@ -48,6 +48,18 @@ public final class BlockingClient {
     return join(client.txn(txn));
   }
 
+  public io.flotilla.client.proto.MemberListResult members() {
+    return join(client.members());
+  }
+
+  public io.flotilla.client.proto.MemberListResult changeMembers(io.flotilla.client.proto.MemberChangeRequest change) {
+    return join(client.changeMembers(change));
+  }
+
+  public long transferLeader(long target) {
+    return join(client.transferLeader(target));
+  }
+
   public StatusResult status(Endpoint endpoint) {
     return join(client.status(endpoint));
   }

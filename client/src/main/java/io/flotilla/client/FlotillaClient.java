@@ -124,6 +124,26 @@ public final class FlotillaClient implements AutoCloseable {
     return write(Request.newBuilder().setTxn(txn)).thenApply(r -> r.getTxn().getSucceeded());
   }
 
+  /** The cluster's members, from the leader. */
+  public CompletableFuture<io.flotilla.client.proto.MemberListResult> members() {
+    return write(Request.newBuilder().setMemberList(
+        io.flotilla.client.proto.MemberListRequest.getDefaultInstance()), true)
+        .thenApply(Response::getMemberList);
+  }
+
+  /** One membership change; completes with the membership after it. */
+  public CompletableFuture<io.flotilla.client.proto.MemberListResult> changeMembers(
+      io.flotilla.client.proto.MemberChangeRequest change) {
+    return write(Request.newBuilder().setMemberChange(change), true).thenApply(Response::getMemberChange);
+  }
+
+  /** Hands leadership to {@code target} (0: the most caught-up follower); completes with the new leader. */
+  public CompletableFuture<Long> transferLeader(long target) {
+    return write(Request.newBuilder().setTransferLeader(
+        io.flotilla.client.proto.TransferLeaderRequest.newBuilder().setTarget(target)), true)
+        .thenApply(r -> r.getTransferLeader().getLeaderId());
+  }
+
   /** Status of the node at {@code endpoint} (no redirect: you asked that node). */
   public CompletableFuture<StatusResult> status(Endpoint endpoint) {
     NodeConnection c = connectionFor(endpoint.toString());
@@ -135,6 +155,12 @@ public final class FlotillaClient implements AutoCloseable {
 
   private CompletableFuture<Response> write(Request.Builder b) {
     return write(b, null);
+  }
+
+  /** An admin request: goes to the leader like a write, never under a session. */
+  private CompletableFuture<Response> write(Request.Builder b, boolean admin) {
+    return new Call(b.setTimeoutMs((int) options.requestTimeout().toMillis()).build(), true,
+        Consistency.LINEARIZABLE, null, null, null).start();
   }
 
   private CompletableFuture<Response> write(Request.Builder b, Error.Code alsoOk) {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     description = "Flotilla: a durable, strongly consistent, replicated key-value database.",
     subcommands = {ServerCommand.class, LocalCommand.class, DemoCommand.class,
         KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class,
-        KvCommands.Incr.class, KvCommands.Cas.class, KvCommands.Scan.class, KvCommands.Status.class,
+        KvCommands.Incr.class, KvCommands.Cas.class, KvCommands.Scan.class, KvCommands.Status.class, KvCommands.Member.class,
         CommandLine.HelpCommand.class})
 public final class FlotillaMain {
   private FlotillaMain() {}

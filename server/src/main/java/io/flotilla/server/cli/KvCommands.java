@@ -156,6 +156,45 @@ final class KvCommands {
     }
   }
 
+  @Command(name = "member", mixinStandardHelpOptions = true,
+      description = "Cluster membership: list members, hand leadership to another node.",
+      subcommands = {MemberList.class, TransferLeader.class})
+  static final class Member implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      new picocli.CommandLine(this).usage(System.out);
+      return 64;
+    }
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = "One line per member: id, peer address, client address, role, leader, match index.")
+  static final class MemberList extends Base {
+    @Override
+    int run(FlotillaClient c) {
+      var members = c.blocking().members();
+      for (var m : members.getMembersList()) {
+        System.out.printf("%d  peer %s  client %s  %s%s  match %d%n", m.getId(), m.getPeerAddress(),
+            m.getClientAddress().isEmpty() ? "-" : m.getClientAddress(), m.getRole(),
+            m.getLeader() ? "  leader" : "", m.getMatchIndex());
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "transfer-leader", mixinStandardHelpOptions = true,
+      description = "Hands leadership to node ID (default: the most caught-up follower) and waits until it leads.")
+  static final class TransferLeader extends Base {
+    @Parameters(index = "0", defaultValue = "0", description = "Target node id; 0 = the most caught-up follower.")
+    long target;
+
+    @Override
+    int run(FlotillaClient c) {
+      System.out.println("node " + c.blocking().transferLeader(target) + " is the leader");
+      return 0;
+    }
+  }
+
   @Command(name = "status", mixinStandardHelpOptions = true,
       description = "Prints each endpoint's view: role, term, leader, applied index.")
   static final class Status extends Base {

@@ -215,6 +215,8 @@ public final class FlotillaNode implements AutoCloseable {
       out = write(r);
     } else if (r.hasGet() || r.hasScan()) {
       out = read(r);
+    } else if (r.hasMemberList() || r.hasTransferLeader() || r.hasMemberChange()) {
+      out = admin(r);
     } else if (r.hasStatus()) {
       out = CompletableFuture.completedFuture(Response.newBuilder().setRequestId(id)
           .setStatus(statusResult()).build());
@@ -239,6 +241,87 @@ public final class FlotillaNode implements AutoCloseable {
       }
       return kv.toResponse(r.getRequestId(), result);
     });
+  }
+
+  // ---------------------------------------------------------------------------- membership
+
+  private CompletableFuture<Response> admin(Request r) {
+    long id = r.getRequestId();
+    if (!raft.isLeader()) {
+      return CompletableFuture.completedFuture(notLeader(id, raft.leaderId()));
+    }
+    if (r.hasMemberList()) {
+      return raft.status().thenApply(rs -> Response.newBuilder().setRequestId(id)
+          .setMemberList(memberList(rs)).build());
+    }
+    if (r.hasTransferLeader()) {
+      return transferLeader(id, r.getTransferLeader().getTarget());
+    }
+    return CompletableFuture.completedFuture(KvTranslator.error(id, Error.Code.UNSUPPORTED,
+        "membership changes are not wired to the client protocol in this version"));
+  }
+
+  private io.flotilla.client.proto.MemberListResult memberList(RaftNode.Status rs) {
+    var out = io.flotilla.client.proto.MemberListResult.newBuilder().setLeaderId(rs.leaderId());
+    config.members().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+      var m = io.flotilla.client.proto.Member.newBuilder().setId(e.getKey())
+          .setPeerAddress(e.getValue().peer().toString()).setRole("voter")
+          .setLeader(e.getKey() == rs.leaderId())
+          .setMatchIndex(rs.matchIndex().getOrDefault(e.getKey(), 0L));
+      if (e.getValue().client() != null) {
+        m.setClientAddress(e.getValue().client().toString());
+      }
+      out.addMembers(m);
+    });
+    return out.build();
+  }
+
+  /** Asks for the transfer, then answers once another node leads (or the request's deadline passes). */
+  private CompletableFuture<Response> transferLeader(long requestId, long target) {
+    return raft.status().thenCompose(rs -> {
+      long to = target;
+      if (to == 0) {
+        to = rs.matchIndex().entrySet().stream().filter(e -> e.getKey() != config.id())
+            .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0L);
+      }
+      if (to == config.id()) {
+        return CompletableFuture.completedFuture(Response.newBuilder().setRequestId(requestId)
+            .setTransferLeader(io.flotilla.client.proto.TransferLeaderResult.newBuilder()
+                .setLeaderId(to)).build());
+      }
+      if (to == 0 || !config.members().containsKey(to)) {
+        return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+            "no such voter to hand leadership to: " + target));
+      }
+      long chosen = to;
+      CompletableFuture<Response> done = new CompletableFuture<>();
+      raft.transferLeadership(chosen).whenComplete((ok, err) -> {
+        if (err != null) {
+          done.completeExceptionally(err);
+          return;
+        }
+        // The transfer completes on another node; watch the leader id until it moves.
+        pollLeader(done, requestId, 0);
+      });
+      return done;
+    });
+  }
+
+  private void pollLeader(CompletableFuture<Response> done, long requestId, int polls) {
+    if (done.isDone()) {
+      return;
+    }
+    long leader = raft.leaderId();
+    if (!raft.isLeader() && leader != 0) {
+      done.complete(Response.newBuilder().setRequestId(requestId).setTransferLeader(
+          io.flotilla.client.proto.TransferLeaderResult.newBuilder().setLeaderId(leader)).build());
+      return;
+    }
+    if (polls > 1000) {
+      done.complete(KvTranslator.error(requestId, Error.Code.UNAVAILABLE, "leadership did not move in time"));
+      return;
+    }
+    group.next().schedule(() -> pollLeader(done, requestId, polls + 1), 10, TimeUnit.MILLISECONDS);
   }
 
   private CompletableFuture<Response> read(Request r) {

@@ -321,4 +321,26 @@ class ClusterTest {
         "flotilla_raft_elections_started_total", "flotilla_snapshots_taken_total", "flotilla_wal_disk_bytes",
         "jvm_memory_used_bytes");
   }
+
+  @Test
+  void membersAreListedAndLeadershipMovesOnRequest() throws Exception {
+    plan();
+    for (long id = 1; id <= 3; id++) {
+      start(id);
+    }
+    int leader = leader();
+    long target = (leader + 1) % 3 + 1;
+    try (FlotillaClient c = client()) {
+      c.blocking().put(b("x"), b("1"));
+      var members = c.blocking().members();
+      assertThat(members.getMembersList()).extracting(m -> m.getId()).containsExactly(1L, 2L, 3L);
+      assertThat(members.getMembersList()).filteredOn(m -> m.getLeader()).singleElement()
+          .satisfies(m -> assertThat(m.getId()).isEqualTo(leader + 1L));
+      assertThat(members.getMembersList()).allSatisfy(m -> assertThat(m.getRole()).isEqualTo("voter"));
+      assertThat(c.blocking().transferLeader(target)).isEqualTo(target);
+      assertThat(nodes[(int) target - 1].isLeader()).isTrue();
+      c.blocking().put(b("y"), b("2"));
+      assertThat(c.blocking().members().getLeaderId()).isEqualTo(target);
+    }
+  }
 }
