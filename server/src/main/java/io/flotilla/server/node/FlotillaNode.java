@@ -366,6 +366,12 @@ public final class FlotillaNode implements AutoCloseable {
             : KvTranslator.error(id, Error.Code.UNAVAILABLE, "leadership changed; retry the read");
       };
     }
+    if (raft.isStopped()) {
+      // A storage failure or a broken invariant stopped the Raft driver: this node can no longer
+      // serve; a write in flight may or may not have committed elsewhere.
+      return KvTranslator.error(id, Error.Code.NODE_UNAVAILABLE, "node " + config.id()
+          + " stopped after a fatal error" + (write ? "; the write may or may not be applied" : ""));
+    }
     if (c instanceof TimeoutException) {
       return KvTranslator.error(id, write ? Error.Code.TIMEOUT : Error.Code.UNAVAILABLE,
           write ? "deadline passed: the write may or may not be applied"
