@@ -10,7 +10,6 @@ import io.flotilla.raft.Message.ReadIndexResponse;
 import io.flotilla.raft.Message.TimeoutNow;
 import io.flotilla.raft.log.RaftLog;
 import io.flotilla.raft.tracker.Progress;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -37,7 +36,8 @@ final class Leader {
     /** Reads received before this leader committed an entry of its term (§6.4 step 1). */
     private final List<ReadOnly.Request> readsAwaitingTermCommit = new ArrayList<>();
     /** Indexes of entries this leader proposed that are not yet known committed. */
-    private final ArrayDeque<Long> pendingProposals = new ArrayDeque<>();
+    private final IndexQueue pendingProposals = new IndexQueue();
+    private boolean proposalsUnsent;
 
     Leader(RaftCore core) {
         this.core = core;
@@ -76,8 +76,18 @@ final class Leader {
         long index = log.lastIndex() + 1;
         log.append(List.of(new Entry(index, term, EntryType.NORMAL, data)));
         pendingProposals.addLast(index);
-        bcastAppend();
+        // Not sent yet: every proposal of this round goes out in one AppendEntries per follower
+        // when the driver asks for the Ready (flushProposals), instead of one message each.
+        proposalsUnsent = true;
         return new ProposeResult.Accepted(index, term);
+    }
+
+    /** Sends this round's new proposals to every follower; called once per Ready. */
+    void flushProposals() {
+        if (proposalsUnsent) {
+            proposalsUnsent = false;
+            bcastAppend();
+        }
     }
 
     void transferLeadership(long target) {
@@ -94,7 +104,8 @@ final class Leader {
 
     /** The leader steps down: everything it accepted but did not finish fails (retryable). */
     void failPendingRequests() {
-        for (long index : pendingProposals) {
+        for (int i = 0; i < pendingProposals.size(); i++) {
+            long index = pendingProposals.get(i);
             core.addFailure(new Failure(Failure.Kind.PROPOSAL, index, RaftError.LEADERSHIP_LOST));
         }
         pendingProposals.clear();
@@ -230,7 +241,7 @@ final class Leader {
         }
         boolean firstCommitOfTerm = log.term(commitIndex) != term;
         core.commitTo(index);
-        while (!pendingProposals.isEmpty() && pendingProposals.peekFirst() <= index) {
+        while (!pendingProposals.isEmpty() && pendingProposals.first() <= index) {
             pendingProposals.removeFirst();
         }
         if (firstCommitOfTerm && log.term(index) == term) {
@@ -340,5 +351,54 @@ final class Leader {
         }
         startReadRoundIfIdle();
         return true;
+    }
+
+    /**
+     * Increasing log indexes, oldest first, without boxing: one per proposal on the hot path.
+     * A growable ring of primitive longs.
+     */
+    static final class IndexQueue {
+        private long[] ring = new long[64];
+        private int head;
+        private int size;
+
+        void addLast(long index) {
+            if (size == ring.length) {
+                long[] bigger = new long[ring.length * 2];
+                for (int i = 0; i < size; i++) {
+                    bigger[i] = get(i);
+                }
+                ring = bigger;
+                head = 0;
+            }
+            ring[(head + size) & (ring.length - 1)] = index;
+            size++;
+        }
+
+        long get(int i) {
+            return ring[(head + i) & (ring.length - 1)];
+        }
+
+        long first() {
+            return get(0);
+        }
+
+        void removeFirst() {
+            head = (head + 1) & (ring.length - 1);
+            size--;
+        }
+
+        boolean isEmpty() {
+            return size == 0;
+        }
+
+        int size() {
+            return size;
+        }
+
+        void clear() {
+            head = 0;
+            size = 0;
+        }
     }
 }

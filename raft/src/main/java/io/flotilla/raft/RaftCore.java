@@ -294,6 +294,9 @@ public final class RaftCore {
 
     public Ready ready() {
         checkNoReadyOutstanding();
+        if (role == Role.LEADER) {
+            leader.flushProposals();
+        }
         HardState hs = hardStateChanged() ? hardState() : null;
         boolean termOrVoteChanged = hs != null && (hs.term() != prevHardState.term() || hs.votedFor() != prevHardState.votedFor());
         long limit = applyLimit();

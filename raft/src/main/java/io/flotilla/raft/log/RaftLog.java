@@ -192,7 +192,7 @@ public final class RaftLog {
                 return out; // byte limit reached inside storage
             }
         } else {
-            out = new ArrayList<>();
+            out = new ArrayList<>((int) Math.min(toExclusive - from, 1024)); // sized once: no regrowth
         }
         if (toExclusive > offset) {
             long bytes = 0;
