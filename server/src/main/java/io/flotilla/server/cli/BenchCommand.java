@@ -1,0 +1,191 @@
+package io.flotilla.server.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.client.ClientOptions;
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.FlotillaException;
+import io.flotilla.client.proto.Consistency;
+import io.flotilla.server.loadgen.LoadGenerator;
+import io.flotilla.server.loadgen.Workload;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramLogWriter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code bin/flotilla bench}: load through the Java client, a progress line per second, one JSON line. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measures a cluster end to end through the Java client: closed loop (fixed requests in flight)"
+        + " or open loop (--rate). Prints a line per second, then one JSON line.")
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--endpoints", defaultValue = "${env:FLOTILLA_ENDPOINTS}",
+      description = "Client addresses of the cluster, HOST:PORT,... (or $FLOTILLA_ENDPOINTS; not with --local).")
+  String endpoints;
+
+  @Option(names = "--local", defaultValue = "0",
+      description = "Start a fresh local cluster of this many nodes (separate JVMs, fsync on) for the run, then stop it.")
+  int local;
+
+  @Option(names = "--clients", defaultValue = "4", description = "Client instances (connections per node). Default: ${DEFAULT-VALUE}.")
+  int clients;
+
+  @Option(names = "--concurrency", defaultValue = "64", description = "Requests in flight, in total. Default: ${DEFAULT-VALUE}.")
+  int concurrency;
+
+  @Option(names = "--duration", defaultValue = "30s", description = "Measured time (e.g. 30s, 2m). Default: ${DEFAULT-VALUE}.")
+  String duration;
+
+  @Option(names = "--warmup", defaultValue = "10s", description = "Unmeasured time first (JIT, connections). Default: ${DEFAULT-VALUE}.")
+  String warmup;
+
+  @Option(names = "--value-size", defaultValue = "256", description = "Bytes per value. Default: ${DEFAULT-VALUE}.")
+  int valueSize;
+
+  @Option(names = "--keys", defaultValue = "100000", description = "Distinct keys. Default: ${DEFAULT-VALUE}.")
+  long keys;
+
+  @Option(names = "--key-dist", defaultValue = "uniform", description = "uniform or zipf (theta 0.99). Default: ${DEFAULT-VALUE}.")
+  String keyDist;
+
+  @Option(names = "--mix", defaultValue = "put=100",
+      description = "Operation weights: put, get, cas, incr, delete (e.g. get=90,put=10). Default: ${DEFAULT-VALUE}.")
+  String mix;
+
+  @Option(names = "--consistency", defaultValue = "LINEARIZABLE",
+      description = "For gets: LINEARIZABLE, FOLLOWER or SERIALIZABLE. Default: ${DEFAULT-VALUE}.")
+  Consistency consistency;
+
+  @Option(names = "--rate", defaultValue = "0",
+      description = "Open loop at this many requests/s (latency from when each was due). 0: closed loop.")
+  double rate;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the key and operation choices.")
+  long seed;
+
+  @Option(names = "--hdr-out", description = "Write the latency histogram (HdrHistogram log, ns) to this file.")
+  Path hdrOut;
+
+  @Override
+  public Integer call() throws Exception {
+    Workload workload;
+    LoadGenerator.Settings settings;
+    try {
+      Workload.KeyChooser chooser = switch (keyDist) {
+        case "uniform" -> Workload.KeyChooser.uniform(keys);
+        case "zipf" -> Workload.KeyChooser.zipf(keys, 0.99);
+        default -> throw new IllegalArgumentException("--key-dist must be uniform or zipf");
+      };
+      workload = new Workload(Workload.parseMix(mix), chooser);
+      if (local == 0 && (endpoints == null || endpoints.isBlank())) {
+        throw new IllegalArgumentException("give --endpoints (or $FLOTILLA_ENDPOINTS), or --local N");
+      }
+      settings = new LoadGenerator.Settings(endpoints == null ? "" : endpoints, clients, concurrency,
+          parse(duration), parse(warmup), valueSize, workload, consistency, rate, seed);
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench: " + e.getMessage());
+      return 64;
+    }
+    if (local == 0) {
+      return run(settings);
+    }
+    Path dir = Files.createTempDirectory("flotilla-bench");
+    try (LocalCluster cluster = new LocalCluster(local, 7000, dir)) {
+      System.err.printf("starting %d local nodes in %s%n", local, dir);
+      cluster.startAll();
+      awaitLeader(cluster.clientEndpoints());
+      return run(new LoadGenerator.Settings(cluster.clientEndpoints(), settings.clients(), settings.concurrency(),
+          settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),
+          settings.rate(), settings.seed()));
+    }
+  }
+
+  private int run(LoadGenerator.Settings settings) throws Exception {
+    PrintStream out = System.out;
+    LoadGenerator.Result r = new LoadGenerator(settings, out).run();
+    Histogram h = r.latency();
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("mode", settings.rate() > 0 ? "open" : "closed");
+    json.put("mix", mix);
+    json.put("concurrency", settings.concurrency());
+    json.put("clients", settings.clients());
+    json.put("valueSize", settings.valueSize());
+    json.put("keys", keys);
+    json.put("keyDist", keyDist);
+    json.put("consistency", settings.consistency().name());
+    if (settings.rate() > 0) {
+      json.put("rate", settings.rate());
+    }
+    json.put("seconds", round(r.seconds()));
+    json.put("ops", r.ops());
+    json.put("opsPerSec", round(r.opsPerSecond()));
+    Map<String, Object> lat = new LinkedHashMap<>();
+    lat.put("p50", ms(h.getValueAtPercentile(50)));
+    lat.put("p90", ms(h.getValueAtPercentile(90)));
+    lat.put("p99", ms(h.getValueAtPercentile(99)));
+    lat.put("p999", ms(h.getValueAtPercentile(99.9)));
+    lat.put("max", ms(h.getMaxValue()));
+    lat.put("mean", round(h.getMean() / 1e6));
+    json.put("latencyMs", lat);
+    json.put("byOp", r.byOp());
+    json.put("errors", r.errors());
+    out.println(new ObjectMapper().writeValueAsString(json));
+    if (hdrOut != null) {
+      try (PrintStream f = new PrintStream(Files.newOutputStream(hdrOut))) {
+        HistogramLogWriter w = new HistogramLogWriter(f);
+        w.outputLogFormatVersion();
+        w.outputComment("flotilla bench latencies in nanoseconds; mix " + mix);
+        w.outputIntervalHistogram(h);
+      }
+    }
+    return 0;
+  }
+
+  private static double ms(long nanos) {
+    return round(nanos / 1e6);
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+
+  static Duration parse(String d) {
+    String t = d.trim().toLowerCase();
+    try {
+      if (t.endsWith("ms")) {
+        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+      }
+      if (t.endsWith("s")) {
+        return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+      }
+      if (t.endsWith("m")) {
+        return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
+      }
+      return Duration.ofSeconds(Long.parseLong(t));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not a duration: '" + d + "' (e.g. 500ms, 30s, 2m)");
+    }
+  }
+
+  private static void awaitLeader(String endpoints) throws InterruptedException {
+    try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(5)))) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < deadline) {
+        try {
+          c.blocking().put("bench-ready".getBytes(), new byte[0]);
+          return;
+        } catch (FlotillaException e) {
+          new CountDownLatch(1).await(200, TimeUnit.MILLISECONDS); // cluster still electing
+        }
+      }
+      throw new IllegalStateException("the local cluster elected no leader within 60 s");
+    }
+  }
+}
