@@ -1,13 +1,12 @@
 package io.flotilla.server.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.FlotillaException;
 import io.flotilla.client.proto.Consistency;
 import io.flotilla.server.loadgen.LoadGenerator;
+import io.flotilla.server.loadgen.Report;
 import io.flotilla.server.loadgen.Workload;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,8 +15,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.HdrHistogram.Histogram;
-import org.HdrHistogram.HistogramLogWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -87,7 +84,8 @@ final class BenchCommand implements Callable<Integer> {
       if (local == 0 && (endpoints == null || endpoints.isBlank())) {
         throw new IllegalArgumentException("give --endpoints (or $FLOTILLA_ENDPOINTS), or --local N");
       }
-      settings = new LoadGenerator.Settings(endpoints == null ? "" : endpoints, clients, concurrency,
+      String eps = endpoints;
+      settings = new LoadGenerator.Settings(() -> io.flotilla.server.loadgen.KvTarget.flotilla(eps), clients, concurrency,
           parse(duration), parse(warmup), valueSize, workload, consistency, rate, seed);
     } catch (IllegalArgumentException e) {
       System.err.println("bench: " + e.getMessage());
@@ -101,59 +99,33 @@ final class BenchCommand implements Callable<Integer> {
       System.err.printf("starting %d local nodes in %s%n", local, dir);
       cluster.startAll();
       awaitLeader(cluster.clientEndpoints());
-      return run(new LoadGenerator.Settings(cluster.clientEndpoints(), settings.clients(), settings.concurrency(),
+      String eps = cluster.clientEndpoints();
+      return run(new LoadGenerator.Settings(() -> io.flotilla.server.loadgen.KvTarget.flotilla(eps), settings.clients(), settings.concurrency(),
           settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),
           settings.rate(), settings.seed()));
     }
   }
 
   private int run(LoadGenerator.Settings settings) throws Exception {
-    PrintStream out = System.out;
-    LoadGenerator.Result r = new LoadGenerator(settings, out).run();
-    Histogram h = r.latency();
-    Map<String, Object> json = new LinkedHashMap<>();
-    json.put("mode", settings.rate() > 0 ? "open" : "closed");
-    json.put("mix", mix);
-    json.put("concurrency", settings.concurrency());
-    json.put("clients", settings.clients());
-    json.put("valueSize", settings.valueSize());
-    json.put("keys", keys);
-    json.put("keyDist", keyDist);
-    json.put("consistency", settings.consistency().name());
+    LoadGenerator.Result r = new LoadGenerator(settings, System.out).run();
+    Map<String, Object> describe = new LinkedHashMap<>();
+    describe.put("target", "flotilla");
+    describe.put("mode", settings.rate() > 0 ? "open" : "closed");
+    describe.put("mix", mix);
+    describe.put("concurrency", settings.concurrency());
+    describe.put("clients", settings.clients());
+    describe.put("valueSize", settings.valueSize());
+    describe.put("keys", keys);
+    describe.put("keyDist", keyDist);
+    describe.put("consistency", settings.consistency().name());
     if (settings.rate() > 0) {
-      json.put("rate", settings.rate());
+      describe.put("rate", settings.rate());
     }
-    json.put("seconds", round(r.seconds()));
-    json.put("ops", r.ops());
-    json.put("opsPerSec", round(r.opsPerSecond()));
-    Map<String, Object> lat = new LinkedHashMap<>();
-    lat.put("p50", ms(h.getValueAtPercentile(50)));
-    lat.put("p90", ms(h.getValueAtPercentile(90)));
-    lat.put("p99", ms(h.getValueAtPercentile(99)));
-    lat.put("p999", ms(h.getValueAtPercentile(99.9)));
-    lat.put("max", ms(h.getMaxValue()));
-    lat.put("mean", round(h.getMean() / 1e6));
-    json.put("latencyMs", lat);
-    json.put("byOp", r.byOp());
-    json.put("errors", r.errors());
-    out.println(new ObjectMapper().writeValueAsString(json));
+    System.out.println(Report.json(describe, r));
     if (hdrOut != null) {
-      try (PrintStream f = new PrintStream(Files.newOutputStream(hdrOut))) {
-        HistogramLogWriter w = new HistogramLogWriter(f);
-        w.outputLogFormatVersion();
-        w.outputComment("flotilla bench latencies in nanoseconds; mix " + mix);
-        w.outputIntervalHistogram(h);
-      }
+      Report.writeHistogram(hdrOut, "flotilla bench latencies in nanoseconds; mix " + mix, r.latency());
     }
     return 0;
-  }
-
-  private static double ms(long nanos) {
-    return round(nanos / 1e6);
-  }
-
-  private static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
   }
 
   static Duration parse(String d) {

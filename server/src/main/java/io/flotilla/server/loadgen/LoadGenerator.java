@@ -2,9 +2,6 @@ package io.flotilla.server.loadgen;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import io.flotilla.client.ClientOptions;
-import io.flotilla.client.FlotillaClient;
-import io.flotilla.client.FlotillaException;
 import io.flotilla.client.proto.Consistency;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -31,7 +28,7 @@ import org.HdrHistogram.Recorder;
 public final class LoadGenerator {
 
   /** What to run. {@code rate} 0 = closed loop. */
-  public record Settings(String endpoints, int clients, int concurrency, Duration duration, Duration warmup,
+  public record Settings(java.util.function.Supplier<KvTarget> targets, int clients, int concurrency, Duration duration, Duration warmup,
                          int valueSize, Workload workload, Consistency consistency, double rate, long seed) {
     public Settings {
       if (clients <= 0 || concurrency <= 0 || valueSize < 0 || rate < 0) {
@@ -69,9 +66,9 @@ public final class LoadGenerator {
   }
 
   public Result run() throws InterruptedException {
-    FlotillaClient[] clients = new FlotillaClient[s.clients()];
+    KvTarget[] clients = new KvTarget[s.clients()];
     for (int i = 0; i < clients.length; i++) {
-      clients[i] = new FlotillaClient(ClientOptions.of(s.endpoints()).withRequestTimeout(Duration.ofSeconds(10)));
+      clients[i] = s.targets().get();
     }
     Semaphore inFlight = new Semaphore(s.concurrency());
     Thread driver = new Thread(() -> drive(clients, inFlight), "loadgen-driver");
@@ -109,7 +106,7 @@ public final class LoadGenerator {
       driver.interrupt();
       // Let what is in flight finish so the cluster is not left with half-sent requests.
       inFlight.tryAcquire(s.concurrency(), 15, TimeUnit.SECONDS);
-      for (FlotillaClient c : clients) {
+      for (KvTarget c : clients) {
         c.close();
       }
     }
@@ -132,7 +129,7 @@ public final class LoadGenerator {
   }
 
   /** The driver thread: keeps `concurrency` requests in flight, or sends them on schedule. */
-  private void drive(FlotillaClient[] clients, Semaphore inFlight) {
+  private void drive(KvTarget[] clients, Semaphore inFlight) {
     SplittableRandom rnd = new SplittableRandom(s.seed());
     long interval = s.rate() > 0 ? (long) (1e9 / s.rate()) : 0;
     long due = System.nanoTime();
@@ -155,7 +152,7 @@ public final class LoadGenerator {
     }
   }
 
-  private void send(FlotillaClient c, SplittableRandom rnd, long start, Semaphore inFlight) {
+  private void send(KvTarget c, SplittableRandom rnd, long start, Semaphore inFlight) {
     Workload.Op op = s.workload().nextOp(rnd);
     long k = s.workload().nextKey(rnd);
     byte[] key = String.format("key-%010d", k).getBytes(UTF_8);
@@ -177,8 +174,9 @@ public final class LoadGenerator {
         recorder.recordValue(Math.max(1, latency));
         byOp.computeIfAbsent(op.name().toLowerCase(), x -> new LongAdder()).increment();
         if (err != null) {
-          Throwable cause = err.getCause() != null && !(err instanceof FlotillaException) ? err.getCause() : err;
-          String code = cause instanceof FlotillaException fe ? fe.code().name() : cause.getClass().getSimpleName();
+          Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+              ? err.getCause() : err;
+          String code = c.errorCode(cause);
           errors.computeIfAbsent(code, x -> new LongAdder()).increment();
           intervalErrors.increment();
         } else {
