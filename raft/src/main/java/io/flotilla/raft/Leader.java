@@ -38,6 +38,13 @@ final class Leader {
     /** Indexes of entries this leader proposed that are not yet known committed. */
     private final IndexQueue pendingProposals = new IndexQueue();
     private boolean proposalsUnsent;
+    /**
+     * The last configuration entry this leader appended, or its no-op: no new change until it is
+     * committed (etcd's pendingConfIndex). Starting at the no-op means a new leader first commits
+     * an entry of its term, so every configuration entry in its log is committed before it adds
+     * one (the fix for the single-server-change bug, and what Membership's implied commit relies on).
+     */
+    private long pendingConfIndex;
 
     Leader(RaftCore core) {
         this.core = core;
@@ -45,14 +52,15 @@ final class Leader {
         this.log = core.log();
         this.id = core.id();
         this.term = core.term();
-        for (long v : config.voters()) {
+        for (long v : core.configuration().members()) {
             progress.put(v, new Progress(log.lastIndex() + 1, config.maxInflight()));
         }
         Progress self = progress.get(id);
         self.maybeUpdate(log.durableLastIndex()); // only what is durable counts (§10.2.1)
         self.becomeReplicate();
         // The no-op lets the leader commit entries of earlier terms (§5.4.2, §6.4).
-        log.append(List.of(Entry.noop(log.lastIndex() + 1, term)));
+        core.appendToLog(List.of(Entry.noop(log.lastIndex() + 1, term)));
+        pendingConfIndex = log.lastIndex();
         bcastAppend();
     }
 
@@ -74,12 +82,85 @@ final class Leader {
             return new Rejected(RaftError.OVERLOADED, id);
         }
         long index = log.lastIndex() + 1;
-        log.append(List.of(new Entry(index, term, EntryType.NORMAL, data)));
+        core.appendToLog(List.of(new Entry(index, term, EntryType.NORMAL, data)));
         pendingProposals.addLast(index);
         // Not sent yet: every proposal of this round goes out in one AppendEntries per follower
         // when the driver asks for the Ready (flushProposals), instead of one message each.
         proposalsUnsent = true;
         return new ProposeResult.Accepted(index, term);
+    }
+
+    ConfChangeResult proposeConfChange(ConfChange change) {
+        if (leadTransferee != 0) {
+            return new ConfChangeResult.Refused(ConfChangeError.TRANSFER_IN_PROGRESS, id, "leadership transfer in progress");
+        }
+        if (pendingConfIndex > core.commitIndex() || core.configuration().isJoint()) {
+            return new ConfChangeResult.Refused(ConfChangeError.CHANGE_PENDING, id,
+                    "a configuration change is not finished (or this leader has not committed its first entry)");
+        }
+        var outcome = io.flotilla.raft.confchange.Changer.apply(core.configuration(), change);
+        if (!outcome.ok()) {
+            return new ConfChangeResult.Refused(outcome.error(), id, outcome.detail());
+        }
+        long index = appendConfEntry(new ConfEntry(change, false, outcome.configuration()));
+        pendingProposals.addLast(index);
+        return new ConfChangeResult.Accepted(index, term, outcome.configuration());
+    }
+
+    /**
+     * The joint configuration this leader is in is committed: append the entry that leaves it
+     * (C_new), once (the second step of §4.3, automatic as etcd's auto-leave). A leader elected in
+     * a joint configuration does so after committing its no-op.
+     */
+    void maybeLeaveJoint() {
+        if (pendingConfIndex > core.commitIndex()) {
+            return;
+        }
+        var current = core.configuration();
+        appendConfEntry(new ConfEntry(new ConfChange(List.of()), true,
+                io.flotilla.raft.confchange.Changer.leaveJoint(current)));
+    }
+
+    private long appendConfEntry(ConfEntry ce) {
+        long index = log.lastIndex() + 1;
+        core.appendToLog(List.of(new Entry(index, term, EntryType.CONF_CHANGE, ce.encode())));
+        pendingConfIndex = index;
+        proposalsUnsent = true;
+        return index;
+    }
+
+    /** The committed configuration changed: track new members, forget removed ones. */
+    void configurationChanged() {
+        var c = core.configuration();
+        for (long m : c.members()) {
+            if (!progress.containsKey(m)) {
+                progress.put(m, new Progress(log.lastIndex() + 1, config.maxInflight()));
+            }
+        }
+        // Our own progress stays: we lead until the caller sees we are no longer a voter.
+        progress.keySet().removeIf(m -> m != id && !c.isMember(m));
+        if (leadTransferee != 0 && !c.isVoter(leadTransferee)) {
+            leadTransferee = 0;
+        }
+    }
+
+    /**
+     * This leader is no longer a voter (it removed itself): before stepping down, hand over to the
+     * most caught-up voter with TimeoutNow so the group does not wait an election timeout.
+     */
+    void handOverOnRemoval() {
+        long best = 0;
+        long bestMatch = -1;
+        for (long v : core.configuration().voters()) {
+            Progress pr = progress.get(v);
+            if (pr != null && pr.matchIndex() > bestMatch) {
+                best = v;
+                bestMatch = pr.matchIndex();
+            }
+        }
+        if (best != 0 && bestMatch == log.lastIndex()) {
+            core.send(new TimeoutNow(config.groupId(), id, best, term));
+        }
     }
 
     /** Sends this round's new proposals to every follower; called once per Ready. */
@@ -164,6 +245,9 @@ final class Leader {
 
     private void handleAppendEntriesResponse(AppendEntriesResponse r) {
         Progress pr = progress.get(r.from());
+        if (pr == null) {
+            return; // not a member (any more)
+        }
         pr.setRecentActive(true);
         if (!r.success()) {
             long nextProbe = r.rejectHintIndex();
@@ -196,6 +280,9 @@ final class Leader {
         }
         if (maybeCommit()) {
             bcastAppend();
+            if (!progress.containsKey(r.from())) {
+                return; // the commit removed it
+            }
         } else if (wasPaused) {
             sendAppend(r.from());
         }
@@ -209,6 +296,9 @@ final class Leader {
 
     private void handleHeartbeatResponse(HeartbeatResponse r) {
         Progress pr = progress.get(r.from());
+        if (pr == null) {
+            return;
+        }
         pr.setRecentActive(true);
         pr.heartbeatAcked();
         if (pr.matchIndex() < log.lastIndex()) {
@@ -307,6 +397,7 @@ final class Leader {
     }
 
     void bcastHeartbeat() {
+
         long context = readOnly.roundContext();
         for (long p : core.peers()) {
             // Never tell a follower to commit past what it is known to hold.

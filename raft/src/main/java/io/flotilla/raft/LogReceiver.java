@@ -57,7 +57,7 @@ final class LogReceiver {
                 InvariantViolation.check(conflict > commitIndex,
                         "node %d: entry %d conflicts with committed prefix (commit %d)", id, conflict, commitIndex);
                 List<Entry> entries = ae.entries();
-                log.append(entries.subList((int) (conflict - ae.prevLogIndex() - 1), entries.size()));
+                core.appendToLog(entries.subList((int) (conflict - ae.prevLogIndex() - 1), entries.size()));
             }
             core.commitTo(Math.min(ae.leaderCommit(), lastNew));
             core.send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, lastNew, 0, 0));
@@ -88,7 +88,7 @@ final class LogReceiver {
         } else {
             // Steps 7-8: discard the entire log (any suffix after a mismatch is uncommitted here,
             // since s.index() > commitIndex) and continue from the snapshot.
-            log.restore(s);
+            core.restoreLog(s);
             core.commitTo(s.index());
         }
         core.send(new AppendEntriesResponse(groupId, id, is.from(), term, true, s.index(), 0, 0));

@@ -9,7 +9,10 @@ import java.util.random.RandomGenerator;
  *
  * @param groupId        the Raft group, carried by every message
  * @param nodeId         this node (positive)
- * @param voters         initial voting members, including {@code nodeId}
+ * @param voters         bootstrap voting members, including {@code nodeId}; empty for a node joining an
+ *                       existing group (it learns the configuration from the leader and never
+ *                       campaigns before). Ignored once a configuration entry or a snapshot with a
+ *                       configuration is in the log.
  * @param electionTick   T: a follower campaigns after a random timeout in [T, 2T) ticks without a leader
  * @param heartbeatTick  a leader sends heartbeats every this many ticks; must be &lt; electionTick
  * @param maxSizePerMsg  soft byte limit of the entries of one AppendEntries (at least one entry is sent)
@@ -22,6 +25,11 @@ import java.util.random.RandomGenerator;
  *                       followers with a live leader ignore vote requests (§6.2, §9.6)
  * @param applied        the index the state machine had applied when this core was built
  * @param random         the only source of randomness; seeded by the caller so runs replay
+ * @param leaseRead      a leader with a valid lease answers ReadIndex without a heartbeat round
+ *                       (requires checkQuorum; see docs/raft.md for the clock assumption)
+ * @param maxClockDriftTicks how much shorter than electionTick the lease is: the bound on how many
+ *                       ticks a follower's election timer may run ahead of the leader's over one
+ *                       election timeout
  */
 public record RaftConfig(
         long groupId,
@@ -37,13 +45,19 @@ public record RaftConfig(
         boolean preVote,
         boolean checkQuorum,
         long applied,
-        RandomGenerator random) {
+        RandomGenerator random,
+        boolean leaseRead,
+        int maxClockDriftTicks) {
 
     public RaftConfig {
         voters = Set.copyOf(voters);
         Objects.requireNonNull(random, "random");
-        if (nodeId <= 0 || !voters.contains(nodeId) || voters.stream().anyMatch(v -> v <= 0)) {
-            throw new IllegalArgumentException("node " + nodeId + " must be one of the positive voters " + voters);
+        if (nodeId <= 0 || !(voters.isEmpty() || voters.contains(nodeId)) || voters.stream().anyMatch(v -> v <= 0)) {
+            throw new IllegalArgumentException("node " + nodeId + " must be one of the positive voters " + voters
+                    + " (or voters empty: a joining node)");
+        }
+        if (leaseRead && (!checkQuorum || maxClockDriftTicks < 0 || maxClockDriftTicks >= electionTick)) {
+            throw new IllegalArgumentException("lease reads need checkQuorum and 0 <= maxClockDriftTicks < electionTick");
         }
         if (heartbeatTick <= 0 || electionTick <= heartbeatTick) {
             throw new IllegalArgumentException("need 0 < heartbeatTick < electionTick");
@@ -54,27 +68,50 @@ public record RaftConfig(
         }
     }
 
-    /** Defaults suited to tests and a LAN: T = 10 ticks, heartbeat every tick, pre-vote and check-quorum on. */
+    /** Without lease reads (the constructor before they existed). */
+    public RaftConfig(long groupId, long nodeId, Set<Long> voters, int electionTick, int heartbeatTick,
+                      int maxSizePerMsg, int maxEntriesPerMsg, int maxInflight, int maxUncommittedEntries,
+                      int maxApplyBytes, boolean preVote, boolean checkQuorum, long applied, RandomGenerator random) {
+        this(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg, maxEntriesPerMsg, maxInflight,
+                maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum, applied, random, false, 0);
+    }
+
+    /**
+     * Defaults suited to tests and a LAN: T = 10 ticks, heartbeat every tick, pre-vote and
+     * check-quorum on, lease reads off.
+     */
     public static RaftConfig of(long groupId, long nodeId, Set<Long> voters, RandomGenerator random) {
         return new RaftConfig(groupId, nodeId, voters, 10, 1, 64 * 1024, 64, 16, 4096, 1 << 20,
                 true, true, 0, random);
     }
 
+    /** A node joining an existing group: no configuration until the leader's log or snapshot brings one. */
+    public static RaftConfig joining(long groupId, long nodeId, RandomGenerator random) {
+        return of(groupId, nodeId, Set.of(), random);
+    }
+
+    /** Lease reads on, with a lease of electionTick - maxClockDriftTicks ticks. */
+    public RaftConfig withLeaseRead(int newMaxClockDriftTicks) {
+        return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
+                maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
+                applied, random, true, newMaxClockDriftTicks);
+    }
+
     public RaftConfig withApplied(long newApplied) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
                 maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
-                newApplied, random);
+                newApplied, random, leaseRead, maxClockDriftTicks);
     }
 
     public RaftConfig withLimits(int sizePerMsg, int entriesPerMsg, int inflight) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, sizePerMsg,
                 entriesPerMsg, inflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
-                applied, random);
+                applied, random, leaseRead, maxClockDriftTicks);
     }
 
     public RaftConfig withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
                 maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, newPreVote, newCheckQuorum,
-                applied, random);
+                applied, random, leaseRead && newCheckQuorum, maxClockDriftTicks);
     }
 }

@@ -35,10 +35,12 @@ public final class RaftCore {
     private final RaftConfig config;
     private final long id;
     private final long groupId;
-    /** Membership, as quorum arithmetic sees it (fixed until membership changes exist). */
-    private final Configuration configuration;
-    /** Voters other than this node, sorted so that message order is deterministic. */
-    private final long[] peers;
+    /** The configuration in effect (changes when a configuration entry commits). */
+    private final Membership membership;
+    /** Members (voters and learners) other than this node, sorted so that message order is deterministic. */
+    private long[] peers;
+    /** Voters of either half other than this node, sorted: whom a candidate asks. */
+    private long[] voterPeers;
     private final RaftLog log;
     /** The receiver side of replication (AppendEntries, InstallSnapshot, heartbeats). */
     private final LogReceiver receiver;
@@ -77,15 +79,17 @@ public final class RaftCore {
         this.config = config;
         this.id = config.nodeId();
         this.groupId = config.groupId();
-        this.configuration = new Configuration(config.voters());
-        this.peers = config.voters().stream().mapToLong(Long::longValue).filter(v -> v != id).sorted().toArray();
         this.log = new RaftLog(storage);
         this.receiver = new LogReceiver(this);
         HardState hs = hardStateStore.hardState();
         InvariantViolation.check(hs.commitIndex() <= log.lastIndex(),
                 "node %d: durable commit %d beyond durable log %d", id, hs.commitIndex(), log.lastIndex());
-        // A snapshot only ever covers committed entries.
-        long commit = Math.max(hs.commitIndex(), log.firstIndex() - 1);
+        // A snapshot only ever covers committed entries; and every configuration entry but the
+        // last in the log is committed (see Membership), whatever the persisted commit says.
+        long durableCommit = Math.max(hs.commitIndex(), log.firstIndex() - 1);
+        this.membership = new Membership(log, new Configuration(config.voters()), durableCommit, config.applied());
+        long commit = membership.restartCommit();
+        updatePeers();
         InvariantViolation.check(config.applied() <= commit, "applied beyond commit");
         // Entries below firstIndex are gone: the driver must have restored the state machine from
         // storage.snapshot() (or have applied at least that far) before building the core.
@@ -147,6 +151,25 @@ public final class RaftCore {
         return new HardState(term, votedFor, commitIndex);
     }
 
+    /**
+     * The configuration in effect: the last committed configuration entry's (or the snapshot's,
+     * or the bootstrap voters). {@link Configuration#EMPTY} on a joining node that has not learned
+     * one yet.
+     */
+    public Configuration configuration() {
+        return membership.configuration();
+    }
+
+    /** The configuration as of {@link #lastApplied()}: what a snapshot taken there must record. */
+    public Configuration appliedConfiguration() {
+        return membership.applied();
+    }
+
+    /** Whether a configuration entry is in the log but not yet known committed. */
+    public boolean confChangePending() {
+        return membership.hasUncommitted();
+    }
+
     /** The leader's view of a peer (null unless leader). For tests and metrics. */
     public Progress progress(long peer) {
         return leader == null ? null : leader.progress(peer);
@@ -170,7 +193,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
-        if (role != Role.LEADER) {
+        if (role != Role.LEADER && configuration().isVoter(id)) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -183,6 +206,22 @@ public final class RaftCore {
             return new Rejected(RaftError.NOT_LEADER, leaderId);
         }
         return leader.propose(data);
+    }
+
+    /**
+     * Proposes a membership change (only a leader accepts it). A change of the voter set enters a
+     * joint configuration; once that entry commits, this leader appends the entry that leaves it
+     * by itself. Either entry takes effect when committed; the driver sees both among
+     * {@link Ready#committedEntries} as {@link EntryType#CONF_CHANGE} ({@link ConfEntry#decode}).
+     * Only one change may be in flight: a second one is refused with
+     * {@link ConfChangeError#CHANGE_PENDING} until the configuration is final.
+     */
+    public ConfChangeResult proposeConfChange(ConfChange change) {
+        checkNoReadyOutstanding();
+        if (role != Role.LEADER) {
+            return new ConfChangeResult.Refused(ConfChangeError.NOT_LEADER, leaderId, "not the leader");
+        }
+        return leader.proposeConfChange(change);
     }
 
     /**
@@ -207,7 +246,8 @@ public final class RaftCore {
     /** Hands leadership to {@code target} once its log is caught up (§3.10). Empty if accepted. */
     public java.util.Optional<Rejected> transferLeadership(long target) {
         checkNoReadyOutstanding();
-        if (!configuration.isVoter(target)) {
+        if (!configuration().isVoter(target)) {
+            // Learners included: they may lag arbitrarily and do not count in any quorum.
             throw new IllegalArgumentException("not a voter: " + target);
         }
         if (role != Role.LEADER) {
@@ -227,7 +267,7 @@ public final class RaftCore {
      */
     public void reportSnapshotFailure(long peer) {
         checkNoReadyOutstanding();
-        if (role == Role.LEADER && peer != id && configuration.isVoter(peer)) {
+        if (role == Role.LEADER && peer != id && configuration().isMember(peer)) {
             leader.snapshotFailed(peer);
         }
     }
@@ -238,9 +278,9 @@ public final class RaftCore {
         if (m.groupId() != groupId || m.to() != id) {
             throw new IllegalArgumentException("misrouted message to node " + id + " of group " + groupId + ": " + m);
         }
-        if (!configuration.isVoter(m.from())) {
-            return; // not a member (yet, or any more)
-        }
+        // Messages from non-members are not dropped: a joining node hears from a leader it does
+        // not know yet, a node promoted before it learned so must still vote, and a removed
+        // leader hands over with TimeoutNow. Non-members never count in a quorum (Configuration).
         if (m.term() > term) {
             if (m instanceof RequestVote rv) {
                 // Leader stickiness (§4.2.3 / §9.6): a node that heard from a live leader within
@@ -282,6 +322,7 @@ public final class RaftCore {
             case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
             case FOLLOWER -> stepFollower(m);
         }
+        afterLeaderCommit();
     }
 
     // ---------------------------------------------------------------- Ready
@@ -329,6 +370,7 @@ public final class RaftCore {
                     "node %d installed snapshot %d with applied %d, commit %d", id, index, lastApplied, commitIndex);
             log.stableSnapTo(index);
             lastApplied = index;
+            membership.appliedSnapshot(rd.snapshot());
         }
         if (!rd.entries().isEmpty()) {
             Entry last = rd.entries().get(rd.entries().size() - 1);
@@ -343,7 +385,9 @@ public final class RaftCore {
             InvariantViolation.check(first == lastApplied + 1 && last <= commitIndex,
                     "node %d applied [%d,%d] after %d with commit %d", id, first, last, lastApplied, commitIndex);
             lastApplied = last;
+            membership.appliedEntries(rd.committedEntries());
         }
+        afterLeaderCommit();
     }
 
     private boolean hardStateChanged() {
@@ -415,7 +459,7 @@ public final class RaftCore {
 
     private void tickElection() {
         electionElapsed++;
-        if (electionElapsed >= randomizedElectionTimeout) {
+        if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id)) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -449,11 +493,11 @@ public final class RaftCore {
             voteTerm = term;
         }
         votes.put(id, true);
-        if (configuration.voteResult(votes) == QuorumMath.VoteResult.WON) {
+        if (configuration().voteResult(votes) == QuorumMath.VoteResult.WON) {
             wonElection(); // single voter
             return;
         }
-        for (long p : peers) {
+        for (long p : voterPeers) {
             send(new RequestVote(groupId, id, p, voteTerm, log.lastIndex(), log.lastTerm(),
                     type == CampaignType.PRE_VOTE, type == CampaignType.TRANSFER));
         }
@@ -502,7 +546,9 @@ public final class RaftCore {
             leaderId = is.from();
             receiver.handleInstallSnapshot(is);
         } else if (m instanceof TimeoutNow) {
-            campaign(CampaignType.TRANSFER);
+            if (configuration().isVoter(id)) {
+                campaign(CampaignType.TRANSFER);
+            }
         } else if (m instanceof ReadIndexResponse r) {
             readStates.add(new ReadState(r.requestId(), r.readIndex()));
         }
@@ -515,7 +561,7 @@ public final class RaftCore {
                 return; // a response from the other phase
             }
             votes.putIfAbsent(r.from(), r.granted());
-            switch (configuration.voteResult(votes)) {
+            switch (configuration().voteResult(votes)) {
                 case WON -> wonElection();
                 case LOST -> becomeFollower(term, 0);
                 case PENDING -> { }
@@ -539,16 +585,63 @@ public final class RaftCore {
         InvariantViolation.check(index <= log.lastIndex(),
                 "node %d: commit %d beyond last index %d (log lost or corrupted?)", id, index, log.lastIndex());
         commitIndex = index;
+        if (membership.committed(index)) {
+            configurationChanged();
+        }
+    }
+
+    /** Appends to the log; every entry the core appends goes through here (configuration tracking). */
+    void appendToLog(List<Entry> entries) {
+        log.append(entries);
+        long implied = membership.appended(entries);
+        if (implied > commitIndex) {
+            commitTo(implied);
+        }
+    }
+
+    /** Replaces the log by a leader's snapshot (Figure 13 steps 7-8). */
+    void restoreLog(Snapshot s) {
+        log.restore(s);
+        if (membership.restored(s)) {
+            configurationChanged();
+        }
+    }
+
+    private void configurationChanged() {
+        updatePeers();
+        if (leader != null) {
+            leader.configurationChanged();
+        }
+    }
+
+    private void updatePeers() {
+        Configuration c = membership.configuration();
+        peers = c.members().stream().mapToLong(Long::longValue).filter(v -> v != id).sorted().toArray();
+        voterPeers = c.allVoters().stream().mapToLong(Long::longValue).filter(v -> v != id).sorted().toArray();
+    }
+
+    /**
+     * After anything that may have moved a leader's commit: leave a committed joint configuration
+     * (the automatic second step), and step down once a committed configuration no longer has
+     * this leader as a voter (§4.2.2: it led without counting itself in C_new until then).
+     */
+    private void afterLeaderCommit() {
+        if (role != Role.LEADER) {
+            return;
+        }
+        Configuration c = configuration();
+        if (c.isJoint()) {
+            leader.maybeLeaveJoint();
+        } else if (!c.isVoter(id)) {
+            leader.handOverOnRemoval();
+            becomeFollower(term, 0);
+        }
     }
 
     // ---------------------------------------------------------------- shared with Leader
 
     RaftConfig config() {
         return config;
-    }
-
-    Configuration configuration() {
-        return configuration;
     }
 
     long[] peers() {

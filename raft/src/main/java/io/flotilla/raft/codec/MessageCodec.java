@@ -6,6 +6,9 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.quorum.Configuration;
+import java.util.Set;
+import java.util.TreeSet;
 import io.flotilla.raft.proto.RaftMessage;
 import java.util.ArrayList;
 import java.util.List;
@@ -110,11 +113,23 @@ public final class MessageCodec {
 
     public static io.flotilla.raft.proto.Snapshot toProto(Snapshot s) {
         return io.flotilla.raft.proto.Snapshot.newBuilder().setIndex(s.index()).setTerm(s.term())
-                .setData(ByteString.copyFrom(s.data())).build();
+                .setData(ByteString.copyFrom(s.data())).setConfiguration(toProto(s.configuration())).build();
     }
 
     public static Snapshot fromProto(io.flotilla.raft.proto.Snapshot p) {
-        return new Snapshot(p.getIndex(), p.getTerm(), p.getData().toByteArray());
+        return new Snapshot(p.getIndex(), p.getTerm(), p.getData().toByteArray(), fromProto(p.getConfiguration()));
+    }
+
+    public static io.flotilla.raft.proto.Configuration toProto(Configuration c) {
+        return io.flotilla.raft.proto.Configuration.newBuilder()
+                .addAllVoters(new TreeSet<>(c.voters())).addAllOutgoing(new TreeSet<>(c.outgoing()))
+                .addAllLearners(new TreeSet<>(c.learners())).addAllLearnersNext(new TreeSet<>(c.learnersNext()))
+                .build();
+    }
+
+    public static Configuration fromProto(io.flotilla.raft.proto.Configuration p) {
+        return new Configuration(Set.copyOf(p.getVotersList()), Set.copyOf(p.getOutgoingList()),
+                Set.copyOf(p.getLearnersList()), Set.copyOf(p.getLearnersNextList()));
     }
 
     public static io.flotilla.raft.proto.Entry toProto(Entry e) {

@@ -2,6 +2,7 @@ package io.flotilla.raft.node;
 
 import io.flotilla.raft.Message.InstallSnapshot;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.quorum.Configuration;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,7 +33,17 @@ public final class SnapshotChunker {
      * has {@code done} and the CRC32C of the whole payload.
      */
     public record SnapshotChunk(long groupId, long from, long to, long term, long snapshotIndex, long snapshotTerm,
-                                long offset, byte[] data, boolean done, int crc32c) {}
+                                long offset, byte[] data, boolean done, int crc32c, Configuration configuration) {
+        public SnapshotChunk {
+            configuration = configuration == null ? Configuration.EMPTY : configuration;
+        }
+
+        /** A chunk of a snapshot without a recorded configuration. */
+        public SnapshotChunk(long groupId, long from, long to, long term, long snapshotIndex, long snapshotTerm,
+                             long offset, byte[] data, boolean done, int crc32c) {
+            this(groupId, from, to, term, snapshotIndex, snapshotTerm, offset, data, done, crc32c, Configuration.EMPTY);
+        }
+    }
 
     /** A transport-level snapshot chunk on the wire. */
     public static byte[] encode(SnapshotChunk c) {
@@ -40,6 +51,7 @@ public final class SnapshotChunker {
                 .setGroupId(c.groupId()).setFrom(c.from()).setTo(c.to()).setTerm(c.term())
                 .setSnapshotIndex(c.snapshotIndex()).setSnapshotTerm(c.snapshotTerm()).setOffset(c.offset())
                 .setData(com.google.protobuf.ByteString.copyFrom(c.data())).setDone(c.done()).setCrc32C(c.crc32c())
+                .setConfiguration(io.flotilla.raft.codec.MessageCodec.toProto(c.configuration()))
                 .build().toByteArray();
     }
 
@@ -47,7 +59,7 @@ public final class SnapshotChunker {
         var p = io.flotilla.raft.proto.SnapshotChunk.parseFrom(bytes);
         return new SnapshotChunk(p.getGroupId(), p.getFrom(), p.getTo(), p.getTerm(),
                 p.getSnapshotIndex(), p.getSnapshotTerm(), p.getOffset(), p.getData().toByteArray(), p.getDone(),
-                p.getCrc32C());
+                p.getCrc32C(), io.flotilla.raft.codec.MessageCodec.fromProto(p.getConfiguration()));
     }
 
     /** Splits {@code m} into chunks of at most {@code maxChunkBytes} payload bytes (at least one chunk). */
@@ -66,7 +78,7 @@ public final class SnapshotChunker {
             byte[] piece = java.util.Arrays.copyOfRange(data, offset, offset + len);
             boolean done = offset + len == data.length;
             out.add(new SnapshotChunk(m.groupId(), m.from(), m.to(), m.term(), s.index(), s.term(), offset, piece, done,
-                    done ? (int) crc.getValue() : 0));
+                    done ? (int) crc.getValue() : 0, s.configuration()));
             offset += len;
         } while (offset < data.length);
         return out;
@@ -130,7 +142,7 @@ public final class SnapshotChunker {
                 return Optional.empty();
             }
             return Optional.of(new InstallSnapshot(c.groupId(), c.from(), c.to(), c.term(),
-                    new Snapshot(c.snapshotIndex(), c.snapshotTerm(), data)));
+                    new Snapshot(c.snapshotIndex(), c.snapshotTerm(), data, c.configuration())));
         }
 
         private void drop(Key key) {

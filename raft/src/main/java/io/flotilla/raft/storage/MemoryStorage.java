@@ -4,6 +4,7 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.InvariantViolation;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.quorum.Configuration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -144,14 +145,14 @@ public final class MemoryStorage implements RaftStorage {
 
     /** Compacts both the visible and the durable log (durable at once). */
     @Override
-    public void createSnapshot(long index, byte[] data) {
+    public void createSnapshot(long index, Configuration configuration, byte[] data) {
         InvariantViolation.check(!snapshotDirty && firstDirty == Long.MAX_VALUE, "compaction with unforced writes");
         if (index <= snapshot.index()) {
             return; // older than what we have
         }
         InvariantViolation.check(index <= lastIndex() && index <= hardState.commitIndex(),
                 "snapshot at %d beyond commit %d / log %d", index, hardState.commitIndex(), lastIndex());
-        Snapshot s = new Snapshot(index, term(index), data);
+        Snapshot s = new Snapshot(index, term(index), data, configuration);
         entries.subList(0, (int) (index - snapshot.index())).clear();
         snapshot = s;
         durableEntries.clear();

@@ -1,8 +1,11 @@
 package io.flotilla.raft.storage;
 
+import io.flotilla.raft.ConfEntry;
 import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.quorum.Configuration;
 import java.util.List;
 
 /**
@@ -32,8 +35,35 @@ public interface RaftStorage extends LogStorage, HardStateStore {
      * so a durable committed entry) and compacts the log below it: entries &le; index are gone,
      * {@code term(index)} still answers. Durable when it returns (a compaction is off the Ready
      * path; it only ever loses entries that the snapshot covers). Call between Readies.
+     *
+     * <p>The snapshot records the configuration as of {@code index}, found from the last
+     * CONF_CHANGE entry &le; index (each carries the whole configuration) or else the current
+     * snapshot's. That scans the entries being compacted; a driver that knows the configuration
+     * (say from {@code RaftCore.appliedConfiguration()} when index is the applied index) passes it
+     * to {@link #createSnapshot(long, Configuration, byte[])} instead.
      */
-    void createSnapshot(long index, byte[] data);
+    default void createSnapshot(long index, byte[] data) {
+        createSnapshot(index, configurationAt(this, index), data);
+    }
+
+    /** As {@link #createSnapshot(long, byte[])}, with the configuration as of {@code index}. */
+    void createSnapshot(long index, Configuration configuration, byte[] data);
+
+    /** The configuration as of {@code index} (firstIndex - 1 &le; index &le; lastIndex), from the log. */
+    static Configuration configurationAt(LogStorage log, long index) {
+        Configuration c = log.snapshot().configuration();
+        long from = log.firstIndex();
+        while (from <= index) {
+            List<Entry> batch = log.entries(from, index + 1, 1 << 20);
+            for (Entry e : batch) {
+                if (e.type() == EntryType.CONF_CHANGE) {
+                    c = ConfEntry.decode(e.data()).configuration();
+                }
+            }
+            from += batch.size();
+        }
+        return c;
+    }
 
     /** Makes every earlier write durable. */
     void sync();

@@ -1,9 +1,11 @@
 package io.flotilla.raft.storage;
 
+import io.flotilla.raft.ConfEntry;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalOptions;
 import java.io.DataInputStream;
@@ -46,6 +48,11 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   static final String SNAPSHOT_FILE = "raft-snapshot";
   private static final int SNAPSHOT_MAGIC = 0x534E4150;
+  /**
+   * Version 2 added the configuration after the term. Version 1 files (which had no version field:
+   * the index followed the magic) are refused rather than guessed at; so is anything newer.
+   */
+  private static final int SNAPSHOT_MAGIC_V2 = 0x534E4132;
 
   private final Wal wal;
   private final Path dir;
@@ -183,14 +190,14 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   }
 
   @Override
-  public void createSnapshot(long index, byte[] data) {
+  public void createSnapshot(long index, Configuration configuration, byte[] data) {
     if (index <= snapshot.index()) {
       return;
     }
     try {
       lastAppend.join();
       long term = wal.term(index);
-      writeSnapshot(new Snapshot(index, term, data));
+      writeSnapshot(new Snapshot(index, term, data, configuration));
       wal.truncatePrefix(index, term);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -214,8 +221,10 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   private void writeSnapshot(Snapshot s) throws IOException {
     byte[] data = s.data();
-    ByteBuffer buf = ByteBuffer.allocate(4 + 8 + 8 + 4 + data.length + 4);
-    buf.putInt(SNAPSHOT_MAGIC).putLong(s.index()).putLong(s.term()).putInt(data.length).put(data);
+    byte[] conf = ConfEntry.encodeConfiguration(s.configuration());
+    ByteBuffer buf = ByteBuffer.allocate(4 + 8 + 8 + 4 + conf.length + 4 + data.length + 4);
+    buf.putInt(SNAPSHOT_MAGIC_V2).putLong(s.index()).putLong(s.term()).putInt(conf.length).put(conf)
+        .putInt(data.length).put(data);
     CRC32C crc = new CRC32C();
     crc.update(buf.array(), 0, buf.position());
     buf.putInt((int) crc.getValue());
@@ -244,20 +253,36 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     }
     byte[] all = Files.readAllBytes(file);
     try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(all))) {
-      if (in.readInt() != SNAPSHOT_MAGIC) {
-        throw new IOException("not a snapshot file: " + file);
+      int magic = in.readInt();
+      if (magic == SNAPSHOT_MAGIC) {
+        // A version 1 file has no configuration: reading it as "bootstrap voters" could silently
+        // resurrect a membership that changed since. Refuse; the operator re-seeds the node.
+        throw new IOException("snapshot file " + file + " has format version 1 (no configuration);"
+            + " this build reads version 2 only");
+      }
+      if (magic != SNAPSHOT_MAGIC_V2) {
+        throw new IOException("not a snapshot file, or an unknown format version: " + file
+            + String.format(" (magic 0x%08X)", magic));
       }
       long index = in.readLong();
       long term = in.readLong();
+      int confLen = in.readInt();
+      if (confLen < 0 || confLen > all.length) {
+        throw new IOException("corrupt snapshot file " + file);
+      }
+      byte[] conf = in.readNBytes(confLen);
       int len = in.readInt();
+      if (len < 0 || len > all.length) {
+        throw new IOException("corrupt snapshot file " + file);
+      }
       byte[] data = in.readNBytes(len);
       int stored = in.readInt();
       CRC32C crc = new CRC32C();
-      crc.update(all, 0, 4 + 8 + 8 + 4 + len);
+      crc.update(all, 0, 4 + 8 + 8 + 4 + confLen + 4 + len);
       if (data.length != len || stored != (int) crc.getValue()) {
         throw new IOException("corrupt snapshot file " + file); // written atomically: never torn
       }
-      return new Snapshot(index, term, data);
+      return new Snapshot(index, term, data, ConfEntry.decodeConfiguration(ByteBuffer.wrap(conf)));
     }
   }
 
