@@ -51,9 +51,12 @@ public final class Network {
         /** Snapshots received from a leader and installed, in order. */
         public final List<Snapshot> snapshotsInstalled = new ArrayList<>();
         boolean down;
+        /** Bootstrap voters: the group's for an original member, empty for a node that joined later. */
+        final Set<Long> bootstrap;
 
-        Peer(long id) {
+        Peer(long id, Set<Long> bootstrap) {
             this.id = id;
+            this.bootstrap = Set.copyOf(bootstrap);
         }
 
         /** Applied NORMAL entries' payloads as strings, in order. */
@@ -91,7 +94,7 @@ public final class Network {
             voters.add(id);
         }
         for (long id = 1; id <= n; id++) {
-            Peer p = new Peer(id);
+            Peer p = new Peer(id, voters);
             peers.put(id, p);
             start(p);
         }
@@ -99,7 +102,7 @@ public final class Network {
 
     private void start(Peer p) {
         Snapshot snapshot = p.storage.snapshot();
-        RaftConfig cfg = configTweak.apply(RaftConfig.of(1, p.id, voters, random.split()))
+        RaftConfig cfg = configTweak.apply(RaftConfig.of(1, p.id, p.bootstrap, random.split()))
                 .withApplied(snapshot.index());
         p.core = new RaftCore(cfg, p.storage, p.storage);
         p.applied.clear();
@@ -143,6 +146,28 @@ public final class Network {
             throw new UncheckedIOException(e);
         }
         return out;
+    }
+
+    /**
+     * Starts a fresh node with an empty log and no configuration (what a server does for a node
+     * about to be added): it waits for the leader's log or snapshot and never campaigns before.
+     */
+    public Peer addPeer(long id) {
+        if (peers.containsKey(id)) {
+            throw new IllegalArgumentException("node " + id + " exists");
+        }
+        Peer p = new Peer(id, Set.of());
+        peers.put(id, p);
+        start(p);
+        return p;
+    }
+
+    public io.flotilla.raft.ConfChangeResult proposeConfChange(long id, io.flotilla.raft.ConfChange change) {
+        Peer p = peers.get(id);
+        io.flotilla.raft.ConfChangeResult r = p.core.proposeConfChange(change);
+        drain(p);
+        deliverAll();
+        return r;
     }
 
     public boolean isDown(long id) {
@@ -330,6 +355,9 @@ public final class Network {
             }
             Message m = inFlight.pollFirst();
             Peer to = peers.get(m.to());
+            if (to == null) {
+                continue; // a node that was never started: unreachable
+            }
             Double rate = dropRate.get(m.from() * 1000 + m.to());
             if (to.down || peers.get(m.from()).down || cut.contains(m.from() * 1000 + m.to()) || !filter.test(m)
                     || (rate != null && random.nextDouble() < rate)) {
