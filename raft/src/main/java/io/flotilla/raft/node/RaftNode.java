@@ -1,6 +1,10 @@
 package io.flotilla.raft.node;
 
+import io.flotilla.raft.ConfChange;
+import io.flotilla.raft.ConfChangeResult;
+import io.flotilla.raft.ConfEntry;
 import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
 import io.flotilla.raft.Failure;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.InvariantViolation;
@@ -14,6 +18,7 @@ import io.flotilla.raft.Ready;
 import io.flotilla.raft.Rejected;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.RaftStorage;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -97,9 +102,23 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /** What the node knows about itself and, when leader, its followers. */
+    /**
+     * What the node knows about itself and, when leader, its followers. {@code configuration} is
+     * the membership in effect here (voters, learners, joint or not; empty on a joining node that
+     * has not learned one yet); {@code matchIndex} covers voters and learners.
+     */
     public record Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,
                          long lastIndex, long snapshotIndex, Map<Long, Long> matchIndex,
-                         long snapshotsTaken, long snapshotsInstalled) {}
+                         long snapshotsTaken, long snapshotsInstalled, Configuration configuration) {
+
+        /** Without a configuration (the shape before membership changes). */
+        public Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,
+                      long lastIndex, long snapshotIndex, Map<Long, Long> matchIndex,
+                      long snapshotsTaken, long snapshotsInstalled) {
+            this(id, role, term, leaderId, commitIndex, appliedIndex, lastIndex, snapshotIndex, matchIndex,
+                    snapshotsTaken, snapshotsInstalled, Configuration.EMPTY);
+        }
+    }
 
     private final long id;
     private final RaftCore core;
@@ -109,7 +128,6 @@ public final class RaftNode implements AutoCloseable {
     private final ScheduledExecutorService loop;
     private final long tickMillis;
     private final SnapshotPolicy snapshotPolicy;
-    private final java.util.Set<Long> peers;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private volatile Listener listener = Listener.NONE;
@@ -132,6 +150,14 @@ public final class RaftNode implements AutoCloseable {
     private volatile long commitIndex;
 
     private record PendingWrite(long term, long startNanos, CompletableFuture<Long> future) {}
+
+    /** A membership change: completes when its configuration is final (the joint one left). */
+    private record PendingConfChange(long term, CompletableFuture<Configuration> future) {}
+
+    private final Map<Long, PendingConfChange> confChangesByIndex = new HashMap<>();
+    /** Changes whose joint configuration was entered: they complete when it is left. */
+    private final List<CompletableFuture<Configuration>> confChangesAwaitingLeave = new ArrayList<>();
+    private volatile Configuration configuration = Configuration.EMPTY;
 
     private record PendingRead(long readIndex, long startNanos, CompletableFuture<Long> future) {}
 
@@ -164,7 +190,7 @@ public final class RaftNode implements AutoCloseable {
         this.stateMachine = stateMachine;
         this.tickMillis = tickMillis;
         this.snapshotPolicy = snapshotPolicy;
-        this.peers = config.voters();
+        this.configuration = core.configuration();
         this.appliedIndex = effective.applied();
         this.term = core.term();
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -247,6 +273,32 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
+     * Proposes a membership change on this node (it must lead). Completes with the resulting
+     * configuration once the change is applied here and final: for a change of voters, once the
+     * joint configuration it entered was left. Fails with {@link ConfChangeException} if refused
+     * (typed; {@code CHANGE_PENDING} is retryable), or {@link RaftException} LEADERSHIP_LOST if the
+     * leader changed before the change applied (outcome unknown: check {@link #status()}).
+     */
+    public CompletableFuture<Configuration> proposeConfChange(ConfChange change) {
+        CompletableFuture<Configuration> f = new CompletableFuture<>();
+        submit(() -> {
+            ConfChangeResult r = core.proposeConfChange(change);
+            if (r instanceof ConfChangeResult.Refused refused) {
+                f.completeExceptionally(new ConfChangeException(refused.error(), refused.leaderHint(), refused.detail()));
+            } else {
+                ConfChangeResult.Accepted a = (ConfChangeResult.Accepted) r;
+                confChangesByIndex.put(a.index(), new PendingConfChange(a.term(), f));
+            }
+        }, f);
+        return f;
+    }
+
+    /** The configuration in effect as of the last loop round. */
+    public Configuration configuration() {
+        return configuration;
+    }
+
+    /**
      * Completes with a read index once this node has applied it: a linearizable read may then be
      * served from the local state machine.
      */
@@ -289,13 +341,14 @@ public final class RaftNode implements AutoCloseable {
         submit(() -> {
             Map<Long, Long> match = new java.util.TreeMap<>();
             if (core.role() == Role.LEADER) {
-                for (long peer : peers) {
+                for (long peer : core.configuration().members()) {
                     var p = core.progress(peer);
                     match.put(peer, peer == id ? core.log().lastIndex() : p == null ? 0 : p.matchIndex());
                 }
             }
             f.complete(new Status(id, core.role(), core.term(), core.leaderId(), core.commitIndex(), appliedIndex,
-                    core.log().lastIndex(), storage.snapshot().index(), match, snapshotsTaken, snapshotsInstalled));
+                    core.log().lastIndex(), storage.snapshot().index(), match, snapshotsTaken, snapshotsInstalled,
+                    core.configuration()));
         }, f);
         return f;
     }
@@ -357,6 +410,7 @@ public final class RaftNode implements AutoCloseable {
                 handle(core.ready());
             }
             commitIndex = core.commitIndex();
+            configuration = core.configuration();
             if (role != core.role() || leaderId != core.leaderId() || term != core.term()) {
                 role = core.role();
                 leaderId = core.leaderId();
@@ -402,6 +456,9 @@ public final class RaftNode implements AutoCloseable {
             long now = System.nanoTime();
             listener.applied(committed.size(), now - t0);
             for (Entry e : committed) {
+                if (e.type() == EntryType.CONF_CHANGE) {
+                    confChangeApplied(e);
+                }
                 bytesSinceSnapshot += e.data().length;
                 PendingWrite w = writesByIndex.remove(e.index());
                 if (w != null) {
@@ -423,8 +480,11 @@ public final class RaftNode implements AutoCloseable {
             }
         }
         for (Failure failure : rd.failures()) {
-            CompletableFuture<Long> f = failure.kind() == Failure.Kind.PROPOSAL
+            CompletableFuture<?> f = failure.kind() == Failure.Kind.PROPOSAL
                     ? removeWrite(failure.id()) : removeRead(failure.id());
+            if (f == null && failure.kind() == Failure.Kind.PROPOSAL) {
+                f = removeConfChange(failure.id());
+            }
             if (f != null) {
                 f.completeExceptionally(new RaftException(failure.error(), 0));
             }
@@ -440,6 +500,25 @@ public final class RaftNode implements AutoCloseable {
                     r.future().complete(r.readIndex());
                 }
             }
+        }
+    }
+
+    private void confChangeApplied(Entry e) {
+        ConfEntry ce = ConfEntry.decode(e.data());
+        if (ce.leaveJoint()) {
+            confChangesAwaitingLeave.forEach(f -> f.complete(ce.configuration()));
+            confChangesAwaitingLeave.clear();
+        }
+        PendingConfChange p = confChangesByIndex.remove(e.index());
+        if (p == null) {
+            return;
+        }
+        if (p.term() != e.term()) {
+            p.future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
+        } else if (ce.configuration().isJoint()) {
+            confChangesAwaitingLeave.add(p.future());
+        } else {
+            p.future().complete(ce.configuration());
         }
     }
 
@@ -475,7 +554,12 @@ public final class RaftNode implements AutoCloseable {
                     "node %d: snapshot asked at %d came back at %d with applied %d", id, at, taken.index(),
                     appliedIndex);
             if (taken.index() > storage.snapshot().index()) {
-                storage.createSnapshot(taken.index(), taken.data());
+                // At the applied index the core knows the configuration; otherwise storage finds it.
+                if (taken.index() == core.lastApplied()) {
+                    storage.createSnapshot(taken.index(), core.appliedConfiguration(), taken.data());
+                } else {
+                    storage.createSnapshot(taken.index(), taken.data());
+                }
                 snapshotsTaken++;
                 listener.snapshotTaken(taken.index(), taken.data().length, System.nanoTime() - started);
                 log.info("node {}: snapshot at {} ({} bytes), log compacted", id, taken.index(),
@@ -502,6 +586,20 @@ public final class RaftNode implements AutoCloseable {
                 w.getValue().future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
             }
         }
+        for (Iterator<Map.Entry<Long, PendingConfChange>> it = confChangesByIndex.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Long, PendingConfChange> c = it.next();
+            if (c.getKey() <= snapshot.index()) {
+                it.remove();
+                c.getValue().future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
+            }
+        }
+        confChangesAwaitingLeave.forEach(f -> f.completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0)));
+        confChangesAwaitingLeave.clear();
+    }
+
+    private CompletableFuture<?> removeConfChange(long index) {
+        PendingConfChange p = confChangesByIndex.remove(index);
+        return p == null ? null : p.future();
     }
 
     private CompletableFuture<Long> removeRead(long requestId) {
@@ -523,6 +621,10 @@ public final class RaftNode implements AutoCloseable {
         readsById.clear();
         readsAwaitingApply.forEach(r -> r.future().completeExceptionally(stoppedError));
         readsAwaitingApply.clear();
+        confChangesByIndex.values().forEach(c -> c.future().completeExceptionally(stoppedError));
+        confChangesByIndex.clear();
+        confChangesAwaitingLeave.forEach(f -> f.completeExceptionally(stoppedError));
+        confChangesAwaitingLeave.clear();
     }
 
     @Override

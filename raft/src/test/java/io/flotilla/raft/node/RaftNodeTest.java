@@ -3,10 +3,13 @@ package io.flotilla.raft.node;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.flotilla.raft.ConfChange;
+import io.flotilla.raft.ConfChangeError;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.RaftError;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.MemoryStorage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -172,5 +175,73 @@ class RaftNodeTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> machines.stream().allMatch(
                 m -> m.commands.size() == machines.get(0).commands.size()));
         assertThat(late.commands).containsExactlyElementsOf(machines.get(0).commands);
+    }
+
+    /** Runs a membership change on the current leader until it is final (retryable refusals retried). */
+    private Configuration changeWithRetry(ConfChange change) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                return awaitLeader().proposeConfChange(change).get(5, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof ConfChangeException c) {
+                    assertThat(c.error().retryable()).as("refused: %s", c).isTrue();
+                } else {
+                    assertThat(e.getCause()).isInstanceOf(RaftException.class);
+                }
+            } catch (TimeoutException e) {
+                // lost to a leadership change: retry (a duplicate is refused as ALREADY_*)
+            }
+            assertThat(System.nanoTime()).as("retry deadline").isLessThan(deadline);
+            await().pollDelay(Duration.ofMillis(20)).until(() -> true); // back off before retrying
+        }
+    }
+
+    @Test
+    void aFreshNodeJoinsAsLearnerIsPromotedAndTheStatusShowsTheConfiguration() throws Exception {
+        InProcessTransport transport = new InProcessTransport();
+        List<ListStateMachine> machines = new ArrayList<>();
+        for (long id = 1; id <= 3; id++) {
+            ListStateMachine sm = new ListStateMachine();
+            machines.add(sm);
+            RaftNode node = new RaftNode(RaftConfig.of(1, id, Set.of(1L, 2L, 3L), new SplittableRandom(id)),
+                    new MemoryStorage(), transport, sm, 10, 5);
+            transport.register(node);
+            nodes.add(node);
+        }
+        nodes.forEach(RaftNode::start);
+        for (int i = 0; i < 12; i++) {
+            byte[] command = ("cmd" + i).getBytes(StandardCharsets.UTF_8);
+            onLeaderWithRetry(leader -> leader.propose(command));
+        }
+        // A joining node starts with an empty log and no configuration.
+        ListStateMachine joinerMachine = new ListStateMachine();
+        RaftNode joiner = new RaftNode(RaftConfig.joining(1, 4, new SplittableRandom(4)), new MemoryStorage(),
+                transport, joinerMachine, 10, 5);
+        transport.register(joiner);
+        nodes.add(joiner);
+        joiner.start();
+        assertThat(joiner.status().get(5, TimeUnit.SECONDS).configuration().isEmpty()).isTrue();
+
+        Configuration learner = changeWithRetry(ConfChange.of(ConfChange.addLearner(4)));
+        assertThat(learner.learners()).containsExactly(4L);
+        await().atMost(Duration.ofSeconds(20)).until(() -> joinerMachine.commands.contains("cmd11"));
+        Configuration promoted = changeWithRetry(ConfChange.of(ConfChange.addVoter(4)));
+        assertThat(promoted).isEqualTo(new Configuration(Set.of(1L, 2L, 3L, 4L)));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> joiner.status().get(5, TimeUnit.SECONDS).configuration().equals(promoted));
+        RaftNode.Status leaderStatus = awaitLeader().status().get(5, TimeUnit.SECONDS);
+        assertThat(leaderStatus.configuration().isJoint()).isFalse();
+
+        // A refused change fails with a typed error.
+        CompletableFuture<Configuration> refused = awaitLeader().proposeConfChange(ConfChange.of(ConfChange.addVoter(9)));
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> refused.get(5, TimeUnit.SECONDS));
+        assertThat(e.getCause()).isInstanceOfAny(ConfChangeException.class, RaftException.class);
+        if (e.getCause() instanceof ConfChangeException c) {
+            assertThat(c.error()).isIn(ConfChangeError.UNKNOWN_NODE, ConfChangeError.NOT_LEADER);
+        }
+        onLeaderWithRetry(leader -> leader.propose("after".getBytes(StandardCharsets.UTF_8)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> joinerMachine.commands.contains("after"));
     }
 }
