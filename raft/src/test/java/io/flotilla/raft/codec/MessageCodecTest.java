@@ -32,7 +32,10 @@ class MessageCodecTest {
                 new Message.ReadIndexResponse(G, 1, 2, 7, 555, 98),
                 new Message.TimeoutNow(G, 1, 2, 7),
                 new Message.InstallSnapshot(G, 1, 2, 7, new Snapshot(120, 6, new byte[] {4, 5, 6})),
-                new Message.InstallSnapshot(G, 1, 2, 7, new Snapshot(1, 1, new byte[0])));
+                new Message.InstallSnapshot(G, 1, 2, 7, new Snapshot(1, 1, new byte[0])),
+                new Message.InstallSnapshot(G, 1, 2, 7, new Snapshot(9, 2, new byte[] {1},
+                        new io.flotilla.raft.quorum.Configuration(java.util.Set.of(1L, 2L, 4L), java.util.Set.of(1L, 2L, 3L),
+                                java.util.Set.of(5L), java.util.Set.of(3L)))));
         for (Message m : all) {
             byte[] bytes = MessageCodec.encode(m);
             Message back = MessageCodec.decode(bytes);

@@ -220,4 +220,43 @@ class WalRaftStorageTest {
       assertThat(System.nanoTime()).as("retry deadline").isLessThan(deadline);
     }
   }
+
+  @Test
+  void theSnapshotFileKeepsTheConfigurationAndRefusesTheOldFormat() throws Exception {
+    io.flotilla.raft.quorum.Configuration joint = new io.flotilla.raft.quorum.Configuration(
+        java.util.Set.of(1L, 2L, 4L), java.util.Set.of(1L, 2L, 3L), java.util.Set.of(5L), java.util.Set.of(3L));
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      List<Entry> log = new ArrayList<>();
+      for (int i = 1; i <= 6; i++) {
+        log.add(e(i, 1, "v" + i));
+      }
+      s.persist(new HardState(1, 1, 6), log);
+      s.createSnapshot(4, joint, "state@4".getBytes(StandardCharsets.UTF_8));
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      assertThat(s.snapshot().configuration()).isEqualTo(joint);
+    }
+    // A version 1 file (magic, index, term, length, data, crc: no configuration) is refused loudly.
+    java.nio.ByteBuffer v1 = java.nio.ByteBuffer.allocate(4 + 8 + 8 + 4 + 4);
+    v1.putInt(0x534E4150).putLong(4).putLong(1).putInt(0).putInt(0);
+    java.nio.file.Files.write(dir.resolve(WalRaftStorage.SNAPSHOT_FILE), v1.array());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> WalRaftStorage.open(WalOptions.defaults(dir)))
+        .hasMessageContaining("version 1");
+  }
+
+  @Test
+  void compactingWithoutAConfigurationFindsItInTheLog() throws Exception {
+    io.flotilla.raft.quorum.Configuration c = new io.flotilla.raft.quorum.Configuration(java.util.Set.of(1L, 2L),
+        java.util.Set.of(), java.util.Set.of(3L), java.util.Set.of());
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      byte[] conf = new io.flotilla.raft.ConfEntry(io.flotilla.raft.ConfChange.of(io.flotilla.raft.ConfChange.addLearner(3)),
+          false, c).encode();
+      s.persist(new HardState(1, 1, 4), List.of(e(1, 1, "a"), new Entry(2, 1, EntryType.CONF_CHANGE, conf),
+          e(3, 1, "b"), e(4, 1, "c")));
+      s.createSnapshot(1, new byte[0]);
+      assertThat(s.snapshot().configuration().isEmpty()).isTrue();
+      s.createSnapshot(3, new byte[0]);
+      assertThat(s.snapshot().configuration()).isEqualTo(c);
+    }
+  }
 }
