@@ -12,7 +12,14 @@ final class Keys {
   /** meta: 16 bytes, applied index then applied term, both big-endian. */
   static final byte[] META_APPLIED = "applied".getBytes(StandardCharsets.US_ASCII);
 
+  /** meta: "member/" + big-endian id → a MemberInfo. */
+  static final byte[] META_MEMBER_PREFIX = "member/".getBytes(StandardCharsets.US_ASCII);
+
   private Keys() {}
+
+  static byte[] memberKey(long id) {
+    return ByteBuffer.allocate(META_MEMBER_PREFIX.length + Long.BYTES).put(META_MEMBER_PREFIX).putLong(id).array();
+  }
 
   static byte[] clientKey(long clientId) {
     return ByteBuffer.allocate(Long.BYTES).putLong(clientId).array();

@@ -3,6 +3,7 @@ package io.flotilla.storage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.storage.proto.Command;
 import io.flotilla.storage.proto.Error;
+import io.flotilla.storage.proto.MemberInfo;
 import io.flotilla.storage.proto.Result;
 import io.flotilla.storage.proto.SessionRecord;
 import io.flotilla.storage.snapshot.SnapshotException;
@@ -173,13 +174,14 @@ public final class KvStateMachine implements AutoCloseable {
          ReadOptions readOptions = new ReadOptions()) {
       ColumnView data = new BatchColumn(store.db, batch, store.data, readOptions);
       ColumnView sessionView = new BatchColumn(store.db, batch, store.sessions, readOptions);
+      ColumnView meta = new BatchColumn(store.db, batch, store.meta, readOptions);
       for (CommittedCommand e : entries) {
         if (e.index() <= applied) {
           results.add(Results.ALREADY_APPLIED);
           continue;
         }
         sessions.expire(e.index(), sessionView);
-        results.add(applyOne(e, data, sessionView));
+        results.add(applyOne(e, data, sessionView, meta));
         lastApplied = e;
       }
       batch.put(store.meta, Keys.META_APPLIED, Keys.appliedValue(lastApplied.index(), lastApplied.term()));
@@ -194,7 +196,7 @@ public final class KvStateMachine implements AutoCloseable {
     return results;
   }
 
-  private Result applyOne(CommittedCommand entry, ColumnView data, ColumnView sessionView) {
+  private Result applyOne(CommittedCommand entry, ColumnView data, ColumnView sessionView, ColumnView meta) {
     if (entry.data().length == 0) {
       return Results.NOOP;
     }
@@ -203,6 +205,14 @@ public final class KvStateMachine implements AutoCloseable {
       command = Command.parseFrom(entry.data());
     } catch (InvalidProtocolBufferException e) {
       return Results.error(Error.Code.INVALID_ARGUMENT, "malformed command");
+    }
+    if (command.hasMember()) {
+      MemberInfo m = command.getMember();
+      if (m.getId() <= 0 || m.getPeerAddress().isEmpty()) {
+        return Results.error(Error.Code.INVALID_ARGUMENT, "member record needs an id and a peer address");
+      }
+      meta.put(Keys.memberKey(m.getId()), m.toByteArray());
+      return Results.NOOP;
     }
     long clientId = command.getClientId();
     long sequence = command.getSequence();
@@ -228,6 +238,36 @@ public final class KvStateMachine implements AutoCloseable {
     Result result = executor.execute(command, data);
     sessions.record(clientId, sequence, entry.index(), result, sessionView);
     return result;
+  }
+
+  /**
+   * Every member record ever applied (see {@code MemberInfo} in kv.proto), by id, as of the last
+   * applied batch. Part of snapshots, like all replicated state.
+   */
+  public java.util.SortedMap<Long, MemberInfo> members() {
+    lock.readLock().lock();
+    try (RocksIterator it = store.db.newIterator(store.meta)) {
+      checkUsable();
+      java.util.SortedMap<Long, MemberInfo> out = new java.util.TreeMap<>();
+      for (it.seek(Keys.META_MEMBER_PREFIX); it.isValid(); it.next()) {
+        byte[] key = it.key();
+        if (key.length != Keys.META_MEMBER_PREFIX.length + Long.BYTES
+            || !Arrays.equals(key, 0, Keys.META_MEMBER_PREFIX.length, Keys.META_MEMBER_PREFIX, 0,
+                Keys.META_MEMBER_PREFIX.length)) {
+          break;
+        }
+        try {
+          MemberInfo m = MemberInfo.parseFrom(it.value());
+          out.put(m.getId(), m);
+        } catch (InvalidProtocolBufferException e) {
+          throw new StorageFailure("corrupt member record", e);
+        }
+      }
+      checkIterator(it);
+      return out;
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** The value of {@code key} as of the last applied batch. */

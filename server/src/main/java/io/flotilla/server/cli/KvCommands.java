@@ -157,8 +157,9 @@ final class KvCommands {
   }
 
   @Command(name = "member", mixinStandardHelpOptions = true,
-      description = "Cluster membership: list members, hand leadership to another node.",
-      subcommands = {MemberList.class, TransferLeader.class})
+      description = "Cluster membership: list, add a learner, promote it, remove a member, hand"
+          + " leadership to another node. Changes go through the leader by joint consensus.",
+      subcommands = {MemberList.class, AddLearner.class, Promote.class, Remove.class, TransferLeader.class})
   static final class Member implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -172,12 +173,68 @@ final class KvCommands {
   static final class MemberList extends Base {
     @Override
     int run(FlotillaClient c) {
-      var members = c.blocking().members();
-      for (var m : members.getMembersList()) {
-        System.out.printf("%d  peer %s  client %s  %s%s  match %d%n", m.getId(), m.getPeerAddress(),
-            m.getClientAddress().isEmpty() ? "-" : m.getClientAddress(), m.getRole(),
-            m.getLeader() ? "  leader" : "", m.getMatchIndex());
-      }
+      printMembers(c.blocking().members());
+      return 0;
+    }
+  }
+
+  static void printMembers(io.flotilla.client.proto.MemberListResult members) {
+    for (var m : members.getMembersList()) {
+      System.out.printf("%d  peer %s  client %s  %s%s  match %d%n", m.getId(),
+          m.getPeerAddress().isEmpty() ? "-" : m.getPeerAddress(),
+          m.getClientAddress().isEmpty() ? "-" : m.getClientAddress(), m.getRole(),
+          m.getLeader() ? "  leader" : "", m.getMatchIndex());
+    }
+  }
+
+  @Command(name = "add-learner", mixinStandardHelpOptions = true,
+      description = "Adds node ID as a learner (it receives the log but does not vote). A node"
+          + " started with --join does this by itself.")
+  static final class AddLearner extends Base {
+    @Parameters(index = "0", description = "The new node's id (never one used before).")
+    long nodeId;
+
+    @Option(names = "--peer", required = true, paramLabel = "HOST:PORT", description = "Its peer address, by name.")
+    String peerAddress;
+
+    @Option(names = "--client", required = true, paramLabel = "HOST:PORT", description = "Its client address, by name.")
+    String clientAddress;
+
+    @Override
+    int run(FlotillaClient c) {
+      printMembers(c.blocking().changeMembers(io.flotilla.client.proto.MemberChangeRequest.newBuilder()
+          .setKind(io.flotilla.client.proto.MemberChangeRequest.Kind.ADD_LEARNER).setNodeId(nodeId)
+          .setPeerAddress(peerAddress).setClientAddress(clientAddress).build()));
+      return 0;
+    }
+  }
+
+  @Command(name = "promote", mixinStandardHelpOptions = true,
+      description = "Makes learner ID a voter (the leader also does this by itself once it caught up,"
+          + " unless servers run with --promote-gap -1).")
+  static final class Promote extends Base {
+    @Parameters(index = "0", description = "The learner's id.")
+    long nodeId;
+
+    @Override
+    int run(FlotillaClient c) {
+      printMembers(c.blocking().changeMembers(io.flotilla.client.proto.MemberChangeRequest.newBuilder()
+          .setKind(io.flotilla.client.proto.MemberChangeRequest.Kind.PROMOTE).setNodeId(nodeId).build()));
+      return 0;
+    }
+  }
+
+  @Command(name = "remove", mixinStandardHelpOptions = true,
+      description = "Removes member ID (voter or learner; the leader too: it steps down once the"
+          + " change commits). The removed node refuses clients; its id is never reused.")
+  static final class Remove extends Base {
+    @Parameters(index = "0", description = "The member's id.")
+    long nodeId;
+
+    @Override
+    int run(FlotillaClient c) {
+      printMembers(c.blocking().changeMembers(io.flotilla.client.proto.MemberChangeRequest.newBuilder()
+          .setKind(io.flotilla.client.proto.MemberChangeRequest.Kind.REMOVE).setNodeId(nodeId).build()));
       return 0;
     }
   }

@@ -2,6 +2,7 @@ package io.flotilla.server.cli;
 
 import io.flotilla.client.Endpoint;
 import io.flotilla.server.node.FlotillaNode;
+import io.flotilla.server.node.MembershipOptions;
 import io.flotilla.server.node.NodeConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -30,7 +31,8 @@ final class ServerCommand implements Callable<Integer> {
     }
   }
 
-  @Option(names = "--id", required = true, description = "This node's id (one of --members).")
+  @Option(names = "--id", required = true,
+      description = "This node's id: positive, unique in the cluster, never reused after removal.")
   long id;
 
   @Option(names = "--data-dir", required = true,
@@ -46,11 +48,36 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--admin", required = true, description = "Admin HTTP port, HOST:PORT.")
   String admin;
 
-  @Option(names = "--members", required = true, split = ",",
-      description = "Every member as ID=PEERHOST:PEERPORT[/CLIENTHOST:CLIENTPORT]; the client"
-          + " address lets followers send clients to the leader. Host names are resolved at"
-          + " every connect.")
+  @Option(names = "--members", split = ",",
+      description = "Static membership: every member as ID=PEERHOST:PEERPORT[/CLIENTHOST:CLIENTPORT];"
+          + " the client address lets followers send clients to the leader. Host names are"
+          + " resolved at every connect. One of --members, --bootstrap, --join.")
   String[] members;
+
+  @Option(names = "--bootstrap",
+      description = "Start a new cluster with this node as its only member (it becomes leader);"
+          + " others --join it.")
+  boolean bootstrap;
+
+  @Option(names = "--join", paramLabel = "HOST:PORT",
+      description = "Join an existing cluster through any member's client address: this node is"
+          + " added as a learner, catches up, and is promoted to voter. Ignored on a restart once"
+          + " the node has joined.")
+  String join;
+
+  @Option(names = "--advertise-peer", paramLabel = "HOST:PORT",
+      description = "With --bootstrap/--join: the peer address other members use to reach this"
+          + " node (by name). Default: --peer.")
+  String advertisePeer;
+
+  @Option(names = "--advertise-client", paramLabel = "HOST:PORT",
+      description = "With --bootstrap/--join: the client address handed to clients. Default: --client.")
+  String advertiseClient;
+
+  @Option(names = "--promote-gap", defaultValue = "" + MembershipOptions.DEFAULT_PROMOTE_GAP,
+      description = "When leader: promote a learner to voter once its log is within this many"
+          + " entries of the leader's (negative: only by `member promote`). Default: ${DEFAULT-VALUE}.")
+  long promoteGap;
 
   @Option(names = "--tick-ms", defaultValue = "100",
       description = "One Raft tick; elections time out after 10-20 ticks. Default: ${DEFAULT-VALUE}.")
@@ -73,9 +100,19 @@ final class ServerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    int modes = (members != null ? 1 : 0) + (bootstrap ? 1 : 0) + (join != null ? 1 : 0);
+    if (modes != 1) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "give exactly one of --members (static), --bootstrap (new cluster) or --join HOST:PORT");
+    }
+    Map<Long, NodeConfig.Member> memberMap = members != null ? parseMembers(members)
+        : Map.of(id, new NodeConfig.Member(Endpoint.parse(advertisePeer != null ? advertisePeer : peer),
+            Endpoint.parse(advertiseClient != null ? advertiseClient : client)));
+    MembershipOptions membership = (join != null ? MembershipOptions.joining(Endpoint.parse(join))
+        : MembershipOptions.STATIC).withPromoteGap(promoteGap);
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
-        Endpoint.parse(admin), parseMembers(members), tickMillis, snapshotEntries, snapshotBytes);
-    FlotillaNode node = FlotillaNode.start(config);
+        Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes);
+    FlotillaNode node = FlotillaNode.start(config, membership);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

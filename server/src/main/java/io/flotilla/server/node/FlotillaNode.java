@@ -7,11 +7,14 @@ import io.flotilla.client.proto.Error;
 import io.flotilla.client.proto.Request;
 import io.flotilla.client.proto.Response;
 import io.flotilla.client.proto.StatusResult;
+import io.flotilla.raft.ConfChange;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.codec.MessageCodec;
+import io.flotilla.raft.quorum.Configuration;
+import io.flotilla.raft.node.ConfChangeException;
 import io.flotilla.raft.node.RaftException;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.node.SnapshotChunker;
@@ -22,6 +25,7 @@ import io.flotilla.server.net.ClientPort;
 import io.flotilla.server.net.PeerTransport;
 import io.flotilla.storage.KvStateMachine;
 import io.flotilla.storage.StorageOptions;
+import io.flotilla.storage.proto.MemberInfo;
 import io.flotilla.storage.proto.Result;
 import io.flotilla.wal.WalOptions;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -46,7 +50,11 @@ import org.slf4j.LoggerFactory;
  * ports (client, peer, admin). Client writes become Raft proposals whose applied results are sent
  * back; reads are served from the local state machine at the consistency the client asked for.
  *
- * <p>One Raft group per node, static membership. Snapshots (RocksDB checkpoints, see
+ * <p>One Raft group per node. Membership starts static ({@code members}: all voters, or just this
+ * node for a bootstrapped cluster) or by joining ({@link MembershipOptions#join}); the leader adds
+ * learners, promotes them once caught up, and removes members by joint consensus. Where each member
+ * lives is replicated state too (member records in the state machine), so any node, and any
+ * snapshot, can reach every member by name. Snapshots (RocksDB checkpoints, see
  * {@link KvApplier}) compact the log; a follower behind the compaction point receives the snapshot
  * in chunks of {@value #SNAPSHOT_CHUNK_BYTES} bytes on the peer port. A peer frame is either a Raft
  * message (a protobuf {@code RaftMessage}) or, marked by a leading zero byte (a tag protobuf never
@@ -73,8 +81,19 @@ public final class FlotillaNode implements AutoCloseable {
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final NodeMetrics nodeMetrics = new NodeMetrics(metrics);
 
-  private FlotillaNode(NodeConfig config) throws IOException, InterruptedException {
+  private final MembershipOptions membership;
+  /** Where members live: static config, then the replicated member records; read from any thread. */
+  private final Map<Long, NodeConfig.Member> directory = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.Set<Long> publishing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.atomic.AtomicBoolean promoting = new java.util.concurrent.atomic.AtomicBoolean();
+  private volatile java.util.concurrent.ScheduledFuture<?> leaderDuties;
+  private final java.util.concurrent.atomic.AtomicReference<io.flotilla.client.FlotillaClient> joinClient =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  private volatile boolean closed;
+
+  private FlotillaNode(NodeConfig config, MembershipOptions membership) throws IOException, InterruptedException {
     this.config = config;
+    this.membership = membership;
     this.storage = WalRaftStorage.open(WalOptions.defaults(config.dataDir().resolve("raft")), nodeMetrics);
     this.sm = KvStateMachine.open(config.dataDir().resolve("state"), StorageOptions.defaults());
     long applied = sm.appliedIndex();
@@ -98,12 +117,17 @@ public final class FlotillaNode implements AutoCloseable {
       }
     }, PeerTransport.Options.DEFAULT);
     config.members().forEach((id, m) -> {
+      directory.put(id, m);
       if (id != config.id()) {
         peers.setPeer(id, m.peer());
       }
     });
-    RaftConfig rc = RaftConfig.of(GROUP, config.id(), config.members().keySet(),
+    refreshMembers();
+    // A joining node has no configuration until the leader's log or snapshot brings one.
+    java.util.Set<Long> voters = membership.join() != null ? java.util.Set.of() : config.members().keySet();
+    RaftConfig rc = RaftConfig.of(GROUP, config.id(), voters,
         new SplittableRandom(System.nanoTime() ^ config.id())).withApplied(applied);
+    applier.onMembershipChange(this::refreshMembers);
     this.raft = new RaftNode(rc, storage, this::send, applier, config.tickMillis(),
         new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
     raftRef[0] = raft;
@@ -114,12 +138,21 @@ public final class FlotillaNode implements AutoCloseable {
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,
         new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics));
     raft.start();
+    this.leaderDuties = group.next().scheduleWithFixedDelay(this::leaderDuties, 200, 200, TimeUnit.MILLISECONDS);
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
         clientPort.localAddress(), peers.localAddress(), admin.localAddress(), applied);
+    if (membership.join() != null && raft.configuration().isEmpty()) {
+      startJoining();
+    }
   }
 
   public static FlotillaNode start(NodeConfig config) throws IOException, InterruptedException {
-    return new FlotillaNode(config);
+    return new FlotillaNode(config, MembershipOptions.STATIC);
+  }
+
+  public static FlotillaNode start(NodeConfig config, MembershipOptions membership)
+      throws IOException, InterruptedException {
+    return new FlotillaNode(config, membership);
   }
 
   public InetSocketAddress clientAddress() {
@@ -211,7 +244,10 @@ public final class FlotillaNode implements AutoCloseable {
     long id = r.getRequestId();
     long timeout = r.getTimeoutMs() > 0 ? r.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
     CompletableFuture<Response> out;
-    if (KvTranslator.isWrite(r)) {
+    if (!r.hasStatus() && isRemoved()) {
+      out = CompletableFuture.completedFuture(KvTranslator.error(id, Error.Code.NODE_UNAVAILABLE,
+          "node " + config.id() + " was removed from the cluster; use another member"));
+    } else if (KvTranslator.isWrite(r)) {
       out = write(r);
     } else if (r.hasGet() || r.hasScan()) {
       out = read(r);
@@ -245,34 +281,252 @@ public final class FlotillaNode implements AutoCloseable {
 
   // ---------------------------------------------------------------------------- membership
 
+  /** Whether this node was removed from the cluster (it then refuses clients and never votes). */
+  public boolean isRemoved() {
+    Configuration cfg = raft.configuration();
+    return !cfg.isEmpty() && !cfg.isMember(config.id());
+  }
+
+  /** The membership in effect on this node. */
+  public Configuration configuration() {
+    return raft.configuration();
+  }
+
+  /** Loads the replicated member records: where every member (past and present) lives. */
+  private void refreshMembers() {
+    for (MemberInfo mi : sm.members().values()) {
+      if (mi.getId() != config.id()) {
+        learnAddress(mi.getId(), toMember(mi));
+      }
+    }
+  }
+
+  private void learnAddress(long id, NodeConfig.Member m) {
+    if (id == config.id() || m == null) {
+      return;
+    }
+    NodeConfig.Member old = directory.put(id, m);
+    if (!m.equals(old) || old == null) {
+      peers.setPeer(id, m.peer());
+    }
+  }
+
+  private static NodeConfig.Member toMember(MemberInfo mi) {
+    try {
+      return new NodeConfig.Member(Endpoint.parse(mi.getPeerAddress()),
+          mi.getClientAddress().isEmpty() ? null : Endpoint.parse(mi.getClientAddress()));
+    } catch (IllegalArgumentException e) {
+      LOG.error("member record of node {} has a bad address: {}", mi.getId(), e.getMessage());
+      return null;
+    }
+  }
+
+  private static MemberInfo memberInfo(long id, NodeConfig.Member m, boolean removed) {
+    return MemberInfo.newBuilder().setId(id).setPeerAddress(m.peer().toString())
+        .setClientAddress(m.client() == null ? "" : m.client().toString()).setRemoved(removed).build();
+  }
+
+  private CompletableFuture<Long> proposeMemberRecord(MemberInfo mi) {
+    return raft.propose(io.flotilla.storage.proto.Command.newBuilder().setMember(mi).build().toByteArray());
+  }
+
+  /**
+   * Every 200 ms on the leader: publish the member records the replicated table lacks (members
+   * from static configuration), and promote a learner that has caught up.
+   */
+  private void leaderDuties() {
+    try {
+      if (closed || !raft.isLeader() || raft.isStopped()) {
+        return;
+      }
+      Configuration cfg = raft.configuration();
+      Map<Long, MemberInfo> records = sm.members();
+      for (long m : cfg.members()) {
+        NodeConfig.Member where = m == config.id() ? config.members().get(m) : directory.get(m);
+        if (!records.containsKey(m) && where != null && publishing.add(m)) {
+          proposeMemberRecord(memberInfo(m, where, false)).whenComplete((i, t) -> publishing.remove(m));
+        }
+      }
+      if (membership.promoteGap() >= 0 && !cfg.isJoint() && !cfg.learners().isEmpty()
+          && promoting.compareAndSet(false, true)) {
+        raft.status().thenCompose(rs -> {
+          for (long learner : new java.util.TreeSet<>(cfg.learners())) {
+            long match = rs.matchIndex().getOrDefault(learner, 0L);
+            if (match > 0 && match >= rs.lastIndex() - membership.promoteGap()) {
+              LOG.info("node {}: learner {} caught up (match {} of {}): promoting it to voter", config.id(),
+                  learner, match, rs.lastIndex());
+              return raft.proposeConfChange(ConfChange.of(ConfChange.addVoter(learner)));
+            }
+          }
+          return CompletableFuture.completedFuture(null);
+        }).whenComplete((c, t) -> {
+          promoting.set(false);
+          if (t != null) {
+            LOG.debug("node {}: promotion not done: {}", config.id(), t.toString());
+          }
+        });
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("node {}: leader duties failed: {}", config.id(), e.toString());
+    }
+  }
+
+  /** A joining node asks a member (any: the request is redirected to the leader) to add it. */
+  private void startJoining() {
+    NodeConfig.Member self = config.members().get(config.id());
+    joinClient.set(new io.flotilla.client.FlotillaClient(io.flotilla.client.ClientOptions
+        .of(membership.join().toString()).withRequestTimeout(java.time.Duration.ofSeconds(10))));
+    var request = io.flotilla.client.proto.MemberChangeRequest.newBuilder()
+        .setKind(io.flotilla.client.proto.MemberChangeRequest.Kind.ADD_LEARNER).setNodeId(config.id())
+        .setPeerAddress(self.peer().toString())
+        .setClientAddress(self.client() == null ? "" : self.client().toString()).build();
+    attemptJoin(request, 1);
+  }
+
+  private void attemptJoin(io.flotilla.client.proto.MemberChangeRequest request, int attempt) {
+    var client = joinClient.get();
+    if (closed || client == null) {
+      return;
+    }
+    client.changeMembers(request).whenComplete((members, t) -> {
+      if (t == null) {
+        for (var m : members.getMembersList()) {
+          learnAddress(m.getId(), toMember(MemberInfo.newBuilder().setId(m.getId())
+              .setPeerAddress(m.getPeerAddress()).setClientAddress(m.getClientAddress()).build()));
+        }
+        LOG.info("node {} joined through {} as a learner; members {}", config.id(), membership.join(),
+            members.getMembersList().stream().map(m -> m.getId() + "(" + m.getRole() + ")").toList());
+        stopJoining();
+        return;
+      }
+      Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+      if (c instanceof io.flotilla.client.FlotillaException fe && fe.code() == Error.Code.INVALID_ARGUMENT) {
+        LOG.error("node {}: the cluster at {} refused to add it: {}. Not retrying.", config.id(),
+            membership.join(), fe.getMessage());
+        stopJoining();
+        return;
+      }
+      LOG.warn("node {}: join attempt {} through {} failed ({}); retrying", config.id(), attempt,
+          membership.join(), c.toString());
+      group.next().schedule(() -> attemptJoin(request, attempt + 1), Math.min(2000, 200L * attempt),
+          TimeUnit.MILLISECONDS);
+    });
+  }
+
+  /** Closes the join client off its own threads: a client cannot close from its event loop. */
+  private void stopJoining() {
+    var client = joinClient.getAndSet(null);
+    if (client != null) {
+      CompletableFuture.runAsync(client::close);
+    }
+  }
+
   private CompletableFuture<Response> admin(Request r) {
     long id = r.getRequestId();
     if (!raft.isLeader()) {
       return CompletableFuture.completedFuture(notLeader(id, raft.leaderId()));
     }
     if (r.hasMemberList()) {
-      return raft.status().thenApply(rs -> Response.newBuilder().setRequestId(id)
-          .setMemberList(memberList(rs)).build());
+      return memberListResponse(id, false);
     }
     if (r.hasTransferLeader()) {
       return transferLeader(id, r.getTransferLeader().getTarget());
     }
-    return CompletableFuture.completedFuture(KvTranslator.error(id, Error.Code.UNSUPPORTED,
-        "membership changes are not wired to the client protocol in this version"));
+    return memberChange(id, r.getMemberChange());
   }
 
+  private CompletableFuture<Response> memberListResponse(long requestId, boolean asChange) {
+    return raft.status().thenApply(rs -> {
+      var list = memberList(rs);
+      Response.Builder b = Response.newBuilder().setRequestId(requestId);
+      return (asChange ? b.setMemberChange(list) : b.setMemberList(list)).build();
+    });
+  }
+
+  private CompletableFuture<Response> memberChange(long requestId,
+      io.flotilla.client.proto.MemberChangeRequest c) {
+    long node = c.getNodeId();
+    if (node <= 0) {
+      return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+          "node id must be positive"));
+    }
+    Configuration cfg = raft.configuration();
+    MemberInfo known = sm.members().get(node);
+    CompletableFuture<?> done;
+    switch (c.getKind()) {
+      case ADD_LEARNER -> {
+        NodeConfig.Member where;
+        try {
+          where = new NodeConfig.Member(Endpoint.parse(c.getPeerAddress()),
+              c.getClientAddress().isEmpty() ? null : Endpoint.parse(c.getClientAddress()));
+        } catch (IllegalArgumentException e) {
+          return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+              "ADD_LEARNER needs the node's peer address (and client address) as HOST:PORT: " + e.getMessage()));
+        }
+        MemberInfo record = memberInfo(node, where, false);
+        if (known != null && known.getRemoved()) {
+          return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+              "node id " + node + " was removed from this cluster; ids are never reused: start the new"
+                  + " node with a new id and an empty data directory"));
+        }
+        if (cfg.isMember(node)) {
+          if (record.equals(known)) {
+            return memberListResponse(requestId, true); // a join retried: already done
+          }
+          return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+              "node " + node + " is already a member" + (known == null ? "" : " at " + known.getPeerAddress())));
+        }
+        // The address first, so that every node can reach the learner once it is in the configuration.
+        done = proposeMemberRecord(record)
+            .thenCompose(i -> raft.proposeConfChange(ConfChange.of(ConfChange.addLearner(node))));
+      }
+      case PROMOTE -> done = raft.proposeConfChange(ConfChange.of(ConfChange.addVoter(node)));
+      case REMOVE -> {
+        if (!cfg.isMember(node)) {
+          return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+              "node " + node + " is not a member"));
+        }
+        // Tombstone first: once removed, the leader may be gone (it can remove itself).
+        NodeConfig.Member where = node == config.id() ? config.members().get(node) : directory.get(node);
+        CompletableFuture<Long> tomb = where == null ? CompletableFuture.completedFuture(0L)
+            : proposeMemberRecord(memberInfo(node, where, true));
+        done = tomb.thenCompose(i -> raft.proposeConfChange(ConfChange.of(ConfChange.removeNode(node))));
+      }
+      default -> {
+        return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
+            "unknown membership change " + c.getKind()));
+      }
+    }
+    return done.thenCompose(x -> {
+      if (raft.isLeader()) {
+        return memberListResponse(requestId, true);
+      }
+      // This leader removed itself: answer with the configuration as it stands.
+      return CompletableFuture.completedFuture(Response.newBuilder().setRequestId(requestId)
+          .setMemberChange(memberList(null)).build());
+    });
+  }
+
+  /** Members in the configuration, with addresses; match indexes when {@code rs} is a leader's. */
   private io.flotilla.client.proto.MemberListResult memberList(RaftNode.Status rs) {
-    var out = io.flotilla.client.proto.MemberListResult.newBuilder().setLeaderId(rs.leaderId());
-    config.members().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
-      var m = io.flotilla.client.proto.Member.newBuilder().setId(e.getKey())
-          .setPeerAddress(e.getValue().peer().toString()).setRole("voter")
-          .setLeader(e.getKey() == rs.leaderId())
-          .setMatchIndex(rs.matchIndex().getOrDefault(e.getKey(), 0L));
-      if (e.getValue().client() != null) {
-        m.setClientAddress(e.getValue().client().toString());
+    Configuration cfg = raft.configuration();
+    long leader = raft.leaderId();
+    var out = io.flotilla.client.proto.MemberListResult.newBuilder().setLeaderId(leader);
+    for (long id : new java.util.TreeSet<>(cfg.members())) {
+      var m = io.flotilla.client.proto.Member.newBuilder().setId(id)
+          .setRole(cfg.isVoter(id) ? "voter" : "learner").setLeader(id == leader);
+      if (rs != null) {
+        m.setMatchIndex(rs.matchIndex().getOrDefault(id, 0L));
+      }
+      NodeConfig.Member where = id == config.id() ? config.members().get(id) : directory.get(id);
+      if (where != null) {
+        m.setPeerAddress(where.peer().toString());
+        if (where.client() != null) {
+          m.setClientAddress(where.client().toString());
+        }
       }
       out.addMembers(m);
-    });
+    }
     return out.build();
   }
 
@@ -281,7 +535,8 @@ public final class FlotillaNode implements AutoCloseable {
     return raft.status().thenCompose(rs -> {
       long to = target;
       if (to == 0) {
-        to = rs.matchIndex().entrySet().stream().filter(e -> e.getKey() != config.id())
+        to = rs.matchIndex().entrySet().stream()
+            .filter(e -> e.getKey() != config.id() && rs.configuration().isVoter(e.getKey()))
             .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0L);
       }
       if (to == config.id()) {
@@ -289,7 +544,7 @@ public final class FlotillaNode implements AutoCloseable {
             .setTransferLeader(io.flotilla.client.proto.TransferLeaderResult.newBuilder()
                 .setLeaderId(to)).build());
       }
-      if (to == 0 || !config.members().containsKey(to)) {
+      if (to == 0 || !rs.configuration().isVoter(to)) {
         return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
             "no such voter to hand leadership to: " + target));
       }
@@ -354,7 +609,14 @@ public final class FlotillaNode implements AutoCloseable {
   private Response fromFailure(Request r, Throwable t) {
     Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     long id = r.getRequestId();
-    boolean write = KvTranslator.isWrite(r);
+    boolean write = KvTranslator.isWrite(r) || r.hasMemberChange();
+    if (c instanceof ConfChangeException ce) {
+      if (ce.error() == io.flotilla.raft.ConfChangeError.NOT_LEADER) {
+        return notLeader(id, ce.leaderHint());
+      }
+      return KvTranslator.error(id, ce.error().retryable() ? Error.Code.UNAVAILABLE : Error.Code.INVALID_ARGUMENT,
+          ce.getMessage() + (ce.error().retryable() ? "; not applied, retry" : ""));
+    }
     if (c instanceof RaftException re) {
       return switch (re.error()) {
         case NOT_LEADER -> notLeader(id, re.leaderHint());
@@ -384,7 +646,7 @@ public final class FlotillaNode implements AutoCloseable {
   private Response notLeader(long requestId, long leaderId) {
     Error.Builder e = Error.newBuilder().setCode(Error.Code.NOT_LEADER)
         .setMessage("node " + config.id() + " is not the leader");
-    NodeConfig.Member leader = config.members().get(leaderId);
+    NodeConfig.Member leader = directory.get(leaderId);
     if (leaderId != 0 && leaderId != config.id() && leader != null) {
       e.setLeaderHint(leader.client().toString());
     }
@@ -398,8 +660,8 @@ public final class FlotillaNode implements AutoCloseable {
     StatusResult.Builder s = StatusResult.newBuilder().setNodeId(config.id())
         .setRole(raft.isLeader() ? "LEADER" : "FOLLOWER").setLeaderId(leader)
         .setAppliedIndex(sm.appliedIndex()).setTerm(storage.hardState().term());
-    NodeConfig.Member m = config.members().get(leader);
-    if (m != null) {
+    NodeConfig.Member m = directory.get(leader);
+    if (m != null && m.client() != null) {
       s.setLeaderClientAddress(m.client().toString());
     }
     return s.build();
@@ -432,20 +694,26 @@ public final class FlotillaNode implements AutoCloseable {
     // Hash of the state machine: equal on every replica at the same applied index. It reads the
     // whole state: fine for an operator or a chaos check, not for a tight polling loop.
     s.put("digest", java.util.HexFormat.of().formatHex(sm.digest()));
+    Configuration cfg = rs.configuration();
+    s.put("removed", !cfg.isEmpty() && !cfg.isMember(config.id()));
+    s.put("joint", cfg.isJoint());
     java.util.List<Map<String, Object>> members = new java.util.ArrayList<>();
-    config.members().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
+    for (long id : new java.util.TreeSet<>(cfg.members())) {
       Map<String, Object> m = new LinkedHashMap<>();
-      m.put("id", e.getKey());
-      m.put("peer", e.getValue().peer().toString());
-      if (e.getValue().client() != null) {
-        m.put("client", e.getValue().client().toString());
+      m.put("id", id);
+      NodeConfig.Member where = id == config.id() ? config.members().get(id) : directory.get(id);
+      if (where != null) {
+        m.put("peer", where.peer().toString());
+        if (where.client() != null) {
+          m.put("client", where.client().toString());
+        }
       }
-      m.put("role", "voter");
+      m.put("role", cfg.isVoter(id) ? "voter" : "learner");
       if (rs.role() == Role.LEADER) {
-        m.put("matchIndex", rs.matchIndex().getOrDefault(e.getKey(), 0L));
+        m.put("matchIndex", rs.matchIndex().getOrDefault(id, 0L));
       }
       members.add(m);
-    });
+    }
     s.put("members", members);
     return s;
   }
@@ -463,7 +731,7 @@ public final class FlotillaNode implements AutoCloseable {
       if (raft.isLeader()) {
         RaftNode.Status rs = raft.status().get(1, TimeUnit.SECONDS);
         long target = rs.matchIndex().entrySet().stream()
-            .filter(e -> e.getKey() != config.id())
+            .filter(e -> e.getKey() != config.id() && rs.configuration().isVoter(e.getKey()))
             .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0L);
         if (target != 0) {
           LOG.info("node {} is leader: handing leadership to node {} before stopping", config.id(), target);
@@ -488,6 +756,15 @@ public final class FlotillaNode implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closed = true;
+    var duties = leaderDuties;
+    if (duties != null) {
+      duties.cancel(false);
+    }
+    var jc = joinClient.getAndSet(null);
+    if (jc != null) {
+      jc.close();
+    }
     clientPort.closeAllConnections();
     clientPort.close();
     admin.close();

@@ -52,6 +52,8 @@ final class KvApplier implements StateMachine, AutoCloseable {
 
   private final Path scratch;
   private final ExecutorService snapshotter;
+  /** Called on the Raft loop after the member records or the configuration may have changed. */
+  private volatile Runnable membershipChanged = () -> { };
 
   /** @param scratch a directory this applier owns for snapshots in the making; emptied here */
   KvApplier(KvStateMachine sm, Path scratch) throws IOException {
@@ -68,11 +70,31 @@ final class KvApplier implements StateMachine, AutoCloseable {
     });
   }
 
+  void onMembershipChange(Runnable r) {
+    this.membershipChanged = r;
+  }
+
+  /**
+   * Whether an entry may change who the members are or where they live: a configuration entry, or
+   * a member record. A member record is a Command whose first byte is the tag of its field 15
+   * (length-delimited): protobuf writes fields in number order and the leader writes member records
+   * without a session (fields 1 and 2), so no other command starts with that byte. Guessing wrong
+   * the other way only costs a reload of the (small) member table.
+   */
+  private static boolean touchesMembership(Entry e) {
+    return e.type() == EntryType.CONF_CHANGE
+        || (e.type() == EntryType.NORMAL && e.data().length > 0 && e.data()[0] == MEMBER_TAG);
+  }
+
+  private static final byte MEMBER_TAG = (15 << 3) | 2;
+
   @Override
   public void applyAll(List<Entry> entries) {
     List<CommittedCommand> batch = new ArrayList<>(entries.size());
+    boolean membership = false;
     for (Entry e : entries) {
       batch.add(new CommittedCommand(e.index(), e.term(), e.type() == EntryType.NORMAL ? e.data() : EMPTY));
+      membership |= touchesMembership(e);
     }
     List<Result> out;
     try {
@@ -88,6 +110,9 @@ final class KvApplier implements StateMachine, AutoCloseable {
         indexes[slot] = index;
         results[slot] = out.get(i);
       }
+    }
+    if (membership) {
+      membershipChanged.run();
     }
   }
 
@@ -120,6 +145,7 @@ final class KvApplier implements StateMachine, AutoCloseable {
         throw new IOException("snapshot for index " + index + " holds state at " + meta.appliedIndex());
       }
       sm.installSnapshot(dir);
+      membershipChanged.run();
     } catch (IOException e) {
       // Raft already made the snapshot durable in the log: without it the node cannot go on.
       throw new ApplyFailed("cannot install the snapshot at index " + index + "; stopping this node", e);
@@ -155,6 +181,9 @@ final class KvApplier implements StateMachine, AutoCloseable {
     synchronized (this) {
       indexes[slot] = entry.index();
       results[slot] = r;
+    }
+    if (touchesMembership(entry)) {
+      membershipChanged.run();
     }
   }
 

@@ -11,12 +11,12 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 
 /** A socket that speaks the frame format by hand, so tests can also speak it badly. */
-final class RawClient implements AutoCloseable {
+public final class RawClient implements AutoCloseable {
   private final Socket socket;
   private final OutputStream out;
   private final DataInputStream in;
 
-  RawClient(InetSocketAddress address) throws IOException {
+  public RawClient(InetSocketAddress address) throws IOException {
     socket = new Socket(address.getAddress(), address.getPort());
     socket.setSoTimeout(10_000);
     socket.setTcpNoDelay(true);
@@ -24,17 +24,17 @@ final class RawClient implements AutoCloseable {
     in = new DataInputStream(socket.getInputStream());
   }
 
-  void send(Request r) throws IOException {
+  public void send(Request r) throws IOException {
     byte[] body = r.toByteArray();
     sendRaw(ByteBuffer.allocate(4 + body.length).putInt(body.length).put(body).array());
   }
 
-  void sendRaw(byte[] bytes) throws IOException {
+  public void sendRaw(byte[] bytes) throws IOException {
     out.write(bytes);
     out.flush();
   }
 
-  Response read() throws IOException {
+  public Response read() throws IOException {
     int len = in.readInt();
     byte[] body = new byte[len];
     in.readFully(body);
@@ -42,7 +42,7 @@ final class RawClient implements AutoCloseable {
   }
 
   /** True when the server closed the connection (reads hit end of stream). */
-  boolean closedByServer() throws IOException {
+  public boolean closedByServer() throws IOException {
     try {
       return in.read() < 0;
     } catch (EOFException e) {

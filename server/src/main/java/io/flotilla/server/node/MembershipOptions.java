@@ -1,0 +1,29 @@
+package io.flotilla.server.node;
+
+import io.flotilla.client.Endpoint;
+
+/**
+ * How a node finds its cluster and how the leader grows it.
+ *
+ * @param join       a member's client address (by name) to ask for admission as a learner, or null
+ *                   for a node that starts from its static {@code members} (which may be just
+ *                   itself: a bootstrapped one-member cluster). Ignored once the node's log holds a
+ *                   configuration: a restarted node never joins twice.
+ * @param promoteGap the leader promotes a learner to voter once its match index is within this many
+ *                   entries of the leader's last index; negative: only on command
+ */
+public record MembershipOptions(Endpoint join, long promoteGap) {
+
+  public static final long DEFAULT_PROMOTE_GAP = 1_000;
+
+  /** Static membership, automatic promotion of learners with the default gap. */
+  public static final MembershipOptions STATIC = new MembershipOptions(null, DEFAULT_PROMOTE_GAP);
+
+  public static MembershipOptions joining(Endpoint at) {
+    return new MembershipOptions(at, DEFAULT_PROMOTE_GAP);
+  }
+
+  public MembershipOptions withPromoteGap(long gap) {
+    return new MembershipOptions(join, gap);
+  }
+}

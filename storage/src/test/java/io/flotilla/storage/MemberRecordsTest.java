@@ -1,0 +1,55 @@
+package io.flotilla.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flotilla.storage.proto.Command;
+import io.flotilla.storage.proto.MemberInfo;
+import io.flotilla.storage.proto.Result;
+import io.flotilla.storage.snapshot.SnapshotMeta;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MemberRecordsTest {
+
+  @TempDir
+  Path tmp;
+
+  static CommittedCommand member(long index, long id, String peer, String client) {
+    return new CommittedCommand(index, 1, Command.newBuilder().setMember(MemberInfo.newBuilder()
+        .setId(id).setPeerAddress(peer).setClientAddress(client)).build().toByteArray());
+  }
+
+  @Test
+  void memberRecordsAreReplicatedStateThatSurvivesReopenAndSnapshots() throws Exception {
+    SnapshotMeta meta;
+    try (KvStateMachine sm = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults())) {
+      sm.apply(List.of(member(1, 2, "n2:7001", "n2:7002"), member(2, 1, "n1:7001", "n1:7002"),
+          new CommittedCommand(3, 1, Cmds.put("k", "v").toByteArray()),
+          member(4, 2, "n2-moved:7001", "n2-moved:7002")));
+      assertThat(sm.members().keySet()).containsExactly(1L, 2L);
+      assertThat(sm.members().get(2L).getPeerAddress()).isEqualTo("n2-moved:7001");
+      // Not user data: a full scan does not see them.
+      assertThat(sm.scan(new byte[0], new byte[0], 100).entries()).hasSize(1);
+      meta = sm.createSnapshot(tmp.resolve("snap"));
+    }
+    try (KvStateMachine again = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults());
+         KvStateMachine other = KvStateMachine.open(tmp.resolve("b"), StorageOptions.defaults())) {
+      assertThat(again.members().get(1L).getClientAddress()).isEqualTo("n1:7002");
+      assertThat(other.members()).isEmpty();
+      other.installSnapshot(meta.dir());
+      assertThat(other.members()).isEqualTo(again.members());
+    }
+  }
+
+  @Test
+  void aMemberRecordWithoutIdOrPeerIsRefusedAndNotStored() throws Exception {
+    try (KvStateMachine sm = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults())) {
+      List<Result> r = sm.apply(List.of(member(1, 0, "n:1", "n:2"), member(2, 3, "", "n:2")));
+      assertThat(r).allMatch(Result::hasError);
+      assertThat(sm.members()).isEmpty();
+      assertThat(sm.appliedIndex()).isEqualTo(2);
+    }
+  }
+}
