@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
  * ({@link SimMembership}): fresh nodes added as learners and promoted, followers and leaders
  * removed, voters replaced. Every safety invariant of {@link ClusterInvariants} is checked after
  * every event, plus ConfigurationAgreement; liveness, durability and linearizability at the end.
+ * Half the seeds also serve reads from leader leases, so the linearizability check covers lease
+ * reads across leader changes and membership changes (every node ticks at the same rate here).
  * {@code -Dflotilla.seed=S} replays one seed, {@code -Dflotilla.seeds=N} runs N.
  */
 class MembershipSimulationTest {
@@ -23,7 +25,8 @@ class MembershipSimulationTest {
      * stickiness keeps it from deposing leaders forever (dissertation §4.2.3).
      */
     static SimOptions optionsFor(long seed) {
-        return RandomizedSimulationTest.optionsFor(seed).withElection(true, true).withMembership(true);
+        return RandomizedSimulationTest.optionsFor(seed).withElection(true, true).withMembership(true)
+                .withLeaseRead(seed % 4 < 2);
     }
 
     @Test

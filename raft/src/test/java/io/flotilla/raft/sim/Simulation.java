@@ -239,6 +239,9 @@ public final class Simulation {
                 .withElection(options.preVote(), options.checkQuorum())
                 .withLimits(maxSizePerMsg, maxEntriesPerMsg, maxInflight)
                 .withApplied(snapshot.index());
+        if (options.leaseRead()) {
+            cfg = cfg.withLeaseRead(2);
+        }
         n.core = new RaftCore(cfg, n.storage, n.storage);
         if (options.commitOlderTerms()) {
             TestSeams.commitOlderTerms(n.core);
