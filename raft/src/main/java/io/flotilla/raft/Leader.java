@@ -111,9 +111,13 @@ final class Leader {
         if (!outcome.ok()) {
             return new ConfChangeResult.Refused(outcome.error(), id, outcome.detail());
         }
-        long index = appendConfEntry(new ConfEntry(change, false, outcome.configuration()));
+        var target = outcome.configuration();
+        if (core.testOnlySkipJointConsensus && target.isJoint()) {
+            target = io.flotilla.raft.confchange.Changer.leaveJoint(target);
+        }
+        long index = appendConfEntry(new ConfEntry(change, false, target));
         pendingProposals.addLast(index);
-        return new ConfChangeResult.Accepted(index, term, outcome.configuration());
+        return new ConfChangeResult.Accepted(index, term, target);
     }
 
     /**

@@ -80,6 +80,8 @@ public final class RaftCore {
 
     /** TEST ONLY (Figure 8 bug injection): commit by counting replicas of an older-term entry. */
     boolean testOnlyCommitOlderTerms;
+    /** TEST ONLY (membership bug injection): switch voter sets in one step, without C_old,new. */
+    boolean testOnlySkipJointConsensus;
 
     /** Builds a node from durable state only: what a restart after a crash sees. */
     public RaftCore(RaftConfig config, LogStorage storage, HardStateStore hardStateStore) {
