@@ -92,4 +92,34 @@ class LeaseReadScenariosTest {
         // And a lease needs check-quorum (its stickiness is what makes the lease hold).
         assertThatThrownBy(() -> defaults.withElection(true, false).withLeaseRead(2)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void aRestartedFollowerKeepsTheLeasePromiseItForgot() {
+        Network net = leased(54);
+        long leader = electLeader(net);
+        proposeOnLeader(net, "w");
+        awaitApplied(net, "w");
+        long follower = leader % 3 + 1;
+        long other = follower % 3 + 1;
+        net.crash(follower);
+        net.restart(follower);
+        net.isolate(follower);
+        long term = net.core(follower).term();
+        var log = net.core(follower).log();
+        Message.RequestVote rv = new Message.RequestVote(1, other, follower, term + 1, log.lastIndex(), log.lastTerm(),
+                false, false);
+        net.recover();
+        net.startTrace();
+        net.send(rv);
+        assertThat(net.stopTrace()).as("ignored during the first election timeout").containsExactly(rv);
+        assertThat(net.core(follower).term()).isEqualTo(term);
+        net.isolate(follower);
+        for (int i = 0; i < 10; i++) {
+            net.tick(follower);
+        }
+        net.recover();
+        net.startTrace();
+        net.send(rv);
+        assertThat(net.stopTrace()).anyMatch(m -> m instanceof Message.RequestVoteResponse r && r.granted());
+    }
 }
