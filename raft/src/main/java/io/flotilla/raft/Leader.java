@@ -46,6 +46,15 @@ final class Leader {
      */
     private long pendingConfIndex;
 
+    // Lease reads (off unless RaftConfig.leaseRead). Time is this leader's ticks.
+    private long ticks;
+    /** Tick at which the heartbeat broadcast with context c was sent, at [c % length]. */
+    private final long[] heartbeatSentAt = new long[64];
+    private long lastHeartbeatContext;
+    /** Per voter: the send tick of the latest heartbeat it acknowledged. */
+    private final Map<Long, Long> leaseAck = new TreeMap<>();
+    private boolean timeoutNowSent;
+
     Leader(RaftCore core) {
         this.core = core;
         this.config = core.config();
@@ -102,9 +111,13 @@ final class Leader {
         if (!outcome.ok()) {
             return new ConfChangeResult.Refused(outcome.error(), id, outcome.detail());
         }
-        long index = appendConfEntry(new ConfEntry(change, false, outcome.configuration()));
+        var target = outcome.configuration();
+        if (core.testOnlySkipJointConsensus && target.isJoint()) {
+            target = io.flotilla.raft.confchange.Changer.leaveJoint(target);
+        }
+        long index = appendConfEntry(new ConfEntry(change, false, target));
         pendingProposals.addLast(index);
-        return new ConfChangeResult.Accepted(index, term, outcome.configuration());
+        return new ConfChangeResult.Accepted(index, term, target);
     }
 
     /**
@@ -139,6 +152,7 @@ final class Leader {
         }
         // Our own progress stays: we lead until the caller sees we are no longer a voter.
         progress.keySet().removeIf(m -> m != id && !c.isMember(m));
+        leaseAck.keySet().removeIf(v -> !c.isVoter(v)); // a removed voter's ack no longer counts
         if (leadTransferee != 0 && !c.isVoter(leadTransferee)) {
             leadTransferee = 0;
         }
@@ -159,7 +173,7 @@ final class Leader {
             }
         }
         if (best != 0 && bestMatch == log.lastIndex()) {
-            core.send(new TimeoutNow(config.groupId(), id, best, term));
+            sendTimeoutNow(best);
         }
     }
 
@@ -177,7 +191,7 @@ final class Leader {
         }
         leadTransferee = target;
         if (progress.get(target).matchIndex() == log.lastIndex()) {
-            core.send(new TimeoutNow(config.groupId(), id, target, term));
+            sendTimeoutNow(target);
         } else {
             sendAppend(target);
         }
@@ -290,7 +304,7 @@ final class Leader {
             // stream the rest of the log while the window allows
         }
         if (r.from() == leadTransferee && pr.matchIndex() == log.lastIndex()) {
-            core.send(new TimeoutNow(config.groupId(), id, r.from(), term));
+            sendTimeoutNow(r.from());
         }
     }
 
@@ -301,6 +315,10 @@ final class Leader {
         }
         pr.setRecentActive(true);
         pr.heartbeatAcked();
+        long c = r.readContext();
+        if (config.leaseRead() && c != 0 && c <= lastHeartbeatContext && lastHeartbeatContext - c < heartbeatSentAt.length) {
+            leaseAck.merge(r.from(), heartbeatSentAt[(int) (c % heartbeatSentAt.length)], Math::max);
+        }
         if (pr.matchIndex() < log.lastIndex()) {
             sendAppend(r.from());
         }
@@ -397,8 +415,12 @@ final class Leader {
     }
 
     void bcastHeartbeat() {
-
         long context = readOnly.roundContext();
+        if (config.leaseRead()) {
+            context = readOnly.newContext();
+            heartbeatSentAt[(int) (context % heartbeatSentAt.length)] = ticks;
+            lastHeartbeatContext = context;
+        }
         for (long p : core.peers()) {
             // Never tell a follower to commit past what it is known to hold.
             long commit = Math.min(progress.get(p).matchIndex(), core.commitIndex());
@@ -408,11 +430,54 @@ final class Leader {
 
     // ---------------------------------------------------------------- reads (§6.4)
 
+    /**
+     * TimeoutNow lets its target's election bypass stickiness, and it may arrive late — after the
+     * transfer was abandoned — so a leader that sent one never serves lease reads again in its term.
+     */
+    private void sendTimeoutNow(long target) {
+        timeoutNowSent = true;
+        core.send(new TimeoutNow(config.groupId(), id, target, term));
+    }
+
+    /** One tick of this leader's clock (lease accounting). */
+    void tick() {
+        ticks++;
+    }
+
+    /**
+     * The lease (§6.4.1): a quorum (of both halves when joint) acknowledged a heartbeat that this
+     * leader sent less than {@code electionTick - maxClockDriftTicks} ticks ago. Each of them
+     * reset its election timer when that heartbeat arrived, so with check-quorum's stickiness
+     * none of them votes for another candidate (nor campaigns) before electionTick of its own
+     * ticks have passed since: no other leader can be elected meanwhile, provided no clock runs
+     * more than maxClockDriftTicks faster than ours over that span. A transfer voids the lease:
+     * its election bypasses stickiness.
+     */
+    boolean leaseValid() {
+        if (!config.leaseRead() || leadTransferee != 0 || timeoutNowSent) {
+            return false;
+        }
+        long lease = config.electionTick() - config.maxClockDriftTicks();
+        Set<Long> fresh = new HashSet<>();
+        fresh.add(id);
+        for (Map.Entry<Long, Long> e : leaseAck.entrySet()) {
+            if (ticks - e.getValue() < lease) {
+                fresh.add(e.getKey());
+            }
+        }
+        return core.configuration().isQuorum(fresh);
+    }
+
     void handleReadIndex(ReadOnly.Request request) {
         if (log.term(core.commitIndex()) != term) {
             // §6.4 step 1: until the no-op commits, commitIndex may lag entries committed by
             // earlier leaders.
             readsAwaitingTermCommit.add(request);
+            return;
+        }
+        if (leaseValid()) {
+            // §6.4.1: no other leader can exist yet, so our commitIndex is the read point.
+            deliverReads(List.of(new ReadOnly.Completed(request, core.commitIndex())));
             return;
         }
         readOnly.add(request);
@@ -432,6 +497,12 @@ final class Leader {
         if (done.isEmpty()) {
             return false;
         }
+        deliverReads(done);
+        startReadRoundIfIdle();
+        return true;
+    }
+
+    private void deliverReads(List<ReadOnly.Completed> done) {
         for (ReadOnly.Completed c : done) {
             if (c.request().from() == id) {
                 core.addReadState(new ReadState(c.request().id(), c.readIndex()));
@@ -440,8 +511,6 @@ final class Leader {
                         c.readIndex()));
             }
         }
-        startReadRoundIfIdle();
-        return true;
     }
 
     /**

@@ -55,6 +55,13 @@ public final class RaftCore {
     private long leaderId;
 
     private int electionElapsed;
+    /**
+     * With lease reads: this process started less than an election timeout ago. It may have
+     * acknowledged a leader's heartbeat just before it crashed, and that leader counts on it not
+     * voting for anyone else for an election timeout; having forgotten, it honours the promise
+     * blindly by treating its start as a heartbeat (stickiness until electionTick).
+     */
+    private boolean startupLease;
     private int heartbeatElapsed;
     private int randomizedElectionTimeout;
     private final Map<Long, Boolean> votes = new HashMap<>();
@@ -73,6 +80,8 @@ public final class RaftCore {
 
     /** TEST ONLY (Figure 8 bug injection): commit by counting replicas of an older-term entry. */
     boolean testOnlyCommitOlderTerms;
+    /** TEST ONLY (membership bug injection): switch voter sets in one step, without C_old,new. */
+    boolean testOnlySkipJointConsensus;
 
     /** Builds a node from durable state only: what a restart after a crash sees. */
     public RaftCore(RaftConfig config, LogStorage storage, HardStateStore hardStateStore) {
@@ -102,6 +111,7 @@ public final class RaftCore {
         this.lastApplied = config.applied();
         this.prevHardState = hs;
         becomeFollower(term, 0);
+        this.startupLease = config.leaseRead();
     }
 
     // ---------------------------------------------------------------- accessors
@@ -272,6 +282,14 @@ public final class RaftCore {
         }
     }
 
+    /**
+     * Whether this leader holds a read lease now (always false unless {@link RaftConfig#leaseRead}):
+     * a ReadIndex is then answered at once, without a heartbeat round. For tests and metrics.
+     */
+    public boolean hasReadLease() {
+        return leader != null && leader.leaseValid();
+    }
+
     /** Handles a message from a peer: term first (§5.1), then by role. */
     public void step(Message m) {
         checkNoReadyOutstanding();
@@ -286,7 +304,8 @@ public final class RaftCore {
                 // Leader stickiness (§4.2.3 / §9.6): a node that heard from a live leader within
                 // the minimum election timeout ignores requests to replace it, unless the leader
                 // itself asked for the election (transfer).
-                boolean inLease = config.checkQuorum() && leaderId != 0 && electionElapsed < config.electionTick();
+                boolean inLease = config.checkQuorum() && (leaderId != 0 || startupLease)
+                        && electionElapsed < config.electionTick();
                 if (inLease && !rv.transfer()) {
                     return;
                 }
@@ -459,6 +478,9 @@ public final class RaftCore {
 
     private void tickElection() {
         electionElapsed++;
+        if (electionElapsed >= config.electionTick()) {
+            startupLease = false;
+        }
         if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id)) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
@@ -466,6 +488,7 @@ public final class RaftCore {
     }
 
     private void tickHeartbeat() {
+        leader.tick();
         heartbeatElapsed++;
         electionElapsed++;
         if (electionElapsed >= config.electionTick()) {

@@ -40,6 +40,15 @@ final class ReadOnly {
         return roundContext == 0 && waiting.isEmpty();
     }
 
+    /**
+     * A fresh context for a heartbeat broadcast (lease reads time every broadcast). Drawn from
+     * the same counter as rounds, so an ack of a later broadcast still confirms the round in
+     * flight, and an ack of an earlier one never confirms a later round.
+     */
+    long newContext() {
+        return nextContext++;
+    }
+
     /** Context of the round in flight, carried by heartbeats; 0 if none. */
     long roundContext() {
         return roundContext;

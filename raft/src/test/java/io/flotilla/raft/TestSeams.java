@@ -9,4 +9,9 @@ public final class TestSeams {
     public static void commitOlderTerms(RaftCore core) {
         core.testOnlyCommitOlderTerms = true;
     }
+
+    /** Makes {@code core}, as leader, switch voter sets directly instead of through a joint configuration. */
+    public static void skipJointConsensus(RaftCore core) {
+        core.testOnlySkipJointConsensus = true;
+    }
 }

@@ -1,6 +1,9 @@
 package io.flotilla.raft.sim;
 
+import io.flotilla.raft.ConfEntry;
 import io.flotilla.raft.Entry;
+import io.flotilla.raft.EntryType;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.RaftCore;
 import io.flotilla.raft.Role;
@@ -40,6 +43,8 @@ final class ClusterInvariants {
      * bound of the term in which it was really committed.
      */
     private final List<Long> commitTerms = new ArrayList<>();
+    /** Committed configuration entries: index → the configuration it results in. */
+    private final java.util.TreeMap<Long, Configuration> configurations = new java.util.TreeMap<>();
     /** Snapshot index → the state machine bytes first seen for it (taken or installed anywhere). */
     private final Map<Long, byte[]> snapshotStates = new HashMap<>();
 
@@ -94,9 +99,43 @@ final class ClusterInvariants {
             } else {
                 committed.add(e);
                 commitTerms.add(core.term());
+                if (e.type() == EntryType.CONF_CHANGE) {
+                    configurations.put(e.index(), ConfEntry.decode(e.data()).configuration());
+                }
             }
         }
         n.checkedCommit = Math.max(n.checkedCommit, core.commitIndex());
+        checkConfiguration(n);
+    }
+
+    /**
+     * ConfigurationAgreement: a node's configuration in effect is the one of the last configuration
+     * entry committed at or below its commit index (configurations take effect at commit), or its
+     * bootstrap. Together with ElectionSafety (one leader per term, whatever configuration each
+     * candidate counted with) this is config safety.
+     */
+    private void checkConfiguration(SimNode n) {
+        var floor = configurations.floorEntry(n.core.commitIndex());
+        if (floor == null && n.bootstrap.isEmpty()) {
+            // A joining node before its first committed configuration entry: none yet, or the
+            // bootstrap configuration a snapshot carried (of which it is not a member).
+            Configuration c = n.core.configuration();
+            if (!c.isEmpty() && (c.isJoint() || c.isMember(n.id))) {
+                throw new SafetyViolation("ConfigurationAgreement", "joining node " + n.id + " uses " + c
+                        + " before any configuration entry committed");
+            }
+            return;
+        }
+        Configuration expected = floor != null ? floor.getValue()
+                : n.bootstrap.isEmpty() ? Configuration.EMPTY : new Configuration(n.bootstrap);
+        if (!n.core.configuration().equals(expected)) {
+            throw new SafetyViolation("ConfigurationAgreement", "node " + n.id + " at commit " + n.core.commitIndex()
+                    + " uses " + n.core.configuration() + " but the committed configuration is " + expected);
+        }
+        if (n.core.role() == Role.LEADER && !expected.isVoter(n.id)) {
+            throw new SafetyViolation("ConfigurationAgreement", "node " + n.id + " leads term " + n.core.term()
+                    + " without being a voter of " + expected);
+        }
     }
 
     /**
@@ -144,7 +183,7 @@ final class ClusterInvariants {
     }
 
     /** Expensive checks, run periodically: Log Matching and durability of committed entries. */
-    void periodic(List<SimNode> nodes) {
+    void periodic(List<SimNode> nodes, int minVoters) {
         List<SimNode> up = new ArrayList<>();
         for (SimNode n : nodes) {
             if (n.core != null) {
@@ -168,7 +207,9 @@ final class ClusterInvariants {
                     holders++; // (a durable snapshot covering i holds it: its state is checked by onSnapshot)
                 }
             }
-            if (holders < QuorumMath.majority(nodes.size())) {
+            // Without membership changes every node is a voter; with them, the smallest configuration
+            // a run may shrink to bounds what a quorum is.
+            if (holders < QuorumMath.majority(minVoters)) {
                 throw new SafetyViolation("CommittedEntriesDurable", "committed " + c + " is durable on only "
                         + holders + " of " + nodes.size() + " nodes");
             }

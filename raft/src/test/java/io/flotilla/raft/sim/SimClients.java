@@ -95,6 +95,24 @@ final class SimClients {
         }
     }
 
+    private long stampMillis = -1;
+    private long stampSeq;
+
+    /**
+     * A history timestamp: simulated milliseconds times 10^6 plus the order within that
+     * millisecond, so that invocations and responses keep the exact order in which they happened.
+     * Several events share a millisecond; a lease read is even invoked and answered in one event.
+     * With millisecond stamps the checker had to guess the order of ties.
+     */
+    private long stamp() {
+        long ms = sim.now();
+        if (ms != stampMillis) {
+            stampMillis = ms;
+            stampSeq = 0;
+        }
+        return ms * 1_000_000 + ++stampSeq;
+    }
+
     private void issue(int client) {
         if (stopped) {
             return;
@@ -111,7 +129,7 @@ final class SimClients {
         }
         String key = "k" + random.nextInt(sim.options().keys());
         long opId = nextOpId++;
-        long now = sim.now();
+        long now = stamp();
         if (random.nextInt(100) < 60) {
             long value = nextValue++;
             ProposeResult r = n.core.propose(KvStateMachine.encodePut(opId, key, value));
@@ -177,7 +195,7 @@ final class SimClients {
         if (e.term() == op.term) {
             okWrites++;
             acknowledgedWrites.add(op.opId);
-            history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, sim.now()));
+            history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
             leaderGuess[op.client] = n.id;
         } else {
             history.remove(op.opId); // another entry won the index: ours can never commit
@@ -207,7 +225,7 @@ final class SimClients {
             if (n.stateMachine.hasApplied(op.opId)) {
                 okWrites++;
                 acknowledgedWrites.add(op.opId);
-                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, sim.now()));
+                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
             } else {
                 history.remove(op.opId);
             }
@@ -245,7 +263,7 @@ final class SimClients {
                 op.done = true;
                 okReads++;
                 long value = n.stateMachine.get(op.key);
-                history.put(op.opId, LinearizabilityChecker.Op.read(op.opId, op.key, value, op.invoke, sim.now()));
+                history.put(op.opId, LinearizabilityChecker.Op.read(op.opId, op.key, value, op.invoke, stamp()));
                 leaderGuess[op.client] = n.core.role() == Role.LEADER ? n.id : n.core.leaderId();
                 next(op.client);
             }

@@ -64,7 +64,7 @@ final class SimNemesis {
         } else if (choice < 96) {
             SimNode leader = currentLeader();
             long target = 1 + random.nextInt(n);
-            if (leader != null && target != leader.id) {
+            if (leader != null && target != leader.id && leader.core.configuration().isVoter(target)) {
                 leader.core.transferLeadership(target); // an operator moving leadership under load
                 sim.afterInput(leader);
             }

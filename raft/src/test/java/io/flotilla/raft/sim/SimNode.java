@@ -33,8 +33,12 @@ final class SimNode {
     long maxDurableTerm;
     long maxDurableCommit;
 
-    SimNode(long id) {
+    /** Bootstrap voters: the group's for an original member, empty for a node added later. */
+    final java.util.Set<Long> bootstrap;
+
+    SimNode(long id, java.util.Set<Long> bootstrap) {
         this.id = id;
+        this.bootstrap = java.util.Set.copyOf(bootstrap);
     }
 
     boolean up() {

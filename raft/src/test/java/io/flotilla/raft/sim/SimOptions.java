@@ -24,6 +24,9 @@ package io.flotilla.raft.sim;
  * @param snapshots          nodes snapshot and compact their logs (how often varies by seed)
  * @param forgetSnapshotOnRestart BUG INJECTION: a restarted node does not restore its state
  *                           machine from the durable snapshot
+ * @param membership         an operator changes the membership under load (SimMembership): adds
+ *                           fresh nodes as learners, promotes them, removes followers and leaders
+ * @param leaseRead          leaders answer reads from a lease (RaftConfig.withLeaseRead(2)); needs checkQuorum
  */
 public record SimOptions(
         int nodes,
@@ -43,52 +46,66 @@ public record SimOptions(
         boolean forgetVoteOnCrash,
         boolean commitOlderTerms,
         boolean snapshots,
-        boolean forgetSnapshotOnRestart) {
+        boolean forgetSnapshotOnRestart,
+        boolean membership,
+        boolean leaseRead) {
 
     public static SimOptions defaults(int nodes) {
-        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false);
+        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false);
     }
 
     public SimOptions withFaultMillis(long millis) {
         return new SimOptions(nodes, millis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
     }
 
     public SimOptions withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, newPreVote, newCheckQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
     }
 
     public SimOptions withCrashAfterReadyRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, rate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
     }
 
     public SimOptions withStragglerRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate,
                 rate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash,
-                commitOlderTerms, snapshots, forgetSnapshotOnRestart);
+                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead);
     }
 
     public SimOptions withNetwork(long newMaxDelayMillis, double newDropRate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, newMaxDelayMillis, newDropRate, duplicateRate,
                 stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
                 forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
     }
 
     public SimOptions withSnapshots(boolean newSnapshots, boolean newForgetSnapshotOnRestart) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                newSnapshots, newForgetSnapshotOnRestart);
+                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead);
+    }
+
+    public SimOptions withMembership(boolean newMembership) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
+                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead);
+    }
+
+    public SimOptions withLeaseRead(boolean newLeaseRead) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
+                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead);
     }
 
     public SimOptions withBugs(boolean newForgetVoteOnCrash, boolean newCommitOlderTerms) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, newForgetVoteOnCrash, newCommitOlderTerms,
-                snapshots, forgetSnapshotOnRestart);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
     }
 }

@@ -33,7 +33,8 @@ public final class Simulation {
 
     /** The outcome of one run; {@code failure} is null if every check passed. */
     public record Result(long seed, String failure, long events, long committed, long leaders, long okWrites,
-                         long okReads, long unknownWrites, long crashes, long snapshots, long snapshotInstalls) {
+                         long okReads, long unknownWrites, long crashes, long snapshots, long snapshotInstalls,
+                         long confChanges) {
         public boolean ok() {
             return failure == null;
         }
@@ -59,6 +60,9 @@ public final class Simulation {
     private final ClusterInvariants invariants = new ClusterInvariants();
     private final SimClients clients;
     private final SimNemesis nemesis;
+    /** The operator changing the membership, if {@link SimOptions#membership}. */
+    private final SimMembership membership;
+    private long confChanges;
     // Network state, changed by the nemesis.
     final Set<Long> blockedLinks = new HashSet<>(); // from * 1000 + to
     double dropRate;
@@ -85,10 +89,13 @@ public final class Simulation {
         this.snapshotEvery = options.snapshots() ? new long[] {5, 20, 50, Long.MAX_VALUE}[random.nextInt(4)] : Long.MAX_VALUE;
         for (long id = 1; id <= options.nodes(); id++) {
             voters.add(id);
-            nodes.add(new SimNode(id));
+        }
+        for (long id = 1; id <= options.nodes(); id++) {
+            nodes.add(new SimNode(id, voters));
         }
         this.clients = new SimClients(this, random.split(), options.clients());
         this.nemesis = new SimNemesis(this, random.split());
+        this.membership = options.membership() ? new SimMembership(this, random.split()) : null;
     }
 
     /** Runs one seed; never throws for a protocol failure, returns it in the result. */
@@ -108,6 +115,9 @@ public final class Simulation {
             }
             clients.start();
             nemesis.start(options.faultMillis());
+            if (membership != null) {
+                membership.start(options.faultMillis());
+            }
             schedule(options.faultMillis(), this::healAll);
             long end = options.faultMillis() + options.healMillis();
             while (!queue.isEmpty() && queue.peek().time <= end) {
@@ -116,10 +126,10 @@ public final class Simulation {
                 events++;
                 e.action.run();
                 if (events % 64 == 0) {
-                    invariants.periodic(nodes);
+                    invariants.periodic(nodes, minVoters());
                 }
             }
-            invariants.periodic(nodes);
+            invariants.periodic(nodes, minVoters());
             checkLiveness();
             LinearizabilityChecker.Violation v = LinearizabilityChecker.check(clients.history());
             if (v != null) {
@@ -133,7 +143,8 @@ public final class Simulation {
             failure = "Unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage() + " at " + at;
         }
         return new Result(seed, failure, events, invariants.committed().size(), invariants.leadersSeen(),
-                clients.okWrites, clients.okReads, clients.unknownWrites, crashes, snapshots, snapshotInstalls);
+                clients.okWrites, clients.okReads, clients.unknownWrites, crashes, snapshots, snapshotInstalls,
+                confChanges);
     }
 
     // ---------------------------------------------------------------- accessors for the helpers
@@ -152,6 +163,23 @@ public final class Simulation {
 
     SimNode node(long id) {
         return nodes.get((int) id - 1);
+    }
+
+    /** The smallest voter set any configuration of this run may have. */
+    private int minVoters() {
+        return membership == null ? options.nodes() : SimMembership.MIN_VOTERS;
+    }
+
+    /** Starts a fresh node with an empty disk and no configuration; returns it. */
+    SimNode addFreshNode() {
+        SimNode n = new SimNode(nodes.size() + 1, Set.of());
+        nodes.add(n);
+        restart(n);
+        return n;
+    }
+
+    void confChangeAccepted() {
+        confChanges++;
     }
 
     boolean faultsActive() {
@@ -207,10 +235,13 @@ public final class Simulation {
             // starts empty but claims to have applied everything the snapshot covers).
             sm.restore(new KvStateMachine().serializeAt(snapshot.index()));
         }
-        RaftConfig cfg = RaftConfig.of(GROUP, n.id, voters, random.split())
+        RaftConfig cfg = RaftConfig.of(GROUP, n.id, n.bootstrap, random.split())
                 .withElection(options.preVote(), options.checkQuorum())
                 .withLimits(maxSizePerMsg, maxEntriesPerMsg, maxInflight)
                 .withApplied(snapshot.index());
+        if (options.leaseRead()) {
+            cfg = cfg.withLeaseRead(2);
+        }
         n.core = new RaftCore(cfg, n.storage, n.storage);
         if (options.commitOlderTerms()) {
             TestSeams.commitOlderTerms(n.core);
@@ -292,7 +323,7 @@ public final class Simulation {
         if (applied - n.storage.snapshot().index() >= snapshotEvery) {
             Snapshot s = new Snapshot(applied, n.core.log().term(applied), n.stateMachine.serialize());
             invariants.onSnapshot(n, s);
-            n.storage.createSnapshot(applied, s.data());
+            n.storage.createSnapshot(applied, n.core.appliedConfiguration(), s.data());
             snapshots++;
         }
     }
@@ -365,6 +396,9 @@ public final class Simulation {
         }
         long commit = leader.core.commitIndex();
         for (SimNode n : nodes) {
+            if (!leader.core.configuration().isMember(n.id)) {
+                continue; // removed, or never added: it owes nothing
+            }
             if (n.stateMachine.appliedIndex() != commit) {
                 throw new AssertionError("Liveness: node " + n.id + " applied " + n.stateMachine.appliedIndex()
                         + " but leader " + leader.id + " committed " + commit + " (" + n.core + ")");
