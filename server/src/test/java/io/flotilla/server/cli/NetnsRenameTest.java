@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Names, not addresses, across real hosts: three nodes, each in its own Linux network namespace
  * with its own IP on a bridge, find each other only through names in a hosts file
- * ({@code -Djdk.net.hosts.file}). Node 3 is then "rescheduled": killed, given a new IP under the
+ * ({@code -Djdk.net.hosts.file}). Node 1 bootstraps a one-member cluster; nodes 2 and 3 join it
+ * by name, as learners, and are promoted. Node 3 is then "rescheduled": killed, given a new IP under the
  * same name, restarted on its data. With node 1 then killed, writes need nodes 2 and 3 to reach
  * each other, which works only if node 2 re-resolves node 3's name.
  *
@@ -93,13 +94,15 @@ class NetnsRenameTest {
 
   private void start(int id) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = List.of("ip", "netns", "exec", ns(id), java, "-Xmx256m", "-XX:+UseSerialGC",
-        "-Djdk.net.hosts.file=" + dir.resolve("hosts"),
+    List<String> cmd = new java.util.ArrayList<>(List.of("ip", "netns", "exec", ns(id), java, "-Xmx256m",
+        "-XX:+UseSerialGC", "-Djdk.net.hosts.file=" + dir.resolve("hosts"),
         "-cp", System.getProperty("java.class.path"), FlotillaMain.class.getName(), "server",
         "--id", "" + id, "--data-dir", dir.resolve("node" + id).toString(),
         "--client", "0.0.0.0:7000", "--peer", "0.0.0.0:7001", "--admin", "0.0.0.0:7002",
-        "--members", "1=node1:7001/node1:7000,2=node2:7001/node2:7000,3=node3:7001/node3:7000",
-        "--tick-ms", "50");
+        "--advertise-peer", "node" + id + ":7001", "--advertise-client", "node" + id + ":7000",
+        "--tick-ms", "50"));
+    // Node 1 bootstraps; the others join it by name (a restarted joiner ignores --join).
+    cmd.addAll(id == 1 ? List.of("--bootstrap") : List.of("--join", "node1:7000"));
     nodes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + id + ".log").toFile())).start();
   }
@@ -144,6 +147,9 @@ class NetnsRenameTest {
     String endpoints = ip(11) + ":7000," + ip(12) + ":7000," + ip(13) + ":7000";
     try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints)
         .withRequestTimeout(Duration.ofSeconds(30)))) {
+      // Nodes 2 and 3 joined by name as learners and were promoted.
+      await().atMost(Duration.ofSeconds(60)).until(() -> c.blocking().members().getMembersList().stream()
+          .filter(m -> m.getRole().equals("voter")).count() == 3);
       for (int i = 0; i < 20; i++) {
         c.blocking().put(b("k" + i), b("v" + i));
       }
