@@ -71,10 +71,16 @@ final class ServerCommand implements Callable<Integer> {
           + " waits up to this long for it to take over. Default: ${DEFAULT-VALUE}.")
   long shutdownTransferMillis;
 
+  @Option(names = "--enable-fault-injection", hidden = true,
+      description = "Tests and chaos runs only: the admin port accepts POST /fault?drop-to=IDS,"
+          + " which drops this node's frames to those peers.")
+  boolean faultInjection;
+
   @Override
   public Integer call() throws Exception {
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
-        Endpoint.parse(admin), parseMembers(members), tickMillis, snapshotEntries, snapshotBytes);
+        Endpoint.parse(admin), parseMembers(members), tickMillis, snapshotEntries, snapshotBytes,
+        faultInjection);
     FlotillaNode node = FlotillaNode.start(config);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

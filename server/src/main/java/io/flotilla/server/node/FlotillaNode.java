@@ -112,10 +112,31 @@ public final class FlotillaNode implements AutoCloseable {
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         ClientPort.Limits.DEFAULT);
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,
-        new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics));
+        new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics,
+            config.faultInjection() ? faultControl(peers) : null));
     raft.start();
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
         clientPort.localAddress(), peers.localAddress(), admin.localAddress(), applied);
+  }
+
+  private static AdminServer.FaultControl faultControl(PeerTransport peers) {
+    LOG.warn("fault injection is ENABLED on this node (tests and chaos runs only)");
+    return new AdminServer.FaultControl() {
+      @Override
+      public void dropFramesTo(java.util.Set<Long> ids) {
+        peers.dropFramesTo(ids);
+      }
+
+      @Override
+      public java.util.Set<Long> droppingFramesTo() {
+        return peers.droppingFramesTo();
+      }
+
+      @Override
+      public long framesDroppedByFault() {
+        return peers.framesDroppedByFault();
+      }
+    };
   }
 
   public static FlotillaNode start(NodeConfig config) throws IOException, InterruptedException {

@@ -20,10 +20,20 @@ import java.util.Objects;
  * @param snapshotEntries snapshot the state (and compact the log) every this many applied
  *                    entries; 0 = not by count
  * @param snapshotBytes   ... or every this many applied payload bytes; 0 = not by size
+ * @param faultInjection  the admin port accepts {@code POST /fault} (network faults for chaos
+ *                    runs and tests); never on in production
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
-    long snapshotBytes) {
+    long snapshotBytes, boolean faultInjection) {
+
+  /** Without fault injection. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, false);
+  }
 
   public static final long DEFAULT_SNAPSHOT_ENTRIES = 100_000;
   public static final long DEFAULT_SNAPSHOT_BYTES = 64L << 20;
@@ -37,7 +47,14 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
 
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
-    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, entries, bytes);
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        entries, bytes, faultInjection);
+  }
+
+  /** The same node with fault injection on or off. */
+  public NodeConfig withFaultInjection(boolean on) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, on);
   }
 
   /** A member's addresses, by host name. */
