@@ -40,6 +40,9 @@ public record ChaosSettings(int nodes, Duration duration, int clients, List<Faul
   public static Duration parseDuration(String s) {
     String t = s.trim().toLowerCase(java.util.Locale.ROOT);
     try {
+      if (t.startsWith("p")) {
+        return Duration.parse(s.trim().toUpperCase(java.util.Locale.ROOT));
+      }
       if (t.endsWith("ms")) {
         return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
       }
@@ -52,7 +55,7 @@ public record ChaosSettings(int nodes, Duration duration, int clients, List<Faul
       if (t.endsWith("h")) {
         return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
       }
-      return Duration.parse(s.trim().toUpperCase(java.util.Locale.ROOT));
+      throw new IllegalArgumentException("no unit");
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("'" + s + "' is not a duration; use e.g. 90s, 30m, 1h,"
           + " 500ms");

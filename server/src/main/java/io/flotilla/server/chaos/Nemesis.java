@@ -66,7 +66,7 @@ final class Nemesis {
         continue;
       }
       FaultKind kind = kinds.get(random.nextInt(kinds.size()));
-      long hold = 1_000 + random.nextLong(2_500); // ms
+      long hold = holdMillis(kind);
       int seq = windows().size() + 1;
       long start = clock.now();
       String[] detail = {""};
@@ -81,6 +81,29 @@ final class Nemesis {
         anomaly("cluster not whole (every node up, one leader) 90 s after fault " + seq);
       }
     }
+  }
+
+  /**
+   * How long a fault lasts. A killed node's downtime is mostly its restart (a JVM, RocksDB, the
+   * log replay), so kills wait briefly before restarting; pauses and partitions last long enough
+   * for an election to happen behind them (elections time out after 0.5-1 s at 50 ms ticks).
+   */
+  private long holdMillis(FaultKind kind) {
+    return switch (kind) {
+      case KILL, KILL_LEADER, DISK, RESTART_ALL -> 200 + random.nextLong(1_300);
+      case PAUSE -> 1_000 + random.nextLong(2_000);
+      case PARTITION -> 1_000 + random.nextLong(3_000);
+    };
+  }
+
+  /**
+   * A node, the leader when {@code preferLeader} and one is known. Both random draws happen
+   * whatever the cluster looks like, so the seed's schedule does not depend on timing.
+   */
+  private int nodeOrLeader(int leader) {
+    int any = randomNode();
+    boolean preferLeader = random.nextBoolean();
+    return leader != 0 && preferLeader ? leader : any;
   }
 
   private int randomNode() {
@@ -99,7 +122,9 @@ final class Nemesis {
       }
       case KILL_LEADER -> {
         int l = cluster.leader();
-        int n = l != 0 ? l : randomNode();
+        int n;
+        int any = randomNode(); // drawn either way: the schedule must not depend on timing
+        n = l != 0 ? l : any;
         cluster.cluster.kill(n);
         detail[0] = "SIGKILL " + (l != 0 ? "leader " : "(no leader) ") + "node " + n + " for "
             + holdMs + " ms";
@@ -108,7 +133,7 @@ final class Nemesis {
       }
       case PAUSE -> {
         int l = cluster.leader();
-        int n = l != 0 && random.nextBoolean() ? l : randomNode();
+        int n = nodeOrLeader(l);
         cluster.cluster.pause(n);
         detail[0] = "SIGSTOP node " + n + (n == l ? " (leader)" : "") + " for " + holdMs + " ms";
         Thread.sleep(holdMs);
@@ -123,7 +148,7 @@ final class Nemesis {
         for (int i = 1; i <= cluster.nodes(); i++) {
           cluster.cluster.kill(i);
         }
-        long down = holdMs / 2;
+        long down = holdMs;
         detail[0] = "SIGKILL all " + cluster.nodes() + " nodes, restart after " + down + " ms";
         Thread.sleep(down);
         for (int i = 1; i <= cluster.nodes(); i++) {
@@ -143,9 +168,12 @@ final class Nemesis {
     int n = cluster.nodes();
     List<Integer> all = IntStream.rangeClosed(1, n).boxed().toList();
     int shape = random.nextInt(3);
+    SplittableRandom r = random.split(); // this shape's own draws, so later faults do not shift
     if (shape == 0 || (shape == 1 && n < 5)) {
       int l = cluster.leader();
-      int v = l != 0 && random.nextBoolean() ? l : randomNode();
+      int any = 1 + r.nextInt(n);
+      boolean preferLeader = r.nextBoolean();
+      int v = l != 0 && preferLeader ? l : any;
       for (int i : all) {
         cluster.dropFramesTo(i, i == v ? all.stream().filter(x -> x != v).toList() : List.of(v));
       }
@@ -154,7 +182,7 @@ final class Nemesis {
     if (shape == 1) {
       List<Integer> shuffled = new ArrayList<>(all);
       for (int i = shuffled.size() - 1; i > 0; i--) {
-        java.util.Collections.swap(shuffled, i, random.nextInt(i + 1));
+        java.util.Collections.swap(shuffled, i, r.nextInt(i + 1));
       }
       List<Integer> minority = shuffled.subList(0, (n - 1) / 2);
       List<Integer> majority = shuffled.subList((n - 1) / 2, n);
@@ -166,9 +194,9 @@ final class Nemesis {
       }
       return "split " + minority + " | " + majority;
     }
-    int v = randomNode();
+    int v = 1 + r.nextInt(n);
     List<Integer> others = all.stream().filter(x -> x != v).toList();
-    if (random.nextBoolean()) {
+    if (r.nextBoolean()) {
       cluster.dropFramesTo(v, others);
       return "one-way: node " + v + " cannot send (it still hears the others)";
     }
@@ -189,9 +217,10 @@ final class Nemesis {
     Path raft = cluster.cluster.dataDir(n).resolve("raft");
     cluster.cluster.kill(n);
     boolean corrupt = (diskRounds++ % 2) == 1;
-    WalDamage.Patch patch = corrupt ? WalDamage.corruptMiddleRecord(raft, random) : null;
+    SplittableRandom r = random.split(); // where the damage lands depends on the log's contents
+    WalDamage.Patch patch = corrupt ? WalDamage.corruptMiddleRecord(raft, r) : null;
     if (patch == null) {
-      String torn = WalDamage.tearLastRecord(raft, random);
+      String torn = WalDamage.tearLastRecord(raft, r);
       detail[0] = "node " + n + " killed; torn tail: " + (torn == null ? "no record to tear" : torn);
       cluster.cluster.start(n);
       if (!cluster.awaitCaughtUp(n, Duration.ofSeconds(90))) {

@@ -1,0 +1,60 @@
+package io.flotilla.server.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flotilla.wal.Wal;
+import io.flotilla.wal.WalCorruptionException;
+import io.flotilla.wal.WalOptions;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The chaos run's disk faults against the real write-ahead log's recovery. */
+class WalDamageTest {
+  @TempDir Path dir;
+
+  /** 20 entries, each its own forced write (so each record is its own batch). */
+  private void writeLog() throws Exception {
+    try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
+      for (int i = 1; i <= 20; i++) {
+        assertThat(wal.append(1, ("entry-" + i).getBytes()).get()).isEqualTo(i);
+      }
+    }
+  }
+
+  @Test
+  void aTornLastRecordIsCutAndTheLogOpens() throws Exception {
+    writeLog();
+    long seed = 7;
+    String what = WalDamage.tearLastRecord(dir, new SplittableRandom(seed));
+    assertThat(what).as("seed %d", seed).contains("index 20");
+    try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
+      assertThat(wal.lastIndex()).isEqualTo(19);
+    }
+  }
+
+  @Test
+  void aCorruptedMiddleRecordRefusesTheOpenAndUndoingItRestoresTheLog() throws Exception {
+    writeLog();
+    long seed = 11;
+    WalDamage.Patch patch = WalDamage.corruptMiddleRecord(dir, new SplittableRandom(seed));
+    assertThat(patch).as("seed %d", seed).isNotNull();
+    assertThat(patch.index()).isBetween(2L, 19L);
+    assertThatThrownBy(() -> Wal.open(WalOptions.defaults(dir)))
+        .isInstanceOf(WalCorruptionException.class).hasMessageContaining("WAL corruption in");
+    WalDamage.undo(patch);
+    try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
+      assertThat(wal.lastIndex()).isEqualTo(20);
+    }
+  }
+
+  @Test
+  void aLogWithOneBatchHasNoMiddleRecordToCorrupt() throws Exception {
+    try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
+      wal.append(1, "only".getBytes()).get();
+    }
+    assertThat(WalDamage.corruptMiddleRecord(dir, new SplittableRandom(1))).isNull();
+  }
+}
