@@ -135,17 +135,32 @@ public final class ChaosRun {
 
       // (2) The final read of every key: part of the history, so the linearizability check
       // proves no acknowledged write was lost.
-      Worker reader = new Worker(finalClient, master.split(), history, null, lastOkWrite);
       List<String> keys = workload.keys();
-      List<String> unread = new ArrayList<>();
-      for (String key : keys) {
-        boolean ok = false;
-        for (int attempt = 0; attempt < 10 && !ok; attempt++) {
-          ok = workload.finalRead(reader, key);
-        }
-        if (!ok) {
-          unread.add(key);
-        }
+      List<String> unread = java.util.Collections.synchronizedList(new ArrayList<>());
+      List<Thread> readers = new ArrayList<>();
+      java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+      for (int i = 0; i < s.clients(); i++) {
+        Worker reader = new Worker(finalClient, master.split(), history, null, lastOkWrite);
+        Thread t = new Thread(() -> {
+          try {
+            for (int k = next.getAndIncrement(); k < keys.size(); k = next.getAndIncrement()) {
+              boolean ok = false;
+              for (int attempt = 0; attempt < 10 && !ok; attempt++) {
+                ok = workload.finalRead(reader, keys.get(k));
+              }
+              if (!ok) {
+                unread.add(keys.get(k));
+              }
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }, "chaos-final-read-" + i);
+        t.start();
+        readers.add(t);
+      }
+      for (Thread t : readers) {
+        t.join();
       }
       say("final reads of %d keys done (%d failed)", keys.size(), unread.size());
       history.flush();

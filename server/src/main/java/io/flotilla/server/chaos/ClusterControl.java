@@ -129,7 +129,8 @@ final class ClusterControl {
         }
       }
       JsonNode s = status(id);
-      if (target >= 0 && s != null && s.path("applied").asLong() >= target) {
+      if (target >= 0 && s != null && !"STOPPED".equals(s.path("role").asText())
+          && s.path("applied").asLong() >= target) {
         return true;
       }
       Thread.sleep(100); // polling remote processes

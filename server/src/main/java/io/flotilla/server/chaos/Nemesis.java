@@ -207,64 +207,106 @@ final class Nemesis {
   }
 
   /**
-   * Alternately a torn tail (must recover and catch up) and a corrupted middle record (must refuse
-   * to start with a clear error while the majority keeps serving; then the injected damage is
-   * undone byte for byte and the node must rejoin, because no safe rebuild of a node under its old
-   * id exists yet: see docs/testing.md).
+   * In turn: (1) a torn unacknowledged write (what a crash mid-write leaves): the node must
+   * recover and catch up; (2) a corrupted record in the middle of the log: the node must refuse
+   * to start, naming the damage, while the majority keeps serving; (3) a cut through the last,
+   * forced record (a disk losing acknowledged data): the node must either rejoin with equal state
+   * or stop with a clear error, never serve with a hole. After (2) and (3) the damage is undone
+   * byte for byte and the node must rejoin: no safe rebuild of a node under its old id exists yet
+   * (README, docs/testing.md).
    */
   private String disk(String[] detail) throws Exception {
     int n = randomNode();
     Path raft = cluster.cluster.dataDir(n).resolve("raft");
     cluster.cluster.kill(n);
-    boolean corrupt = (diskRounds++ % 2) == 1;
+    int variant = diskRounds++ % 3;
     SplittableRandom r = random.split(); // where the damage lands depends on the log's contents
-    WalDamage.Patch patch = corrupt ? WalDamage.corruptMiddleRecord(raft, r) : null;
+    WalDamage.Patch patch = variant == 1 ? WalDamage.corruptMiddleRecord(raft, r)
+        : variant == 2 ? WalDamage.cutLastRecord(raft, r) : null;
+    Path logFile = cluster.cluster.logFile(n);
+    long logStart = Files.exists(logFile) ? Files.size(logFile) : 0;
     if (patch == null) {
-      String torn = WalDamage.tearLastRecord(raft, r);
-      detail[0] = "node " + n + " killed; torn tail: " + (torn == null ? "no record to tear" : torn);
+      String torn = WalDamage.tearUnacknowledgedWrite(raft, r);
+      detail[0] = "node " + n + " killed; torn write: " + (torn == null ? "no record to copy" : torn);
       cluster.cluster.start(n);
       if (!cluster.awaitCaughtUp(n, Duration.ofSeconds(90))) {
-        String why = "node " + n + " did not recover and catch up after a torn WAL tail (see "
-            + cluster.cluster.logFile(n) + ")";
+        String why = "node " + n + " did not recover and catch up after a torn write (see "
+            + logFile + ")";
         anomaly(why);
         return why;
       }
-      return "ok";
+      return "ok: recovered";
     }
-    detail[0] = "node " + n + " killed; flipped a byte at " + patch.file().getFileName() + ":"
-        + patch.offset() + " (entry " + patch.index() + ")";
-    Path logFile = cluster.cluster.logFile(n);
-    long logStart = Files.exists(logFile) ? Files.size(logFile) : 0;
-    long refusedAt = clock.now();
-    cluster.cluster.start(n);
-    int exit = cluster.cluster.awaitExit(n, Duration.ofSeconds(60));
-    String verdict = "ok";
-    if (exit == -1) {
-      verdict = "node " + n + " started on a corrupted WAL instead of refusing";
-      cluster.cluster.kill(n);
-    } else {
-      String tail = Files.readString(logFile).substring((int) Math.min(logStart,
-          Files.size(logFile)));
-      if (exit == 0 || !tail.contains("WAL corruption in")) {
+    long damagedAt = clock.now();
+    String verdict;
+    if (variant == 1) {
+      detail[0] = "node " + n + " killed; flipped a byte at " + patch.file().getFileName() + ":"
+          + patch.offset() + " (entry " + patch.index() + ")";
+      cluster.cluster.start(n);
+      int exit = cluster.cluster.awaitExit(n, Duration.ofSeconds(60));
+      if (exit == -1) {
+        verdict = "node " + n + " started on a corrupted WAL instead of refusing";
+        cluster.cluster.kill(n);
+      } else if (exit == 0 || !logSince(logFile, logStart).contains("WAL corruption in")) {
         verdict = "node " + n + " exited " + exit + " without naming the WAL corruption";
+      } else {
+        verdict = "ok: refused to start";
+      }
+    } else {
+      detail[0] = "node " + n + " killed; cut " + patch.file().getFileName() + " at "
+          + patch.offset() + ", inside its last record (entry " + patch.index() + ")";
+      cluster.cluster.start(n);
+      verdict = lostTail(n, logFile, logStart);
+    }
+    if (verdict.startsWith("ok") && !verdict.equals("ok: recovered")) {
+      // The remaining majority must keep serving while this node is out.
+      long waitUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (lastOkWrite.get() <= damagedAt && System.nanoTime() < waitUntil) {
+        Thread.sleep(50); // watching the workload's progress; no event to wait on
+      }
+      if (lastOkWrite.get() <= damagedAt) {
+        verdict = "no write succeeded within 30 s while node " + n + " was out";
       }
     }
-    // The remaining majority must keep serving while this node is down.
-    long waitUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (lastOkWrite.get() <= refusedAt && System.nanoTime() < waitUntil) {
-      Thread.sleep(50); // watching the workload's progress; no event to wait on
+    if (cluster.cluster.alive(n) && !verdict.equals("ok: recovered")) {
+      cluster.cluster.kill(n);
     }
-    if (lastOkWrite.get() <= refusedAt && verdict.equals("ok")) {
-      verdict = "no write succeeded within 30 s while node " + n + " was down";
+    if (!cluster.cluster.alive(n)) {
+      WalDamage.undo(patch);
+      cluster.cluster.start(n);
+      if (!cluster.awaitCaughtUp(n, Duration.ofSeconds(90)) && verdict.startsWith("ok")) {
+        verdict = "node " + n + " did not rejoin after the damage was undone";
+      }
     }
-    WalDamage.undo(patch);
-    cluster.cluster.start(n);
-    if (!cluster.awaitCaughtUp(n, Duration.ofSeconds(90)) && verdict.equals("ok")) {
-      verdict = "node " + n + " did not rejoin after the damage was undone";
-    }
-    if (!verdict.equals("ok")) {
+    if (!verdict.startsWith("ok")) {
       anomaly(verdict);
     }
     return verdict;
+  }
+
+  /**
+   * After a cut through the last record: the node either catches up (the entry was not yet
+   * acknowledged, so Raft lost nothing it relied on) or stops with an error naming the lost log.
+   */
+  private String lostTail(int n, Path logFile, long logStart) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (System.nanoTime() < deadline) {
+      String log = logSince(logFile, logStart);
+      if (log.contains("log lost or corrupted") || log.contains("beyond durable log")) {
+        return "ok: stopped, naming the lost log";
+      }
+      if (!cluster.cluster.alive(n)) {
+        return log.contains("WAL") ? "ok: refused to start" : "node " + n + " exited without a clear error";
+      }
+      if (cluster.awaitCaughtUp(n, Duration.ofMillis(500))) {
+        return "ok: recovered";
+      }
+    }
+    return "node " + n + " neither caught up nor stopped after losing its last record";
+  }
+
+  private static String logSince(Path logFile, long from) throws IOException {
+    String all = Files.exists(logFile) ? Files.readString(logFile) : "";
+    return all.substring((int) Math.min(from, all.length()));
   }
 }

@@ -15,9 +15,9 @@ import java.util.stream.Stream;
 /**
  * Disk faults on a stopped node's write-ahead log, by the record format of docs/wal.md (segment
  * header 32 bytes; record header 44 bytes: magic, CRC, length at 8, batch start at 16, index at
- * 28). Only for chaos runs: a torn tail (the last record cut mid-way, as a power loss leaves it)
- * must be recovered; a damaged record that a later, separately forced write follows is corruption
- * and must stop the node.
+ * 28). Only for chaos runs: a torn unacknowledged write (what a crash mid-write leaves) must be
+ * recovered; a damaged record that a later, separately forced write follows is corruption and
+ * must stop the node; a cut through the last, forced record is a disk losing acknowledged data.
  */
 final class WalDamage {
   static final int SEGMENT_HEADER = 32;
@@ -69,26 +69,52 @@ final class WalDamage {
   }
 
   /**
-   * Cuts the newest segment inside its last record, leaving a torn write. Returns what was done,
-   * or null when the newest segment holds no record.
+   * What a crash in the middle of a write leaves: after the last record, the first bytes of the
+   * next one (its header says index last+1 and a batch of its own), never forced and so never
+   * acknowledged. Returns what was done, or null when the newest segment holds no record.
    */
-  static String tearLastRecord(Path raftDir, SplittableRandom random) throws IOException {
+  static String tearUnacknowledgedWrite(Path raftDir, SplittableRandom random) throws IOException {
     Path seg = lastSegment(raftDir);
-    if (seg == null) {
+    List<Rec> recs = seg == null ? List.of() : records(seg);
+    if (recs.isEmpty()) {
       return null;
     }
-    List<Rec> recs = records(seg);
+    Rec last = recs.get(recs.size() - 1);
+    try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer rec = ByteBuffer.allocate(RECORD_HEADER + last.length())
+          .order(ByteOrder.LITTLE_ENDIAN);
+      ch.read(rec, last.offset());
+      rec.putInt(16, (int) last.end()); // a new batch, starting right here
+      rec.putLong(28, last.index() + 1);
+      int keep = 1 + random.nextInt(rec.capacity() - 1);
+      ch.write(ByteBuffer.wrap(rec.array(), 0, keep), last.end());
+      ch.force(true);
+      return "wrote " + keep + " of " + rec.capacity() + " bytes of a record for index "
+          + (last.index() + 1) + " after the last one in " + seg.getFileName();
+    }
+  }
+
+  /**
+   * Cuts the newest segment inside its last record, which was written and forced (maybe
+   * acknowledged, maybe applied): not what a crash leaves, but what bit rot in the final write
+   * group looks like to recovery (docs/wal.md). Returns the patch that restores the cut bytes,
+   * or null when the newest segment holds no record.
+   */
+  static Patch cutLastRecord(Path raftDir, SplittableRandom random) throws IOException {
+    Path seg = lastSegment(raftDir);
+    List<Rec> recs = seg == null ? List.of() : records(seg);
     if (recs.isEmpty()) {
       return null;
     }
     Rec last = recs.get(recs.size() - 1);
     long cut = last.offset() + 1 + random.nextLong(RECORD_HEADER + last.length() - 1);
-    try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE)) {
+    try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer tail = ByteBuffer.allocate((int) (last.end() - cut));
+      ch.read(tail, cut);
       ch.truncate(cut);
       ch.force(true);
+      return new Patch(seg, cut, tail.array(), last.index());
     }
-    return "cut " + seg.getFileName() + " at " + cut + ", inside the record of index "
-        + last.index() + " (" + last.offset() + ".." + last.end() + ")";
   }
 
   /**
