@@ -56,13 +56,16 @@ public final class ChaosRun {
     SplittableRandom master = new SplittableRandom(s.seed());
     SplittableRandom nemesisRandom = master.split();
     String rerun = String.format("bin/flotilla chaos --nodes %d --duration %ds --clients %d"
-        + " --faults %s --workload %s --seed %d --fault-interval %dms%s --out DIR", s.nodes(),
+        + " --faults %s --workload %s --seed %d --fault-interval %dms%s%s --out DIR", s.nodes(),
         s.duration().toSeconds(), s.clients(),
         s.faults().stream().map(f -> f.label).collect(Collectors.joining(",")), s.workload(),
-        s.seed(), s.faultInterval().toMillis(), s.serializableReads() ? " --serializable-reads" : "");
+        s.seed(), s.faultInterval().toMillis(), s.serializableReads() ? " --serializable-reads" : "",
+        s.diskLoseAcknowledged() ? " --disk-lose-acknowledged" : "");
     say("seed %d; rerun: %s", s.seed(), rerun);
     try (LocalCluster cluster = new LocalCluster(s.nodes(), s.basePort(), data,
-        List.of("--enable-fault-injection", "--snapshot-entries", "10000"));
+        List.of("--enable-fault-injection", "--snapshot-entries", "10000"),
+        // Nodes restart hundreds of times: C1 only starts them faster on a busy machine.
+        List.of("-XX:TieredStopAtLevel=1"));
         History history = new History(s.out().resolve("history.jsonl"), t0);
         History serializable = new History(s.serializableReads()
             ? s.out().resolve("serializable.jsonl") : null, t0);
@@ -103,20 +106,23 @@ public final class ChaosRun {
       }
 
       Nemesis nemesis = new Nemesis(control, s.faults(), nemesisRandom, s.faultInterval(),
-          history, lastOkWrite, line -> say("%s", line));
+          history, lastOkWrite, line -> say("%s", line), s.diskLoseAcknowledged());
       long until = history.now() + s.duration().toNanos();
       nemesis.run(until);
       while (history.now() < until) {
         Thread.sleep(Math.max(1, (until - history.now()) / 1_000_000)); // the run's remaining time
       }
       say("faults over; healing");
-      control.healNetwork(Duration.ofSeconds(30));
+      List<String> anomalies = new ArrayList<>(nemesis.anomalies());
+      List<Integer> unhealed = control.healNetwork(Duration.ofSeconds(30));
+      if (!unhealed.isEmpty()) {
+        anomalies.add("could not heal the network on nodes " + unhealed);
+      }
       for (int i = 1; i <= s.nodes(); i++) {
         if (!cluster.alive(i)) {
           cluster.start(i);
         }
       }
-      List<String> anomalies = new ArrayList<>(nemesis.anomalies());
       if (control.awaitHealthy(Duration.ofSeconds(90)) == 0) {
         anomalies.add("after healing, the cluster was not whole within 90 s");
       }
@@ -180,6 +186,7 @@ public final class ChaosRun {
       Map<String, Object> checks = new LinkedHashMap<>();
       List<LinearizabilityChecker.KeyResult> bad = lin.failures();
       checks.put("linearizable", Map.of("ok", lin.valid(), "keys", lin.keys().size(),
+          "failedKeys", bad.size(),
           "failures", bad.stream().limit(5).map(k -> Map.of("key", k.key(),
               "verdict", k.verdict().name(), "operations", k.operations(),
               "history", k.history().stream().limit(200).toList())).toList()));

@@ -10,10 +10,20 @@ import java.util.List;
  * @param faultInterval mean pause between a fault's recovery and the next fault (±50 %)
  * @param serializableReads also issue SERIALIZABLE reads (checked for plausibility only)
  * @param basePort node i listens on basePort+10(i-1) (client), +1 (peer), +2 (admin)
+ * @param diskLoseAcknowledged disk faults also cut through the last, forced WAL record (a disk
+ *                 losing acknowledged data: outside Raft's fault model, see docs/testing.md)
  */
 public record ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
     long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
-    int basePort) {
+    int basePort, boolean diskLoseAcknowledged) {
+
+  /** Without the out-of-model disk fault. */
+  public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
+      long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
+      int basePort) {
+    this(nodes, duration, clients, faults, seed, out, workload, faultInterval, serializableReads,
+        basePort, false);
+  }
 
   public ChaosSettings {
     if (nodes != 3 && nodes != 5) {

@@ -74,9 +74,13 @@ final class ClusterControl {
     }
   }
 
-  /** Heals every node's drops; retries a node that does not answer (it must not stay cut). */
-  void healNetwork(Duration within) throws InterruptedException {
+  /**
+   * Heals every node's drops; retries a node that does not answer (it must not stay cut).
+   * Returns the nodes that could not be healed in time (empty: all healed).
+   */
+  List<Integer> healNetwork(Duration within) throws InterruptedException {
     long deadline = System.nanoTime() + within.toNanos();
+    List<Integer> failed = new java.util.ArrayList<>();
     for (int i = 1; i <= nodes(); i++) {
       while (cluster.alive(i)) {
         try {
@@ -84,12 +88,27 @@ final class ClusterControl {
           break;
         } catch (IOException e) {
           if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("cannot heal node " + i + ": " + e.getMessage(), e);
+            failed.add(i);
+            break;
           }
           Thread.sleep(200); // retry pacing against a node that is not answering yet
         }
       }
     }
+    return failed;
+  }
+
+  /** Waits until some node says it leads; returns it, or 0 on timeout. */
+  int awaitLeader(Duration within) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      int l = leader();
+      if (l != 0) {
+        return l;
+      }
+      Thread.sleep(100); // polling remote processes
+    }
+    return 0;
   }
 
   /**

@@ -109,11 +109,12 @@ final class WalDamage {
     Rec last = recs.get(recs.size() - 1);
     long cut = last.offset() + 1 + random.nextLong(RECORD_HEADER + last.length() - 1);
     try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer tail = ByteBuffer.allocate((int) (last.end() - cut));
-      ch.read(tail, cut);
+      // The patch holds the whole record: recovery may cut the file at the record's start.
+      ByteBuffer whole = ByteBuffer.allocate(RECORD_HEADER + last.length());
+      ch.read(whole, last.offset());
       ch.truncate(cut);
       ch.force(true);
-      return new Patch(seg, cut, tail.array(), last.index());
+      return new Patch(seg, last.offset(), whole.array(), last.index());
     }
   }
 

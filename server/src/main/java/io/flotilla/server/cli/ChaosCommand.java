@@ -47,6 +47,11 @@ final class ChaosCommand implements Callable<Integer> {
           + " only for plausibility (the value read was written at some point).")
   boolean serializableReads;
 
+  @Option(names = "--disk-lose-acknowledged",
+      description = "Disk faults also cut through the last, forced WAL record: a disk losing"
+          + " acknowledged data, outside Raft's fault model (see docs/testing.md).")
+  boolean diskLoseAcknowledged;
+
   @Option(names = "--seed", description = "Seed of the workload and the fault schedule."
       + " Default: random (printed).")
   Long seed;
@@ -68,7 +73,8 @@ final class ChaosCommand implements Callable<Integer> {
     try {
       settings = new ChaosSettings(nodes, ChaosSettings.parseDuration(duration),
           clients, FaultKind.parseList(faults), s, out, workload,
-          ChaosSettings.parseDuration(faultInterval), serializableReads, basePort);
+          ChaosSettings.parseDuration(faultInterval), serializableReads, basePort,
+          diskLoseAcknowledged);
     } catch (IllegalArgumentException e) {
       System.err.println("flotilla chaos: " + e.getMessage());
       return 2;

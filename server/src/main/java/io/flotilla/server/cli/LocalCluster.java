@@ -19,6 +19,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Path dataDir;
   private final Process[] processes;
   private final List<String> serverArgs;
+  private final List<String> jvmArgs;
 
   public LocalCluster(int nodes, int basePort, Path dataDir) {
     this(nodes, basePort, dataDir, List.of());
@@ -26,6 +27,16 @@ public final class LocalCluster implements AutoCloseable {
 
   /** @param serverArgs extra {@code server} options for every node (say, snapshot thresholds) */
   public LocalCluster(int nodes, int basePort, Path dataDir, List<String> serverArgs) {
+    this(nodes, basePort, dataDir, serverArgs, List.of());
+  }
+
+  /**
+   * @param jvmArgs extra JVM options for every node, after the defaults (a chaos run restarts
+   *                nodes hundreds of times and trades peak speed for quick starts)
+   */
+  public LocalCluster(int nodes, int basePort, Path dataDir, List<String> serverArgs,
+      List<String> jvmArgs) {
+    this.jvmArgs = List.copyOf(jvmArgs);
     this.serverArgs = List.copyOf(serverArgs);
     this.nodes = nodes;
     this.basePort = basePort;
@@ -73,15 +84,14 @@ public final class LocalCluster implements AutoCloseable {
     Path dir = dataDir.resolve("node" + id);
     Files.createDirectories(dir);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = List.of(java, "-Xmx512m", "-XX:+UseSerialGC",
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of(
         "-cp", System.getProperty("java.class.path"), FlotillaMain.class.getName(), "server",
         "--id", "" + id, "--data-dir", dir.toString(), "--client", client(id).toString(),
         "--peer", peer(id).toString(), "--admin", admin(id).toString(),
-        "--members", String.join(",", members), "--tick-ms", "50");
-    if (!serverArgs.isEmpty()) {
-      cmd = new ArrayList<>(cmd);
-      cmd.addAll(serverArgs);
-    }
+        "--members", String.join(",", members), "--tick-ms", "50"));
+    cmd.addAll(serverArgs);
     Path log = dataDir.resolve("node" + id + ".log");
     processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
