@@ -74,7 +74,8 @@ final class FakeCluster implements AutoCloseable {
     }
     boolean linearizable = !r.hasGet() || r.getGet().getConsistencyValue() == 0;
     if (node == frozenNode) {
-      handleAsLeader(node, r);
+      // Applied before the session expired (expiry is by log index): the expiry does not apply.
+      handleAsLeader(node, r, false);
       return new CompletableFuture<>();
     }
     if (node != leader && linearizable) {
@@ -89,10 +90,10 @@ final class FakeCluster implements AutoCloseable {
       return done(Response.newBuilder().setError(Error.newBuilder()
           .setCode(Error.Code.UNAVAILABLE).setMessage("election")).build());
     }
-    return handleAsLeader(node, r);
+    return handleAsLeader(node, r, true);
   }
 
-  private CompletableFuture<Response> handleAsLeader(int node, Request r) {
+  private CompletableFuture<Response> handleAsLeader(int node, Request r, boolean honourExpiry) {
     if (r.hasGet()) {
       String v = data.get(r.getGet().getKey().toStringUtf8());
       GetResult.Builder g = GetResult.newBuilder().setFound(v != null);
@@ -102,7 +103,7 @@ final class FakeCluster implements AutoCloseable {
       return done(Response.newBuilder().setGet(g).build());
     }
     // A write: at most once per (client id, sequence).
-    if (expired.contains(r.getClientId()) && r.getSequence() > 1) {
+    if (honourExpiry && expired.contains(r.getClientId()) && r.getSequence() > 1) {
       return done(Response.newBuilder().setError(Error.newBuilder()
           .setCode(Error.Code.SESSION_EXPIRED).setMessage("expired")).build());
     }

@@ -256,4 +256,23 @@ class FlotillaClientTest {
     assertThatThrownBy(() -> ClientOptions.of("127.0.0.1:1").withAttemptTimeout(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attempt timeout");
   }
+
+  // Regression (bug 3): SESSION_EXPIRED after an attempt that may have been applied made the
+  // client renumber the write under a fresh session and apply it a second time.
+  @Test
+  void aSessionThatExpiresWhileAWriteIsInDoubtNeverAppliesItTwice() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
+        .withRequestTimeout(Duration.ofSeconds(20)).withAttemptTimeout(Duration.ofMillis(200)))) {
+      c.blocking().put(b("warm"), b("up")); // session S, sequence 1, at node 0
+      synchronized (cluster) {
+        cluster.expired.addAll(cluster.lastSequence.keySet());
+      }
+      cluster.frozenNode = 0; // applies S's sequence 2, never answers
+      cluster.leader = 1; // ... and node 1 has forgotten S
+      assertThatThrownBy(() -> c.blocking().put(b("a"), b("1")))
+          .isInstanceOfSatisfying(FlotillaException.class,
+              e -> assertThat(e.outcomeUnknown()).isTrue());
+      assertThat(cluster.applied.get()).isEqualTo(2); // the warm-up and "a", once
+    }
+  }
 }
