@@ -69,6 +69,14 @@ final class Nemesis {
       if (kinds.isEmpty()) {
         continue;
       }
+      for (int i = 1; i <= cluster.nodes(); i++) {
+        if (!cluster.cluster.alive(i)) {
+          // Every fault restarts what it stopped, so a missing node exited on its own.
+          anomaly("node " + i + " exited on its own; restarting it (see "
+              + cluster.cluster.logFile(i) + ")");
+          cluster.cluster.start(i);
+        }
+      }
       FaultKind kind = kinds.get(random.nextInt(kinds.size()));
       long hold = holdMillis(kind);
       if (kind == FaultKind.DISK && cluster.awaitHealthy(Duration.ofSeconds(90)) == 0) {
@@ -78,7 +86,14 @@ final class Nemesis {
       int seq = windows().size() + 1;
       long start = clock.now();
       String[] detail = {""};
-      String check = inject(kind, hold, detail);
+      String check;
+      try {
+        check = inject(kind, hold, detail);
+      } catch (IllegalStateException e) {
+        // A node that died on its own between the check above and the fault.
+        check = "not injected: " + e.getMessage();
+        anomaly("fault " + seq + " " + kind.label + " could not be injected: " + e.getMessage());
+      }
       long end = clock.now();
       synchronized (this) {
         windows.add(new FaultWindow(seq, kind.label, detail[0], start, end, check));

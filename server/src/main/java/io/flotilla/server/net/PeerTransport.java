@@ -253,8 +253,19 @@ public final class PeerTransport implements AutoCloseable {
           InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
       connecting.addListener(done -> {
         connecting = null;
+        Channel ch = ((ChannelFuture) done).channel();
+        if (done.isSuccess() && ch.localAddress() != null
+            && ch.localAddress().equals(ch.remoteAddress())) {
+          // TCP simultaneous open with itself: the peer is down and the kernel chose its port as
+          // our ephemeral source port. Kept, this link would swallow every frame and hold the
+          // port, so the peer could never listen on it again (found by the chaos run).
+          LOG.info("connection to peer {} at {} reached itself; closing it", nodeId, endpoint);
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
         if (done.isSuccess()) {
-          channel = ((ChannelFuture) done).channel();
+          channel = ch;
           nextBackoff = options.backoffMinMillis();
           LOG.info("connected to peer {} at {}", nodeId, endpoint);
           channel.closeFuture().addListener(c -> {
