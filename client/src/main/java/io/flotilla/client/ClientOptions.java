@@ -16,6 +16,11 @@ import java.util.List;
  *                       (client id, sequence), so the cluster applies it at most once. Off, a
  *                       write whose response was lost fails with TIMEOUT and outcomeUnknown.
  * @param maxFrameBytes  largest response accepted
+ * @param attemptTimeout how long one attempt waits for its node's answer before the call moves
+ *                       on: a read is retried at another node; a write under a session is
+ *                       retried with the same (client id, sequence), so it still applies at most
+ *                       once; a write without a session keeps waiting (a retry could apply it
+ *                       twice). Bounds the stall a frozen (SIGSTOPped, GC-bound) node causes.
  */
 public record ClientOptions(
     List<Endpoint> endpoints,
@@ -24,7 +29,18 @@ public record ClientOptions(
     Duration backoffMin,
     Duration backoffMax,
     boolean sessions,
-    int maxFrameBytes) {
+    int maxFrameBytes,
+    Duration attemptTimeout) {
+
+  /** The default per-attempt timeout: well above a healthy round trip, well below a deadline. */
+  public static final Duration DEFAULT_ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
+
+  /** Without a per-attempt timeout argument: {@link #DEFAULT_ATTEMPT_TIMEOUT}. */
+  public ClientOptions(List<Endpoint> endpoints, Duration requestTimeout, Duration connectTimeout,
+      Duration backoffMin, Duration backoffMax, boolean sessions, int maxFrameBytes) {
+    this(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax, sessions,
+        maxFrameBytes, DEFAULT_ATTEMPT_TIMEOUT);
+  }
 
   public ClientOptions {
     endpoints = List.copyOf(endpoints);
@@ -33,6 +49,9 @@ public record ClientOptions(
     }
     if (requestTimeout.isNegative() || requestTimeout.isZero()) {
       throw new IllegalArgumentException("request timeout must be positive");
+    }
+    if (attemptTimeout == null || attemptTimeout.isNegative() || attemptTimeout.isZero()) {
+      throw new IllegalArgumentException("attempt timeout must be positive, got " + attemptTimeout);
     }
   }
 
@@ -49,16 +68,21 @@ public record ClientOptions(
 
   public ClientOptions withRequestTimeout(Duration d) {
     return new ClientOptions(endpoints, d, connectTimeout, backoffMin, backoffMax, sessions,
-        maxFrameBytes);
+        maxFrameBytes, attemptTimeout);
   }
 
   public ClientOptions withSessions(boolean on) {
     return new ClientOptions(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax, on,
-        maxFrameBytes);
+        maxFrameBytes, attemptTimeout);
   }
 
   public ClientOptions withBackoff(Duration min, Duration max) {
     return new ClientOptions(endpoints, requestTimeout, connectTimeout, min, max, sessions,
-        maxFrameBytes);
+        maxFrameBytes, attemptTimeout);
+  }
+
+  public ClientOptions withAttemptTimeout(Duration d) {
+    return new ClientOptions(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax,
+        sessions, maxFrameBytes, d);
   }
 }

@@ -34,9 +34,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Routing: writes and LINEARIZABLE reads go to the leader, discovered from any endpoint
  * (NOT_LEADER answers carry the leader's address) and remembered; FOLLOWER and SERIALIZABLE reads
  * are spread over all endpoints. Retries: NOT_LEADER (at once, at the hint), UNAVAILABLE and
- * unreachable nodes (exponential backoff with jitter) until the call's deadline. A write whose
- * connection dropped after sending is retried only under a session (exactly-once, the default);
- * without one it fails with TIMEOUT and {@link FlotillaException#outcomeUnknown()}.
+ * unreachable nodes (exponential backoff with jitter) until the call's deadline; an attempt that
+ * gets no answer within {@link ClientOptions#attemptTimeout()} is retried at another node. A write
+ * whose connection dropped after sending is retried only under a session (exactly-once, the
+ * default); without one it fails with TIMEOUT and {@link FlotillaException#outcomeUnknown()}. A
+ * write that was ever handed to a connection without a definite answer ends, at the deadline, as
+ * outcome unknown.
  */
 public final class FlotillaClient implements AutoCloseable {
   private final ClientOptions options;
@@ -193,6 +196,15 @@ public final class FlotillaClient implements AutoCloseable {
     });
   }
 
+  /** One attempt got no answer within {@link ClientOptions#attemptTimeout()}. */
+  static final class AttemptTimeoutException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    AttemptTimeoutException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   /** One logical call and its retries, until an answer or the deadline. */
   private final class Call {
     Request request;
@@ -211,8 +223,13 @@ public final class FlotillaClient implements AutoCloseable {
      * the same endpoint forever.
      */
     int walk;
-    /** A write reached a node at least once: its outcome may be unknown from here on. */
+    /**
+     * A write was handed to a connection at least once without a definite answer for that
+     * attempt: its outcome is unknown from here on unless a later answer settles it.
+     */
     boolean maybeApplied;
+    /** {@link #maybeApplied} before the current attempt, restored when that attempt proves moot. */
+    boolean maybeAppliedBeforeAttempt;
     NodeConnection target;
 
     Call(Request request, boolean isWrite, Consistency consistency, Error.Code alsoOk,
@@ -237,7 +254,25 @@ public final class FlotillaClient implements AutoCloseable {
         return;
       }
       target = pickTarget();
-      target.send(request).whenComplete(this::onAnswer);
+      maybeAppliedBeforeAttempt = maybeApplied;
+      // Handed to a connection, a write may reach the node and be applied even if no answer
+      // ever comes back; only a definite answer (or proof it was never sent) takes that back.
+      maybeApplied |= isWrite;
+      NodeConnection to = target;
+      CompletableFuture<Response> attemptDone = to.send(request);
+      if (!isWrite || session != null) {
+        // A frozen node (SIGSTOP, a long GC) accepts the request and never answers: give up on
+        // this attempt and try elsewhere. Reads have no effect; a write under a session is
+        // retried with the same (client id, sequence), so the cluster applies it at most once.
+        // Completing the attempt's future also frees its slot on the connection, and a late
+        // answer is then dropped.
+        var timer = group.schedule(() -> attemptDone.completeExceptionally(
+            new AttemptTimeoutException(to.endpoint() + " did not answer within "
+                + options.attemptTimeout().toMillis() + " ms")),
+            options.attemptTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        attemptDone.whenComplete((r, e) -> timer.cancel(false));
+      }
+      attemptDone.whenComplete(this::onAnswer);
     }
 
     private NodeConnection pickTarget() {
@@ -266,6 +301,9 @@ public final class FlotillaClient implements AutoCloseable {
       if (err != null) {
         Throwable cause = err instanceof CompletionException ? err.getCause() : err;
         forgetLeader(target);
+        if (cause instanceof NodeConnection.NotSentException) {
+          maybeApplied = maybeAppliedBeforeAttempt; // never reached the wire
+        }
         if (cause instanceof NodeConnection.ConnectionLostException) {
           maybeApplied |= isWrite;
           if (isWrite && session == null) {
@@ -282,6 +320,9 @@ public final class FlotillaClient implements AutoCloseable {
         return;
       }
       Error e = r.getError();
+      if (e.getCode() == Error.Code.NOT_LEADER || e.getCode() == Error.Code.UNAVAILABLE) {
+        maybeApplied = maybeAppliedBeforeAttempt; // the node says this attempt was not applied
+      }
       switch (e.getCode()) {
         case NOT_LEADER -> {
           if (!e.getLeaderHint().isEmpty()) {
@@ -297,6 +338,13 @@ public final class FlotillaClient implements AutoCloseable {
         case SESSION_EXPIRED -> {
           if (session == null) {
             fail(e.getCode(), e.getMessage(), false);
+            return;
+          }
+          if (maybeAppliedBeforeAttempt) {
+            // An earlier attempt under this session may have been applied before the session
+            // expired: renumbering now could apply the write twice.
+            fail(Error.Code.TIMEOUT, "the session expired while an earlier attempt was in doubt;"
+                + " the write may or may not have been applied", true);
             return;
           }
           // The cluster forgot this session, so the write was not applied: renumber it under a

@@ -117,13 +117,19 @@ final class NodeConnection {
     final Map<Long, CompletableFuture<Response>> pending = new ConcurrentHashMap<>();
     final ChannelFuture connect;
     volatile boolean dead;
+    /** Connected to itself (see {@link #selfConnected}); closed at once, nothing sent. */
+    volatile boolean self;
 
     Wire() {
       // Unresolved: Netty resolves the name now, so a node whose address changed is found again.
       connect = bootstrap.connect(InetSocketAddress.createUnresolved(endpoint.host(),
           endpoint.port()));
       connect.addListener(done -> {
-        if (done.isSuccess()) {
+        if (done.isSuccess() && selfConnected(connect.channel())) {
+          self = true;
+          dead = true;
+          connect.channel().close();
+        } else if (done.isSuccess()) {
           Channel ch = connect.channel();
           ch.pipeline().addLast(new Inbound(this));
           ch.closeFuture().addListener(c -> {
@@ -138,9 +144,10 @@ final class NodeConnection {
 
     void send(long id, Request r, CompletableFuture<Response> f) {
       connect.addListener(done -> {
-        if (!done.isSuccess()) {
+        if (!done.isSuccess() || self) {
           f.completeExceptionally(new NotSentException("cannot connect to " + endpoint,
-              done.cause()));
+              self ? new java.io.IOException("connected to itself: nothing listens there")
+                  : done.cause()));
           return;
         }
         Channel ch = connect.channel();
@@ -168,6 +175,17 @@ final class NodeConnection {
         }
       }
     }
+  }
+
+  /**
+   * True when a connection to a local port with no listener ended up connected to itself: TCP
+   * simultaneous open when the kernel picks that same port as the ephemeral source port (it can,
+   * for any port in the ephemeral range). Such a "server" echoes every request back, and an echoed
+   * get decodes as a response saying "not found", an echoed write as an acknowledgement. Found by
+   * the chaos run while a node was down.
+   */
+  static boolean selfConnected(Channel ch) {
+    return ch.localAddress() != null && ch.localAddress().equals(ch.remoteAddress());
   }
 
   private static final class Inbound extends SimpleChannelInboundHandler<Response> {

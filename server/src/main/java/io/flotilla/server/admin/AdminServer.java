@@ -34,17 +34,34 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin HTTP port: {@code GET /health} (200 "ok" or 503), {@code GET /status} (JSON of
- * whatever the node reports), {@code GET /metrics} (Prometheus text from Micrometer). Read-only;
- * nothing here changes the node.
+ * whatever the node reports), {@code GET /metrics} (Prometheus text from Micrometer). Read-only,
+ * except {@code /fault} on a node started with fault injection enabled (tests and chaos runs).
  */
 public final class AdminServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
   private static final int MAX_REQUEST_BYTES = 64 * 1024;
   static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-  /** What the admin port shows. */
+  /** What the admin port shows; {@code faults} is null unless fault injection is enabled. */
   public record Sources(BooleanSupplier healthy, Supplier<Object> status,
-      PrometheusMeterRegistry metrics) {}
+      PrometheusMeterRegistry metrics, FaultControl faults) {
+    public Sources(BooleanSupplier healthy, Supplier<Object> status,
+        PrometheusMeterRegistry metrics) {
+      this(healthy, status, metrics, null);
+    }
+  }
+
+  /**
+   * The network faults a chaos run may inject into a node started with
+   * {@code --enable-fault-injection}: drop the frames this node sends to some peers.
+   */
+  public interface FaultControl {
+    void dropFramesTo(java.util.Set<Long> peers);
+
+    java.util.Set<Long> droppingFramesTo();
+
+    long framesDroppedByFault();
+  }
 
   private final Channel channel;
 
@@ -95,11 +112,16 @@ public final class AdminServer implements AutoCloseable {
         send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain", "bad request\n");
         return;
       }
+      QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+      String path = uri.path();
+      if (path.equals("/fault")) {
+        fault(ctx, req, uri);
+        return;
+      }
       if (req.method() != HttpMethod.GET) {
         send(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "GET only\n");
         return;
       }
-      String path = new QueryStringDecoder(req.uri()).path();
       try {
         switch (path) {
           case "/health" -> {
@@ -116,6 +138,53 @@ public final class AdminServer implements AutoCloseable {
         }
       } catch (Exception e) {
         LOG.warn("admin request {} failed", path, e);
+        send(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
+      }
+    }
+
+    /**
+     * {@code GET /fault}: what is injected. {@code POST /fault?drop-to=2,3}: drop every frame this
+     * node sends to nodes 2 and 3 (replacing any earlier drop); {@code POST /fault?drop-to=}
+     * heals. Only on a node started with fault injection enabled; otherwise 403.
+     */
+    private void fault(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri) {
+      if (sources.faults() == null) {
+        send(ctx, req, HttpResponseStatus.FORBIDDEN, "text/plain",
+            "fault injection is off; start the node with --enable-fault-injection (tests only)\n");
+        return;
+      }
+      FaultControl f = sources.faults();
+      if (req.method() == HttpMethod.POST) {
+        java.util.List<String> spec = uri.parameters().get("drop-to");
+        if (spec == null || spec.size() != 1) {
+          send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain",
+              "expected exactly one drop-to=ID,ID,... (empty heals)\n");
+          return;
+        }
+        java.util.Set<Long> ids = new java.util.TreeSet<>();
+        for (String part : spec.get(0).split(",")) {
+          if (part.isBlank()) {
+            continue;
+          }
+          try {
+            ids.add(Long.parseLong(part.trim()));
+          } catch (NumberFormatException e) {
+            send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain",
+                "drop-to: '" + part + "' is not a node id\n");
+            return;
+          }
+        }
+        f.dropFramesTo(ids);
+        LOG.warn("fault injection: dropping frames to {}", ids);
+      } else if (req.method() != HttpMethod.GET) {
+        send(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "GET or POST\n");
+        return;
+      }
+      try {
+        send(ctx, req, HttpResponseStatus.OK, "application/json", json.writeValueAsString(
+            java.util.Map.of("dropTo", new java.util.TreeSet<>(f.droppingFramesTo()),
+                "framesDropped", f.framesDroppedByFault())) + "\n");
+      } catch (Exception e) {
         send(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
       }
     }

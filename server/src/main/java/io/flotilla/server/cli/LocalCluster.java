@@ -13,19 +13,30 @@ import java.util.concurrent.TimeUnit;
  * Node i (1-based) uses ports base+10(i-1) (client), +1 (peer), +2 (admin). Each node's output
  * goes to DATA/nodeI.log.
  */
-final class LocalCluster implements AutoCloseable {
+public final class LocalCluster implements AutoCloseable {
   private final int nodes;
   private final int basePort;
   private final Path dataDir;
   private final Process[] processes;
   private final List<String> serverArgs;
+  private final List<String> jvmArgs;
 
-  LocalCluster(int nodes, int basePort, Path dataDir) {
+  public LocalCluster(int nodes, int basePort, Path dataDir) {
     this(nodes, basePort, dataDir, List.of());
   }
 
   /** @param serverArgs extra {@code server} options for every node (say, snapshot thresholds) */
-  LocalCluster(int nodes, int basePort, Path dataDir, List<String> serverArgs) {
+  public LocalCluster(int nodes, int basePort, Path dataDir, List<String> serverArgs) {
+    this(nodes, basePort, dataDir, serverArgs, List.of());
+  }
+
+  /**
+   * @param jvmArgs extra JVM options for every node, after the defaults (a chaos run restarts
+   *                nodes hundreds of times and trades peak speed for quick starts)
+   */
+  public LocalCluster(int nodes, int basePort, Path dataDir, List<String> serverArgs,
+      List<String> jvmArgs) {
+    this.jvmArgs = List.copyOf(jvmArgs);
     this.serverArgs = List.copyOf(serverArgs);
     this.nodes = nodes;
     this.basePort = basePort;
@@ -34,23 +45,23 @@ final class LocalCluster implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(new Thread(this::killAll));
   }
 
-  int nodes() {
+  public int nodes() {
     return nodes;
   }
 
-  Endpoint client(int id) {
+  public Endpoint client(int id) {
     return new Endpoint("127.0.0.1", basePort + 10 * (id - 1));
   }
 
-  Endpoint peer(int id) {
+  public Endpoint peer(int id) {
     return new Endpoint("127.0.0.1", basePort + 10 * (id - 1) + 1);
   }
 
-  Endpoint admin(int id) {
+  public Endpoint admin(int id) {
     return new Endpoint("127.0.0.1", basePort + 10 * (id - 1) + 2);
   }
 
-  String clientEndpoints() {
+  public String clientEndpoints() {
     List<String> out = new ArrayList<>();
     for (int i = 1; i <= nodes; i++) {
       out.add(client(i).toString());
@@ -58,14 +69,14 @@ final class LocalCluster implements AutoCloseable {
     return String.join(",", out);
   }
 
-  void startAll() throws IOException {
+  public void startAll() throws IOException {
     for (int i = 1; i <= nodes; i++) {
       start(i);
     }
   }
 
   /** Starts node {@code id} (again, after a kill, on the same data directory). */
-  void start(int id) throws IOException {
+  public void start(int id) throws IOException {
     List<String> members = new ArrayList<>();
     for (int i = 1; i <= nodes; i++) {
       members.add(i + "=" + peer(i) + "/" + client(i));
@@ -73,22 +84,21 @@ final class LocalCluster implements AutoCloseable {
     Path dir = dataDir.resolve("node" + id);
     Files.createDirectories(dir);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = List.of(java, "-Xmx512m", "-XX:+UseSerialGC",
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of(
         "-cp", System.getProperty("java.class.path"), FlotillaMain.class.getName(), "server",
         "--id", "" + id, "--data-dir", dir.toString(), "--client", client(id).toString(),
         "--peer", peer(id).toString(), "--admin", admin(id).toString(),
-        "--members", String.join(",", members), "--tick-ms", "50");
-    if (!serverArgs.isEmpty()) {
-      cmd = new ArrayList<>(cmd);
-      cmd.addAll(serverArgs);
-    }
+        "--members", String.join(",", members), "--tick-ms", "50"));
+    cmd.addAll(serverArgs);
     Path log = dataDir.resolve("node" + id + ".log");
     processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is flushed; exactly a crash. */
-  void kill(int id) throws InterruptedException {
+  public void kill(int id) throws InterruptedException {
     Process p = processes[id];
     if (p != null) {
       p.toHandle().destroyForcibly();
@@ -98,7 +108,7 @@ final class LocalCluster implements AutoCloseable {
   }
 
   /** SIGTERM: the node shuts down gracefully (a leader hands over leadership first). */
-  void terminate(int id) throws InterruptedException {
+  public void terminate(int id) throws InterruptedException {
     Process p = processes[id];
     if (p != null) {
       p.destroy();
@@ -109,16 +119,60 @@ final class LocalCluster implements AutoCloseable {
     }
   }
 
-  Path logFile(int id) {
+  /** SIGSTOP: the process freezes with its sockets open, as under a long GC pause or a hung VM. */
+  public void pause(int id) throws IOException, InterruptedException {
+    signal(id, "STOP");
+  }
+
+  /** SIGCONT after {@link #pause}. */
+  public void resume(int id) throws IOException, InterruptedException {
+    signal(id, "CONT");
+  }
+
+  private void signal(int id, String signal) throws IOException, InterruptedException {
+    Process p = processes[id];
+    if (p == null || !p.isAlive()) {
+      throw new IllegalStateException("node " + id + " is not running");
+    }
+    // The JDK sends only SIGTERM and SIGKILL; kill(1) is on every machine this runs on.
+    Process k = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid()))
+        .redirectErrorStream(true).start();
+    if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+      throw new IOException("kill -" + signal + " " + p.pid() + " failed");
+    }
+  }
+
+  /**
+   * Waits up to {@code timeout} for node {@code id} to exit on its own (say, refusing to start);
+   * returns its exit code, or -1 if it is still running.
+   */
+  public int awaitExit(int id, java.time.Duration timeout) throws InterruptedException {
+    Process p = processes[id];
+    if (p == null) {
+      throw new IllegalStateException("node " + id + " was not started");
+    }
+    if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      return -1;
+    }
+    processes[id] = null;
+    return p.exitValue();
+  }
+
+  /** Node {@code id}'s data directory (holds raft/ and state/). */
+  public Path dataDir(int id) {
+    return dataDir.resolve("node" + id);
+  }
+
+  public Path logFile(int id) {
     return dataDir.resolve("node" + id + ".log");
   }
 
-  boolean alive(int id) {
+  public boolean alive(int id) {
     return processes[id] != null && processes[id].isAlive();
   }
 
   /** SIGTERM to every node, then SIGKILL to any still running after 10 s. */
-  void stopAll() {
+  public void stopAll() {
     for (int i = 1; i <= nodes; i++) {
       if (processes[i] != null) {
         processes[i].destroy();

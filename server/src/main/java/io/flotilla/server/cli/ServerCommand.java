@@ -98,6 +98,18 @@ final class ServerCommand implements Callable<Integer> {
           + " waits up to this long for it to take over. Default: ${DEFAULT-VALUE}.")
   long shutdownTransferMillis;
 
+  @Option(names = "--lease-reads",
+      description = "LINEARIZABLE reads on the leader are served under its lease (no heartbeat"
+          + " round) while a quorum answered within the election timeout minus a clock-drift"
+          + " margin of 2 ticks. Off by default: correct only if no clock runs more than 20%"
+          + " fast and no process pauses longer than the margin; see docs/raft.md.")
+  boolean leaseReads;
+
+  @Option(names = "--enable-fault-injection", hidden = true,
+      description = "Tests and chaos runs only: the admin port accepts POST /fault?drop-to=IDS,"
+          + " which drops this node's frames to those peers.")
+  boolean faultInjection;
+
   @Override
   public Integer call() throws Exception {
     int modes = (members != null ? 1 : 0) + (bootstrap ? 1 : 0) + (join != null ? 1 : 0);
@@ -111,7 +123,8 @@ final class ServerCommand implements Callable<Integer> {
     MembershipOptions membership = (join != null ? MembershipOptions.joining(Endpoint.parse(join))
         : MembershipOptions.STATIC).withPromoteGap(promoteGap);
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
-        Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes);
+        Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
+        faultInjection).withLeaseReads(leaseReads);
     FlotillaNode node = FlotillaNode.start(config, membership);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

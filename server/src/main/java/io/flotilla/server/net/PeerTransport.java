@@ -62,6 +62,13 @@ public final class PeerTransport implements AutoCloseable {
   private volatile Channel serverChannel;
   private volatile boolean closed;
   private final AtomicLong framesDropped = new AtomicLong();
+  /**
+   * Fault injection (tests and chaos runs only, switched on by the node's admin port when the
+   * node was started with fault injection enabled): frames to these peers are dropped, as a
+   * network partition would. Empty in production, so the check costs one volatile read.
+   */
+  private volatile java.util.Set<Long> dropTo = java.util.Set.of();
+  private final AtomicLong framesDroppedByFault = new AtomicLong();
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -128,6 +135,10 @@ public final class PeerTransport implements AutoCloseable {
 
   /** Queues a frame for {@code nodeId}; never blocks. Unknown peers and overflow drop the frame. */
   public void send(long nodeId, byte[] frame) {
+    if (dropTo.contains(nodeId)) {
+      framesDroppedByFault.incrementAndGet();
+      return;
+    }
     Link link = links.get(nodeId);
     if (link == null || closed) {
       framesDropped.incrementAndGet();
@@ -139,6 +150,24 @@ public final class PeerTransport implements AutoCloseable {
   /** Frames dropped so far (unknown peer, queue full while disconnected, transport closed). */
   public long framesDropped() {
     return framesDropped.get();
+  }
+
+  /**
+   * Drops every frame this node sends to {@code peers} from now on (an empty set heals). One
+   * direction only: a two-way partition sets the drop on both sides. Fault injection only.
+   */
+  public void dropFramesTo(java.util.Set<Long> peers) {
+    dropTo = java.util.Set.copyOf(peers);
+  }
+
+  /** The peers whose frames are being dropped by {@link #dropFramesTo}. */
+  public java.util.Set<Long> droppingFramesTo() {
+    return dropTo;
+  }
+
+  /** Frames dropped by {@link #dropFramesTo} so far. */
+  public long framesDroppedByFault() {
+    return framesDroppedByFault.get();
   }
 
   /** True when the link to {@code nodeId} has a live connection. */
@@ -224,8 +253,19 @@ public final class PeerTransport implements AutoCloseable {
           InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
       connecting.addListener(done -> {
         connecting = null;
+        Channel ch = ((ChannelFuture) done).channel();
+        if (done.isSuccess() && ch.localAddress() != null
+            && ch.localAddress().equals(ch.remoteAddress())) {
+          // TCP simultaneous open with itself: the peer is down and the kernel chose its port as
+          // our ephemeral source port. Kept, this link would swallow every frame and hold the
+          // port, so the peer could never listen on it again (found by the chaos run).
+          LOG.info("connection to peer {} at {} reached itself; closing it", nodeId, endpoint);
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
         if (done.isSuccess()) {
-          channel = ((ChannelFuture) done).channel();
+          channel = ch;
           nextBackoff = options.backoffMinMillis();
           LOG.info("connected to peer {} at {}", nodeId, endpoint);
           channel.closeFuture().addListener(c -> {

@@ -127,6 +127,9 @@ public final class FlotillaNode implements AutoCloseable {
     java.util.Set<Long> voters = membership.join() != null ? java.util.Set.of() : config.members().keySet();
     RaftConfig rc = RaftConfig.of(GROUP, config.id(), voters,
         new SplittableRandom(System.nanoTime() ^ config.id())).withApplied(applied);
+    if (config.leaseReads()) {
+      rc = rc.withLeaseRead(NodeConfig.LEASE_DRIFT_TICKS);
+    }
     applier.onMembershipChange(this::refreshMembers);
     this.raft = new RaftNode(rc, storage, this::send, applier, config.tickMillis(),
         new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
@@ -136,7 +139,8 @@ public final class FlotillaNode implements AutoCloseable {
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         ClientPort.Limits.DEFAULT);
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,
-        new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics));
+        new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics,
+            config.faultInjection() ? faultControl(peers) : null));
     raft.start();
     this.leaderDuties = group.next().scheduleWithFixedDelay(this::leaderDuties, 200, 200, TimeUnit.MILLISECONDS);
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
@@ -144,6 +148,26 @@ public final class FlotillaNode implements AutoCloseable {
     if (membership.join() != null && raft.configuration().isEmpty()) {
       startJoining();
     }
+  }
+
+  private static AdminServer.FaultControl faultControl(PeerTransport peers) {
+    LOG.warn("fault injection is ENABLED on this node (tests and chaos runs only)");
+    return new AdminServer.FaultControl() {
+      @Override
+      public void dropFramesTo(java.util.Set<Long> ids) {
+        peers.dropFramesTo(ids);
+      }
+
+      @Override
+      public java.util.Set<Long> droppingFramesTo() {
+        return peers.droppingFramesTo();
+      }
+
+      @Override
+      public long framesDroppedByFault() {
+        return peers.framesDroppedByFault();
+      }
+    };
   }
 
   public static FlotillaNode start(NodeConfig config) throws IOException, InterruptedException {

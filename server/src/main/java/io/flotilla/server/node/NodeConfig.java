@@ -20,10 +20,33 @@ import java.util.Objects;
  * @param snapshotEntries snapshot the state (and compact the log) every this many applied
  *                    entries; 0 = not by count
  * @param snapshotBytes   ... or every this many applied payload bytes; 0 = not by size
+ * @param faultInjection  the admin port accepts {@code POST /fault} (network faults for chaos
+ *                    runs and tests); never on in production
+ * @param leaseReads  the leader serves LINEARIZABLE reads under its lease, without a heartbeat
+ *                    round (see docs/raft.md for the clock assumption); off by default
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
-    long snapshotBytes) {
+    long snapshotBytes, boolean faultInjection, boolean leaseReads) {
+
+  /** How many ticks shorter than the election timeout a lease is: a 20% clock-rate margin. */
+  public static final int LEASE_DRIFT_TICKS = 2;
+
+  /** Without lease reads. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes, boolean faultInjection) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, faultInjection, false);
+  }
+
+  /** Without fault injection. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, false);
+  }
 
   public static final long DEFAULT_SNAPSHOT_ENTRIES = 100_000;
   public static final long DEFAULT_SNAPSHOT_BYTES = 64L << 20;
@@ -37,7 +60,20 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
 
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
-    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, entries, bytes);
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        entries, bytes, faultInjection, leaseReads);
+  }
+
+  /** The same node with fault injection on or off. */
+  public NodeConfig withFaultInjection(boolean on) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, on, leaseReads);
+  }
+
+  /** The same node with lease reads on or off. */
+  public NodeConfig withLeaseReads(boolean on) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, faultInjection, on);
   }
 
   /** A member's addresses, by host name. */

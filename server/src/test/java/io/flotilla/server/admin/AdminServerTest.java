@@ -78,4 +78,54 @@ class AdminServerTest {
         .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(post.statusCode()).isEqualTo(405);
   }
+
+  private HttpResponse<String> post(AdminServer server, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+        + server.localAddress().getPort() + path)).POST(HttpRequest.BodyPublishers.noBody())
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void faultInjectionIsRefusedUnlessEnabled() throws Exception {
+    HttpResponse<String> r = post(admin, "/fault?drop-to=2");
+    assertThat(r.statusCode()).isEqualTo(403);
+    assertThat(r.body()).contains("--enable-fault-injection");
+  }
+
+  @Test
+  void anEnabledNodeDropsFramesToTheNamedPeersAndHeals() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<java.util.Set<Long>> dropping =
+        new java.util.concurrent.atomic.AtomicReference<>(java.util.Set.of());
+    AdminServer.FaultControl faults = new AdminServer.FaultControl() {
+      @Override
+      public void dropFramesTo(java.util.Set<Long> peers) {
+        dropping.set(peers);
+      }
+
+      @Override
+      public java.util.Set<Long> droppingFramesTo() {
+        return dropping.get();
+      }
+
+      @Override
+      public long framesDroppedByFault() {
+        return 7;
+      }
+    };
+    AdminServer withFaults = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
+        new AdminServer.Sources(healthy::get, () -> Map.of(), registry, faults));
+    try {
+      HttpResponse<String> r = post(withFaults, "/fault?drop-to=3,2");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(dropping.get()).containsExactlyInAnyOrder(2L, 3L);
+      assertThat(r.body()).contains("\"framesDropped\" : 7");
+      assertThat(post(withFaults, "/fault?drop-to=two").statusCode()).isEqualTo(400);
+      assertThat(post(withFaults, "/fault").statusCode()).isEqualTo(400);
+      assertThat(dropping.get()).containsExactlyInAnyOrder(2L, 3L);
+      assertThat(post(withFaults, "/fault?drop-to=").statusCode()).isEqualTo(200);
+      assertThat(dropping.get()).isEmpty();
+    } finally {
+      withFaults.close();
+    }
+  }
 }

@@ -38,6 +38,11 @@ final class FakeCluster implements AutoCloseable {
   volatile int unavailableAnswers;
   volatile boolean dropNextWriteResponse;
   volatile boolean silent;
+  /**
+   * A frozen old leader: this node still handles what it receives as the leader did (a write is
+   * applied) but never answers, like a leader SIGSTOPped right after committing. -1: none.
+   */
+  volatile int frozenNode = -1;
   /** Client ids the cluster has "forgotten": their writes with sequence > 1 get SESSION_EXPIRED. */
   final java.util.Set<Long> expired = new java.util.HashSet<>();
 
@@ -68,6 +73,11 @@ final class FakeCluster implements AutoCloseable {
       return new CompletableFuture<>();
     }
     boolean linearizable = !r.hasGet() || r.getGet().getConsistencyValue() == 0;
+    if (node == frozenNode) {
+      // Applied before the session expired (expiry is by log index): the expiry does not apply.
+      handleAsLeader(node, r, false);
+      return new CompletableFuture<>();
+    }
     if (node != leader && linearizable) {
       Error.Builder e = Error.newBuilder().setCode(Error.Code.NOT_LEADER).setMessage("not leader");
       if (hints) {
@@ -80,6 +90,10 @@ final class FakeCluster implements AutoCloseable {
       return done(Response.newBuilder().setError(Error.newBuilder()
           .setCode(Error.Code.UNAVAILABLE).setMessage("election")).build());
     }
+    return handleAsLeader(node, r, true);
+  }
+
+  private CompletableFuture<Response> handleAsLeader(int node, Request r, boolean honourExpiry) {
     if (r.hasGet()) {
       String v = data.get(r.getGet().getKey().toStringUtf8());
       GetResult.Builder g = GetResult.newBuilder().setFound(v != null);
@@ -89,7 +103,7 @@ final class FakeCluster implements AutoCloseable {
       return done(Response.newBuilder().setGet(g).build());
     }
     // A write: at most once per (client id, sequence).
-    if (expired.contains(r.getClientId()) && r.getSequence() > 1) {
+    if (honourExpiry && expired.contains(r.getClientId()) && r.getSequence() > 1) {
       return done(Response.newBuilder().setError(Error.newBuilder()
           .setCode(Error.Code.SESSION_EXPIRED).setMessage("expired")).build());
     }

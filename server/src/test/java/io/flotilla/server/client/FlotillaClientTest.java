@@ -182,4 +182,97 @@ class FlotillaClientTest {
       assertThat(cluster.lastSequence).hasSize(2); // the old session and its replacement
     }
   }
+
+  // Regression (bug 1): a write handed to a connection that never answered was reported as
+  // outcomeUnknown = false, i.e. "certainly not applied", although the node may have applied it.
+  @Test
+  void aWriteSentToASilentClusterEndsAsOutcomeUnknown() {
+    cluster.silent = true;
+    for (boolean sessions : new boolean[] {false, true}) {
+      try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()).withSessions(sessions)
+          .withRequestTimeout(Duration.ofMillis(400)).withAttemptTimeout(Duration.ofMillis(100)))) {
+        assertThatThrownBy(() -> c.blocking().put(b("a"), b("1")))
+            .as("sessions %s", sessions)
+            .isInstanceOfSatisfying(FlotillaException.class, e -> {
+              assertThat(e.code()).isEqualTo(Error.Code.TIMEOUT);
+              assertThat(e.outcomeUnknown()).isTrue();
+            });
+      }
+    }
+  }
+
+  @Test
+  void aWriteThatNeverLeftTheClientIsCertainlyNotApplied() throws Exception {
+    int dead;
+    try (ServerSocket s = new ServerSocket(0)) {
+      dead = s.getLocalPort();
+    }
+    try (FlotillaClient c = client(ClientOptions.of("127.0.0.1:" + dead)
+        .withRequestTimeout(Duration.ofMillis(300)))) {
+      assertThatThrownBy(() -> c.blocking().put(b("a"), b("1")))
+          .isInstanceOfSatisfying(FlotillaException.class,
+              e -> assertThat(e.outcomeUnknown()).isFalse());
+    }
+  }
+
+  // Regression (bug 2): without a per-attempt timeout one frozen node held a call for its whole
+  // deadline. Node 0 leads, then freezes right after applying a write (SIGSTOP); node 1 takes over.
+  @Test
+  void aFrozenLeaderCostsOneAttemptAndTheRetryAppliesOnce() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
+        .withRequestTimeout(Duration.ofSeconds(20)).withAttemptTimeout(Duration.ofMillis(200)))) {
+      c.blocking().put(b("warm"), b("up")); // learns that node 0 leads
+      cluster.frozenNode = 0;
+      cluster.leader = 1;
+      long t0 = System.nanoTime();
+      c.blocking().put(b("a"), b("1"));
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+      // Node 0 applied it and so would node 1: the session's (client id, sequence) made the
+      // retry a duplicate, applied once.
+      assertThat(cluster.applied.get()).isEqualTo(2);
+      assertThat(cluster.data).containsEntry("a", "1");
+      assertThat(cluster.received[0].get()).isEqualTo(2);
+      assertThat(cluster.received[1].get()).isGreaterThanOrEqualTo(1);
+    }
+  }
+
+  @Test
+  void aReadAtAFrozenNodeIsRetriedElsewhere() {
+    cluster.data.put("k", "v");
+    cluster.frozenNode = 0;
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
+        .withRequestTimeout(Duration.ofSeconds(20)).withAttemptTimeout(Duration.ofMillis(200)))) {
+      long t0 = System.nanoTime();
+      for (int i = 0; i < 6; i++) {
+        assertThat(c.blocking().get(b("k"), Consistency.FOLLOWER)).isPresent();
+      }
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+      assertThat(cluster.received[0].get()).isGreaterThanOrEqualTo(1);
+    }
+  }
+
+  @Test
+  void aNonPositiveAttemptTimeoutIsRefused() {
+    assertThatThrownBy(() -> ClientOptions.of("127.0.0.1:1").withAttemptTimeout(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attempt timeout");
+  }
+
+  // Regression (bug 3): SESSION_EXPIRED after an attempt that may have been applied made the
+  // client renumber the write under a fresh session and apply it a second time.
+  @Test
+  void aSessionThatExpiresWhileAWriteIsInDoubtNeverAppliesItTwice() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
+        .withRequestTimeout(Duration.ofSeconds(20)).withAttemptTimeout(Duration.ofMillis(200)))) {
+      c.blocking().put(b("warm"), b("up")); // session S, sequence 1, at node 0
+      synchronized (cluster) {
+        cluster.expired.addAll(cluster.lastSequence.keySet());
+      }
+      cluster.frozenNode = 0; // applies S's sequence 2, never answers
+      cluster.leader = 1; // ... and node 1 has forgotten S
+      assertThatThrownBy(() -> c.blocking().put(b("a"), b("1")))
+          .isInstanceOfSatisfying(FlotillaException.class,
+              e -> assertThat(e.outcomeUnknown()).isTrue());
+      assertThat(cluster.applied.get()).isEqualTo(2); // the warm-up and "a", once
+    }
+  }
 }

@@ -75,8 +75,10 @@ class ClusterTest {
     int[] p = ports.get(id);
     nodes[(int) id - 1] = FlotillaNode.start(new NodeConfig(id, dir.resolve("n" + id),
         new Endpoint("127.0.0.1", p[0]), new Endpoint("127.0.0.1", p[1]),
-        new Endpoint("127.0.0.1", p[2]), members, 50, snapshotEntries, 0));
+        new Endpoint("127.0.0.1", p[2]), members, 50, snapshotEntries, 0).withLeaseReads(leaseReads));
   }
+
+  private boolean leaseReads;
 
   private void stop(int i) throws Exception {
     nodes[i].close();
@@ -118,6 +120,28 @@ class ClusterTest {
           && Arrays.equals(nodes[0].digest(), nodes[1].digest())
           && Arrays.equals(nodes[0].digest(), nodes[2].digest());
     });
+  }
+
+  @Test
+  void withLeaseReadsEveryLinearizableReadSeesTheWritesAcknowledgedBeforeIt() throws Exception {
+    leaseReads = true;
+    plan();
+    for (long id = 1; id <= 3; id++) {
+      start(id);
+    }
+    try (FlotillaClient c = client()) {
+      for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 30; i++) {
+          c.blocking().put(b("lease"), b(round + "-" + i));
+          assertThat(c.blocking().get(b("lease"), Consistency.LINEARIZABLE).orElseThrow())
+              .isEqualTo(b(round + "-" + i));
+        }
+        if (round == 0) {
+          // The next leader must first commit in its term and hold its own lease.
+          stop(leader());
+        }
+      }
+    }
   }
 
   @Test
