@@ -4,6 +4,7 @@
 #
 #   bench/compare-etcd.sh [--duration 10s] [--warmup 3s] [--concurrency "1 16 64 256"]
 #                         [--mixes "put=100 get=90,put=10"] [--append docs/benchmarks.md]
+#                         [--flotilla-opts "--no-sessions"]   (extra bench options, Flotilla runs only)
 #
 # - etcd: Debian's etcd-server (installed with apt-get if missing), 3 members on 127.0.0.1,
 #   separate data dirs, fsync on (etcd's default; --unsafe-no-fsync is never given).
@@ -24,6 +25,7 @@ warmup=3s
 concurrency="1 16 64 256"
 mixes="put=100 get=90,put=10"
 append=""
+flotilla_opts=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -31,7 +33,8 @@ while [[ $# -gt 0 ]]; do
     --concurrency) concurrency="$2"; shift 2 ;;
     --mixes) mixes="$2"; shift 2 ;;
     --append) append="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --flotilla-opts) flotilla_opts="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "compare-etcd: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -92,8 +95,8 @@ start_flotilla() {
   exit 1
 }
 
-run_matrix() { # system endpoints
-  local system="$1" endpoints="$2"
+run_matrix() { # system endpoints [extra bench options]
+  local system="$1" endpoints="$2" extra="${3:-}"
   for mix in $mixes; do
     for c in $concurrency; do
       local load
@@ -103,7 +106,7 @@ run_matrix() { # system endpoints
       [[ "$c" -lt 4 ]] && clients="$c"
       "$flotilla" bench --target "$system" --endpoints "$endpoints" --mix "$mix" --concurrency "$c" \
         --clients "$clients" --value-size 256 --keys 100000 --consistency LINEARIZABLE \
-        --duration "$duration" --warmup "$warmup" >"$work/run.out" 2>"$work/run.err" || {
+        --duration "$duration" --warmup "$warmup" $extra >"$work/run.out" 2>"$work/run.err" || {
           echo "compare-etcd: $system run failed:" >&2; tail -20 "$work/run.err" >&2; exit 1; }
       tail -1 "$work/run.out" | jq -c --arg load "$load" '. + {load: $load}' | tee -a "$results" >&2
     done
@@ -115,7 +118,7 @@ start_etcd
 run_matrix etcd "$etcd_endpoints"
 cleanup
 start_flotilla
-run_matrix flotilla "$flotilla_endpoints"
+run_matrix flotilla "$flotilla_endpoints" "$flotilla_opts"
 cleanup
 
 table="$(jq -rs '
@@ -141,7 +144,7 @@ if [[ -n "$append" ]]; then
     echo "### compare-etcd.sh run of $started"
     echo
     echo '```'
-    echo "bench/compare-etcd.sh --duration $duration --warmup $warmup --concurrency \"$concurrency\" --mixes \"$mixes\""
+    echo "bench/compare-etcd.sh --duration $duration --warmup $warmup --concurrency \"$concurrency\" --mixes \"$mixes\"${flotilla_opts:+ --flotilla-opts \"$flotilla_opts\"}"
     echo '```'
     echo
     echo "Machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)," \

@@ -78,6 +78,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the key and operation choices.")
   long seed;
 
+  @Option(names = "--sessions", defaultValue = "true", negatable = true, fallbackValue = "true",
+      description = "Flotilla only: exactly-once write sessions, the client's default (--no-sessions: off, like etcd's"
+          + " puts). Default: ${DEFAULT-VALUE}.")
+  boolean sessions;
+
   @Option(names = "--hdr-out", description = "Write the latency histogram (HdrHistogram log, ns) to this file.")
   Path hdrOut;
 
@@ -101,9 +106,13 @@ final class BenchCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--local starts Flotilla nodes; it cannot be used with --target " + target);
       }
       factory = KvTarget.factory(target);
+      if (!sessions && !target.equals("flotilla")) {
+        throw new IllegalArgumentException("--no-sessions is a Flotilla client option");
+      }
       String eps = endpoints;
       KvTarget.Factory f = factory;
-      settings = new LoadGenerator.Settings(() -> f.connect(eps), clients, concurrency,
+      boolean withSessions = sessions;
+      settings = new LoadGenerator.Settings(() -> target.equals("flotilla") ? KvTarget.flotilla(eps, withSessions) : f.connect(eps), clients, concurrency,
           parse(duration), parse(warmup), valueSize, workload, consistency, rate, seed);
     } catch (IllegalArgumentException e) {
       System.err.println("bench: " + e.getMessage());
@@ -118,7 +127,8 @@ final class BenchCommand implements Callable<Integer> {
       cluster.startAll();
       awaitLeader(cluster.clientEndpoints());
       String eps = cluster.clientEndpoints();
-      return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps), settings.clients(), settings.concurrency(),
+      boolean withSessions = sessions;
+      return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps, withSessions), settings.clients(), settings.concurrency(),
           settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),
           settings.rate(), settings.seed()));
     }
@@ -136,6 +146,9 @@ final class BenchCommand implements Callable<Integer> {
     describe.put("keys", keys);
     describe.put("keyDist", keyDist);
     describe.put("consistency", settings.consistency().name());
+    if (factory.name().equals("flotilla")) {
+      describe.put("sessions", sessions);
+    }
     if (settings.rate() > 0) {
       describe.put("rate", settings.rate());
     }

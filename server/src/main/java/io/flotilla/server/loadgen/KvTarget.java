@@ -76,9 +76,19 @@ public interface KvTarget extends AutoCloseable {
         + " build the bench module first)" : ""));
   }
 
-  /** A Flotilla client on {@code endpoints}. */
+  /** A Flotilla client on {@code endpoints}, with exactly-once sessions (the client's default). */
   static KvTarget flotilla(String endpoints) {
-    FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(10)));
+    return flotilla(endpoints, true);
+  }
+
+  /**
+   * A Flotilla client on {@code endpoints}; {@code sessions} false turns off exactly-once writes
+   * (no session record per write on the server; a write whose answer was lost fails instead of
+   * being retried), which is what etcd's put offers.
+   */
+  static KvTarget flotilla(String endpoints, boolean sessions) {
+    FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(10))
+        .withSessions(sessions));
     return new KvTarget() {
       @Override
       public CompletableFuture<?> put(byte[] key, byte[] value) {
