@@ -5,6 +5,7 @@
 #   bench/compare-etcd.sh [--duration 10s] [--warmup 3s] [--concurrency "1 16 64 256"]
 #                         [--mixes "put=100 get=90,put=10"] [--append docs/benchmarks.md]
 #                         [--flotilla-opts "--no-sessions"]   (extra bench options, Flotilla runs only)
+#                         [--flotilla-first]   (Flotilla's matrix before etcd's, to see drift)
 #
 # - etcd: Debian's etcd-server (installed with apt-get if missing), 3 members on 127.0.0.1,
 #   separate data dirs, fsync on (etcd's default; --unsafe-no-fsync is never given).
@@ -26,6 +27,7 @@ concurrency="1 16 64 256"
 mixes="put=100 get=90,put=10"
 append=""
 flotilla_opts=""
+order="etcd flotilla"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -34,7 +36,8 @@ while [[ $# -gt 0 ]]; do
     --mixes) mixes="$2"; shift 2 ;;
     --append) append="$2"; shift 2 ;;
     --flotilla-opts) flotilla_opts="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --flotilla-first) order="flotilla etcd"; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "compare-etcd: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -114,12 +117,16 @@ run_matrix() { # system endpoints [extra bench options]
 }
 
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
-start_etcd
-run_matrix etcd "$etcd_endpoints"
-cleanup
-start_flotilla
-run_matrix flotilla "$flotilla_endpoints" "$flotilla_opts"
-cleanup
+for system in $order; do
+  if [[ "$system" == etcd ]]; then
+    start_etcd
+    run_matrix etcd "$etcd_endpoints"
+  else
+    start_flotilla
+    run_matrix flotilla "$flotilla_endpoints" "$flotilla_opts"
+  fi
+  cleanup
+done
 
 table="$(jq -rs '
   def r(x): (x * 100 | round) / 100;
@@ -144,7 +151,7 @@ if [[ -n "$append" ]]; then
     echo "### compare-etcd.sh run of $started"
     echo
     echo '```'
-    echo "bench/compare-etcd.sh --duration $duration --warmup $warmup --concurrency \"$concurrency\" --mixes \"$mixes\"${flotilla_opts:+ --flotilla-opts \"$flotilla_opts\"}"
+    echo "bench/compare-etcd.sh --duration $duration --warmup $warmup --concurrency \"$concurrency\" --mixes \"$mixes\"${flotilla_opts:+ --flotilla-opts \"$flotilla_opts\"} (order: $order)"
     echo '```'
     echo
     echo "Machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)," \
