@@ -3,7 +3,8 @@
 # leader only (LINEARIZABLE: the client routes them to the leader) versus spread over all nodes
 # (FOLLOWER: any node serves them after confirming the leader's commit index). For each run it
 # prints reads/s and the leader process's CPU seconds per million reads, from /proc/PID/stat
-# (utime + stime) before and after the measured run.
+# (utime + stime) before and after the measured run, also less what the leader uses when idle
+# (measured for 10 s before the runs). Each run warms up in a separate unmeasured bench first.
 #
 #   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 5s] [--concurrency 64]
 #                         [--keys 10000] [--append docs/benchmarks.md]
@@ -63,6 +64,15 @@ for n in $nodes_list; do
   echo "== $n nodes: loading $keys keys" >&2
   "$flotilla" bench --endpoints "$endpoints" --mix put=100 --keys "$keys" --concurrency 256 \
     --duration 10s --warmup 0s >"$work/load-$n.out" 2>&1
+  # The leader's CPU while idle (ticks, heartbeats, metrics, GC), to show what the reads add to it.
+  idle_client="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
+  idle_pid="$(ss -ltnpH "sport = :${idle_client##*:}" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)"
+  idle_before="$(cpu_ticks "$idle_pid")"
+  idle_start="$(date +%s.%N)"
+  sleep 10 # the idle interval being measured, not a wait for a condition
+  idle_cps="$(awk -v a="$idle_before" -v b="$(cpu_ticks "$idle_pid")" -v s="$idle_start" -v e="$(date +%s.%N)" -v hz="$hz" \
+    'BEGIN { printf "%.4f", (b - a) / hz / (e - s) }')"
+  echo "== $n nodes: idle leader uses $idle_cps CPU s per s" >&2
   for consistency in LINEARIZABLE FOLLOWER; do
     leader_client="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
     leader_port="${leader_client##*:}"
@@ -78,8 +88,9 @@ for n in $nodes_list; do
       --consistency "$consistency" --duration "$duration" --warmup 0s >"$work/run.out" 2>&1
     after="$(cpu_ticks "$leader_pid")"
     tail -1 "$work/run.out" | jq -c --argjson n "$n" --arg load "$load" --argjson cpu "$(( after - before ))" \
-      --argjson hz "$hz" \
-      '. + {nodes: $n, load: $load, leaderCpuSeconds: ($cpu / $hz),
+      --argjson hz "$hz" --argjson idle "$idle_cps" \
+      '. + {nodes: $n, load: $load, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
+             leaderCpuSecondsPerMillionReadsAboveIdle: (if (.byOp.get // 0) > 0 then (($cpu / $hz) - $idle * .seconds) / .byOp.get * 1e6 else null end),
              readsPerSec: ((.byOp.get // 0) / .seconds),
              leaderCpuSecondsPerMillionReads: (if (.byOp.get // 0) > 0 then ($cpu / $hz) / .byOp.get * 1e6 else null end)}' \
       | tee -a "$results" >&2
@@ -88,15 +99,15 @@ for n in $nodes_list; do
 done
 
 table="$(jq -rs '
-  def r(x): (x * 10 | round) / 10;
-  "| nodes | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | errors | load avg |",
-  "|---|---|---|---|---|---|---|---|---|",
+  def r(x): (x * 100 | round) / 100;
+  "| nodes | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | errors | load avg |",
+  "|---|---|---|---|---|---|---|---|---|---|",
   (.[] | "| \(.nodes) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)"
      + " | \(.readsPerSec | round) | \(.opsPerSec | round) | \(.latencyMs.p50) / \(.latencyMs.p99)"
-     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(.errors | length) | \(.load) |"),
+     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(.errors | length) | \(.load) |"),
   "",
   (group_by(.nodes)[] | (map(select(.consistency == "LINEARIZABLE"))[0]) as $l | (map(select(.consistency == "FOLLOWER"))[0]) as $f
-     | "\($l.nodes) nodes: spreading reads cuts the leader CPU per read \(r($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads))x; reads/s \(r($f.readsPerSec / $l.readsPerSec))x")
+     | "\($l.nodes) nodes: spreading reads cuts the leader CPU per read \(r($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads))x (above idle: \(r($l.leaderCpuSecondsPerMillionReadsAboveIdle / $f.leaderCpuSecondsPerMillionReadsAboveIdle))x); reads/s \(r($f.readsPerSec / $l.readsPerSec))x; idle leader \($l.leaderIdleCpuPerSecond) CPU s/s")
 ' "$results")"
 echo
 echo "$table"
