@@ -6,19 +6,23 @@
 #                         [--mixes "put=100 get=90,put=10"] [--append docs/benchmarks.md]
 #                         [--flotilla-opts "--no-sessions"]   (extra bench options, Flotilla runs only)
 #                         [--flotilla-first]   (Flotilla's matrix before etcd's, to see drift)
+#                         [--interleave]   (both clusters up, cells alternate between systems)
 #
 # - etcd: Debian's etcd-server (installed with apt-get if missing), 3 members on 127.0.0.1,
 #   separate data dirs, fsync on (etcd's default; --unsafe-no-fsync is never given).
 # - Flotilla: `bin/flotilla local` (3 separate JVMs, fsync on).
-# - One system at a time: etcd's members are stopped before Flotilla's start, so neither
-#   competes with the other for the 2 cores. Each system runs the whole matrix: for each mix,
-#   each concurrency (puts first, so the 90/10 mix then reads mostly existing keys).
+# - By default one system at a time: etcd's members are stopped before Flotilla's start, and each
+#   system runs the whole matrix (for each mix, each concurrency; puts first, so the 90/10 mix
+#   reads mostly existing keys). --interleave keeps both up and alternates cell by cell, which
+#   on a machine whose load drifts compares like with like. Either way each system first gets
+#   10 s of unmeasured puts.
 # - 256-byte values, 100,000 uniform keys, 4 client instances, linearizable gets.
 # Prints one table (ops/s, p50, p99 per system and the ratios) and, with --append FILE, appends
 # it with the machine, the date and the load average to FILE. Raw JSON lines and logs go to
 # /tmp/bench-compare-*/ (kept). Ports: etcd 46401-46413, Flotilla 46100-46122.
 set -euo pipefail
 
+invocation="bench/compare-etcd.sh $*"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 flotilla="$repo/bin/flotilla"
 duration=10s
@@ -28,6 +32,7 @@ mixes="put=100 get=90,put=10"
 append=""
 flotilla_opts=""
 order="etcd flotilla"
+interleave=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -37,7 +42,8 @@ while [[ $# -gt 0 ]]; do
     --append) append="$2"; shift 2 ;;
     --flotilla-opts) flotilla_opts="$2"; shift 2 ;;
     --flotilla-first) order="flotilla etcd"; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --interleave) interleave=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "compare-etcd: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -98,35 +104,61 @@ start_flotilla() {
   exit 1
 }
 
-run_matrix() { # system endpoints [extra bench options]
-  local system="$1" endpoints="$2" extra="${3:-}"
-  for mix in $mixes; do
-    for c in $concurrency; do
-      local load
-      load="$(cut -d' ' -f1 /proc/loadavg)"
-      echo "== $system mix=$mix concurrency=$c (load $load)" >&2
-      local clients=4
-      [[ "$c" -lt 4 ]] && clients="$c"
-      "$flotilla" bench --target "$system" --endpoints "$endpoints" --mix "$mix" --concurrency "$c" \
-        --clients "$clients" --value-size 256 --keys 100000 --consistency LINEARIZABLE \
-        --duration "$duration" --warmup "$warmup" $extra >"$work/run.out" 2>"$work/run.err" || {
-          echo "compare-etcd: $system run failed:" >&2; tail -20 "$work/run.err" >&2; exit 1; }
-      tail -1 "$work/run.out" | jq -c --arg load "$load" '. + {load: $load}' | tee -a "$results" >&2
-    done
-  done
+run_cell() { # system endpoints extra mix concurrency
+  local system="$1" endpoints="$2" extra="$3" mix="$4" c="$5" load clients=4
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  echo "== $system mix=$mix concurrency=$c (load $load)" >&2
+  [[ "$c" -lt 4 ]] && clients="$c"
+  "$flotilla" bench --target "$system" --endpoints "$endpoints" --mix "$mix" --concurrency "$c" \
+    --clients "$clients" --value-size 256 --keys 100000 --consistency LINEARIZABLE \
+    --duration "$duration" --warmup "$warmup" $extra >"$work/run.out" 2>"$work/run.err" || {
+      echo "compare-etcd: $system run failed:" >&2; tail -20 "$work/run.err" >&2; exit 1; }
+  tail -1 "$work/run.out" | jq -c --arg load "$load" '. + {load: $load}' | tee -a "$results" >&2
+}
+
+endpoints_of() { [[ "$1" == etcd ]] && echo "$etcd_endpoints" || echo "$flotilla_endpoints"; }
+extra_of() { [[ "$1" == etcd ]] && echo "" || echo "$flotilla_opts"; }
+
+# Unmeasured load first, so that neither system's first cell pays for a cold start (Flotilla's
+# JIT, both systems' first allocations of the key space).
+prime() { # system
+  echo "== priming $1 (10 s of puts at concurrency 64, not recorded)" >&2
+  "$flotilla" bench --target "$1" --endpoints "$(endpoints_of "$1")" --mix put=100 --concurrency 64 \
+    --keys 100000 --duration 10s --warmup 0s $(extra_of "$1") >/dev/null 2>&1
 }
 
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"
-for system in $order; do
-  if [[ "$system" == etcd ]]; then
-    start_etcd
-    run_matrix etcd "$etcd_endpoints"
-  else
-    start_flotilla
-    run_matrix flotilla "$flotilla_endpoints" "$flotilla_opts"
-  fi
+if [[ -n "$interleave" ]]; then
+  # Both clusters up at once (the idle one only ticks), cells alternating between the systems
+  # and the first system alternating from cell to cell, so slow drifts in the machine's load
+  # fall on both equally.
+  start_etcd
+  start_flotilla
+  prime etcd
+  prime flotilla
+  flip=0
+  for mix in $mixes; do
+    for c in $concurrency; do
+      if (( flip % 2 == 0 )); then pair="etcd flotilla"; else pair="flotilla etcd"; fi
+      flip=$((flip + 1))
+      for system in $pair; do
+        run_cell "$system" "$(endpoints_of "$system")" "$(extra_of "$system")" "$mix" "$c"
+      done
+    done
+  done
   cleanup
-done
+else
+  for system in $order; do
+    if [[ "$system" == etcd ]]; then start_etcd; else start_flotilla; fi
+    prime "$system"
+    for mix in $mixes; do
+      for c in $concurrency; do
+        run_cell "$system" "$(endpoints_of "$system")" "$(extra_of "$system")" "$mix" "$c"
+      done
+    done
+    cleanup
+  done
+fi
 
 table="$(jq -rs '
   def r(x): (x * 100 | round) / 100;
@@ -151,7 +183,7 @@ if [[ -n "$append" ]]; then
     echo "### compare-etcd.sh run of $started"
     echo
     echo '```'
-    echo "bench/compare-etcd.sh --duration $duration --warmup $warmup --concurrency \"$concurrency\" --mixes \"$mixes\"${flotilla_opts:+ --flotilla-opts \"$flotilla_opts\"} (order: $order)"
+    echo "$invocation"
     echo '```'
     echo
     echo "Machine: $(nproc) vCPU $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)," \
