@@ -87,9 +87,12 @@ for n in $nodes_list; do
     "$flotilla" bench --endpoints "$endpoints" --mix get=95,put=5 --keys "$keys" --concurrency "$concurrency" \
       --consistency "$consistency" --duration "$duration" --warmup 0s >"$work/run.out" 2>&1
     after="$(cpu_ticks "$leader_pid")"
+    leader_after="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
+    changed=false
+    [[ "$leader_after" == "$leader_client" ]] || changed=true  # then the CPU counted is not the leader's alone
     tail -1 "$work/run.out" | jq -c --argjson n "$n" --arg load "$load" --argjson cpu "$(( after - before ))" \
-      --argjson hz "$hz" --argjson idle "$idle_cps" \
-      '. + {nodes: $n, load: $load, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
+      --argjson hz "$hz" --argjson idle "$idle_cps" --argjson changed "$changed" \
+      '. + {nodes: $n, load: $load, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
              leaderCpuSecondsPerMillionReadsAboveIdle: (if (.byOp.get // 0) > 0 then (($cpu / $hz) - $idle * .seconds) / .byOp.get * 1e6 else null end),
              readsPerSec: ((.byOp.get // 0) / .seconds),
              leaderCpuSecondsPerMillionReads: (if (.byOp.get // 0) > 0 then ($cpu / $hz) / .byOp.get * 1e6 else null end)}' \
@@ -102,7 +105,7 @@ table="$(jq -rs '
   def r(x): (x * 100 | round) / 100;
   "| nodes | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | errors | load avg |",
   "|---|---|---|---|---|---|---|---|---|---|",
-  (.[] | "| \(.nodes) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)"
+  (.[] | "| \(.nodes) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
      + " | \(.readsPerSec | round) | \(.opsPerSec | round) | \(.latencyMs.p50) / \(.latencyMs.p99)"
      + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(.errors | length) | \(.load) |"),
   "",
