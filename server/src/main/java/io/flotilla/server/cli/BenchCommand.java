@@ -4,6 +4,7 @@ import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.FlotillaException;
 import io.flotilla.client.proto.Consistency;
+import io.flotilla.server.loadgen.KvTarget;
 import io.flotilla.server.loadgen.LoadGenerator;
 import io.flotilla.server.loadgen.Report;
 import io.flotilla.server.loadgen.Workload;
@@ -27,9 +28,19 @@ final class BenchCommand implements Callable<Integer> {
       description = "Client addresses of the cluster, HOST:PORT,... (or $FLOTILLA_ENDPOINTS; not with --local).")
   String endpoints;
 
+  @Option(names = "--target", defaultValue = "flotilla",
+      description = "The system under test: flotilla, or etcd (v3 API through jetcd; bin/flotilla then adds the"
+          + " bench module's etcd client to the class path; endpoints as http://HOST:PORT,...)."
+          + " Default: ${DEFAULT-VALUE}.")
+  String target;
+
   @Option(names = "--local", defaultValue = "0",
       description = "Start a fresh local cluster of this many nodes (separate JVMs, fsync on) for the run, then stop it.")
   int local;
+
+  @Option(names = "--base-port", defaultValue = "7000",
+      description = "With --local: node N listens on BASE+10(N-1) (client), +1 (peer), +2 (admin). Default: ${DEFAULT-VALUE}.")
+  int basePort;
 
   @Option(names = "--clients", defaultValue = "4", description = "Client instances (connections per node). Default: ${DEFAULT-VALUE}.")
   int clients;
@@ -67,8 +78,15 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the key and operation choices.")
   long seed;
 
+  @Option(names = "--sessions", defaultValue = "true", negatable = true, fallbackValue = "true",
+      description = "Flotilla only: exactly-once write sessions, the client's default (--no-sessions: off, like etcd's"
+          + " puts). Default: ${DEFAULT-VALUE}.")
+  boolean sessions;
+
   @Option(names = "--hdr-out", description = "Write the latency histogram (HdrHistogram log, ns) to this file.")
   Path hdrOut;
+
+  private KvTarget.Factory factory;
 
   @Override
   public Integer call() throws Exception {
@@ -84,8 +102,17 @@ final class BenchCommand implements Callable<Integer> {
       if (local == 0 && (endpoints == null || endpoints.isBlank())) {
         throw new IllegalArgumentException("give --endpoints (or $FLOTILLA_ENDPOINTS), or --local N");
       }
+      if (local > 0 && !target.equals("flotilla")) {
+        throw new IllegalArgumentException("--local starts Flotilla nodes; it cannot be used with --target " + target);
+      }
+      factory = KvTarget.factory(target);
+      if (!sessions && !target.equals("flotilla")) {
+        throw new IllegalArgumentException("--no-sessions is a Flotilla client option");
+      }
       String eps = endpoints;
-      settings = new LoadGenerator.Settings(() -> io.flotilla.server.loadgen.KvTarget.flotilla(eps), clients, concurrency,
+      KvTarget.Factory f = factory;
+      boolean withSessions = sessions;
+      settings = new LoadGenerator.Settings(() -> target.equals("flotilla") ? KvTarget.flotilla(eps, withSessions) : f.connect(eps), clients, concurrency,
           parse(duration), parse(warmup), valueSize, workload, consistency, rate, seed);
     } catch (IllegalArgumentException e) {
       System.err.println("bench: " + e.getMessage());
@@ -95,12 +122,13 @@ final class BenchCommand implements Callable<Integer> {
       return run(settings);
     }
     Path dir = Files.createTempDirectory("flotilla-bench");
-    try (LocalCluster cluster = new LocalCluster(local, 7000, dir)) {
+    try (LocalCluster cluster = new LocalCluster(local, basePort, dir)) {
       System.err.printf("starting %d local nodes in %s%n", local, dir);
       cluster.startAll();
       awaitLeader(cluster.clientEndpoints());
       String eps = cluster.clientEndpoints();
-      return run(new LoadGenerator.Settings(() -> io.flotilla.server.loadgen.KvTarget.flotilla(eps), settings.clients(), settings.concurrency(),
+      boolean withSessions = sessions;
+      return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps, withSessions), settings.clients(), settings.concurrency(),
           settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),
           settings.rate(), settings.seed()));
     }
@@ -109,7 +137,7 @@ final class BenchCommand implements Callable<Integer> {
   private int run(LoadGenerator.Settings settings) throws Exception {
     LoadGenerator.Result r = new LoadGenerator(settings, System.out).run();
     Map<String, Object> describe = new LinkedHashMap<>();
-    describe.put("target", "flotilla");
+    describe.put("target", factory.name());
     describe.put("mode", settings.rate() > 0 ? "open" : "closed");
     describe.put("mix", mix);
     describe.put("concurrency", settings.concurrency());
@@ -118,6 +146,9 @@ final class BenchCommand implements Callable<Integer> {
     describe.put("keys", keys);
     describe.put("keyDist", keyDist);
     describe.put("consistency", settings.consistency().name());
+    if (factory.name().equals("flotilla")) {
+      describe.put("sessions", sessions);
+    }
     if (settings.rate() > 0) {
       describe.put("rate", settings.rate());
     }

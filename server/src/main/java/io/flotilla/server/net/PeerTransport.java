@@ -69,6 +69,8 @@ public final class PeerTransport implements AutoCloseable {
    */
   private volatile java.util.Set<Long> dropTo = java.util.Set.of();
   private final AtomicLong framesDroppedByFault = new AtomicLong();
+  /** Byte counts per peer, for metrics; a no-op until {@link #setTraffic} is called. */
+  private volatile Traffic traffic = Traffic.NONE;
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -145,6 +147,30 @@ public final class PeerTransport implements AutoCloseable {
       return;
     }
     link.enqueue(frame);
+  }
+
+  /**
+   * Per-peer byte counts (frame plus its 4-byte length prefix), called on Netty threads: must
+   * only bump a pre-registered counter. The transport treats frames as opaque, so the receiving
+   * side is attributed by {@code senderOf}, which the node that knows the message format supplies.
+   */
+  public interface Traffic {
+    Traffic NONE = new Traffic() {
+      @Override
+      public void sent(long peerId, int bytes) {}
+
+      @Override
+      public void received(byte[] frame, int bytes) {}
+    };
+
+    void sent(long peerId, int bytes);
+
+    /** {@code frame} as delivered to the inbound consumer (read-only). */
+    void received(byte[] frame, int bytes);
+  }
+
+  public void setTraffic(Traffic traffic) {
+    this.traffic = traffic;
   }
 
   /** Frames dropped so far (unknown peer, queue full while disconnected, transport closed). */
@@ -236,6 +262,7 @@ public final class PeerTransport implements AutoCloseable {
       while ((f = queue.poll()) != null) {
         queued.decrementAndGet();
         channel.write(Unpooled.wrappedBuffer(f), channel.voidPromise());
+        traffic.sent(nodeId, f.length + Frames.LENGTH_BYTES);
         wrote = true;
       }
       if (wrote) {
@@ -332,6 +359,7 @@ public final class PeerTransport implements AutoCloseable {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
       byte[] bytes = ByteBufUtil.getBytes(frame);
+      traffic.received(bytes, bytes.length + Frames.LENGTH_BYTES);
       try {
         inbound.accept(bytes);
       } catch (RuntimeException e) {

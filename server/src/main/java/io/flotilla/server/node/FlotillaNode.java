@@ -136,6 +136,7 @@ public final class FlotillaNode implements AutoCloseable {
     raftRef[0] = raft;
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, config.dataDir().resolve("raft"));
+    NodeMetrics.bindPeers(metrics, peers, config.members().keySet(), config.id());
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         ClientPort.Limits.DEFAULT);
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,

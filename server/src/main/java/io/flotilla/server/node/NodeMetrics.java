@@ -2,6 +2,7 @@ package io.flotilla.server.node;
 
 import io.flotilla.raft.Role;
 import io.flotilla.raft.node.RaftNode;
+import io.flotilla.server.net.PeerTransport;
 import io.flotilla.wal.WalListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -114,6 +115,66 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
     gauge(r, "flotilla.raft.leader", raft, n -> n.isLeader() ? 1 : 0, "1 when this node is the leader");
     gauge(r, "flotilla.wal.segments", walDir, d -> walFiles(d, true), "WAL segment files");
     gauge(r, "flotilla.wal.disk.bytes", walDir, d -> walFiles(d, false), "bytes of WAL segment files on disk");
+  }
+
+  /**
+   * Bytes sent to and received from each peer: {@code flotilla_peer_sent_bytes_total{peer}} and
+   * {@code flotilla_peer_received_bytes_total{peer}}, registered up front for every member but
+   * {@code self}; frames from a node that is not a member count under peer="other".
+   */
+  static void bindPeers(MeterRegistry r, PeerTransport peers, java.util.Set<Long> members, long self) {
+    Map<Long, Counter[]> byPeer = new java.util.HashMap<>();
+    for (long id : members) {
+      if (id != self) {
+        byPeer.put(id, peerCounters(r, Long.toString(id)));
+      }
+    }
+    Counter[] other = peerCounters(r, "other");
+    Map<Long, Counter[]> fixed = Map.copyOf(byPeer);
+    peers.setTraffic(new PeerTransport.Traffic() {
+      @Override
+      public void sent(long peerId, int bytes) {
+        fixed.getOrDefault(peerId, other)[0].increment(bytes);
+      }
+
+      @Override
+      public void received(byte[] frame, int bytes) {
+        fixed.getOrDefault(senderOf(frame), other)[1].increment(bytes);
+      }
+    });
+  }
+
+  private static Counter[] peerCounters(MeterRegistry r, String peer) {
+    return new Counter[] {
+        Counter.builder("flotilla.peer.sent").baseUnit("bytes").tag("peer", peer)
+            .description("bytes of Raft frames (with length prefix) queued to this peer's connection").register(r),
+        Counter.builder("flotilla.peer.received").baseUnit("bytes").tag("peer", peer)
+            .description("bytes of Raft frames (with length prefix) received from this peer").register(r)};
+  }
+
+  /**
+   * The sender of a peer frame without decoding it: a Raft message (raft.proto RaftMessage) or a
+   * snapshot chunk (a 0 byte, then SnapshotChunk) both carry {@code from} as field 2, a varint,
+   * after {@code group_id} (field 1). -1 when it cannot be read.
+   */
+  static long senderOf(byte[] frame) {
+    try {
+      com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(frame,
+          frame.length > 0 && frame[0] == 0 ? 1 : 0, frame.length);
+      for (int i = 0; i < 2; i++) {
+        int tag = in.readTag();
+        if (tag == (2 << 3)) {
+          return in.readUInt64();
+        }
+        if (tag != (1 << 3)) {
+          return -1;
+        }
+        in.readUInt64();
+      }
+      return -1;
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   private static <T> void gauge(MeterRegistry r, String name, T obj, ToDoubleFunction<T> f, String description) {

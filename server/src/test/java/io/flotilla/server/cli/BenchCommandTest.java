@@ -23,5 +23,7 @@ class BenchCommandTest {
     assertThat(cmd.execute("--endpoints", "127.0.0.1:1", "--mix", "fly=1")).isEqualTo(64);
     assertThat(cmd.execute("--endpoints", "127.0.0.1:1", "--key-dist", "pareto")).isEqualTo(64);
     assertThat(cmd.execute("--endpoints", "127.0.0.1:1", "--concurrency", "0")).isEqualTo(64);
+    assertThat(cmd.execute("--endpoints", "127.0.0.1:1", "--target", "nosuchdb")).isEqualTo(64);
+    assertThat(cmd.execute("--local", "3", "--target", "etcd")).isEqualTo(64);
   }
 }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Read scaling: a read-heavy mix (get=95,put=5) against 3 and 5 local nodes, with reads sent to the
+# leader only (LINEARIZABLE: the client routes them to the leader) versus spread over all nodes
+# (FOLLOWER: any node serves them after confirming the leader's commit index). For each run it
+# prints reads/s and the leader process's CPU seconds per million reads, from /proc/PID/stat
+# (utime + stime) before and after the measured run, also less what the leader uses when idle
+# (measured for 10 s before the runs). Each run warms up in a separate unmeasured bench first.
+#
+#   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 5s] [--concurrency 64]
+#                         [--keys 10000] [--append docs/benchmarks.md]
+#
+# Ports 46200-46242 (bin/flotilla local --base-port 46200); data and logs in /tmp/bench-reads-*.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+flotilla="$repo/bin/flotilla"
+nodes_list="3 5"
+duration=20s
+warmup=5s
+concurrency=64
+keys=10000
+append=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --nodes) nodes_list="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --concurrency) concurrency="$2"; shift 2 ;;
+    --keys) keys="$2"; shift 2 ;;
+    --append) append="$2"; shift 2 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "read-scaling: unknown option $1" >&2; exit 64 ;;
+  esac
+done
+[[ -d "$repo/server/target/lib" ]] || { echo "read-scaling: build first: ./mvnw -q -B -DskipTests package" >&2; exit 1; }
+
+work="$(mktemp -d /tmp/bench-reads-XXXXXX)"
+results="$work/results.jsonl"
+cluster_pid=""
+stop_cluster() {
+  if [[ -n "$cluster_pid" ]]; then
+    kill "$cluster_pid" 2>/dev/null || true
+    wait "$cluster_pid" 2>/dev/null || true
+    cluster_pid=""
+  fi
+}
+trap stop_cluster EXIT
+
+cpu_ticks() { # pid -> utime + stime in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+hz="$(getconf CLK_TCK)"
+
+for n in $nodes_list; do
+  endpoints="$(seq 0 $((n - 1)) | awk '{ printf "%s127.0.0.1:%d", (NR > 1 ? "," : ""), 46200 + 10 * $1 }')"
+  "$flotilla" local --nodes "$n" --base-port 46200 --data-dir "$work/n$n" >"$work/local-$n.log" 2>&1 &
+  cluster_pid=$!
+  up=""
+  for _ in $(seq 1 300); do
+    if "$flotilla" put --endpoints "$endpoints" bench-ready 1 >/dev/null 2>&1; then up=1; break; fi
+    sleep 0.2 # polling a starting process from a script
+  done
+  [[ -n "$up" ]] || { echo "read-scaling: no leader among $n nodes; see $work" >&2; exit 1; }
+  echo "== $n nodes: loading $keys keys" >&2
+  "$flotilla" bench --endpoints "$endpoints" --mix put=100 --keys "$keys" --concurrency 256 \
+    --duration 10s --warmup 0s >"$work/load-$n.out" 2>&1
+  # The leader's CPU while idle (ticks, heartbeats, metrics, GC), to show what the reads add to it.
+  idle_client="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
+  idle_pid="$(ss -ltnpH "sport = :${idle_client##*:}" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)"
+  idle_before="$(cpu_ticks "$idle_pid")"
+  idle_start="$(date +%s.%N)"
+  sleep 10 # the idle interval being measured, not a wait for a condition
+  idle_cps="$(awk -v a="$idle_before" -v b="$(cpu_ticks "$idle_pid")" -v s="$idle_start" -v e="$(date +%s.%N)" -v hz="$hz" \
+    'BEGIN { printf "%.4f", (b - a) / hz / (e - s) }')"
+  echo "== $n nodes: idle leader uses $idle_cps CPU s per s" >&2
+  for consistency in LINEARIZABLE FOLLOWER; do
+    leader_client="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
+    leader_port="${leader_client##*:}"
+    leader_pid="$(ss -ltnpH "sport = :$leader_port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)"
+    [[ -n "$leader_pid" ]] || { echo "read-scaling: cannot find the leader's process" >&2; exit 1; }
+    load="$(cut -d' ' -f1 /proc/loadavg)"
+    echo "== $n nodes, $consistency, leader $leader_client pid $leader_pid (load $load)" >&2
+    # The warmup runs as its own bench so that the CPU counted is that of the measured run only.
+    "$flotilla" bench --endpoints "$endpoints" --mix get=95,put=5 --keys "$keys" --concurrency "$concurrency" \
+      --consistency "$consistency" --duration "$warmup" --warmup 0s >/dev/null 2>&1
+    before="$(cpu_ticks "$leader_pid")"
+    "$flotilla" bench --endpoints "$endpoints" --mix get=95,put=5 --keys "$keys" --concurrency "$concurrency" \
+      --consistency "$consistency" --duration "$duration" --warmup 0s >"$work/run.out" 2>&1
+    after="$(cpu_ticks "$leader_pid")"
+    leader_after="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
+    changed=false
+    [[ "$leader_after" == "$leader_client" ]] || changed=true  # then the CPU counted is not the leader's alone
+    tail -1 "$work/run.out" | jq -c --argjson n "$n" --arg load "$load" --argjson cpu "$(( after - before ))" \
+      --argjson hz "$hz" --argjson idle "$idle_cps" --argjson changed "$changed" \
+      '. + {nodes: $n, load: $load, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
+             leaderCpuSecondsPerMillionReadsAboveIdle: (if (.byOp.get // 0) > 0 then (($cpu / $hz) - $idle * .seconds) / .byOp.get * 1e6 else null end),
+             readsPerSec: ((.byOp.get // 0) / .seconds),
+             leaderCpuSecondsPerMillionReads: (if (.byOp.get // 0) > 0 then ($cpu / $hz) / .byOp.get * 1e6 else null end)}' \
+      | tee -a "$results" >&2
+  done
+  stop_cluster
+done
+
+table="$(jq -rs '
+  def r(x): (x * 100 | round) / 100;
+  "| nodes | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | errors | load avg |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  (.[] | "| \(.nodes) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
+     + " | \(.readsPerSec | round) | \(.opsPerSec | round) | \(.latencyMs.p50) / \(.latencyMs.p99)"
+     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(.errors | length) | \(.load) |"),
+  "",
+  (group_by(.nodes)[] | (map(select(.consistency == "LINEARIZABLE"))[0]) as $l | (map(select(.consistency == "FOLLOWER"))[0]) as $f
+     | "\($l.nodes) nodes: spreading reads cuts the leader CPU per read \(r($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads))x (above idle: \(r($l.leaderCpuSecondsPerMillionReadsAboveIdle / $f.leaderCpuSecondsPerMillionReadsAboveIdle))x); reads/s \(r($f.readsPerSec / $l.readsPerSec))x; idle leader \($l.leaderIdleCpuPerSecond) CPU s/s")
+' "$results")"
+echo
+echo "$table"
+echo "raw results: $results"
+if [[ -n "$append" ]]; then
+  {
+    echo
+    echo "### read-scaling.sh run of $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo '```'
+    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys"
+    echo '```'
+    echo
+    echo "$table"
+  } >>"$append"
+  echo "appended to $append"
+fi
