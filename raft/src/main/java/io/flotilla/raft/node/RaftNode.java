@@ -134,7 +134,19 @@ public final class RaftNode implements AutoCloseable {
 
     // Loop-confined bookkeeping.
     private final Map<Long, PendingWrite> writesByIndex = new HashMap<>();
-    private final Map<Long, PendingReadIndex> readsById = new HashMap<>();
+    /**
+     * Reads share ReadIndex rounds (after etcd's linearizableReadLoop): at most one request is in
+     * flight; reads that arrive meanwhile queue and share the next one. Each read's index is thus
+     * asked for after the read began, which is all linearizability needs, and a follower sends one
+     * ReadIndexRequest to the leader per round trip however many reads it serves.
+     */
+    private final Map<Long, List<PendingReadIndex>> readsById = new HashMap<>();
+    private List<PendingReadIndex> queuedReads = new ArrayList<>();
+    private long readInFlight;
+    private long readInFlightSinceTick;
+    private long ticks;
+    /** A ReadIndex request unanswered this long (a lost message) is asked again. */
+    private static final long READ_RETRY_TICKS = 20;
     private final List<PendingRead> readsAwaitingApply = new ArrayList<>();
     private long nextReadId = 1;
     private boolean snapshotInFlight;
@@ -210,7 +222,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public void start() {
-        loop.scheduleAtFixedRate(() -> submit(core::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        loop.scheduleAtFixedRate(() -> submit(this::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
     }
 
     public boolean isLeader() {
@@ -306,15 +318,44 @@ public final class RaftNode implements AutoCloseable {
         CompletableFuture<Long> f = new CompletableFuture<>();
         long start = System.nanoTime();
         submit(() -> {
-            long readId = nextReadId++;
-            ReadResult r = core.readIndex(readId);
-            if (r instanceof Rejected rej) {
-                f.completeExceptionally(new RaftException(rej.error(), rej.leaderHint()));
-            } else {
-                readsById.put(readId, new PendingReadIndex(start, f));
-            }
+            queuedReads.add(new PendingReadIndex(start, f));
+            maybeAskReadIndex();
         }, f);
         return f;
+    }
+
+    /** On the loop: one ReadIndex request for every queued read, unless one is in flight. */
+    private void maybeAskReadIndex() {
+        if (readInFlight != 0 || queuedReads.isEmpty()) {
+            return;
+        }
+        List<PendingReadIndex> batch = queuedReads;
+        queuedReads = new ArrayList<>();
+        long readId = nextReadId++;
+        ReadResult r = core.readIndex(readId);
+        if (r instanceof Rejected rej) {
+            RaftException e = new RaftException(rej.error(), rej.leaderHint());
+            batch.forEach(p -> p.future().completeExceptionally(e));
+        } else {
+            readsById.put(readId, batch);
+            readInFlight = readId;
+            readInFlightSinceTick = ticks;
+        }
+    }
+
+    /** On the loop, each tick: a request lost on the way (or its answer) is asked again. */
+    private void tick() {
+        ticks++;
+        core.tick();
+        if (readInFlight != 0 && ticks - readInFlightSinceTick >= READ_RETRY_TICKS) {
+            List<PendingReadIndex> lost = readsById.remove(readInFlight);
+            readInFlight = 0;
+            if (lost != null) {
+                lost.addAll(queuedReads);
+                queuedReads = lost;
+            }
+            maybeAskReadIndex();
+        }
     }
 
     /**
@@ -474,9 +515,14 @@ public final class RaftNode implements AutoCloseable {
             appliedIndex = committed.get(committed.size() - 1).index();
         }
         for (ReadState rs : rd.readStates()) {
-            PendingReadIndex p = readsById.remove(rs.requestId());
-            if (p != null) {
-                readsAwaitingApply.add(new PendingRead(rs.readIndex(), p.startNanos(), p.future()));
+            List<PendingReadIndex> batch = readsById.remove(rs.requestId());
+            if (batch != null) {
+                for (PendingReadIndex p : batch) {
+                    readsAwaitingApply.add(new PendingRead(rs.readIndex(), p.startNanos(), p.future()));
+                }
+            }
+            if (rs.requestId() == readInFlight) {
+                readInFlight = 0;
             }
         }
         for (Failure failure : rd.failures()) {
@@ -490,6 +536,7 @@ public final class RaftNode implements AutoCloseable {
             }
         }
         core.advance(rd);
+        maybeAskReadIndex();
         maybeSnapshot();
         if (!readsAwaitingApply.isEmpty()) {
             for (Iterator<PendingRead> it = readsAwaitingApply.iterator(); it.hasNext(); ) {
@@ -603,8 +650,17 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private CompletableFuture<Long> removeRead(long requestId) {
-        PendingReadIndex p = readsById.remove(requestId);
-        return p == null ? null : p.future();
+        if (requestId == readInFlight) {
+            readInFlight = 0;
+        }
+        List<PendingReadIndex> batch = readsById.remove(requestId);
+        if (batch == null) {
+            return null;
+        }
+        // One failure for the whole batch: complete the others here, hand back the first.
+        CompletableFuture<Long> shared = new CompletableFuture<>();
+        shared.whenComplete((v, t) -> batch.forEach(p -> p.future().completeExceptionally(t)));
+        return shared;
     }
 
     private CompletableFuture<Long> removeWrite(long index) {
@@ -617,7 +673,9 @@ public final class RaftNode implements AutoCloseable {
         IllegalStateException stoppedError = new IllegalStateException("raft node " + id + " stopped", cause);
         writesByIndex.values().forEach(w -> w.future().completeExceptionally(stoppedError));
         writesByIndex.clear();
-        readsById.values().forEach(p -> p.future().completeExceptionally(stoppedError));
+        readsById.values().forEach(b -> b.forEach(p -> p.future().completeExceptionally(stoppedError)));
+        queuedReads.forEach(p -> p.future().completeExceptionally(stoppedError));
+        queuedReads.clear();
         readsById.clear();
         readsAwaitingApply.forEach(r -> r.future().completeExceptionally(stoppedError));
         readsAwaitingApply.clear();

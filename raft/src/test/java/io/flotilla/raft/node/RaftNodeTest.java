@@ -244,4 +244,56 @@ class RaftNodeTest {
         onLeaderWithRetry(leader -> leader.propose("after".getBytes(StandardCharsets.UTF_8)));
         await().atMost(Duration.ofSeconds(20)).until(() -> joinerMachine.commands.contains("after"));
     }
+
+    @Test
+    void followerReadsShareReadIndexRoundsAndALostRequestIsAskedAgain() throws Exception {
+        InProcessTransport inner = new InProcessTransport();
+        java.util.concurrent.atomic.AtomicInteger readIndexRequests = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean dropNextReadIndex = new java.util.concurrent.atomic.AtomicBoolean();
+        Transport counting = m -> {
+            if (m instanceof io.flotilla.raft.Message.ReadIndexRequest) {
+                readIndexRequests.incrementAndGet();
+                if (dropNextReadIndex.compareAndSet(true, false)) {
+                    return; // lost on the way
+                }
+            }
+            inner.send(m);
+        };
+        for (long id = 1; id <= 3; id++) {
+            RaftNode node = new RaftNode(RaftConfig.of(1, id, Set.of(1L, 2L, 3L), new SplittableRandom(id)),
+                    new MemoryStorage(), counting, new ListStateMachine(), 10);
+            inner.register(node);
+            nodes.add(node);
+        }
+        nodes.forEach(RaftNode::start);
+        long acknowledged = onLeaderWithRetry(leader -> leader.propose("w".getBytes(StandardCharsets.UTF_8)));
+        // 300 reads at once on a follower: they share a handful of ReadIndex round trips.
+        long[] readIndexes = null;
+        for (int attempt = 0; readIndexes == null; attempt++) {
+            assertThat(attempt).as("attempts (leadership kept moving)").isLessThan(10);
+            RaftNode leader = awaitLeader();
+            RaftNode follower = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+            readIndexRequests.set(0);
+            List<CompletableFuture<Long>> reads = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                reads.add(follower.linearizableRead());
+            }
+            try {
+                CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+                readIndexes = reads.stream().mapToLong(CompletableFuture::join).toArray();
+            } catch (ExecutionException | TimeoutException e) {
+                // a leadership change failed the batch: try again
+            }
+        }
+        assertThat(readIndexes).hasSize(300);
+        assertThat(java.util.Arrays.stream(readIndexes).min().orElseThrow()).isGreaterThanOrEqualTo(acknowledged);
+        assertThat(readIndexRequests.get()).as("ReadIndex requests for 300 reads").isBetween(1, 30);
+
+        // A request lost on the way is asked again (after a timeout of ticks), not waited on forever.
+        dropNextReadIndex.set(true);
+        long again = onLeaderWithRetry(leader -> nodes.stream().filter(n -> n != leader).findFirst()
+                .orElseThrow().linearizableRead());
+        assertThat(again).isGreaterThanOrEqualTo(acknowledged);
+        assertThat(dropNextReadIndex.get()).as("the first request was dropped").isFalse();
+    }
 }

@@ -123,23 +123,32 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
    * {@code self}; frames from a node that is not a member count under peer="other".
    */
   static void bindPeers(MeterRegistry r, PeerTransport peers, java.util.Set<Long> members, long self) {
-    Map<Long, Counter[]> byPeer = new java.util.HashMap<>();
+    // Peers that join later get their series on first traffic; known ones show up at zero at once.
+    Map<Long, Counter[]> byPeer = new java.util.concurrent.ConcurrentHashMap<>();
     for (long id : members) {
       if (id != self) {
         byPeer.put(id, peerCounters(r, Long.toString(id)));
       }
     }
-    Counter[] other = peerCounters(r, "other");
-    Map<Long, Counter[]> fixed = Map.copyOf(byPeer);
+    // Bounded: a sender id comes from the frame itself, and a garbage one must not mint series.
+    java.util.function.LongFunction<Counter[]> of = id -> {
+      Counter[] known = byPeer.get(id);
+      if (known != null) {
+        return known;
+      }
+      return id <= 0 || id == self || byPeer.size() >= 64
+          ? byPeer.computeIfAbsent(0L, k -> peerCounters(r, "other"))
+          : byPeer.computeIfAbsent(id, k -> peerCounters(r, Long.toString(k)));
+    };
     peers.setTraffic(new PeerTransport.Traffic() {
       @Override
       public void sent(long peerId, int bytes) {
-        fixed.getOrDefault(peerId, other)[0].increment(bytes);
+        of.apply(peerId)[0].increment(bytes);
       }
 
       @Override
       public void received(byte[] frame, int bytes) {
-        fixed.getOrDefault(senderOf(frame), other)[1].increment(bytes);
+        of.apply(senderOf(frame))[1].increment(bytes);
       }
     });
   }
