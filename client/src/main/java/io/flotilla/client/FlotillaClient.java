@@ -216,6 +216,9 @@ public final class FlotillaClient implements AutoCloseable {
     final long deadline;
     final CompletableFuture<Response> result = new CompletableFuture<>();
     int attempt;
+    private static final int NEW = 0;
+    private static final int WRITTEN = 1;
+    private static final int ABANDONED = 2;
     /**
      * Position of the walk over all nodes while the leader is unknown. Separate from
      * {@link #attempt}: hops to a leader hint count as attempts, and with a shared counter a hint
@@ -227,9 +230,16 @@ public final class FlotillaClient implements AutoCloseable {
      * A write was handed to a connection at least once without a definite answer for that
      * attempt: its outcome is unknown from here on unless a later answer settles it.
      */
-    boolean maybeApplied;
+    volatile boolean maybeApplied;
     /** {@link #maybeApplied} before the current attempt, restored when that attempt proves moot. */
-    boolean maybeAppliedBeforeAttempt;
+    volatile boolean maybeAppliedBeforeAttempt;
+    /**
+     * Whether the current attempt reached the wire: NEW until the connection is about to write it
+     * (then WRITTEN) or the call gives up on it first (then ABANDONED, and it is never written).
+     * Deciding this with one compare-and-set makes "certainly not applied" exact even when a
+     * deadline and a slow connect race. Null once an answer settled the attempt.
+     */
+    volatile java.util.concurrent.atomic.AtomicInteger attemptState;
     NodeConnection target;
 
     Call(Request request, boolean isWrite, Consistency consistency, Error.Code alsoOk,
@@ -254,12 +264,14 @@ public final class FlotillaClient implements AutoCloseable {
         return;
       }
       target = pickTarget();
+      settleAttempt();
       maybeAppliedBeforeAttempt = maybeApplied;
-      // Handed to a connection, a write may reach the node and be applied even if no answer
-      // ever comes back; only a definite answer (or proof it was never sent) takes that back.
-      maybeApplied |= isWrite;
+      // Once written, a write may reach the node and be applied even if no answer ever comes
+      // back; only a definite answer (or proof it was never written) takes that back.
+      java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger(NEW);
+      attemptState = state;
       NodeConnection to = target;
-      CompletableFuture<Response> attemptDone = to.send(request);
+      CompletableFuture<Response> attemptDone = to.send(request, () -> state.compareAndSet(NEW, WRITTEN));
       if (!isWrite || session != null) {
         // A frozen node (SIGSTOP, a long GC) accepts the request and never answers: give up on
         // this attempt and try elsewhere. Reads have no effect; a write under a session is
@@ -294,9 +306,23 @@ public final class FlotillaClient implements AutoCloseable {
       return all.get(Math.floorMod(walk++, all.size()));
     }
 
+    /** Accounts for the current attempt if no answer settled it: written means maybe applied. */
+    private void settleAttempt() {
+      var s = attemptState;
+      attemptState = null;
+      if (s != null && !s.compareAndSet(NEW, ABANDONED) && s.get() == WRITTEN) {
+        maybeApplied |= isWrite;
+      }
+    }
+
     private void onAnswer(Response r, Throwable err) {
       if (result.isDone()) {
         return;
+      }
+      if (r != null) {
+        // An answer: the attempt was written, and the code below says what it means.
+        attemptState = null;
+        maybeApplied |= isWrite;
       }
       if (err != null) {
         Throwable cause = err instanceof CompletionException ? err.getCause() : err;
@@ -406,6 +432,7 @@ public final class FlotillaClient implements AutoCloseable {
 
     private void expire() {
       if (!result.isDone()) {
+        settleAttempt();
         fail(Error.Code.TIMEOUT, "no answer within " + options.requestTimeout().toMillis() + " ms"
             + (isWrite && maybeApplied ? "; the write may or may not have been applied" : ""),
             isWrite && maybeApplied);

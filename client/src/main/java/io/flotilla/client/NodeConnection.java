@@ -78,6 +78,15 @@ final class NodeConnection {
 
   /** Sends with a fresh request id; the future fails with NotSent or ConnectionLost. */
   CompletableFuture<Response> send(Request request) {
+    return send(request, () -> true);
+  }
+
+  /**
+   * As {@link #send(Request)}, asking {@code mayWrite} on the connection's thread right before the
+   * request goes to the socket: false (the caller gave up first) fails it with NotSent, so a
+   * caller can tell for certain whether a request ever reached the wire.
+   */
+  CompletableFuture<Response> send(Request request, java.util.function.BooleanSupplier mayWrite) {
     long id = ids.incrementAndGet();
     Request r = request.toBuilder().setRequestId(id).build();
     CompletableFuture<Response> f = new CompletableFuture<>();
@@ -92,7 +101,7 @@ final class NodeConnection {
       }
       w = wire;
     }
-    w.send(id, r, f);
+    w.send(id, r, f, mayWrite);
     return f;
   }
 
@@ -142,12 +151,16 @@ final class NodeConnection {
       });
     }
 
-    void send(long id, Request r, CompletableFuture<Response> f) {
+    void send(long id, Request r, CompletableFuture<Response> f, java.util.function.BooleanSupplier mayWrite) {
       connect.addListener(done -> {
         if (!done.isSuccess() || self) {
           f.completeExceptionally(new NotSentException("cannot connect to " + endpoint,
               self ? new java.io.IOException("connected to itself: nothing listens there")
                   : done.cause()));
+          return;
+        }
+        if (!mayWrite.getAsBoolean()) {
+          f.completeExceptionally(new NotSentException("abandoned before it was sent to " + endpoint, null));
           return;
         }
         Channel ch = connect.channel();
