@@ -46,7 +46,11 @@ public record ChaosSettings(int nodes, Duration duration, int clients, List<Faul
     faults = List.copyOf(faults);
   }
 
-  /** Parses {@code 90s}, {@code 30m}, {@code 1h}, {@code 500ms}, or an ISO-8601 duration. */
+  /**
+   * Parses {@code 90s}, {@code 30m}, {@code 1h}, {@code 500ms}, a bare number of seconds, or an
+   * ISO-8601 duration; anything else gets an error that says what is expected. Shared by every
+   * command line option that takes a duration.
+   */
   public static Duration parseDuration(String s) {
     String t = s.trim().toLowerCase(java.util.Locale.ROOT);
     try {
@@ -65,7 +69,7 @@ public record ChaosSettings(int nodes, Duration duration, int clients, List<Faul
       if (t.endsWith("h")) {
         return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
       }
-      throw new IllegalArgumentException("no unit");
+      return Duration.ofSeconds(Long.parseLong(t));
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("'" + s + "' is not a duration; use e.g. 90s, 30m, 1h,"
           + " 500ms");

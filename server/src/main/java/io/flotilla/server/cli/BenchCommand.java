@@ -160,21 +160,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   static Duration parse(String d) {
-    String t = d.trim().toLowerCase();
-    try {
-      if (t.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-      }
-      if (t.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
-      }
-      if (t.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
-      }
-      return Duration.ofSeconds(Long.parseLong(t));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not a duration: '" + d + "' (e.g. 500ms, 30s, 2m)");
-    }
+    return io.flotilla.server.chaos.ChaosSettings.parseDuration(d);
   }
 
   private static void awaitLeader(String endpoints) throws InterruptedException {

@@ -14,7 +14,7 @@ class BenchCommandTest {
     assertThat(BenchCommand.parse("30s")).isEqualTo(Duration.ofSeconds(30));
     assertThat(BenchCommand.parse("2m")).isEqualTo(Duration.ofMinutes(2));
     assertThat(BenchCommand.parse("7")).isEqualTo(Duration.ofSeconds(7));
-    assertThatThrownBy(() -> BenchCommand.parse("soon")).hasMessageContaining("not a duration");
+    assertThatThrownBy(() -> BenchCommand.parse("soon")).hasMessageContaining("is not a duration");
   }
 
   @Test

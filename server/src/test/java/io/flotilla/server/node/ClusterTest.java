@@ -8,7 +8,6 @@ import io.flotilla.client.ClientOptions;
 import io.flotilla.client.Endpoint;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.proto.Consistency;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,24 +39,8 @@ class ClusterTest {
     }
   }
 
-  private static final java.util.SplittableRandom PORTS = new java.util.SplittableRandom();
-
-  /**
-   * A port free right now, below the kernel's ephemeral range (32768+): ports from
-   * {@code new ServerSocket(0)} come from that range and are soon reused by outgoing connections,
-   * so a node binding one a moment later can collide.
-   */
-  private static int freePort() throws Exception {
-    for (int attempt = 0; attempt < 100; attempt++) {
-      int port = 20_000 + PORTS.nextInt(12_000);
-      try (ServerSocket s = new ServerSocket(port)) {
-        s.setReuseAddress(true);
-        return port;
-      } catch (java.io.IOException taken) {
-        // try another
-      }
-    }
-    throw new IllegalStateException("no free port below 32000");
+  private static int freePort() {
+    return TestPorts.freePort();
   }
 
   private void plan() throws Exception {

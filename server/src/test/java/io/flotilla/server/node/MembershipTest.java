@@ -18,7 +18,6 @@ import io.flotilla.client.proto.Request;
 import io.flotilla.client.proto.Response;
 import io.flotilla.server.net.RawClient;
 import com.google.protobuf.ByteString;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -46,20 +45,8 @@ class MembershipTest {
     }
   }
 
-  private static final java.util.SplittableRandom PORTS = new java.util.SplittableRandom();
-
-  /** Below the ephemeral range, as in ClusterTest. */
-  private static int freePort() throws Exception {
-    for (int attempt = 0; attempt < 100; attempt++) {
-      int port = 20_000 + PORTS.nextInt(12_000);
-      try (ServerSocket s = new ServerSocket(port)) {
-        s.setReuseAddress(true);
-        return port;
-      } catch (java.io.IOException taken) {
-        // try another
-      }
-    }
-    throw new IllegalStateException("no free port below 32000");
+  private static int freePort() {
+    return TestPorts.freePort();
   }
 
   private NodeConfig.Member member(long id) throws Exception {
