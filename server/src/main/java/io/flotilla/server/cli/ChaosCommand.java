@@ -57,7 +57,9 @@ final class ChaosCommand implements Callable<Integer> {
   Long seed;
 
   @Option(names = "--base-port", defaultValue = "7100",
-      description = "Node N listens on BASE+10(N-1) (client), +1 (peer), +2 (admin)."
+      description = "Node N listens on BASE+10(N-1) (client), +1 (peer), +2 (admin). Keep the"
+          + " ports below the kernel's ephemeral range (usually 32768+): there an outgoing"
+          + " connection can take a killed node's port and its restart fails to bind."
           + " Default: ${DEFAULT-VALUE}.")
   int basePort;
 
@@ -78,6 +80,10 @@ final class ChaosCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       System.err.println("flotilla chaos: " + e.getMessage());
       return 2;
+    }
+    if (basePort + 10 * nodes >= 32768) {
+      System.err.println("flotilla chaos: warning: ports from " + basePort + " reach the kernel's"
+          + " ephemeral range (32768+); a restarted node may fail to bind its port");
     }
     ChaosRun.Outcome o = new ChaosRun(settings, System.out).run();
     return o.passed() ? 0 : 1;
