@@ -7,7 +7,7 @@
 # (measured for 10 s before the runs). Each run warms up in a separate unmeasured bench first.
 #
 #   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 5s] [--concurrency 64]
-#                         [--keys 10000] [--append docs/benchmarks.md]
+#                         [--keys 10000] [--append docs/benchmarks.md] [--lease-reads]
 #
 # Ports 46200-46242 (bin/flotilla local --base-port 46200); data and logs in /tmp/bench-reads-*.
 set -euo pipefail
@@ -20,6 +20,7 @@ warmup=5s
 concurrency=64
 keys=10000
 append=""
+server_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --nodes) nodes_list="$2"; shift 2 ;;
@@ -28,6 +29,7 @@ while [[ $# -gt 0 ]]; do
     --concurrency) concurrency="$2"; shift 2 ;;
     --keys) keys="$2"; shift 2 ;;
     --append) append="$2"; shift 2 ;;
+    --lease-reads) server_args+=(--server-arg=--lease-reads); shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "read-scaling: unknown option $1" >&2; exit 64 ;;
   esac
@@ -53,7 +55,8 @@ hz="$(getconf CLK_TCK)"
 
 for n in $nodes_list; do
   endpoints="$(seq 0 $((n - 1)) | awk '{ printf "%s127.0.0.1:%d", (NR > 1 ? "," : ""), 46200 + 10 * $1 }')"
-  "$flotilla" local --nodes "$n" --base-port 46200 --data-dir "$work/n$n" >"$work/local-$n.log" 2>&1 &
+  "$flotilla" local --nodes "$n" --base-port 46200 --data-dir "$work/n$n" "${server_args[@]}" \
+    >"$work/local-$n.log" 2>&1 &
   cluster_pid=$!
   up=""
   for _ in $(seq 1 300); do

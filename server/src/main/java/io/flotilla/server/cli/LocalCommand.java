@@ -23,9 +23,14 @@ final class LocalCommand implements Callable<Integer> {
       description = "Default: ${DEFAULT-VALUE}.")
   Path dataDir;
 
+  @Option(names = "--server-arg", paramLabel = "ARG",
+      description = "Passed to every node's `server` command, e.g. --server-arg=--lease-reads"
+          + " or --server-arg=--snapshot-entries=5000 (repeatable).")
+  java.util.List<String> serverArgs = new java.util.ArrayList<>();
+
   @Override
   public Integer call() throws Exception {
-    LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir);
+    LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs);
     cluster.startAll();
     for (int i = 1; i <= nodes; i++) {
       System.out.printf("node %d: client %s  peer %s  admin http://%s%n", i, cluster.client(i),
