@@ -90,6 +90,18 @@ public final class RaftNode implements AutoCloseable {
         /** A proposal made on this node applied: the time since {@link #propose}. */
         default void proposalApplied(long nanos) {}
 
+        /** A proposal was accepted by this node's core (it leads). */
+        default void proposed() {}
+
+        /**
+         * A proposal made on this node is known committed: the time since {@link #propose} until
+         * the Ready that carries it as committed is handled (the commit is learned in that round).
+         */
+        default void proposalCommitted(long nanos) {}
+
+        /** Committed entries of one Ready, and the time from taking that Ready to their apply done. */
+        default void committedApplied(int entries, long nanos) {}
+
         /** A linearizable read became servable: the time since {@link #linearizableRead}. */
         default void readReady(long nanos) {}
 
@@ -279,6 +291,7 @@ public final class RaftNode implements AutoCloseable {
             } else {
                 ProposeResult.Accepted a = (ProposeResult.Accepted) r;
                 writesByIndex.put(a.index(), new PendingWrite(a.term(), start, f));
+                listener.proposed();
             }
         }, f);
         return f;
@@ -476,6 +489,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private void handle(Ready rd) {
+        long readyTaken = System.nanoTime();
         if (rd.sendBeforePersist()) {
             rd.messages().forEach(transport::send);
         }
@@ -493,9 +507,16 @@ public final class RaftNode implements AutoCloseable {
         List<Entry> committed = rd.committedEntries();
         if (!committed.isEmpty()) {
             long t0 = System.nanoTime();
+            for (Entry e : committed) {
+                PendingWrite w = writesByIndex.get(e.index());
+                if (w != null && w.term() == e.term()) {
+                    listener.proposalCommitted(readyTaken - w.startNanos());
+                }
+            }
             stateMachine.applyAll(committed);
             long now = System.nanoTime();
             listener.applied(committed.size(), now - t0);
+            listener.committedApplied(committed.size(), now - readyTaken);
             for (Entry e : committed) {
                 if (e.type() == EntryType.CONF_CHANGE) {
                     confChangeApplied(e);

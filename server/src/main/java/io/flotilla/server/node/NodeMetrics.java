@@ -42,6 +42,10 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   private final DistributionSummary applyBatchEntries;
   private final Counter entriesApplied;
   private final Timer proposeToApply;
+  private final Timer proposeToCommit;
+  private final Timer commitToApply;
+  private final Counter proposals;
+  private final Counter entriesCommitted;
   private final Timer readIndex;
   private final Counter leaderChanges;
   private final Counter electionsStarted;
@@ -70,6 +74,15 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
         .description("committed entries applied to the state machine").register(r);
     proposeToApply = timer(r, "flotilla.raft.propose.to.apply",
         "a proposal made on this node, from propose to applied (includes replication and commit)");
+    proposeToCommit = timer(r, "flotilla.raft.propose.to.commit",
+        "a proposal made on this node, from propose to known committed (replication, both forces)");
+    commitToApply = timer(r, "flotilla.raft.commit.to.apply",
+        "committed entries, from the round that learned the commit to their apply done (persist of"
+            + " that round, then the RocksDB batch); one sample per apply batch");
+    proposals = Counter.builder("flotilla.raft.proposals")
+        .description("proposals accepted by this node as leader").register(r);
+    entriesCommitted = Counter.builder("flotilla.raft.entries.committed")
+        .description("entries this node learned committed (and applied in the same round)").register(r);
     readIndex = timer(r, "flotilla.raft.read.index",
         "a linearizable read, from request to servable (ReadIndex round and apply wait)");
     leaderChanges = Counter.builder("flotilla.raft.leader.changes")
@@ -221,6 +234,22 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
     applyBatch.record(nanos, TimeUnit.NANOSECONDS);
     applyBatchEntries.record(entries);
     entriesApplied.increment(entries);
+  }
+
+  @Override
+  public void proposed() {
+    proposals.increment();
+  }
+
+  @Override
+  public void proposalCommitted(long nanos) {
+    proposeToCommit.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void committedApplied(int entries, long nanos) {
+    entriesCommitted.increment(entries);
+    commitToApply.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   @Override
