@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,29 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ChaosRunTest {
   @TempDir Path dir;
 
-  /**
-   * A base port in 10000-19999 whose 3 x 3 ports are free right now: below the kernel's ephemeral
-   * range (32768+), so no outgoing connection can hold a killed node's port when it restarts.
-   */
-  private static int freeBase() {
-    SplittableRandom rnd = new SplittableRandom();
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int base = 10_000 + 10 * rnd.nextInt(990);
-      boolean free = true;
-      for (int i = 0; i < 3 && free; i++) {
-        for (int k = 0; k < 3 && free; k++) {
-          try (ServerSocket s = new ServerSocket(base + 10 * i + k)) {
-            s.setReuseAddress(true);
-          } catch (java.io.IOException e) {
-            free = false;
-          }
-        }
-      }
-      if (free) {
-        return base;
-      }
-    }
-    throw new IllegalStateException("no free port range in 10000-19999");
+  static int freeBase() {
+    return io.flotilla.server.cli.PortRanges.freeBase(10_000, 20_000);
   }
 
   @Test

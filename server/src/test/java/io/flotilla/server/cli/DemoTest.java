@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,26 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoTest {
   @TempDir Path dir;
 
-  /** A base port whose 3 x 3 ports are free right now (nodes bind them a moment later). */
-  static int freeBase() throws Exception {
-    SplittableRandom rnd = new SplittableRandom();
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int base = 20_000 + 10 * rnd.nextInt(3_000);
-      boolean free = true;
-      for (int i = 0; i < 3 && free; i++) {
-        for (int k = 0; k < 3 && free; k++) {
-          try (ServerSocket s = new ServerSocket(base + 10 * i + k)) {
-            s.setReuseAddress(true);
-          } catch (java.io.IOException e) {
-            free = false;
-          }
-        }
-      }
-      if (free) {
-        return base;
-      }
-    }
-    throw new IllegalStateException("no free port range");
+  static int freeBase() {
+    return PortRanges.freeBase(20_000, 32_000);
   }
 
   @Test
