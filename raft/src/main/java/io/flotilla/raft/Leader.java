@@ -480,6 +480,15 @@ final class Leader {
             deliverReads(List.of(new ReadOnly.Completed(request, core.commitIndex())));
             return;
         }
+        if (request.from() != id && core.configuration().isQuorum(Set.of(id, request.from()))) {
+            // The request itself confirms us: its sender was still in our term (a vote for any
+            // other leader would have raised it) after the reads it carries arrived, and we are
+            // leader now, so no leader of a later term can have been elected, let alone have
+            // committed, before those reads began. With the sender we are a quorum (3-voter
+            // clusters), so no heartbeat round is needed; larger ones count it in the round.
+            deliverReads(List.of(new ReadOnly.Completed(request, core.commitIndex())));
+            return;
+        }
         readOnly.add(request);
         startReadRoundIfIdle();
     }

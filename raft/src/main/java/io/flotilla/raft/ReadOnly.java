@@ -80,19 +80,45 @@ final class ReadOnly {
         return maybeComplete(configuration);
     }
 
-    /** Completes the round if the acks so far form a quorum (immediately so for a single voter). */
+    /**
+     * Completes the round's requests whose confirmations form a quorum (immediately so for a single
+     * voter); the round ends when all of them have completed. A follower's ReadIndexRequest was
+     * sent in this term after its reads arrived, so it confirms this leader for those reads: a
+     * remote request needs the round's acks plus its sender, the leader's own only the acks.
+     */
     List<Completed> maybeComplete(Configuration configuration) {
-        if (roundContext == 0 || !configuration.isQuorum(roundAcks)) {
+        if (roundContext == 0) {
             return List.of();
         }
-        List<Completed> done = new ArrayList<>(roundRequests.size());
-        for (Request r : roundRequests) {
-            done.add(new Completed(r, roundReadIndex));
+        List<Completed> done = new ArrayList<>();
+        if (configuration.isQuorum(roundAcks)) {
+            for (Request r : roundRequests) {
+                done.add(new Completed(r, roundReadIndex));
+            }
+            roundRequests = List.of();
+        } else {
+            List<Request> rest = new ArrayList<>();
+            for (Request r : roundRequests) {
+                if (!roundAcks.contains(r.from()) && confirmedWith(r.from(), configuration)) {
+                    done.add(new Completed(r, roundReadIndex));
+                } else {
+                    rest.add(r);
+                }
+            }
+            roundRequests = rest;
         }
-        roundContext = 0;
-        roundRequests = List.of();
-        roundAcks.clear();
+        if (roundRequests.isEmpty()) {
+            roundContext = 0;
+            roundAcks.clear();
+        }
         return done;
+    }
+
+    private boolean confirmedWith(long requester, Configuration configuration) {
+        roundAcks.add(requester);
+        boolean quorum = configuration.isQuorum(roundAcks);
+        roundAcks.remove(requester);
+        return quorum;
     }
 
     /** Every request not yet completed (the leader is stepping down); clears them. */

@@ -25,8 +25,9 @@ class ReadOnlyTest {
         assertThat(ro.ack(3, ctx, VOTERS)).containsExactly(new ReadOnly.Completed(new ReadOnly.Request(1, 10), 7));
         assertThat(ro.maybeStartRound(9, 1)).isTrue();
         assertThat(ro.roundContext()).isGreaterThan(ctx);
-        assertThat(ro.ack(4, ro.roundContext() + 5, VOTERS)).isEmpty(); // a later context counts
-        assertThat(ro.ack(5, ro.roundContext(), VOTERS)).extracting(ReadOnly.Completed::readIndex).containsExactly(9L, 9L);
+        // A later context counts; with its sender, {1, 4} confirms follower 2's read (see below).
+        assertThat(ro.ack(4, ro.roundContext() + 5, VOTERS)).extracting(c -> c.request().id()).containsExactly(11L);
+        assertThat(ro.ack(5, ro.roundContext(), VOTERS)).containsExactly(new ReadOnly.Completed(new ReadOnly.Request(1, 12), 9));
         assertThat(ro.isEmpty()).isTrue();
     }
 
@@ -44,5 +45,24 @@ class ReadOnlyTest {
         assertThat(ro.drain()).extracting(ReadOnly.Request::id).containsExactly(1L, 2L);
         assertThat(ro.isEmpty()).isTrue();
         assertThat(ro.roundContext()).isZero();
+    }
+
+    @Test
+    void aFollowersRequestConfirmsTheLeaderForItsOwnReadsOnly() {
+        ReadOnly ro = new ReadOnly();
+        ro.add(new ReadOnly.Request(1, 20)); // the leader's own read
+        ro.add(new ReadOnly.Request(2, 21)); // forwarded by follower 2
+        assertThat(ro.maybeStartRound(5, 1)).isTrue();
+        long ctx = ro.roundContext();
+        assertThat(ro.maybeComplete(VOTERS)).isEmpty(); // {1} and {1, 2} are not 3 of 5
+        // {1, 3} plus its sender is a quorum for follower 2's read, not for the leader's: follower 2
+        // vouches only for a time after its own reads arrived.
+        assertThat(ro.ack(3, ctx, VOTERS)).containsExactly(new ReadOnly.Completed(new ReadOnly.Request(2, 21), 5));
+        assertThat(ro.roundContext()).isEqualTo(ctx);
+        ro.add(new ReadOnly.Request(3, 22));
+        assertThat(ro.maybeStartRound(6, 1)).isFalse(); // the round is still in flight
+        assertThat(ro.ack(4, ctx, VOTERS)).containsExactly(new ReadOnly.Completed(new ReadOnly.Request(1, 20), 5));
+        assertThat(ro.roundContext()).isZero();
+        assertThat(ro.maybeStartRound(6, 1)).isTrue();
     }
 }

@@ -103,6 +103,44 @@ class ReadScenariosTest {
     }
 
     @Test
+    void inThreeVotersAFollowersRequestIsAnsweredWithoutAHeartbeatRound() {
+        Network net = new Network(3, 37);
+        long leader = electLeader(net);
+        proposeOnLeader(net, "w");
+        awaitApplied(net, "w");
+        long follower = leader % 3 + 1;
+        long commit = net.core(leader).commitIndex();
+        net.startTrace();
+        net.readIndex(follower, 8);
+        var trace = net.stopTrace();
+        // The request and its sender make a quorum with the leader: two messages, not six.
+        assertThat(trace).extracting(m -> m.getClass().getSimpleName())
+                .containsExactly("ReadIndexRequest", "ReadIndexResponse");
+        assertThat(net.peer(follower).readStates).containsExactly(new ReadState(8, commit));
+    }
+
+    @Test
+    void inFiveVotersAFollowersRequestNeedsOneHeartbeatAckBesidesItsSender() {
+        Network net = new Network(5, 38);
+        long leader = electLeader(net);
+        proposeOnLeader(net, "w");
+        awaitApplied(net, "w");
+        long follower = leader % 5 + 1;
+        long other = java.util.stream.LongStream.rangeClosed(1, 5)
+                .filter(i -> i != leader && i != follower).findFirst().getAsLong();
+        // Only one peer (not the requester) answers heartbeats: leader + it + the requester = 3 of 5.
+        net.filter(m -> !(m instanceof Message.HeartbeatResponse) || m.from() == other);
+        net.readIndex(follower, 9);
+        assertThat(net.peer(follower).readStates).extracting(ReadState::requestId).containsExactly(9L);
+        // The leader's own read in the same situation lacks a quorum ({leader, other}).
+        net.readIndex(leader, 10);
+        assertThat(net.peer(leader).readStates).isEmpty();
+        net.recover();
+        net.tickAll(2);
+        assertThat(net.peer(leader).readStates).extracting(ReadState::requestId).containsExactly(10L);
+    }
+
+    @Test
     void readOnAFollowerWithoutLeaderIsRejected() {
         Network net = new Network(3, 35);
         assertThat(net.readIndex(1, 1)).isEqualTo(new Rejected(RaftError.NOT_LEADER, 0));
