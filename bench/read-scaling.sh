@@ -8,6 +8,10 @@
 #
 #   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 5s] [--concurrency 64]
 #                         [--keys 10000] [--append docs/benchmarks.md] [--lease-reads]
+#                         [--mix get=95,put=5]
+#
+# Also prints the mean reads per ReadIndex on the followers (flotilla_raft_read_index_batch): how
+# many reads shared each request to the leader, which is what a spread read costs the leader.
 #
 # Ports 46200-46242 (bin/flotilla local --base-port 46200); data and logs in /tmp/bench-reads-*.
 set -euo pipefail
@@ -19,6 +23,7 @@ duration=20s
 warmup=5s
 concurrency=64
 keys=10000
+mix="get=95,put=5"
 append=""
 server_args=()
 while [[ $# -gt 0 ]]; do
@@ -29,8 +34,9 @@ while [[ $# -gt 0 ]]; do
     --concurrency) concurrency="$2"; shift 2 ;;
     --keys) keys="$2"; shift 2 ;;
     --append) append="$2"; shift 2 ;;
+    --mix) mix="$2"; shift 2 ;;
     --lease-reads) server_args+=(--server-arg=--lease-reads); shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "read-scaling: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -52,6 +58,17 @@ cpu_ticks() { # pid -> utime + stime in clock ticks
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 hz="$(getconf CLK_TCK)"
+
+# Summed flotilla_raft_read_index_batch _sum and _count of the nodes whose admin ports are given.
+batch_totals() {
+  local sum=0 count=0 port m
+  for port in "$@"; do
+    m="$(curl -s "http://127.0.0.1:$port/metrics" || true)"
+    sum="$(awk -v s="$sum" '$1 == "flotilla_raft_read_index_batch_sum" { s += $2 } END { printf "%.0f", s }' <<<"$m")"
+    count="$(awk -v c="$count" '$1 == "flotilla_raft_read_index_batch_count" { c += $2 } END { printf "%.0f", c }' <<<"$m")"
+  done
+  echo "$sum $count"
+}
 
 for n in $nodes_list; do
   endpoints="$(seq 0 $((n - 1)) | awk '{ printf "%s127.0.0.1:%d", (NR > 1 ? "," : ""), 46200 + 10 * $1 }')"
@@ -84,18 +101,25 @@ for n in $nodes_list; do
     load="$(cut -d' ' -f1 /proc/loadavg)"
     echo "== $n nodes, $consistency, leader $leader_client pid $leader_pid (load $load)" >&2
     # The warmup runs as its own bench so that the CPU counted is that of the measured run only.
-    "$flotilla" bench --endpoints "$endpoints" --mix get=95,put=5 --keys "$keys" --concurrency "$concurrency" \
+    "$flotilla" bench --endpoints "$endpoints" --mix "$mix" --keys "$keys" --concurrency "$concurrency" \
       --consistency "$consistency" --duration "$warmup" --warmup 0s >/dev/null 2>&1
+    follower_admin=()
+    for i in $(seq 0 $((n - 1))); do
+      (( 46200 + 10 * i == leader_port )) || follower_admin+=($((46202 + 10 * i)))
+    done
+    read -r fsum0 fcount0 <<<"$(batch_totals "${follower_admin[@]}")"
     before="$(cpu_ticks "$leader_pid")"
-    "$flotilla" bench --endpoints "$endpoints" --mix get=95,put=5 --keys "$keys" --concurrency "$concurrency" \
+    "$flotilla" bench --endpoints "$endpoints" --mix "$mix" --keys "$keys" --concurrency "$concurrency" \
       --consistency "$consistency" --duration "$duration" --warmup 0s >"$work/run.out" 2>&1
     after="$(cpu_ticks "$leader_pid")"
+    read -r fsum1 fcount1 <<<"$(batch_totals "${follower_admin[@]}")"
+    fbatch="$(awk -v s=$((fsum1 - fsum0)) -v c=$((fcount1 - fcount0)) 'BEGIN { if (c > 0) printf "%.2f", s / c; else print "null" }')"
     leader_after="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
     changed=false
     [[ "$leader_after" == "$leader_client" ]] || changed=true  # then the CPU counted is not the leader's alone
     tail -1 "$work/run.out" | jq -c --argjson n "$n" --arg load "$load" --argjson cpu "$(( after - before ))" \
-      --argjson hz "$hz" --argjson idle "$idle_cps" --argjson changed "$changed" \
-      '. + {nodes: $n, load: $load, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
+      --argjson hz "$hz" --argjson idle "$idle_cps" --argjson changed "$changed" --argjson fbatch "$fbatch" --arg mix "$mix" \
+      '. + {nodes: $n, load: $load, mix: $mix, followerReadsPerReadIndex: $fbatch, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
              leaderCpuSecondsPerMillionReadsAboveIdle: (if (.byOp.get // 0) > 0 then (($cpu / $hz) - $idle * .seconds) / .byOp.get * 1e6 else null end),
              readsPerSec: ((.byOp.get // 0) / .seconds),
              leaderCpuSecondsPerMillionReads: (if (.byOp.get // 0) > 0 then ($cpu / $hz) / .byOp.get * 1e6 else null end)}' \
@@ -106,11 +130,11 @@ done
 
 table="$(jq -rs '
   def r(x): (x * 100 | round) / 100;
-  "| nodes | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | errors | load avg |",
-  "|---|---|---|---|---|---|---|---|---|---|",
-  (.[] | "| \(.nodes) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
+  "| nodes | mix | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | reads per follower ReadIndex | errors | load avg |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  (.[] | "| \(.nodes) | \(.mix) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
      + " | \(.readsPerSec | round) | \(.opsPerSec | round) | \(.latencyMs.p50) / \(.latencyMs.p99)"
-     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(.errors | length) | \(.load) |"),
+     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(.followerReadsPerReadIndex // "-") | \(.errors | length) | \(.load) |"),
   "",
   (group_by(.nodes)[] | (map(select(.consistency == "LINEARIZABLE"))[0]) as $l | (map(select(.consistency == "FOLLOWER"))[0]) as $f
      | "\($l.nodes) nodes: spreading reads cuts the leader CPU per read \(r($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads))x (above idle: \(r($l.leaderCpuSecondsPerMillionReadsAboveIdle / $f.leaderCpuSecondsPerMillionReadsAboveIdle))x); reads/s \(r($f.readsPerSec / $l.readsPerSec))x; idle leader \($l.leaderIdleCpuPerSecond) CPU s/s")
@@ -124,7 +148,7 @@ if [[ -n "$append" ]]; then
     echo "### read-scaling.sh run of $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo '```'
-    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys"
+    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys --mix $mix"
     echo '```'
     echo
     echo "$table"

@@ -105,6 +105,9 @@ public final class RaftNode implements AutoCloseable {
         /** A linearizable read became servable: the time since {@link #linearizableRead}. */
         default void readReady(long nanos) {}
 
+        /** One ReadIndex asked of the core (a round on a leader, a request on a follower) for this many reads. */
+        default void readIndexAsked(int reads) {}
+
         /** The role, term or leader changed. */
         default void roleChanged(Role role, long term, long leaderId) {}
 
@@ -353,6 +356,7 @@ public final class RaftNode implements AutoCloseable {
             readsById.put(readId, batch);
             readInFlight = readId;
             readInFlightSinceTick = ticks;
+            listener.readIndexAsked(batch.size());
         }
     }
 

@@ -122,4 +122,73 @@ class LeaseReadScenariosTest {
         net.send(rv);
         assertThat(net.stopTrace()).anyMatch(m -> m instanceof Message.RequestVoteResponse r && r.granted());
     }
+
+    /**
+     * Ticks the isolated old leader once per {@code leaderTicks} and the others {@code followerTicks}
+     * times per step, until they elect a new leader and commit a write there, or the old leader has
+     * ticked {@code maxLeaderTicks} times. Returns the old leader's ticks until then (-1: no write).
+     */
+    private static int oldLeaderTicksUntilANewLeaderCommits(Network net, long old, int leaderTicks, int followerTicks,
+            int maxLeaderTicks) {
+        int oldTicks = 0;
+        while (oldTicks < maxLeaderTicks) {
+            for (int i = 0; i < followerTicks; i++) {
+                for (long id = 1; id <= 3; id++) {
+                    if (id != old) {
+                        net.tick(id);
+                    }
+                }
+            }
+            for (int i = 0; i < leaderTicks; i++) {
+                net.tick(old);
+                oldTicks++;
+            }
+            long now = net.leader();
+            if (now != 0 && now != old && net.core(now).role() == Role.LEADER) {
+                if (net.peer(now).appliedCommands().stream().noneMatch(c -> c.endsWith("x=2"))) {
+                    net.propose(now, "x=2");
+                }
+                if (net.peer(now).appliedCommands().stream().anyMatch(c -> c.endsWith("x=2"))) {
+                    return oldTicks;
+                }
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void followerClocksBeyondTheDriftBoundLetAStaleLeaseReadThrough() {
+        // Teeth for the drift bound: followers whose clocks run 3x faster than the leader's elect a
+        // new leader, which commits x=2, while the isolated old leader still believes its lease.
+        Network net = leased(55);
+        long leader = electLeader(net);
+        proposeOnLeader(net, "x=1");
+        awaitApplied(net, "x=1");
+        net.tickAll(1);
+        long staleCommit = net.core(leader).commitIndex();
+        net.isolate(leader);
+        int oldTicks = oldLeaderTicksUntilANewLeaderCommits(net, leader, 1, 3, 100);
+        assertThat(oldTicks).as("old leader ticks until x=2 committed elsewhere").isBetween(1, 7);
+        assertThat(net.core(leader).hasReadLease()).isTrue();
+        net.readIndex(leader, 77);
+        // Served at the old commit index: a read that began after x=2 was acknowledged misses it.
+        assertThat(net.peer(leader).readStates).containsExactly(new ReadState(77, staleCommit));
+    }
+
+    @Test
+    void followerClocksWithinTheDriftBoundFindTheLeaseExpired() {
+        // Followers 6 ticks per 5 of the leader's (20% fast, inside 2 of 10 ticks): by the time a new
+        // leader commits anything, the old leader's lease has run out and it answers no read.
+        Network net = leased(56);
+        long leader = electLeader(net);
+        proposeOnLeader(net, "x=1");
+        awaitApplied(net, "x=1");
+        net.tickAll(1);
+        net.isolate(leader);
+        int oldTicks = oldLeaderTicksUntilANewLeaderCommits(net, leader, 5, 6, 200);
+        assertThat(oldTicks).as("old leader ticks until x=2 committed elsewhere").isGreaterThanOrEqualTo(8);
+        assertThat(net.core(leader).hasReadLease()).isFalse();
+        net.readIndex(leader, 78);
+        assertThat(net.peer(leader).readStates).isEmpty();
+    }
 }

@@ -20,6 +20,8 @@ final class SimNode {
     KvStateMachine stateMachine;
     /** Bumped on every crash so that events scheduled for an old incarnation are ignored. */
     int incarnation;
+    /** Simulated milliseconds between this incarnation's ticks: its clock rate. */
+    long tickPeriod;
 
     // Client operations waiting on this node.
     final Map<Long, SimClients.PendingOp> writesByIndex = new HashMap<>();

@@ -27,6 +27,11 @@ package io.flotilla.raft.sim;
  * @param membership         an operator changes the membership under load (SimMembership): adds
  *                           fresh nodes as learners, promotes them, removes followers and leaders
  * @param leaseRead          leaders answer reads from a lease (RaftConfig.withLeaseRead(2)); needs checkQuorum
+ * @param clockSkewMillis    each node (each incarnation) ticks every tickMillis plus a uniform
+ *                           [-clockSkewMillis, +clockSkewMillis]: clocks running at different rates.
+ *                           With tickMillis 10, a skew of 1 keeps any two clocks within 11/9 of
+ *                           each other, inside the lease's drift bound (2 of 10 election ticks);
+ *                           a larger skew breaks the bound (0: every node ticks in lockstep)
  */
 public record SimOptions(
         int nodes,
@@ -48,64 +53,71 @@ public record SimOptions(
         boolean snapshots,
         boolean forgetSnapshotOnRestart,
         boolean membership,
-        boolean leaseRead) {
+        boolean leaseRead,
+        long clockSkewMillis) {
 
     public static SimOptions defaults(int nodes) {
-        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false);
+        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0);
     }
 
     public SimOptions withFaultMillis(long millis) {
         return new SimOptions(nodes, millis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, newPreVote, newCheckQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withCrashAfterReadyRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, rate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withStragglerRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate,
                 rate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash,
-                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead);
+                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withNetwork(long newMaxDelayMillis, double newDropRate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, newMaxDelayMillis, newDropRate, duplicateRate,
                 stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
                 forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withSnapshots(boolean newSnapshots, boolean newForgetSnapshotOnRestart) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead);
+                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withMembership(boolean newMembership) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead);
+                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis);
     }
 
     public SimOptions withLeaseRead(boolean newLeaseRead) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead);
+                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis);
     }
 
     public SimOptions withBugs(boolean newForgetVoteOnCrash, boolean newCommitOlderTerms) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, newForgetVoteOnCrash, newCommitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+    }
+
+    public SimOptions withClockSkewMillis(long newClockSkewMillis) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis);
     }
 }

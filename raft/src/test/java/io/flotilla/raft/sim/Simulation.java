@@ -250,6 +250,10 @@ public final class Simulation {
         n.lastCommitSeen = n.core.commitIndex();
         n.checkedCommit = 0; // re-verify the restored committed prefix
         invariants.afterStep(n);
+        n.tickPeriod = options.tickMillis();
+        if (options.clockSkewMillis() > 0) { // drawn only then: lockstep seeds replay as before
+            n.tickPeriod += random.nextLong(-options.clockSkewMillis(), options.clockSkewMillis() + 1);
+        }
         scheduleOn(n, 1 + random.nextLong(options.tickMillis()), () -> tickLoop(n));
     }
 
@@ -258,7 +262,7 @@ public final class Simulation {
         n.core.tick();
         afterInput(n);
         if (n.incarnation == incarnation) { // not crashed while handling the tick
-            scheduleOn(n, options.tickMillis(), () -> tickLoop(n));
+            scheduleOn(n, n.tickPeriod, () -> tickLoop(n));
         }
     }
 

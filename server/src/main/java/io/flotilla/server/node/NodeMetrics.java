@@ -47,6 +47,7 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   private final Counter proposals;
   private final Counter entriesCommitted;
   private final Timer readIndex;
+  private final DistributionSummary readIndexBatch;
   private final Counter leaderChanges;
   private final Counter electionsStarted;
   private final Counter snapshotsTaken;
@@ -85,6 +86,10 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
         .description("entries this node learned committed (and applied in the same round)").register(r);
     readIndex = timer(r, "flotilla.raft.read.index",
         "a linearizable read, from request to servable (ReadIndex round and apply wait)");
+    readIndexBatch = DistributionSummary.builder("flotilla.raft.read.index.batch")
+        .description("reads sharing one ReadIndex (a follower's request to the leader, or a leader's"
+            + " own confirmation); its count is the number of ReadIndex asked")
+        .publishPercentileHistogram().maximumExpectedValue(4096.0).register(r);
     leaderChanges = Counter.builder("flotilla.raft.leader.changes")
         .description("times this node saw the leader change").register(r);
     electionsStarted = Counter.builder("flotilla.raft.elections.started")
@@ -260,6 +265,11 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   @Override
   public void readReady(long nanos) {
     readIndex.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void readIndexAsked(int reads) {
+    readIndexBatch.record(reads);
   }
 
   @Override

@@ -319,7 +319,8 @@ class ClusterTest {
         "flotilla_raft_entries_applied_total", "flotilla_raft_propose_to_apply_seconds_count",
         "flotilla_raft_propose_to_commit_seconds_count", "flotilla_raft_commit_to_apply_seconds_count",
         "flotilla_raft_proposals_total", "flotilla_raft_entries_committed_total",
-        "flotilla_raft_read_index_seconds_count", "flotilla_raft_commit_index", "flotilla_raft_applied_index",
+        "flotilla_raft_read_index_seconds_count", "flotilla_raft_read_index_batch_count",
+        "flotilla_raft_commit_index", "flotilla_raft_applied_index",
         "flotilla_client_requests_seconds_count{op=\"put\"}", "flotilla_client_requests_seconds_count{op=\"get\"}")) {
       assertThat(sum(after, series)).as(series).isGreaterThan(sum(before, series));
     }
