@@ -90,6 +90,15 @@ public final class FlotillaNode implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicReference<io.flotilla.client.FlotillaClient> joinClient =
       new java.util.concurrent.atomic.AtomicReference<>();
   private volatile boolean closed;
+  /** Told by the cluster that this node was removed while it was away (see maybeAskWhetherRemoved). */
+  private volatile boolean removedByCluster;
+  // Touched only by the duties task:
+  private long leaderlessSinceNanos;
+  private long lastRemovalCheckNanos;
+  private final java.util.concurrent.atomic.AtomicBoolean removalCheckInFlight =
+      new java.util.concurrent.atomic.AtomicBoolean();
+  private static final long REMOVAL_CHECK_AFTER_NANOS = TimeUnit.SECONDS.toNanos(3);
+  private static final long REMOVAL_CHECK_EVERY_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private FlotillaNode(NodeConfig config, MembershipOptions membership) throws IOException, InterruptedException {
     this.config = config;
@@ -309,7 +318,7 @@ public final class FlotillaNode implements AutoCloseable {
   /** Whether this node was removed from the cluster (it then refuses clients and never votes). */
   public boolean isRemoved() {
     Configuration cfg = raft.configuration();
-    return !cfg.isEmpty() && !cfg.isMember(config.id());
+    return removedByCluster || (!cfg.isEmpty() && !cfg.isMember(config.id()));
   }
 
   /** The membership in effect on this node. */
@@ -361,6 +370,9 @@ public final class FlotillaNode implements AutoCloseable {
    */
   private void leaderDuties() {
     try {
+      if (!closed && !raft.isLeader() && !raft.isStopped()) {
+        maybeAskWhetherRemoved();
+      }
       if (closed || !raft.isLeader() || raft.isStopped()) {
         return;
       }
@@ -394,6 +406,69 @@ public final class FlotillaNode implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("node {}: leader duties failed: {}", config.id(), e.toString());
     }
+  }
+
+  /**
+   * A node that was down or cut off while it was removed never receives the entry that removes
+   * it (the leader replicates only to members), so it would go on believing it is a voter:
+   * campaigning in vain and taking client requests it can never serve. Without a leader for a
+   * while, it asks the cluster through the other members' client ports for the member list, whose
+   * removed ids come from the replicated tombstones (ids are never reused, so this is never a
+   * member's own id by mistake). Listed there, it stops its Raft node and refuses clients like a
+   * node that applied its own removal.
+   */
+  private void maybeAskWhetherRemoved() {
+    Configuration cfg = raft.configuration();
+    if (removedByCluster || raft.leaderId() != 0 || cfg.isEmpty() || !cfg.isMember(config.id())) {
+      leaderlessSinceNanos = 0;
+      return;
+    }
+    long now = System.nanoTime();
+    if (leaderlessSinceNanos == 0) {
+      leaderlessSinceNanos = now;
+      return;
+    }
+    if (now - leaderlessSinceNanos < REMOVAL_CHECK_AFTER_NANOS
+        || (lastRemovalCheckNanos != 0 && now - lastRemovalCheckNanos < REMOVAL_CHECK_EVERY_NANOS)) {
+      return;
+    }
+    String endpoints = otherClientEndpoints();
+    if (endpoints.isEmpty() || !removalCheckInFlight.compareAndSet(false, true)) {
+      return;
+    }
+    lastRemovalCheckNanos = now;
+    var client = new io.flotilla.client.FlotillaClient(io.flotilla.client.ClientOptions.of(endpoints)
+        .withRequestTimeout(java.time.Duration.ofSeconds(3)));
+    client.members().whenComplete((list, t) -> {
+      try {
+        if (t == null && list.getRemovedIdsList().contains(config.id()) && !closed) {
+          LOG.warn("node {} was removed from the cluster while it was away (leader {} lists it as removed):"
+              + " stopping its Raft node; clients are refused", config.id(), list.getLeaderId());
+          removedByCluster = true;
+          raft.close();
+        } else if (t != null) {
+          LOG.debug("node {}: no leader, and asking the others whether it was removed failed: {}", config.id(),
+              t.toString());
+        }
+      } finally {
+        removalCheckInFlight.set(false);
+        CompletableFuture.runAsync(client::close); // not from the client's own event loop
+      }
+    });
+  }
+
+  /** Client addresses of every other member this node knows of, HOST:PORT,... */
+  private String otherClientEndpoints() {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    java.util.Set<Long> ids = new java.util.TreeSet<>(config.members().keySet());
+    ids.addAll(directory.keySet());
+    for (long id : ids) {
+      NodeConfig.Member m = directory.getOrDefault(id, config.members().get(id));
+      if (id != config.id() && m != null && m.client() != null) {
+        out.add(m.client().toString());
+      }
+    }
+    return String.join(",", out);
   }
 
   /** A joining node asks a member (any: the request is redirected to the leader) to add it. */
@@ -552,6 +627,8 @@ public final class FlotillaNode implements AutoCloseable {
       }
       out.addMembers(m);
     }
+    sm.members().values().stream().filter(MemberInfo::getRemoved).map(MemberInfo::getId).sorted()
+        .forEach(out::addRemovedIds);
     return out.build();
   }
 
@@ -697,6 +774,7 @@ public final class FlotillaNode implements AutoCloseable {
     s.put("nodeId", config.id());
     if (raft.isStopped()) {
       s.put("role", "STOPPED");
+      s.put("removed", isRemoved());
       s.put("applied", sm.appliedIndex());
       return s;
     }

@@ -233,5 +233,21 @@ class MembershipTest {
       c.blocking().put(b("after-replace"), b("z"));
       assertThat(c.blocking().get(b("k3"), Consistency.LINEARIZABLE).orElseThrow()).isEqualTo(b("v3"));
     }
+    // Node 3 comes back after all, with the disk it had: it never received its removal (the
+    // leader no longer replicates to it), so it still believes it is a voter of {1, 2, 3}. With no
+    // leader it asks the others, learns that it was removed, and sends clients away.
+    FlotillaNode back = start(3, members, MembershipOptions.STATIC);
+    assertThat(back.isRemoved()).isFalse();
+    await().atMost(Duration.ofSeconds(30)).until(back::isRemoved);
+    try (RawClient raw = new RawClient(back.clientAddress())) {
+      raw.send(Request.newBuilder().setRequestId(8).setPut(PutRequest.newBuilder()
+          .setKey(ByteString.copyFromUtf8("x")).setValue(ByteString.copyFromUtf8("y"))).build());
+      Response r = raw.read();
+      assertThat(r.getError().getCode()).isEqualTo(Error.Code.NODE_UNAVAILABLE);
+      assertThat(r.getError().getMessage()).contains("removed from the cluster");
+    }
+    try (FlotillaClient c = client()) {
+      assertThat(c.blocking().members().getRemovedIdsList()).containsExactly(3L);
+    }
   }
 }
