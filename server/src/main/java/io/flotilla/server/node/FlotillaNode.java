@@ -149,7 +149,7 @@ public final class FlotillaNode implements AutoCloseable {
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         ClientPort.Limits.DEFAULT);
     this.admin = AdminServer.start(bind(config.adminBind()), group, group,
-        new AdminServer.Sources(() -> !raft.isStopped(), this::status, metrics,
+        new AdminServer.Sources(() -> !raft.isStopped() || removedByCluster, this::status, metrics,
             config.faultInjection() ? faultControl(peers) : null));
     raft.start();
     this.leaderDuties = group.next().scheduleWithFixedDelay(this::leaderDuties, 200, 200, TimeUnit.MILLISECONDS);
