@@ -49,12 +49,7 @@ class LeaseReadScenariosTest {
     @Test
     void noLeaseAfterLosingContactWithTheQuorum() {
         Network net = leased(52);
-        long leader = electLeader(net);
-        proposeOnLeader(net, "w");
-        awaitApplied(net, "w");
-        net.tickAll(1);
-        assertThat(net.core(leader).hasReadLease()).isTrue();
-        net.isolate(leader);
+        long leader = isolatedLeaseHolder(net);
         for (int i = 0; i < 8; i++) { // the lease: electionTick - maxClockDriftTicks
             net.tick(leader);
         }
@@ -123,6 +118,17 @@ class LeaseReadScenariosTest {
         assertThat(net.stopTrace()).anyMatch(m -> m instanceof Message.RequestVoteResponse r && r.granted());
     }
 
+    /** A leader that committed x=1 and holds a lease, then cut off from both followers. */
+    private static long isolatedLeaseHolder(Network net) {
+        long leader = electLeader(net);
+        proposeOnLeader(net, "x=1");
+        awaitApplied(net, "x=1");
+        net.tickAll(1);
+        assertThat(net.core(leader).hasReadLease()).isTrue();
+        net.isolate(leader);
+        return leader;
+    }
+
     /**
      * Ticks the isolated old leader once per {@code leaderTicks} and the others {@code followerTicks}
      * times per step, until they elect a new leader and commit a write there, or the old leader has
@@ -161,12 +167,8 @@ class LeaseReadScenariosTest {
         // Teeth for the drift bound: followers whose clocks run 3x faster than the leader's elect a
         // new leader, which commits x=2, while the isolated old leader still believes its lease.
         Network net = leased(55);
-        long leader = electLeader(net);
-        proposeOnLeader(net, "x=1");
-        awaitApplied(net, "x=1");
-        net.tickAll(1);
+        long leader = isolatedLeaseHolder(net);
         long staleCommit = net.core(leader).commitIndex();
-        net.isolate(leader);
         int oldTicks = oldLeaderTicksUntilANewLeaderCommits(net, leader, 1, 3, 100);
         assertThat(oldTicks).as("old leader ticks until x=2 committed elsewhere").isBetween(1, 7);
         assertThat(net.core(leader).hasReadLease()).isTrue();
@@ -180,11 +182,7 @@ class LeaseReadScenariosTest {
         // Followers 6 ticks per 5 of the leader's (20% fast, inside 2 of 10 ticks): by the time a new
         // leader commits anything, the old leader's lease has run out and it answers no read.
         Network net = leased(56);
-        long leader = electLeader(net);
-        proposeOnLeader(net, "x=1");
-        awaitApplied(net, "x=1");
-        net.tickAll(1);
-        net.isolate(leader);
+        long leader = isolatedLeaseHolder(net);
         int oldTicks = oldLeaderTicksUntilANewLeaderCommits(net, leader, 5, 6, 200);
         assertThat(oldTicks).as("old leader ticks until x=2 committed elsewhere").isGreaterThanOrEqualTo(8);
         assertThat(net.core(leader).hasReadLease()).isFalse();

@@ -106,6 +106,16 @@ class MembershipTest {
     });
   }
 
+  private static void assertRefusesClientsAsRemoved(FlotillaNode n) throws Exception {
+    try (RawClient raw = new RawClient(n.clientAddress())) {
+      raw.send(Request.newBuilder().setRequestId(7).setPut(PutRequest.newBuilder()
+          .setKey(ByteString.copyFromUtf8("x")).setValue(ByteString.copyFromUtf8("y"))).build());
+      Response r = raw.read();
+      assertThat(r.getError().getCode()).isEqualTo(Error.Code.NODE_UNAVAILABLE);
+      assertThat(r.getError().getMessage()).contains("removed from the cluster");
+    }
+  }
+
   private static MemberChangeRequest change(MemberChangeRequest.Kind kind, long id) {
     return MemberChangeRequest.newBuilder().setKind(kind).setNodeId(id).build();
   }
@@ -191,13 +201,7 @@ class MembershipTest {
     Map<Long, NodeConfig.Member> again = Map.of(1L, member(1), 2L, member(2), 3L, member(3));
     FlotillaNode back = start(leader, again, MembershipOptions.STATIC);
     await().atMost(Duration.ofSeconds(20)).until(back::isRemoved);
-    try (RawClient raw = new RawClient(back.clientAddress())) {
-      raw.send(Request.newBuilder().setRequestId(7).setPut(PutRequest.newBuilder()
-          .setKey(ByteString.copyFromUtf8("x")).setValue(ByteString.copyFromUtf8("y"))).build());
-      Response r = raw.read();
-      assertThat(r.getError().getCode()).isEqualTo(Error.Code.NODE_UNAVAILABLE);
-      assertThat(r.getError().getMessage()).contains("removed from the cluster");
-    }
+    assertRefusesClientsAsRemoved(back);
   }
 
   @Test
@@ -239,13 +243,7 @@ class MembershipTest {
     FlotillaNode back = start(3, members, MembershipOptions.STATIC);
     assertThat(back.isRemoved()).isFalse();
     await().atMost(Duration.ofSeconds(30)).until(back::isRemoved);
-    try (RawClient raw = new RawClient(back.clientAddress())) {
-      raw.send(Request.newBuilder().setRequestId(8).setPut(PutRequest.newBuilder()
-          .setKey(ByteString.copyFromUtf8("x")).setValue(ByteString.copyFromUtf8("y"))).build());
-      Response r = raw.read();
-      assertThat(r.getError().getCode()).isEqualTo(Error.Code.NODE_UNAVAILABLE);
-      assertThat(r.getError().getMessage()).contains("removed from the cluster");
-    }
+    assertRefusesClientsAsRemoved(back);
     try (FlotillaClient c = client()) {
       assertThat(c.blocking().members().getRemovedIdsList()).containsExactly(3L);
     }
