@@ -90,13 +90,15 @@ final class ReadOnly {
         if (roundContext == 0) {
             return List.of();
         }
-        List<Completed> done = new ArrayList<>();
+        List<Completed> done;
         if (configuration.isQuorum(roundAcks)) {
+            done = new ArrayList<>(roundRequests.size());
             for (Request r : roundRequests) {
                 done.add(new Completed(r, roundReadIndex));
             }
             roundRequests = List.of();
-        } else {
+        } else if (anyConfirmedBySender(configuration)) {
+            done = new ArrayList<>();
             List<Request> rest = new ArrayList<>();
             for (Request r : roundRequests) {
                 if (!roundAcks.contains(r.from()) && confirmedWith(r.from(), configuration)) {
@@ -106,12 +108,23 @@ final class ReadOnly {
                 }
             }
             roundRequests = rest;
+        } else {
+            return List.of(); // the usual case on an ack that does not finish the round: no garbage
         }
         if (roundRequests.isEmpty()) {
             roundContext = 0;
             roundAcks.clear();
         }
         return done;
+    }
+
+    private boolean anyConfirmedBySender(Configuration configuration) {
+        for (Request r : roundRequests) {
+            if (!roundAcks.contains(r.from()) && confirmedWith(r.from(), configuration)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean confirmedWith(long requester, Configuration configuration) {
