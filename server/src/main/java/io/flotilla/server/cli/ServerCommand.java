@@ -105,6 +105,16 @@ final class ServerCommand implements Callable<Integer> {
           + " fast and no process pauses longer than the margin; see docs/raft.md.")
   boolean leaseReads;
 
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--net-threads", defaultValue = "1",
+      description = "Network (Netty event-loop) threads for the client and peer ports, 1 to 64."
+          + " Default: ${DEFAULT-VALUE}: with the Raft loop and the log writer beside it, one"
+          + " network thread costs the fewest wake-ups per request on a small machine"
+          + " (docs/benchmarks.md); raise it on a machine with many cores and many clients.")
+  int netThreads;
+
   @Option(names = "--enable-fault-injection", hidden = true,
       description = "Tests and chaos runs only: the admin port accepts POST /fault?drop-to=IDS,"
           + " which drops this node's frames to those peers.")
@@ -114,8 +124,12 @@ final class ServerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     int modes = (members != null ? 1 : 0) + (bootstrap ? 1 : 0) + (join != null ? 1 : 0);
     if (modes != 1) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "give exactly one of --members (static), --bootstrap (new cluster) or --join HOST:PORT");
+    }
+    if (netThreads < 1 || netThreads > NodeConfig.MAX_NET_THREADS) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--net-threads must be 1 to " + NodeConfig.MAX_NET_THREADS + ", got " + netThreads);
     }
     Map<Long, NodeConfig.Member> memberMap = members != null ? parseMembers(members)
         : Map.of(id, new NodeConfig.Member(Endpoint.parse(advertisePeer != null ? advertisePeer : peer),
@@ -124,7 +138,7 @@ final class ServerCommand implements Callable<Integer> {
         : MembershipOptions.STATIC).withPromoteGap(promoteGap);
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
-        faultInjection).withLeaseReads(leaseReads);
+        faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads);
     FlotillaNode node = FlotillaNode.start(config, membership);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -112,7 +112,7 @@ public final class FlotillaNode implements AutoCloseable {
       storage.setHardState(new HardState(hs.term(), hs.votedFor(), applied));
     }
     this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
-    this.group = new NioEventLoopGroup(2, new DefaultThreadFactory("flotilla-net-" + config.id()));
+    this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     RaftNode[] raftRef = new RaftNode[1];
     this.peers = PeerTransport.start(bind(config.peerBind()), group, bytes -> {
       try {

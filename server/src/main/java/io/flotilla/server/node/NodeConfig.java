@@ -24,10 +24,25 @@ import java.util.Objects;
  *                    runs and tests); never on in production
  * @param leaseReads  the leader serves LINEARIZABLE reads under its lease, without a heartbeat
  *                    round (see docs/raft.md for the clock assumption); off by default
+ * @param netThreads  Netty event-loop threads for the client and peer ports (1 to 64). One is the
+ *                    default: besides it the node runs its Raft loop and its log writer, and on a
+ *                    small machine every extra thread that a message crosses is another wake-up
+ *                    (docs/benchmarks.md, "Threads and wake-ups")
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
-    long snapshotBytes, boolean faultInjection, boolean leaseReads) {
+    long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads) {
+
+  public static final int DEFAULT_NET_THREADS = 1;
+  public static final int MAX_NET_THREADS = 64;
+
+  /** With the default number of network threads. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes, boolean faultInjection, boolean leaseReads) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, faultInjection, leaseReads, DEFAULT_NET_THREADS);
+  }
 
   /** How many ticks shorter than the election timeout a lease is: a 20% clock-rate margin. */
   public static final int LEASE_DRIFT_TICKS = 2;
@@ -61,19 +76,25 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        entries, bytes, faultInjection, leaseReads);
+        entries, bytes, faultInjection, leaseReads, netThreads);
   }
 
   /** The same node with fault injection on or off. */
   public NodeConfig withFaultInjection(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, on, leaseReads);
+        snapshotEntries, snapshotBytes, on, leaseReads, netThreads);
   }
 
   /** The same node with lease reads on or off. */
   public NodeConfig withLeaseReads(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, on);
+        snapshotEntries, snapshotBytes, faultInjection, on, netThreads);
+  }
+
+  /** The same node with another number of network threads. */
+  public NodeConfig withNetThreads(int threads) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads);
   }
 
   /** A member's addresses, by host name. */
@@ -91,6 +112,10 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
     }
     if (snapshotEntries < 0 || snapshotBytes < 0) {
       throw new IllegalArgumentException("snapshot thresholds must be >= 0");
+    }
+    if (netThreads < 1 || netThreads > MAX_NET_THREADS) {
+      throw new IllegalArgumentException(
+          "net threads must be 1 to " + MAX_NET_THREADS + ", got " + netThreads);
     }
   }
 }
