@@ -4,11 +4,15 @@
 # (FOLLOWER: any node serves them after confirming the leader's commit index). For each run it
 # prints reads/s and the leader process's CPU seconds per million reads, from /proc/PID/stat
 # (utime + stime) before and after the measured run, also less what the leader uses when idle
-# (measured for 10 s before the runs). Each run warms up in a separate unmeasured bench first.
+# (measured for 10 s before the runs). Each run warms up in a separate unmeasured bench first, long
+# enough for the JIT: with a 5 s warmup the C2 compiler was still compiling (in kernel time, on this
+# VM) and made up ~40% of the leader's counted CPU. The JIT seconds that still fall in the measured
+# window (jstat -compiler) are reported per run, as are the leader's voluntary context switches per
+# read (summed over its threads from /proc/PID/task/*/status): a wake-up is what a message costs.
 #
-#   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 5s] [--concurrency 64]
+#   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 45s] [--concurrency 64]
 #                         [--keys 10000] [--append docs/benchmarks.md] [--lease-reads]
-#                         [--mix get=95,put=5]
+#                         [--mix get=95,put=5] [--net-threads N]
 #
 # Also prints the mean reads per ReadIndex on the followers (flotilla_raft_read_index_batch): how
 # many reads shared each request to the leader, which is what a spread read costs the leader.
@@ -20,12 +24,13 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 flotilla="$repo/bin/flotilla"
 nodes_list="3 5"
 duration=20s
-warmup=5s
+warmup=45s
 concurrency=64
 keys=10000
 mix="get=95,put=5"
 append=""
 server_args=()
+extra_flags="" # the script's own server flags, for the command line recorded with --append
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --nodes) nodes_list="$2"; shift 2 ;;
@@ -35,8 +40,9 @@ while [[ $# -gt 0 ]]; do
     --keys) keys="$2"; shift 2 ;;
     --append) append="$2"; shift 2 ;;
     --mix) mix="$2"; shift 2 ;;
-    --lease-reads) server_args+=(--server-arg=--lease-reads); shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --lease-reads) server_args+=(--server-arg=--lease-reads); extra_flags+=" --lease-reads"; shift ;;
+    --net-threads) server_args+=("--server-arg=--net-threads=$2"); extra_flags+=" --net-threads $2"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "read-scaling: unknown option $1" >&2; exit 64 ;;
   esac
 done
@@ -56,6 +62,12 @@ trap stop_cluster EXIT
 
 cpu_ticks() { # pid -> utime + stime in clock ticks
   awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+wakeups() { # pid -> voluntary context switches summed over its live threads
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '$1 == "voluntary_ctxt_switches:" { v += $2 } END { print v + 0 }'
+}
+jit_seconds() { # pid -> cumulative JIT compile time in seconds
+  jstat -compiler "$1" 2>/dev/null | awk 'NR == 2 { print $4; found = 1 } END { if (!found) print "null" }'
 }
 hz="$(getconf CLK_TCK)"
 
@@ -109,9 +121,15 @@ for n in $nodes_list; do
     done
     read -r fsum0 fcount0 <<<"$(batch_totals "${follower_admin[@]}")"
     before="$(cpu_ticks "$leader_pid")"
+    wake0="$(wakeups "$leader_pid")"
+    jit0="$(jit_seconds "$leader_pid")"
     "$flotilla" bench --endpoints "$endpoints" --mix "$mix" --keys "$keys" --concurrency "$concurrency" \
       --consistency "$consistency" --duration "$duration" --warmup 0s >"$work/run.out" 2>&1
     after="$(cpu_ticks "$leader_pid")"
+    wake1="$(wakeups "$leader_pid")"
+    jit1="$(jit_seconds "$leader_pid")"
+    jit=null # without jstat (a JRE only), not measured
+    [[ "$jit0" == null || "$jit1" == null ]] || jit="$(awk -v a="$jit0" -v b="$jit1" 'BEGIN { printf "%.2f", b - a }')"
     read -r fsum1 fcount1 <<<"$(batch_totals "${follower_admin[@]}")"
     fbatch="$(awk -v s=$((fsum1 - fsum0)) -v c=$((fcount1 - fcount0)) 'BEGIN { if (c > 0) printf "%.2f", s / c; else print "null" }')"
     leader_after="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
@@ -119,7 +137,9 @@ for n in $nodes_list; do
     [[ "$leader_after" == "$leader_client" ]] || changed=true  # then the CPU counted is not the leader's alone
     tail -1 "$work/run.out" | jq -c --argjson n "$n" --arg load "$load" --argjson cpu "$(( after - before ))" \
       --argjson hz "$hz" --argjson idle "$idle_cps" --argjson changed "$changed" --argjson fbatch "$fbatch" --arg mix "$mix" \
-      '. + {nodes: $n, load: $load, mix: $mix, followerReadsPerReadIndex: $fbatch, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
+      --argjson wakeups "$(( wake1 - wake0 ))" --argjson jit "$jit" \
+      '. + {nodes: $n, leaderJitSeconds: $jit, leaderWakeups: $wakeups,
+             leaderWakeupsPerRead: (if (.byOp.get // 0) > 0 then $wakeups / .byOp.get else null end), load: $load, mix: $mix, followerReadsPerReadIndex: $fbatch, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
              leaderCpuSecondsPerMillionReadsAboveIdle: (if (.byOp.get // 0) > 0 then (($cpu / $hz) - $idle * .seconds) / .byOp.get * 1e6 else null end),
              readsPerSec: ((.byOp.get // 0) / .seconds),
              leaderCpuSecondsPerMillionReads: (if (.byOp.get // 0) > 0 then ($cpu / $hz) / .byOp.get * 1e6 else null end)}' \
@@ -130,11 +150,11 @@ done
 
 table="$(jq -rs '
   def r(x): (x * 100 | round) / 100;
-  "| nodes | mix | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | reads per follower ReadIndex | errors | load avg |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| nodes | mix | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | leader wake-ups per read | leader JIT s in run | reads per follower ReadIndex | errors | load avg |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   (.[] | "| \(.nodes) | \(.mix) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
      + " | \(.readsPerSec | round) | \(.opsPerSec | round) | \(.latencyMs.p50) / \(.latencyMs.p99)"
-     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(.followerReadsPerReadIndex // "-") | \(.errors | length) | \(.load) |"),
+     + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(r(.leaderWakeupsPerRead)) | \(.leaderJitSeconds // "-") | \(.followerReadsPerReadIndex // "-") | \(.errors | length) | \(.load) |"),
   "",
   (group_by(.nodes)[] | (map(select(.consistency == "LINEARIZABLE"))[0]) as $l | (map(select(.consistency == "FOLLOWER"))[0]) as $f
      | "\($l.nodes) nodes: spreading reads cuts the leader CPU per read \(r($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads))x (above idle: \(r($l.leaderCpuSecondsPerMillionReadsAboveIdle / $f.leaderCpuSecondsPerMillionReadsAboveIdle))x); reads/s \(r($f.readsPerSec / $l.readsPerSec))x; idle leader \($l.leaderIdleCpuPerSecond) CPU s/s")
@@ -148,7 +168,7 @@ if [[ -n "$append" ]]; then
     echo "### read-scaling.sh run of $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo '```'
-    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys --mix $mix"
+    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys --mix $mix$extra_flags"
     echo '```'
     echo
     echo "$table"
