@@ -70,43 +70,108 @@ final class WalWriter implements Runnable {
   @Override
   public void run() {
     List<Op> round = new ArrayList<>();
-    try {
-      while (true) {
+    while (true) {
+      try {
         round.add(wal.queue.take());
-        wal.queue.drainTo(round, MAX_OPS_PER_ROUND);
+      } catch (InterruptedException e) {
+        // Only close() ends the writer; an interrupt from elsewhere is not a reason to stop.
+        continue;
+      }
+      wal.queue.drainTo(round, MAX_OPS_PER_ROUND);
+      wal.writeLock.lock();
+      try {
+        if (!processRound(round)) {
+          return;
+        }
+      } finally {
+        wal.outstanding.addAndGet(-round.size());
+        wal.writeLock.unlock();
+      }
+      round.clear();
+    }
+  }
+
+  /**
+   * Writes one append on the calling thread, which holds {@code wal.writeLock} with nothing
+   * queued or in progress (checked by {@link Wal#appendDurably}): the same encode and force as a
+   * round of the writer thread, without handing the work to it and back.
+   */
+  void writeInline(Append a) {
+    try {
+      if (wal.failure() != null) {
+        a.future().completeExceptionally(new WalFailedException(wal.failure()));
+        return;
+      }
+      encode(a);
+      commitPending();
+    } catch (Throwable t) {
+      failAll(t, List.of());
+    }
+  }
+
+  /** One round under the write lock; false once the log is closed. */
+  private boolean processRound(List<Op> round) {
+    try {
+      if (wal.failure() != null) {
+        // Failed by an inline write: nothing more reaches the files.
+        WalFailedException failed = new WalFailedException(wal.failure());
+        boolean closing = false;
         for (Op op : round) {
-          if (op instanceof Append a) {
-            encode(a);
-            continue;
-          }
-          commitPending();
-          if (op instanceof TruncateSuffix t) {
-            truncateSuffix(t.index());
-            t.future().complete(null);
-          } else if (op instanceof TruncatePrefix t) {
-            truncatePrefix(t.index(), t.term());
-            t.future().complete(null);
-          } else if (op instanceof Close c) {
+          if (op instanceof Close c) {
             c.future().complete(0L);
-            failRemaining(round, op, new WalException("WAL is closed"));
-            return;
+            closing = true;
           } else {
-            throw new AssertionError(op);
+            op.future().completeExceptionally(failed);
           }
         }
-        commitPending();
-        round.clear();
-      }
-    } catch (Throwable t) {
-      wal.fail(t);
-      WalFailedException failed = new WalFailedException(t);
-      for (Append a : pendingAppends) {
-        a.future().completeExceptionally(failed);
+        return !closing;
       }
       for (Op op : round) {
+        if (op instanceof Append a) {
+          encode(a);
+          continue;
+        }
+        commitPending();
+        if (op instanceof TruncateSuffix t) {
+          truncateSuffix(t.index());
+          t.future().complete(null);
+        } else if (op instanceof TruncatePrefix t) {
+          truncatePrefix(t.index(), t.term());
+          t.future().complete(null);
+        } else if (op instanceof Close c) {
+          c.future().complete(0L);
+          failRemaining(round, op, new WalException("WAL is closed"));
+          return false;
+        } else {
+          throw new AssertionError(op);
+        }
+      }
+      commitPending();
+      return true;
+    } catch (Throwable t) {
+      failAll(t, round);
+      return round.stream().noneMatch(op -> op instanceof Close);
+    }
+  }
+
+  /** An I/O error: the log is failed for good; everything pending, in hand or queued fails. */
+  private void failAll(Throwable t, List<Op> round) {
+    wal.fail(t);
+    WalFailedException failed = new WalFailedException(t);
+    for (Append a : pendingAppends) {
+      a.future().completeExceptionally(failed);
+    }
+    pendingAppends.clear();
+    pendingSegments.clear();
+    pendingSegmentStarts.clear();
+    pendingCount = 0;
+    buf.clear();
+    for (Op op : round) {
+      if (op instanceof Close c) {
+        c.future().complete(0L);
+      } else {
         op.future().completeExceptionally(failed);
       }
-      drainAndFail(failed);
     }
   }
 

@@ -14,6 +14,10 @@ import java.util.concurrent.CountDownLatch;
  * <ul>
  *   <li>{@code append DIR THREADS SIZE}: THREADS threads append forever; on each durable append
  *       prints {@code index thread seq}.
+ *   <li>{@code durable DIR SIZE}: one thread appends batches of 1-3 entries at indexes it chooses,
+ *       as Raft does: three in four with {@link Wal#appendDurably} (written on that thread), the
+ *       fourth with {@link Wal#append(java.util.List)} and a join (written by the writer thread);
+ *       prints {@code index thread seq} for each entry once the call returns.
  *   <li>{@code hardstate DIR}: saves HardState(k, k % 5, 2k) for k = start.. and prints k after
  *       each save returns.
  *   <li>{@code lock DIR}: opens the log, prints LOCKED, waits for stdin to close.
@@ -28,6 +32,7 @@ public final class CrashChild {
     Path dir = Path.of(args[1]);
     switch (args[0]) {
       case "append" -> append(out, dir, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
+      case "durable" -> durable(out, dir, Integer.parseInt(args[2]));
       case "hardstate" -> hardState(out, dir);
       case "lock" -> {
         try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
@@ -62,6 +67,31 @@ public final class CrashChild {
       th.start();
     }
     never.await();
+  }
+
+  private static void durable(PrintStream out, Path dir, int size) throws Exception {
+    Wal wal = Wal.open(WalTestSupport.small(dir).withSegmentBytes(64 * 1024)
+        .withPreallocateBytes(16 * 1024));
+    out.println("OPEN " + wal.lastIndex());
+    out.flush();
+    long thread = System.nanoTime();
+    long seq = 0;
+    for (long batch = 0; ; batch++) {
+      long next = wal.lastIndex() + 1;
+      java.util.List<Entry> entries = new java.util.ArrayList<>();
+      for (int i = 0; i < 1 + (int) (batch % 3); i++) {
+        entries.add(new Entry(next + i, 1, WalTestSupport.payload(thread, seq + i, size)));
+      }
+      if (batch % 4 == 3) {
+        wal.append(entries).join();
+      } else {
+        wal.appendDurably(entries);
+      }
+      for (Entry e : entries) {
+        out.println(e.index() + " " + thread + " " + seq++);
+      }
+      out.flush();
+    }
   }
 
   private static void hardState(PrintStream out, Path dir) throws Exception {

@@ -27,12 +27,22 @@ class WalCrashTest {
 
   @Test
   void everyAcknowledgedAppendSurvivesSigkill() throws Exception {
-    SplittableRandom rnd = new SplittableRandom(SEED);
-    Path dir = tmp.resolve("wal");
+    killAndCheck(new SplittableRandom(SEED), tmp.resolve("wal"),
+        "append", tmp.resolve("wal").toString(), "" + THREADS, "" + SIZE);
+  }
+
+  /** The Raft path: appendDurably writing on the caller's thread, interleaved with the writer's. */
+  @Test
+  void everyDurablyAppendedEntrySurvivesSigkill() throws Exception {
+    killAndCheck(new SplittableRandom(SEED ^ 0x9E3779B97F4A7C15L), tmp.resolve("durable"),
+        "durable", tmp.resolve("durable").toString(), "" + SIZE);
+  }
+
+  private void killAndCheck(SplittableRandom rnd, Path dir, String... childArgs) throws Exception {
     Map<Long, long[]> promised = new HashMap<>();
     for (int round = 0; round < ROUNDS; round++) {
       int killAfter = 100 + rnd.nextInt(1500);
-      try (ChildJvm child = new ChildJvm(tmp, "append", dir.toString(), "" + THREADS, "" + SIZE)) {
+      try (ChildJvm child = new ChildJvm(tmp, childArgs)) {
         String first = child.readLine();
         assertThat(first).as("child failed to start: %s", child.stderr()).startsWith("OPEN ");
         int lines = 0;

@@ -481,7 +481,7 @@ public final class RaftNode implements AutoCloseable {
             stopped = true;
             log.error("node {} stopping: {}", id, e.toString(), e);
             failAll(e);
-            loop.shutdownNow();
+            loop.shutdown();
             if (e instanceof Error err) {
                 throw err;
             }
@@ -713,6 +713,8 @@ public final class RaftNode implements AutoCloseable {
     @Override
     public void close() {
         stopped = true;
-        loop.shutdownNow();
+        // Not shutdownNow: the loop may be inside a WAL write (Wal.appendDurably), and an
+        // interrupt during file I/O closes the file and fails the log.
+        loop.shutdown();
     }
 }

@@ -21,12 +21,11 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
- * Raft storage on the write-ahead log: entries go to the {@link Wal} (one group-committed force per
- * {@link #sync}), term and vote to its hard-state file.
+ * Raft storage on the write-ahead log: entries go to the {@link Wal} (one force per
+ * {@link #append}, durable when it returns: {@link Wal#appendDurably}, written on the driver's own
+ * thread when the log's writer is idle), term and vote to its hard-state file.
  *
  * <p>An entry's type travels as the first byte of the WAL payload. Hard state is written through
  * only when term or vote change (each save is a rename and two forces); a change of commit index
@@ -41,7 +40,7 @@ import java.util.concurrent.CompletionException;
  * {@code data} instead and streams the files itself.
  *
  * <p>Not thread-safe: one driver thread owns it. Failures of the log are fatal to the node and
- * surface as {@link UncheckedIOException} from {@link #sync}.
+ * surface as {@link UncheckedIOException} from {@link #append} and {@link #sync}.
  */
 public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private static final EntryType[] TYPES = EntryType.values();
@@ -59,7 +58,6 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private Snapshot snapshot;
   private HardState hardState;
   private HardState savedHardState;
-  private CompletableFuture<Long> lastAppend = CompletableFuture.completedFuture(0L);
 
   private WalRaftStorage(Wal wal, Path dir) throws IOException {
     this.wal = wal;
@@ -135,7 +133,6 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     try {
       if (first <= wal.lastIndex()) {
         // A conflicting suffix: gone durably before anything is accepted in its place.
-        lastAppend.join();
         wal.truncateSuffix(first);
       }
     } catch (IOException e) {
@@ -145,7 +142,13 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     for (Entry e : entries) {
       raw.add(encode(e));
     }
-    lastAppend = wal.append(raw);
+    // Durable on return: the Raft loop would wait for it in sync() anyway, and writing on this
+    // thread spares the hand-off to the WAL's writer and back (two wake-ups per Ready).
+    try {
+      wal.appendDurably(raw);
+    } catch (IOException e) {
+      throw new UncheckedIOException("WAL append failed", e);
+    }
   }
 
   @Override
@@ -156,16 +159,12 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   @Override
   public void sync() {
     try {
-      lastAppend.join();
       if (hardState.term() != savedHardState.term()
           || hardState.votedFor() != savedHardState.votedFor()) {
         wal.hardState().save(new io.flotilla.wal.HardState(hardState.term(),
             hardState.votedFor(), hardState.commitIndex()));
         savedHardState = hardState;
       }
-    } catch (CompletionException e) {
-      throw new UncheckedIOException("WAL append failed", e.getCause() instanceof IOException io
-          ? io : new IOException(e.getCause()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -178,7 +177,6 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   @Override
   public void applySnapshot(Snapshot s) {
     try {
-      lastAppend.join();
       writeSnapshot(s);
       installInWal(s, false);
       if (hardState.commitIndex() < s.index()) {
@@ -195,7 +193,6 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       return;
     }
     try {
-      lastAppend.join();
       long term = wal.term(index);
       writeSnapshot(new Snapshot(index, term, data, configuration));
       wal.truncatePrefix(index, term);
