@@ -25,9 +25,9 @@ import java.util.Objects;
  * @param leaseReads  the leader serves LINEARIZABLE reads under its lease, without a heartbeat
  *                    round (see docs/raft.md for the clock assumption); off by default
  * @param netThreads  Netty event-loop threads for the client and peer ports (1 to 64). One is the
- *                    default: besides it the node runs its Raft loop and its log writer, and on a
- *                    small machine every extra thread that a message crosses is another wake-up
- *                    (docs/benchmarks.md, "Threads and wake-ups")
+ *                    default: besides it the node runs its Raft loop (which writes the log too),
+ *                    and on a small machine every extra thread that a message crosses is another
+ *                    wake-up (docs/benchmarks.md, "Threads and wake-ups")
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
