@@ -12,7 +12,11 @@
 #
 #   bench/read-scaling.sh [--nodes "3 5"] [--duration 20s] [--warmup 45s] [--concurrency 64]
 #                         [--keys 10000] [--append docs/benchmarks.md] [--lease-reads]
-#                         [--mix get=95,put=5] [--net-threads N]
+#                         [--mix get=95,put=5] [--net-threads N] [--repeat 1]
+#
+# --repeat N alternates the two runs N times on the same cluster (only the first pair warms up)
+# and prints each pair's ratio and their median: on a small shared VM the ratio drifts between
+# runs, so one pair is a sample, not a figure.
 #
 # Also prints the mean reads per ReadIndex on the followers (flotilla_raft_read_index_batch): how
 # many reads shared each request to the leader, which is what a spread read costs the leader.
@@ -26,6 +30,7 @@ nodes_list="3 5"
 duration=20s
 warmup=45s
 concurrency=64
+repeat=1
 keys=10000
 mix="get=95,put=5"
 append=""
@@ -40,12 +45,14 @@ while [[ $# -gt 0 ]]; do
     --keys) keys="$2"; shift 2 ;;
     --append) append="$2"; shift 2 ;;
     --mix) mix="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
     --lease-reads) server_args+=(--server-arg=--lease-reads); extra_flags+=" --lease-reads"; shift ;;
     --net-threads) server_args+=("--server-arg=--net-threads=$2"); extra_flags+=" --net-threads $2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "read-scaling: unknown option $1" >&2; exit 64 ;;
   esac
 done
+[[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "read-scaling: --repeat must be a positive integer, got $repeat" >&2; exit 64; }
 [[ -d "$repo/server/target/lib" ]] || { echo "read-scaling: build first: ./mvnw -q -B -DskipTests package" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/bench-reads-XXXXXX)"
@@ -105,16 +112,19 @@ for n in $nodes_list; do
   idle_cps="$(awk -v a="$idle_before" -v b="$(cpu_ticks "$idle_pid")" -v s="$idle_start" -v e="$(date +%s.%N)" -v hz="$hz" \
     'BEGIN { printf "%.4f", (b - a) / hz / (e - s) }')"
   echo "== $n nodes: idle leader uses $idle_cps CPU s per s" >&2
+  for rep in $(seq 1 "$repeat"); do
   for consistency in LINEARIZABLE FOLLOWER; do
     leader_client="$("$flotilla" status --endpoints "$endpoints" | awk '$4 == "LEADER" { print $1 }')"
     leader_port="${leader_client##*:}"
     leader_pid="$(ss -ltnpH "sport = :$leader_port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)"
     [[ -n "$leader_pid" ]] || { echo "read-scaling: cannot find the leader's process" >&2; exit 1; }
     load="$(cut -d' ' -f1 /proc/loadavg)"
-    echo "== $n nodes, $consistency, leader $leader_client pid $leader_pid (load $load)" >&2
+    echo "== $n nodes, $consistency, pair $rep of $repeat, leader $leader_client pid $leader_pid (load $load)" >&2
     # The warmup runs as its own bench so that the CPU counted is that of the measured run only.
-    "$flotilla" bench --endpoints "$endpoints" --mix "$mix" --keys "$keys" --concurrency "$concurrency" \
-      --consistency "$consistency" --duration "$warmup" --warmup 0s >/dev/null 2>&1
+    if (( rep == 1 )); then
+      "$flotilla" bench --endpoints "$endpoints" --mix "$mix" --keys "$keys" --concurrency "$concurrency" \
+        --consistency "$consistency" --duration "$warmup" --warmup 0s >/dev/null 2>&1
+    fi
     follower_admin=()
     for i in $(seq 0 $((n - 1))); do
       (( 46200 + 10 * i == leader_port )) || follower_admin+=($((46202 + 10 * i)))
@@ -138,26 +148,34 @@ for n in $nodes_list; do
     tail -1 "$work/run.out" | jq -c --argjson n "$n" --arg load "$load" --argjson cpu "$(( after - before ))" \
       --argjson hz "$hz" --argjson idle "$idle_cps" --argjson changed "$changed" --argjson fbatch "$fbatch" --arg mix "$mix" \
       --argjson wakeups "$(( wake1 - wake0 ))" --argjson jit "$jit" \
-      '. + {nodes: $n, leaderJitSeconds: $jit, leaderWakeups: $wakeups,
+      --argjson rep "$rep" \
+      '. + {nodes: $n, pair: $rep, leaderJitSeconds: $jit, leaderWakeups: $wakeups,
              leaderWakeupsPerRead: (if (.byOp.get // 0) > 0 then $wakeups / .byOp.get else null end), load: $load, mix: $mix, followerReadsPerReadIndex: $fbatch, leaderChanged: $changed, leaderCpuSeconds: ($cpu / $hz), leaderIdleCpuPerSecond: $idle,
              leaderCpuSecondsPerMillionReadsAboveIdle: (if (.byOp.get // 0) > 0 then (($cpu / $hz) - $idle * .seconds) / .byOp.get * 1e6 else null end),
              readsPerSec: ((.byOp.get // 0) / .seconds),
              leaderCpuSecondsPerMillionReads: (if (.byOp.get // 0) > 0 then ($cpu / $hz) / .byOp.get * 1e6 else null end)}' \
       | tee -a "$results" >&2
   done
+  done
   stop_cluster
 done
 
 table="$(jq -rs '
   def r(x): (x * 100 | round) / 100;
-  "| nodes | mix | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | leader wake-ups per read | leader JIT s in run | reads per follower ReadIndex | errors | load avg |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-  (.[] | "| \(.nodes) | \(.mix) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
+  "| nodes | pair | mix | reads to | reads/s | ops/s | p50 / p99 ms | leader CPU s | leader CPU s per 10^6 reads | same, above idle | leader wake-ups per read | leader JIT s in run | reads per follower ReadIndex | errors | load avg |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  (.[] | "| \(.nodes) | \(.pair // 1) | \(.mix) | \(if .consistency == "FOLLOWER" then "all nodes (FOLLOWER)" else "leader (LINEARIZABLE)" end)\(if .leaderChanged then " **leader changed during the run: CPU invalid**" else "" end)"
      + " | \(.readsPerSec | round) | \(.opsPerSec | round) | \(.latencyMs.p50) / \(.latencyMs.p99)"
      + " | \(r(.leaderCpuSeconds)) | \(r(.leaderCpuSecondsPerMillionReads)) | \(r(.leaderCpuSecondsPerMillionReadsAboveIdle)) | \(r(.leaderWakeupsPerRead)) | \(.leaderJitSeconds // "-") | \(.followerReadsPerReadIndex // "-") | \(.errors | length) | \(.load) |"),
   "",
-  (group_by(.nodes)[] | (map(select(.consistency == "LINEARIZABLE"))[0]) as $l | (map(select(.consistency == "FOLLOWER"))[0]) as $f
-     | "\($l.nodes) nodes: spreading reads cuts the leader CPU per read \(r($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads))x (above idle: \(r($l.leaderCpuSecondsPerMillionReadsAboveIdle / $f.leaderCpuSecondsPerMillionReadsAboveIdle))x); reads/s \(r($f.readsPerSec / $l.readsPerSec))x; idle leader \($l.leaderIdleCpuPerSecond) CPU s/s")
+  (group_by(.nodes)[] | . as $runs | [group_by(.pair)[]
+       | (map(select(.consistency == "LINEARIZABLE"))[0]) as $l | (map(select(.consistency == "FOLLOWER"))[0]) as $f
+       | {l: $l, f: $f, ratio: ($l.leaderCpuSecondsPerMillionReads / $f.leaderCpuSecondsPerMillionReads),
+          idle: ($l.leaderCpuSecondsPerMillionReadsAboveIdle / $f.leaderCpuSecondsPerMillionReadsAboveIdle),
+          reads: ($f.readsPerSec / $l.readsPerSec)}] as $pairs
+     | ($pairs | map(.ratio) | sort) as $sorted
+     | ($pairs[] | "\(.l.nodes) nodes, pair \(.l.pair): spreading reads cuts the leader CPU per read \(r(.ratio))x (above idle: \(r(.idle))x); reads/s \(r(.reads))x; idle leader \(.l.leaderIdleCpuPerSecond) CPU s/s"),
+       (if ($pairs | length) > 1 then "\($runs[0].nodes) nodes: median of \($pairs | length) pairs \(r(($sorted[(($sorted | length) - 1) / 2 | floor] + $sorted[($sorted | length) / 2 | floor]) / 2))x, range \(r($sorted[0]))x to \(r($sorted[-1]))x" else empty end))
 ' "$results")"
 echo
 echo "$table"
@@ -168,7 +186,7 @@ if [[ -n "$append" ]]; then
     echo "### read-scaling.sh run of $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo '```'
-    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys --mix $mix$extra_flags"
+    echo "bench/read-scaling.sh --nodes \"$nodes_list\" --duration $duration --warmup $warmup --concurrency $concurrency --keys $keys --mix $mix --repeat $repeat$extra_flags"
     echo '```'
     echo
     echo "$table"
