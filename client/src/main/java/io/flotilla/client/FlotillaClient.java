@@ -215,6 +215,8 @@ public final class FlotillaClient implements AutoCloseable {
     final NodeConnection pinned;
     final long deadline;
     final CompletableFuture<Response> result = new CompletableFuture<>();
+    /** Set once, by whichever of succeed or fail decides the outcome first. */
+    final java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
     int attempt;
     private static final int NEW = 0;
     private static final int WRITTEN = 1;
@@ -260,7 +262,7 @@ public final class FlotillaClient implements AutoCloseable {
     }
 
     private void send() {
-      if (result.isDone()) {
+      if (finished.get()) {
         return;
       }
       target = pickTarget();
@@ -316,7 +318,7 @@ public final class FlotillaClient implements AutoCloseable {
     }
 
     private void onAnswer(Response r, Throwable err) {
-      if (result.isDone()) {
+      if (finished.get()) {
         return;
       }
       if (r != null) {
@@ -431,7 +433,7 @@ public final class FlotillaClient implements AutoCloseable {
     }
 
     private void expire() {
-      if (!result.isDone()) {
+      if (!finished.get()) {
         settleAttempt();
         fail(Error.Code.TIMEOUT, "no answer within " + options.requestTimeout().toMillis() + " ms"
             + (isWrite && maybeApplied ? "; the write may or may not have been applied" : ""),
@@ -439,16 +441,27 @@ public final class FlotillaClient implements AutoCloseable {
       }
     }
 
+    /**
+     * The session goes back to the pool before the caller hears the outcome: a caller that waits
+     * for this write and then writes again must get the same session, not a fresh one (a session
+     * per write would grow the cluster's session table, and exactly-once after a retry depends on
+     * which session a write carries). {@link #finished} makes the two steps one decision.
+     */
     private void succeed(Response r) {
-      if (result.complete(r) && session != null) {
-        sessions.release(session);
+      if (finished.compareAndSet(false, true)) {
+        if (session != null) {
+          sessions.release(session);
+        }
+        result.complete(r);
       }
     }
 
     private void fail(Error.Code code, String message, boolean outcomeUnknown) {
-      if (result.completeExceptionally(new FlotillaException(code, message, outcomeUnknown))
-          && session != null && !outcomeUnknown) {
-        sessions.release(session);
+      if (finished.compareAndSet(false, true)) {
+        if (session != null && !outcomeUnknown) {
+          sessions.release(session);
+        }
+        result.completeExceptionally(new FlotillaException(code, message, outcomeUnknown));
       }
     }
   }

@@ -43,6 +43,8 @@ final class FakeCluster implements AutoCloseable {
    * applied) but never answers, like a leader SIGSTOPped right after committing. -1: none.
    */
   volatile int frozenNode = -1;
+  /** Every write the frozen node received: (client id, sequence) pairs, in order. */
+  final List<long[]> frozenWrites = new ArrayList<>();
   /** Client ids the cluster has "forgotten": their writes with sequence > 1 get SESSION_EXPIRED. */
   final java.util.Set<Long> expired = new java.util.HashSet<>();
 
@@ -74,6 +76,9 @@ final class FakeCluster implements AutoCloseable {
     }
     boolean linearizable = !r.hasGet() || r.getGet().getConsistencyValue() == 0;
     if (node == frozenNode) {
+      if (!r.hasGet()) {
+        frozenWrites.add(new long[] {r.getClientId(), r.getSequence()});
+      }
       // Applied before the session expired (expiry is by log index): the expiry does not apply.
       handleAsLeader(node, r, false);
       return new CompletableFuture<>();

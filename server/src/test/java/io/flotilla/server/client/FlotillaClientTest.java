@@ -264,8 +264,11 @@ class FlotillaClientTest {
     try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints())
         .withRequestTimeout(Duration.ofSeconds(20)).withAttemptTimeout(Duration.ofMillis(200)))) {
       c.blocking().put(b("warm"), b("up")); // session S, sequence 1, at node 0
+      long s;
       synchronized (cluster) {
-        cluster.expired.addAll(cluster.lastSequence.keySet());
+        assertThat(cluster.lastSequence).hasSize(1);
+        s = cluster.lastSequence.keySet().iterator().next();
+        cluster.expired.add(s);
       }
       cluster.frozenNode = 0; // applies S's sequence 2, never answers
       cluster.leader = 1; // ... and node 1 has forgotten S
@@ -273,6 +276,25 @@ class FlotillaClientTest {
           .isInstanceOfSatisfying(FlotillaException.class,
               e -> assertThat(e.outcomeUnknown()).isTrue());
       assertThat(cluster.applied.get()).isEqualTo(2); // the warm-up and "a", once
+      synchronized (cluster) {
+        // The scenario's premise: the write reused S (a fresh session would not be expired).
+        assertThat(cluster.frozenWrites).isNotEmpty()
+            .allSatisfy(w -> assertThat(w).containsExactly(s, 2L));
+      }
+    }
+  }
+
+  // The cause of the flaky test above: the session went back to the pool only after the caller
+  // was told, so a caller's next write could race ahead of the release and take a fresh session.
+  @Test
+  void aWriteAfterAnAnsweredWriteReusesItsSession() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      for (int i = 0; i < 300; i++) {
+        c.blocking().put(b("k"), b("v" + i));
+      }
+      synchronized (cluster) {
+        assertThat(cluster.lastSequence).hasSize(1).containsValue(300L);
+      }
     }
   }
 }
