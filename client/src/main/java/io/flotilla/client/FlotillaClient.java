@@ -32,9 +32,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (a {@link CompletableFuture}) and {@link #blocking()} wraps them for simple code.
  *
  * <p>Routing: writes and LINEARIZABLE reads go to the leader, discovered from any endpoint
- * (NOT_LEADER answers carry the leader's address) and remembered; FOLLOWER and SERIALIZABLE reads
- * are spread over all endpoints. Retries: NOT_LEADER (at once, at the hint), UNAVAILABLE and
- * unreachable nodes (exponential backoff with jitter) until the call's deadline; an attempt that
+ * (NOT_LEADER answers carry the leader's address when the cluster knows it; without one the
+ * client walks its endpoints) and remembered once it answers; FOLLOWER and SERIALIZABLE reads
+ * are spread over all endpoints. Retries: NOT_LEADER always (at once, at the hint, or at the next
+ * endpoint), UNAVAILABLE and unreachable nodes (exponential backoff with jitter) until the call's
+ * deadline; INTERNAL and the request's own errors never. An attempt that
  * gets no answer within {@link ClientOptions#attemptTimeout()} is retried at another node. A write
  * whose connection dropped after sending is retried only under a session (exactly-once, the
  * default); without one it fails with TIMEOUT and {@link FlotillaException#outcomeUnknown()}. A
@@ -344,6 +346,11 @@ public final class FlotillaClient implements AutoCloseable {
         return;
       }
       if (!r.hasError() || r.getError().getCode() == alsoOk) {
+        if (pinned == null && (isWrite || consistency == Consistency.LINEARIZABLE)) {
+          // Only the leader serves these: remember it, even when no NOT_LEADER hint named it
+          // (members may be configured without client addresses, and then redirects carry none).
+          rememberLeader(target);
+        }
         succeed(r);
         return;
       }
@@ -403,6 +410,15 @@ public final class FlotillaClient implements AutoCloseable {
       NodeConnection c = connectionFor(Endpoint.parse(hint).toString());
       synchronized (nodes) {
         leader = nodes.indexOf(c);
+      }
+    }
+
+    private void rememberLeader(NodeConnection c) {
+      synchronized (nodes) {
+        int i = nodes.indexOf(c);
+        if (i >= 0) {
+          leader = i;
+        }
       }
     }
 

@@ -1,5 +1,6 @@
 package io.flotilla.storage;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.storage.proto.Command;
 import io.flotilla.storage.proto.Error;
@@ -228,6 +229,14 @@ public final class KvStateMachine implements AutoCloseable {
     } else {
       int c = Long.compareUnsigned(sequence, session.getLastSequence());
       if (c == 0) {
+        // A retry must be the same write: a different command under an applied sequence would
+        // otherwise be answered with the first one's result while silently never applied.
+        ByteString remembered = session.getLastCommandDigest();
+        if (!remembered.isEmpty() && !remembered.equals(sessions.digest(entry.data()))) {
+          return Results.error(Error.Code.SEQUENCE_REUSED, "sequence " + Long.toUnsignedString(sequence)
+              + " of client " + Long.toUnsignedString(clientId) + " was already applied for a different write;"
+              + " this one was not applied");
+        }
         return session.getLastResult();
       }
       if (c < 0) {
@@ -236,7 +245,7 @@ public final class KvStateMachine implements AutoCloseable {
       }
     }
     Result result = executor.execute(command, data);
-    sessions.record(clientId, sequence, entry.index(), result, sessionView);
+    sessions.record(clientId, sequence, entry.index(), result, sessions.digest(entry.data()), sessionView);
     return result;
   }
 
@@ -290,23 +299,40 @@ public final class KvStateMachine implements AutoCloseable {
    * unbounded.
    */
   public ScanResult scan(byte[] startInclusive, byte[] endExclusive, int limit) {
+    return scan(startInclusive, endExclusive, limit, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #scan(byte[], byte[], int)}, and the page also ends before the pair that would take
+   * its keys and values (plus {@value #SCAN_PAIR_OVERHEAD_BYTES} bytes per pair) past
+   * {@code maxBytes}; the first pair is always included, so a page is never empty while the range
+   * has keys, and the continuation key resumes exactly where the page ended.
+   */
+  public ScanResult scan(byte[] startInclusive, byte[] endExclusive, int limit, long maxBytes) {
     Objects.requireNonNull(startInclusive, "startInclusive");
     Objects.requireNonNull(endExclusive, "endExclusive");
     if (limit < 1) {
       throw new IllegalArgumentException("limit < 1: " + limit);
     }
+    if (maxBytes < 1) {
+      throw new IllegalArgumentException("maxBytes < 1: " + maxBytes);
+    }
     lock.readLock().lock();
     try {
       checkUsable();
-      return scanLocked(startInclusive, endExclusive, limit);
+      return scanLocked(startInclusive, endExclusive, limit, maxBytes);
     } finally {
       lock.readLock().unlock();
     }
   }
 
-  private ScanResult scanLocked(byte[] startInclusive, byte[] endExclusive, int limit) {
+  /** What a pair costs a page beyond its key and value bytes (a protobuf entry's tags and lengths). */
+  public static final int SCAN_PAIR_OVERHEAD_BYTES = 16;
+
+  private ScanResult scanLocked(byte[] startInclusive, byte[] endExclusive, int limit, long maxBytes) {
     try (RocksIterator it = store.db.newIterator(store.data)) {
       List<KvPair> out = new ArrayList<>(Math.min(limit, 1024));
+      long bytes = 0;
       if (startInclusive.length == 0) {
         it.seekToFirst();
       } else {
@@ -320,7 +346,13 @@ public final class KvStateMachine implements AutoCloseable {
         if (out.size() == limit) {
           return new ScanResult(List.copyOf(out), key);
         }
-        out.add(new KvPair(key, it.value()));
+        byte[] value = it.value();
+        long size = (long) key.length + value.length + SCAN_PAIR_OVERHEAD_BYTES;
+        if (!out.isEmpty() && bytes + size > maxBytes) {
+          return new ScanResult(List.copyOf(out), key);
+        }
+        bytes += size;
+        out.add(new KvPair(key, value));
       }
       checkIterator(it);
       return new ScanResult(List.copyOf(out), null);

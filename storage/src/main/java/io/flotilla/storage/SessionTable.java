@@ -1,8 +1,11 @@
 package io.flotilla.storage;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.storage.proto.Result;
 import io.flotilla.storage.proto.SessionRecord;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.NavigableSet;
@@ -36,8 +39,16 @@ final class SessionTable {
   private final Map<Long, Long> lastTouched = new HashMap<>();
   private final NavigableSet<Touch> byTouch = new TreeSet<>();
 
+  /** Only the apply path uses this table, so one digest instance serves every command. */
+  private final MessageDigest sha;
+
   private SessionTable(long expiryEntries) {
     this.expiryEntries = expiryEntries;
+    try {
+      this.sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
   }
 
   static SessionTable load(RocksDB db, ColumnFamilyHandle sessionsCf, long expiryEntries) {
@@ -70,15 +81,28 @@ final class SessionTable {
     return raw == null ? null : parse(raw);
   }
 
-  void record(long clientId, long sequence, long index, Result result, ColumnView sessions) {
+  void record(long clientId, long sequence, long index, Result result, ByteString commandDigest,
+      ColumnView sessions) {
     SessionRecord record = SessionRecord.newBuilder()
         .setLastSequence(sequence)
         .setLastTouchedIndex(index)
         .setLastResult(result)
+        .setLastCommandDigest(commandDigest)
         .build();
     sessions.put(Keys.clientKey(clientId), record.toByteArray());
     index(clientId, index);
   }
+
+  /**
+   * What a session remembers of its last command: the first 16 bytes of its SHA-256. Enough to
+   * tell a retry from a different write under the same sequence (a client bug) with no realistic
+   * chance of a false match, at a fixed 16 bytes per session.
+   */
+  ByteString digest(byte[] command) {
+    return ByteString.copyFrom(sha.digest(command), 0, DIGEST_BYTES);
+  }
+
+  static final int DIGEST_BYTES = 16;
 
   private void index(long clientId, long touchedAt) {
     Long previous = lastTouched.put(clientId, touchedAt);

@@ -51,6 +51,28 @@ class SessionTest {
     }
   }
 
+  // Regression: a client that reused an applied sequence for a different write got the first
+  // write's success while its own write was silently dropped.
+  @Test
+  void aDifferentWriteUnderAnAppliedSequenceIsRefusedAndNotApplied() throws Exception {
+    try (KvStateMachine sm = KvStateMachine.open(dir, StorageOptions.defaults())) {
+      Result first = apply(sm, Cmds.session(Cmds.put("a", "1"), 7, 1));
+      assertThat(first.hasPut()).isTrue();
+      Result other = apply(sm, Cmds.session(Cmds.put("b", "2"), 7, 1));
+      assertThat(Results.isError(other, Error.Code.SEQUENCE_REUSED)).as("%s", other).isTrue();
+      assertThat(get(sm, "b")).isNull();
+      // The session is unchanged by the refusal: the genuine retry still gets its result.
+      assertThat(apply(sm, Cmds.session(Cmds.put("a", "1"), 7, 1))).isEqualTo(first);
+      assertThat(apply(sm, Cmds.session(Cmds.put("c", "3"), 7, 2)).hasPut()).isTrue();
+    }
+    // The digest is replicated state: it survives a reopen.
+    try (KvStateMachine sm = KvStateMachine.open(dir, StorageOptions.defaults())) {
+      Result other = apply(sm, Cmds.session(Cmds.put("c", "4"), 7, 2));
+      assertThat(Results.isError(other, Error.Code.SEQUENCE_REUSED)).isTrue();
+      assertThat(get(sm, "c")).isEqualTo("3");
+    }
+  }
+
   @Test
   void staleAndUnknownSequences() throws Exception {
     try (KvStateMachine sm = KvStateMachine.open(dir, StorageOptions.defaults())) {

@@ -15,6 +15,23 @@ public final class FlotillaMain {
   private FlotillaMain() {}
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new FlotillaMain()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * The command line with one rule for a local cluster that could not start: the node's own
+   * error on one line and exit code 1, not a stack trace ({@code local}, {@code demo},
+   * {@code bench --local} and {@code chaos} all start one).
+   */
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new FlotillaMain());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      if (ex instanceof LocalCluster.NodeFailedToStart) {
+        cmd.getErr().println("flotilla " + cmd.getCommandName() + ": " + ex.getMessage());
+        return 1;
+      }
+      throw ex;
+    });
+    return cl;
   }
 }

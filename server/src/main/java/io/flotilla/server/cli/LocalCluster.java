@@ -20,6 +20,9 @@ public final class LocalCluster implements AutoCloseable {
   private final Process[] processes;
   private final List<String> serverArgs;
   private final List<String> jvmArgs;
+  /** Size of each node's log when it was last started: its lines since then are this run's. */
+  private final long[] logOffset;
+  private boolean clientAddressesInMembers = true;
 
   public LocalCluster(int nodes, int basePort, Path dataDir) {
     this(nodes, basePort, dataDir, List.of());
@@ -42,6 +45,7 @@ public final class LocalCluster implements AutoCloseable {
     this.basePort = basePort;
     this.dataDir = dataDir;
     this.processes = new Process[nodes + 1];
+    this.logOffset = new long[nodes + 1];
     Runtime.getRuntime().addShutdownHook(new Thread(this::killAll));
   }
 
@@ -69,17 +73,108 @@ public final class LocalCluster implements AutoCloseable {
     return String.join(",", out);
   }
 
-  public void startAll() throws IOException {
+  /**
+   * Leaves the client addresses out of {@code --members} (they are optional there): nodes then
+   * know only where their peers' Raft ports are. Call before starting nodes.
+   */
+  public LocalCluster withoutClientAddressesInMembers() {
+    clientAddressesInMembers = false;
+    return this;
+  }
+
+  /**
+   * Starts every node and waits until each one is serving. A node that exits instead (say, its
+   * port is taken) stops the whole cluster and fails this call with that node's own error, so a
+   * caller never reports endpoints of a cluster that is not there.
+   */
+  public void startAll() throws IOException, InterruptedException {
     for (int i = 1; i <= nodes; i++) {
       start(i);
     }
+    try {
+      for (int i = 1; i <= nodes; i++) {
+        awaitStarted(i, java.time.Duration.ofSeconds(60));
+      }
+    } catch (IOException | RuntimeException e) {
+      stopAll();
+      throw e;
+    }
+  }
+
+  /**
+   * Waits until node {@code id} says it is serving (its "serving clients at" line). Fails with a
+   * {@link NodeFailedToStart} carrying the node's error if the process exits first or the wait
+   * times out.
+   */
+  public void awaitStarted(int id, java.time.Duration timeout) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String marker = "node " + id + " serving clients at ";
+    while (true) {
+      Process p = processes[id];
+      String since = logSinceStart(id);
+      if (since.contains(marker)) {
+        return;
+      }
+      if (p == null || !p.isAlive()) {
+        processes[id] = null;
+        throw new NodeFailedToStart(id, (p == null ? "was not started" : "exited with code "
+            + p.exitValue()) + ": " + firstError(since) + " (log: " + logFile(id) + ")");
+      }
+      if (System.nanoTime() > deadline) {
+        throw new NodeFailedToStart(id, "not serving after " + timeout.toSeconds() + " s: "
+            + firstError(since) + " (log: " + logFile(id) + ")");
+      }
+      // Another process's output, with no event to wait on: look again shortly.
+      p.waitFor(50, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** A node of this cluster did not come up. */
+  public static final class NodeFailedToStart extends IOException {
+    private static final long serialVersionUID = 1L;
+    private final int node;
+
+    NodeFailedToStart(int node, String message) {
+      super("node " + node + " failed to start: " + message);
+      this.node = node;
+    }
+
+    public int node() {
+      return node;
+    }
+  }
+
+  private String logSinceStart(int id) throws IOException {
+    Path log = logFile(id);
+    if (!Files.exists(log)) {
+      return "";
+    }
+    byte[] all = Files.readAllBytes(log);
+    int from = (int) Math.min(all.length, logOffset[id]);
+    return new String(all, from, all.length - from, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The most telling line of a failed start: the first exception or error, else the last line. */
+  private static String firstError(String log) {
+    String last = "(no output)";
+    for (String line : log.split("\\R")) {
+      String t = line.strip();
+      if (t.isEmpty()) {
+        continue;
+      }
+      if (t.contains("Exception") || t.contains("Error") || t.startsWith("error") || t.contains(" ERROR ")) {
+        return t;
+      }
+      last = t;
+    }
+    return last;
   }
 
   /** Starts node {@code id} (again, after a kill, on the same data directory). */
   public void start(int id) throws IOException {
     List<String> members = new ArrayList<>();
     for (int i = 1; i <= nodes; i++) {
-      members.add(i + "=" + peer(i) + "/" + client(i));
+      members.add(i + "=" + peer(i) + (clientAddressesInMembers ? "/" + client(i) : ""));
     }
     Path dir = dataDir.resolve("node" + id);
     Files.createDirectories(dir);
@@ -93,6 +188,7 @@ public final class LocalCluster implements AutoCloseable {
         "--members", String.join(",", members), "--tick-ms", "50"));
     cmd.addAll(serverArgs);
     Path log = dataDir.resolve("node" + id + ".log");
+    logOffset[id] = Files.exists(log) ? Files.size(log) : 0;
     processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
   }

@@ -28,18 +28,25 @@ final class LocalCommand implements Callable<Integer> {
           + " or --server-arg=--snapshot-entries=5000 (repeatable).")
   java.util.List<String> serverArgs = new java.util.ArrayList<>();
 
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs);
+    // Waits until every node serves; a node that cannot start fails the command with its error
+    // (FlotillaMain prints it), and the endpoints below are never printed for a broken cluster.
     cluster.startAll();
+    java.io.PrintWriter out = spec.commandLine().getOut();
     for (int i = 1; i <= nodes; i++) {
-      System.out.printf("node %d: client %s  peer %s  admin http://%s%n", i, cluster.client(i),
+      out.printf("node %d: client %s  peer %s  admin http://%s%n", i, cluster.client(i),
           cluster.peer(i), cluster.admin(i));
     }
-    System.out.println("endpoints: " + cluster.clientEndpoints());
-    System.out.println("try: bin/flotilla put --endpoints " + cluster.clientEndpoints()
+    out.println("endpoints: " + cluster.clientEndpoints());
+    out.println("try: bin/flotilla put --endpoints " + cluster.clientEndpoints()
         + " hello world");
-    System.out.println("Ctrl-C stops the cluster; data stays in " + dataDir);
+    out.println("Ctrl-C stops the cluster; data stays in " + dataDir);
+    out.flush();
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       cluster.stopAll();

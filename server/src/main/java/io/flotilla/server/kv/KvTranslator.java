@@ -36,6 +36,17 @@ import java.util.Optional;
  * for commands that did not come through here); this class is a fast path, not the authority.
  */
 public final class KvTranslator {
+  /** Pairs in a scan page when the request's limit is 0. */
+  public static final int SCAN_DEFAULT_LIMIT = 1000;
+  /** The most pairs a scan page holds, whatever the request's limit. */
+  public static final int SCAN_MAX_LIMIT = 10_000;
+  /**
+   * Key and value bytes in a scan page (its first pair always goes in). A page ends before the
+   * pair that would pass this, so with keys up to 4 KiB and values up to 1 MiB every response
+   * fits the 2 MiB frame limit, which holds in both directions (protocol.md).
+   */
+  public static final long SCAN_PAGE_BYTES = 1 << 20;
+
   private final StorageOptions limits;
 
   public KvTranslator(StorageOptions limits) {
@@ -147,6 +158,13 @@ public final class KvTranslator {
       if (r.hasGet()) {
         checkKey(r.getGet().getKey());
       }
+      int consistency = r.hasGet() ? r.getGet().getConsistencyValue() : r.getScan().getConsistencyValue();
+      if (io.flotilla.client.proto.Consistency.forNumber(consistency) == null) {
+        // Served as if it were some known level, an unknown value could be weaker than the
+        // client meant (a newer client's level, say): refuse it instead.
+        throw new Invalid(Error.Code.INVALID_ARGUMENT, "unknown consistency " + consistency
+            + "; expected LINEARIZABLE (0), FOLLOWER (1) or SERIALIZABLE (2)");
+      }
       return Optional.empty();
     } catch (Invalid e) {
       return Optional.of(error(r.getRequestId(), e.code, e.getMessage()));
@@ -232,6 +250,7 @@ public final class KvTranslator {
       case OVERFLOW -> Error.Code.OVERFLOW;
       case SESSION_EXPIRED -> Error.Code.SESSION_EXPIRED;
       case STALE_SEQUENCE -> Error.Code.STALE_SEQUENCE;
+      case SEQUENCE_REUSED -> Error.Code.SEQUENCE_REUSED;
       default -> Error.Code.INTERNAL;
     };
   }

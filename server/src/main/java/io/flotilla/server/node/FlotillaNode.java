@@ -583,8 +583,8 @@ public final class FlotillaNode implements AutoCloseable {
       case PROMOTE -> done = raft.proposeConfChange(ConfChange.of(ConfChange.addVoter(node)));
       case REMOVE -> {
         if (!cfg.isMember(node)) {
-          return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
-              "node " + node + " is not a member"));
+          return CompletableFuture.completedFuture(refusal(requestId, Error.Code.INVALID_ARGUMENT,
+              io.flotilla.raft.ConfChangeError.UNKNOWN_NODE, "node " + node + " is not a member"));
         }
         // Tombstone first: once removed, the leader may be gone (it can remove itself).
         NodeConfig.Member where = node == config.id() ? config.members().get(node) : directory.get(node);
@@ -695,7 +695,21 @@ public final class FlotillaNode implements AutoCloseable {
     }
     // LINEARIZABLE on the leader, FOLLOWER anywhere: ReadIndex (forwarded to the leader by a
     // follower), then serve locally once this node has applied that far.
-    return raft.linearizableRead().thenApply(readIndex -> serveRead(r));
+    CompletableFuture<Response> served = raft.linearizableRead().thenApply(readIndex -> serveRead(r));
+    if (c == Consistency.FOLLOWER) {
+      // A follower that knows no leader cannot get a read index: that is a passing state (an
+      // election), not a redirect, since a FOLLOWER read may be served by any node.
+      return served.exceptionally(t -> {
+        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof RaftException re && re.error() == io.flotilla.raft.RaftError.NOT_LEADER
+            && re.leaderHint() == 0) {
+          return KvTranslator.error(r.getRequestId(), Error.Code.UNAVAILABLE, "node " + config.id()
+              + " knows no leader yet (an election may be in progress); retry, here or at another node");
+        }
+        throw cause instanceof CompletionException ce ? ce : new CompletionException(cause);
+      });
+    }
+    return served;
   }
 
   private Response serveRead(Request r) {
@@ -703,9 +717,10 @@ public final class FlotillaNode implements AutoCloseable {
       return kv.getResponse(r.getRequestId(), sm.get(r.getGet().getKey().toByteArray()));
     }
     var scan = r.getScan();
-    int limit = scan.getLimit() == 0 ? 1000 : Math.min(scan.getLimit(), 10_000);
+    int limit = scan.getLimit() == 0 ? KvTranslator.SCAN_DEFAULT_LIMIT
+        : Math.min(scan.getLimit(), KvTranslator.SCAN_MAX_LIMIT);
     return kv.scanResponse(r.getRequestId(), sm.scan(scan.getStart().toByteArray(),
-        scan.getEnd().toByteArray(), limit));
+        scan.getEnd().toByteArray(), limit, KvTranslator.SCAN_PAGE_BYTES));
   }
 
   private Response fromFailure(Request r, Throwable t) {
@@ -716,8 +731,8 @@ public final class FlotillaNode implements AutoCloseable {
       if (ce.error() == io.flotilla.raft.ConfChangeError.NOT_LEADER) {
         return notLeader(id, ce.leaderHint());
       }
-      return KvTranslator.error(id, ce.error().retryable() ? Error.Code.UNAVAILABLE : Error.Code.INVALID_ARGUMENT,
-          ce.getMessage() + (ce.error().retryable() ? "; not applied, retry" : ""));
+      return refusal(id, ce.error().retryable() ? Error.Code.UNAVAILABLE : Error.Code.INVALID_ARGUMENT,
+          ce.error(), ce.getMessage() + (ce.error().retryable() ? "; not applied, retry" : ""));
     }
     if (c instanceof RaftException re) {
       return switch (re.error()) {
@@ -737,19 +752,31 @@ public final class FlotillaNode implements AutoCloseable {
           + " stopped after a fatal error" + (write ? "; the write may or may not be applied" : ""));
     }
     if (c instanceof TimeoutException) {
-      return KvTranslator.error(id, write ? Error.Code.TIMEOUT : Error.Code.UNAVAILABLE,
-          write ? "deadline passed: the write may or may not be applied"
-              : "deadline passed before the read could be served");
+      // TIMEOUT for reads too: the deadline passed, and retrying is the client's call (a read
+      // changes nothing, so for it "may or may not be applied" is moot).
+      return KvTranslator.error(id, Error.Code.TIMEOUT, write
+          ? "deadline passed: the write may or may not be applied"
+          : "deadline passed before the read could be served (nothing was changed)");
     }
     LOG.error("request {} failed inside node {}", id, config.id(), c);
     return KvTranslator.error(id, Error.Code.INTERNAL, c.toString());
   }
 
+  /** A refused membership change: its reason both in the message and machine-readable. */
+  private static Response refusal(long requestId, Error.Code code, io.flotilla.raft.ConfChangeError reason,
+      String message) {
+    String text = message.startsWith(reason.name()) ? message : reason.name() + ": " + message;
+    return Response.newBuilder().setRequestId(requestId).setError(Error.newBuilder().setCode(code)
+        .setMessage(text).setReason(reason.name())).build();
+  }
+
   private Response notLeader(long requestId, long leaderId) {
     Error.Builder e = Error.newBuilder().setCode(Error.Code.NOT_LEADER)
         .setMessage("node " + config.id() + " is not the leader");
+    // A hint only when the leader's client address is known: members may be configured with
+    // their peer address alone. Without one the client tries its other endpoints (protocol.md).
     NodeConfig.Member leader = directory.get(leaderId);
-    if (leaderId != 0 && leaderId != config.id() && leader != null) {
+    if (leaderId != 0 && leaderId != config.id() && leader != null && leader.client() != null) {
       e.setLeaderHint(leader.client().toString());
     }
     return Response.newBuilder().setRequestId(requestId).setError(e).build();
