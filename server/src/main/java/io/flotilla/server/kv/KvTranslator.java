@@ -86,6 +86,11 @@ public final class KvTranslator {
           checkKey(cas.getKey());
           checkValue(cas.getExpected());
           checkValue(cas.getNewValue());
+          if (cas.getExpectAbsent() && !cas.getExpected().isEmpty()) {
+            // Two expectations that cannot both hold: refuse rather than pick one silently.
+            throw new Invalid(Error.Code.INVALID_ARGUMENT, "cas with expect_absent and a non-empty"
+                + " expected is ambiguous: set one of them");
+          }
           Cas.Builder b = Cas.newBuilder().setKey(cas.getKey()).setNewValue(cas.getNewValue());
           if (cas.getExpectAbsent()) {
             b.setExpectAbsent(true);

@@ -278,7 +278,12 @@ public final class FlotillaNode implements AutoCloseable {
     long id = r.getRequestId();
     long timeout = r.getTimeoutMs() > 0 ? r.getTimeoutMs() : DEFAULT_TIMEOUT_MS;
     CompletableFuture<Response> out;
-    if (!r.hasStatus() && isRemoved()) {
+    if (id == 0) {
+      // 0 marks answers the server cannot attribute to a request (BAD_FRAME, TOO_LARGE): an
+      // answer to a request numbered 0 could not be told from those.
+      out = CompletableFuture.completedFuture(KvTranslator.error(0, Error.Code.INVALID_ARGUMENT,
+          "request_id 0 is reserved for errors not tied to a request; number requests from 1"));
+    } else if (!r.hasStatus() && isRemoved()) {
       out = CompletableFuture.completedFuture(KvTranslator.error(id, Error.Code.NODE_UNAVAILABLE,
           "node " + config.id() + " was removed from the cluster; use another member"));
     } else if (KvTranslator.isWrite(r)) {

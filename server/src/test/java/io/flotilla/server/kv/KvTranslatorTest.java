@@ -159,4 +159,39 @@ class KvTranslatorTest {
     assertThat(page.getScan().getEntriesList()).hasSize(3);
     assertThat(page.getScan().getContinuation().toStringUtf8()).isEqualTo("s3");
   }
+
+  // A cas with expect_absent and a non-empty expected was served as expect_absent, silently.
+  @Test
+  void aCasWithBothExpectationsIsRefusedAndAnEmptyExpectedMeansAnEmptyValue() {
+    Response both = write(Request.newBuilder().setCas(CasRequest.newBuilder().setKey(s("c"))
+        .setExpectAbsent(true).setExpected(s("x")).setNewValue(s("1"))).build());
+    assertThat(both.getError().getCode()).isEqualTo(Error.Code.INVALID_ARGUMENT);
+    assertThat(index).isZero();
+    // expected empty and expect_absent false: the key must hold the empty value, so an absent key fails
+    Response emptyOnAbsent = write(Request.newBuilder().setCas(CasRequest.newBuilder().setKey(s("c"))
+        .setNewValue(s("1"))).build());
+    assertThat(emptyOnAbsent.getError().getCode()).isEqualTo(Error.Code.CAS_FAILED);
+    write(Request.newBuilder().setPut(PutRequest.newBuilder().setKey(s("c"))).build());
+    Response emptyOnEmpty = write(Request.newBuilder().setCas(CasRequest.newBuilder().setKey(s("c"))
+        .setNewValue(s("1"))).build());
+    assertThat(emptyOnEmpty.hasError()).isFalse();
+    assertThat(emptyOnEmpty.getCas().getSwapped()).isTrue();
+  }
+
+  @Test
+  void scanPagesEndBeforeTheByteCapButNeverEmpty() {
+    byte[] v = new byte[400];
+    for (int i = 0; i < 5; i++) {
+      write(Request.newBuilder().setPut(PutRequest.newBuilder().setKey(s("p" + i))
+          .setValue(ByteString.copyFrom(v))).build());
+    }
+    // 2 pairs = 2 x (2 + 400 + 16) bytes fit in 1000; a third would not.
+    var page = sm.scan("p".getBytes(), new byte[0], 100, 1000);
+    assertThat(page.entries()).hasSize(2);
+    assertThat(new String(page.continuationKey())).isEqualTo("p2");
+    // A cap smaller than one pair still returns that pair: a page is never empty.
+    var one = sm.scan("p".getBytes(), new byte[0], 100, 1);
+    assertThat(one.entries()).hasSize(1);
+    assertThat(new String(one.continuationKey())).isEqualTo("p1");
+  }
 }

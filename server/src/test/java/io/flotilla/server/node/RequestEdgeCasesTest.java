@@ -153,4 +153,24 @@ class RequestEdgeCasesTest {
       }
     }
   }
+
+  // request_id 0 is what the server uses for errors it cannot attribute (BAD_FRAME): a request
+  // numbered 0 is refused, not served with an answer that looks like one of those.
+  @Test
+  void requestIdZeroIsReserved() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir, 1).startAll()) {
+      cluster.awaitLeader();
+      try (RawClient raw = new RawClient(cluster.clientAddress(1))) {
+        raw.send(Request.newBuilder().setRequestId(0)
+            .setPut(PutRequest.newBuilder().setKey(bs("z")).setValue(bs("1"))).build());
+        Response r = raw.read();
+        assertThat(r.getError().getCode()).isEqualTo(Error.Code.INVALID_ARGUMENT);
+        assertThat(r.getError().getMessage()).contains("request_id 0 is reserved");
+        raw.send(Request.newBuilder().setRequestId(5).setGet(GetRequest.newBuilder().setKey(bs("z"))).build());
+        Response get = raw.read();
+        assertThat(get.getRequestId()).isEqualTo(5);
+        assertThat(get.getGet().getFound()).as("the refused put was not applied").isFalse();
+      }
+    }
+  }
 }
