@@ -48,6 +48,11 @@ final class NodeConnection {
 
   private final Endpoint endpoint;
   private final Bootstrap bootstrap;
+  /**
+   * Until when (System.nanoTime) callers should try other nodes first: this one let an attempt
+   * time out (a frozen process still accepts connections). 0: no reason to avoid it.
+   */
+  private volatile long avoidUntilNanos;
   private final AtomicLong ids = new AtomicLong();
   private Wire wire; // guarded by this
   private boolean closed; // guarded by this
@@ -74,6 +79,24 @@ final class NodeConnection {
 
   Endpoint endpoint() {
     return endpoint;
+  }
+
+  /** This node let an attempt time out: prefer others for {@code nanos}. */
+  void avoidFor(long nanos) {
+    avoidUntilNanos = Math.max(1, System.nanoTime() + nanos);
+  }
+
+  /** This node answered: nothing against it any more. */
+  void answered() {
+    if (avoidUntilNanos != 0) {
+      avoidUntilNanos = 0;
+    }
+  }
+
+  /** Whether to try other nodes before this one at {@code nowNanos}. */
+  boolean avoided(long nowNanos) {
+    long until = avoidUntilNanos;
+    return until != 0 && nowNanos - until < 0;
   }
 
   /** Sends with a fresh request id; the future fails with NotSent or ConnectionLost. */
