@@ -110,7 +110,8 @@ final class ServerCommand implements Callable<Integer> {
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--net-threads", defaultValue = "1",
-      description = "Network (Netty event-loop) threads for the client and peer ports, 1 to 64."
+      description = "Network (Netty event-loop) threads for the client port, 1 to 64 (the peer and"
+          + " admin ports have a thread each)."
           + " Default: ${DEFAULT-VALUE}: with the Raft loop beside it (which also writes the log),"
           + " one network thread costs the fewest wake-ups per request on a small machine"
           + " (docs/benchmarks.md); raise it on a machine with many cores and many clients.")

@@ -75,7 +75,7 @@ public final class FlotillaNode implements AutoCloseable {
   private final KvApplier applier;
   private final KvTranslator kv = new KvTranslator(StorageOptions.defaults());
   private final EventLoopGroup group;
-  /** The peer and admin ports' own thread: client-port load cannot delay Raft traffic or /health. */
+  /** The peer port's own thread: client-port load cannot delay Raft traffic (admin has its own). */
   private final EventLoopGroup controlGroup;
   private final PeerTransport peers;
   private final RaftNode raft;
@@ -159,7 +159,7 @@ public final class FlotillaNode implements AutoCloseable {
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         config.net().clientPort());
     io.flotilla.server.net.NetMetrics.bind(metrics, clientPort, peers);
-    this.admin = AdminServer.start(bind(config.adminBind()), controlGroup, controlGroup,
+    this.admin = AdminServer.start(bind(config.adminBind()),
         new AdminServer.Sources(() -> !raft.isStopped() || removedByCluster, this::status, metrics,
             config.faultInjection() ? faultControl(peers) : null));
     raft.start();

@@ -24,11 +24,11 @@ import java.util.Objects;
  *                    runs and tests); never on in production
  * @param leaseReads  the leader serves LINEARIZABLE reads under its lease, without a heartbeat
  *                    round (see docs/raft.md for the clock assumption); off by default
- * @param netThreads  Netty event-loop threads for the client and peer ports (1 to 64). One is the
+ * @param netThreads  Netty event-loop threads for the client port (1 to 64). One is the
  *                    default: besides it the node runs its Raft loop (which writes the log too),
  *                    and on a small machine every extra thread that a message crosses is another
- *                    wake-up (docs/benchmarks.md, "Threads and wake-ups"). The peer and admin
- *                    ports have a thread of their own.
+ *                    wake-up (docs/benchmarks.md, "Threads and wake-ups"). The peer port and
+ *                    the admin port have a thread each, apart from client load.
  * @param net         connection limits of the client port: connections, input budget, frame and
  *                    idle timeouts ({@link NetLimits})
  */
