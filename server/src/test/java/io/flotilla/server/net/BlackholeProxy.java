@@ -57,7 +57,11 @@ final class BlackholeProxy implements AutoCloseable {
   private void pump(Socket from, Socket to) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[64 << 10];
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      // Not try-with-resources: closing a socket's stream closes the socket, and a black hole
+      // must not pass a close on.
+      try {
+        InputStream in = from.getInputStream();
+        OutputStream out = to.getOutputStream();
         int n;
         while ((n = in.read(buf)) >= 0) {
           if (!blackhole) {
