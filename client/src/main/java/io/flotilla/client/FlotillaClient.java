@@ -322,29 +322,10 @@ public final class FlotillaClient implements AutoCloseable {
         return all.get(l);
       }
       if (!isWrite && consistency != Consistency.LINEARIZABLE) {
-        return answering(all, spread::getAndIncrement);
+        return NodeConnection.firstAnswering(all, spread::getAndIncrement);
       }
       // Leader unknown: walk the endpoints, one per try.
-      return answering(all, () -> walk++);
-    }
-
-    /**
-     * The next node in {@code order} that is not being avoided (it let an attempt time out
-     * lately); if every node is, the next one anyway: one of them may be back.
-     */
-    private NodeConnection answering(List<NodeConnection> all, java.util.function.IntSupplier order) {
-      long now = System.nanoTime();
-      NodeConnection first = null;
-      for (int i = 0; i < all.size(); i++) {
-        NodeConnection c = all.get(Math.floorMod(order.getAsInt(), all.size()));
-        if (!c.avoided(now)) {
-          return c;
-        }
-        if (first == null) {
-          first = c;
-        }
-      }
-      return first;
+      return NodeConnection.firstAnswering(all, () -> walk++);
     }
 
     /** Accounts for the current attempt if no answer settled it: written means maybe applied. */

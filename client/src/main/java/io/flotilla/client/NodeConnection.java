@@ -93,6 +93,26 @@ final class NodeConnection {
     }
   }
 
+  /**
+   * The next node in {@code order} that is not being avoided (it let an attempt time out
+   * lately); if every node is, the next one anyway: one of them may be back.
+   */
+  static NodeConnection firstAnswering(java.util.List<NodeConnection> all,
+      java.util.function.IntSupplier order) {
+    long now = System.nanoTime();
+    NodeConnection first = null;
+    for (int i = 0; i < all.size(); i++) {
+      NodeConnection c = all.get(Math.floorMod(order.getAsInt(), all.size()));
+      if (!c.avoided(now)) {
+        return c;
+      }
+      if (first == null) {
+        first = c;
+      }
+    }
+    return first;
+  }
+
   /** Whether to try other nodes before this one at {@code nowNanos}. */
   boolean avoided(long nowNanos) {
     long until = avoidUntilNanos;

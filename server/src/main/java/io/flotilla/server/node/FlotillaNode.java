@@ -149,8 +149,8 @@ public final class FlotillaNode implements AutoCloseable {
     raftRef[0] = raft;
     peers.addListener(new PeerTransport.Listener() {
       @Override
-      public void snapshotAborted(long peer) {
-        raft.reportSnapshotFailure(peer); // it cannot arrive whole: probe and resend now
+      public void snapshotAborted(long peer) { // it cannot arrive whole: probe and resend now
+        raft.reportSnapshotFailure(peer);
       }
     });
     raft.setListener(nodeMetrics);
@@ -235,36 +235,34 @@ public final class FlotillaNode implements AutoCloseable {
   private final SnapshotChunker.Assembler assembler = new SnapshotChunker.Assembler(MAX_SNAPSHOT_BYTES);
 
   /**
-   * On the Raft loop: a snapshot goes out in chunks, everything else as one frame, with its kind
-   * so the transport can coalesce heartbeats without decoding them. At most one snapshot is in
-   * flight per peer; another one meanwhile is not sent, and Raft is not told: the one in flight
-   * still arrives and its answer moves the leader on, and if it is lost the leader's snapshot
-   * timeout (or {@code snapshotAborted}, when its connection closes) makes it probe again
-   * (docs/raft.md, "Snapshots to a slow follower").
+   * On the Raft loop: a snapshot goes out in chunks (unless one is still in flight to that peer:
+   * Raft is not told, see docs/raft.md "Snapshots to a slow follower"), everything else as one
+   * frame with its kind, so the transport can coalesce heartbeats without decoding them.
    */
   private void send(Message m) {
     if (m instanceof Message.InstallSnapshot install) {
-      boolean queued = peers.sendSnapshot(m.to(), () -> {
-        var chunks = SnapshotChunker.split(install, SNAPSHOT_CHUNK_BYTES);
-        LOG.info("sending snapshot at {} to node {}: {} bytes in {} chunks", install.snapshot().index(),
-            m.to(), install.snapshot().sizeBytes(), chunks.size());
-        java.util.List<byte[]> frames = new java.util.ArrayList<>(chunks.size());
-        for (var c : chunks) {
-          byte[] body = SnapshotChunker.encode(c);
-          byte[] frame = new byte[body.length + 1];
-          frame[0] = CHUNK_FRAME;
-          System.arraycopy(body, 0, frame, 1, body.length);
-          frames.add(frame);
-        }
-        return frames;
-      });
-      if (!queued) {
-        LOG.debug("snapshot at {} to node {} not sent: one is still in flight", install.snapshot().index(), m.to());
+      if (!peers.sendSnapshot(m.to(), () -> chunkFrames(install))) {
+        LOG.debug("snapshot at {} to node {} not sent: one is in flight", install.snapshot().index(), m.to());
       }
     } else {
       peers.send(m.to(), m instanceof Message.Heartbeat ? PeerFrameKind.HEARTBEAT : PeerFrameKind.OTHER,
           MessageCodec.encode(m));
     }
+  }
+
+  private static java.util.List<byte[]> chunkFrames(Message.InstallSnapshot install) {
+    var chunks = SnapshotChunker.split(install, SNAPSHOT_CHUNK_BYTES);
+    LOG.info("sending snapshot at {} to node {}: {} bytes in {} chunks", install.snapshot().index(),
+        install.to(), install.snapshot().sizeBytes(), chunks.size());
+    java.util.List<byte[]> frames = new java.util.ArrayList<>(chunks.size());
+    for (var c : chunks) {
+      byte[] body = SnapshotChunker.encode(c);
+      byte[] frame = new byte[body.length + 1];
+      frame[0] = CHUNK_FRAME;
+      System.arraycopy(body, 0, frame, 1, body.length);
+      frames.add(frame);
+    }
+    return frames;
   }
 
   /** On a network thread: chunks of one snapshot may come from several connections over time. */
