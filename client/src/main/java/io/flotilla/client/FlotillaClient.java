@@ -129,10 +129,13 @@ public final class FlotillaClient implements AutoCloseable {
     return write(Request.newBuilder().setTxn(txn)).thenApply(r -> r.getTxn().getSucceeded());
   }
 
-  /** The cluster's members, from the leader. */
+  /**
+   * The cluster's members, from the leader. Read-only, so routed like a LINEARIZABLE read: an
+   * attempt that gets no answer within the attempt timeout is retried at another node.
+   */
   public CompletableFuture<io.flotilla.client.proto.MemberListResult> members() {
-    return write(Request.newBuilder().setMemberList(
-        io.flotilla.client.proto.MemberListRequest.getDefaultInstance()), true)
+    return read(Request.newBuilder().setMemberList(
+        io.flotilla.client.proto.MemberListRequest.getDefaultInstance()), Consistency.LINEARIZABLE)
         .thenApply(Response::getMemberList);
   }
 
@@ -149,7 +152,11 @@ public final class FlotillaClient implements AutoCloseable {
         .thenApply(r -> r.getTransferLeader().getLeaderId());
   }
 
-  /** Status of the node at {@code endpoint} (no redirect: you asked that node). */
+  /**
+   * Status of the node at {@code endpoint} (no redirect: you asked that node). Fails with
+   * TIMEOUT once one attempt goes unanswered for the attempt timeout: asking the same silent
+   * node again until the deadline would tell nothing more.
+   */
   public CompletableFuture<StatusResult> status(Endpoint endpoint) {
     NodeConnection c = connectionFor(endpoint.toString());
     return new Call(Request.newBuilder().setStatus(StatusRequest.getDefaultInstance()).build(),
@@ -197,6 +204,9 @@ public final class FlotillaClient implements AutoCloseable {
       return c;
     });
   }
+
+  /** How many attempt timeouts a node that let one pass is avoided for. */
+  private static final int AVOID_FACTOR = 5;
 
   /** One attempt got no answer within {@link ClientOptions#attemptTimeout()}. */
   static final class AttemptTimeoutException extends Exception {
@@ -281,13 +291,21 @@ public final class FlotillaClient implements AutoCloseable {
         // this attempt and try elsewhere. Reads have no effect; a write under a session is
         // retried with the same (client id, sequence), so the cluster applies it at most once.
         // Completing the attempt's future also frees its slot on the connection, and a late
-        // answer is then dropped.
-        var timer = group.schedule(() -> attemptDone.completeExceptionally(
-            new AttemptTimeoutException(to.endpoint() + " did not answer within "
-                + options.attemptTimeout().toMillis() + " ms")),
-            options.attemptTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        // answer is then dropped. The node is avoided for a while, so the calls after this one
+        // do not each wait an attempt timeout on it too.
+        var timer = group.schedule(() -> {
+          if (attemptDone.completeExceptionally(new AttemptTimeoutException(to.endpoint()
+              + " did not answer within " + options.attemptTimeout().toMillis() + " ms"))) {
+            to.avoidFor(AVOID_FACTOR * options.attemptTimeout().toNanos());
+          }
+        }, options.attemptTimeout().toNanos(), TimeUnit.NANOSECONDS);
         attemptDone.whenComplete((r, e) -> timer.cancel(false));
       }
+      attemptDone.whenComplete((r, e) -> {
+        if (r != null) {
+          to.answered();
+        }
+      });
       attemptDone.whenComplete(this::onAnswer);
     }
 
@@ -304,10 +322,10 @@ public final class FlotillaClient implements AutoCloseable {
         return all.get(l);
       }
       if (!isWrite && consistency != Consistency.LINEARIZABLE) {
-        return all.get(Math.floorMod(spread.getAndIncrement(), all.size()));
+        return NodeConnection.firstAnswering(all, spread::getAndIncrement);
       }
       // Leader unknown: walk the endpoints, one per try.
-      return all.get(Math.floorMod(walk++, all.size()));
+      return NodeConnection.firstAnswering(all, () -> walk++);
     }
 
     /** Accounts for the current attempt if no answer settled it: written means maybe applied. */
@@ -333,6 +351,10 @@ public final class FlotillaClient implements AutoCloseable {
         forgetLeader(target);
         if (cause instanceof NodeConnection.NotSentException) {
           maybeApplied = maybeAppliedBeforeAttempt; // never reached the wire
+        }
+        if (pinned != null && cause instanceof AttemptTimeoutException) {
+          fail(Error.Code.TIMEOUT, cause.getMessage(), false); // only a read is ever pinned
+          return;
         }
         if (cause instanceof NodeConnection.ConnectionLostException) {
           maybeApplied |= isWrite;

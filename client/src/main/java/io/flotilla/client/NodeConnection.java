@@ -48,6 +48,11 @@ final class NodeConnection {
 
   private final Endpoint endpoint;
   private final Bootstrap bootstrap;
+  /**
+   * Until when (System.nanoTime) callers should try other nodes first: this one let an attempt
+   * time out (a frozen process still accepts connections). 0: no reason to avoid it.
+   */
+  private volatile long avoidUntilNanos;
   private final AtomicLong ids = new AtomicLong();
   private Wire wire; // guarded by this
   private boolean closed; // guarded by this
@@ -74,6 +79,44 @@ final class NodeConnection {
 
   Endpoint endpoint() {
     return endpoint;
+  }
+
+  /** This node let an attempt time out: prefer others for {@code nanos}. */
+  void avoidFor(long nanos) {
+    avoidUntilNanos = Math.max(1, System.nanoTime() + nanos);
+  }
+
+  /** This node answered: nothing against it any more. */
+  void answered() {
+    if (avoidUntilNanos != 0) {
+      avoidUntilNanos = 0;
+    }
+  }
+
+  /**
+   * The next node in {@code order} that is not being avoided (it let an attempt time out
+   * lately); if every node is, the next one anyway: one of them may be back.
+   */
+  static NodeConnection firstAnswering(java.util.List<NodeConnection> all,
+      java.util.function.IntSupplier order) {
+    long now = System.nanoTime();
+    NodeConnection first = null;
+    for (int i = 0; i < all.size(); i++) {
+      NodeConnection c = all.get(Math.floorMod(order.getAsInt(), all.size()));
+      if (!c.avoided(now)) {
+        return c;
+      }
+      if (first == null) {
+        first = c;
+      }
+    }
+    return first;
+  }
+
+  /** Whether to try other nodes before this one at {@code nowNanos}. */
+  boolean avoided(long nowNanos) {
+    long until = avoidUntilNanos;
+    return until != 0 && nowNanos - until < 0;
   }
 
   /** Sends with a fresh request id; the future fails with NotSent or ConnectionLost. */

@@ -2,13 +2,13 @@ package io.flotilla.client.wire;
 
 import io.flotilla.client.proto.Error;
 import io.flotilla.client.proto.Response;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.LengthFieldPrepender;
 
 /**
  * Framing shared by client and server: a 4-byte big-endian length, then one protobuf message.
  * Both ends refuse frames above a limit before buffering them, so a bad length cannot make either
- * side allocate gigabytes.
+ * side allocate gigabytes, and buffer an incomplete frame only as its bytes arrive
+ * ({@link FrameDecoder}). A zero-length frame carries no message: the peer port uses it as a ping.
  */
 public final class Frames {
   /** Length prefix size. */
@@ -21,10 +21,17 @@ public final class Frames {
 
   private Frames() {}
 
-  /** Splits the byte stream into frames, stripping the length; fails fast on oversized ones. */
-  public static LengthFieldBasedFrameDecoder decoder(int maxFrameBytes) {
-    return new LengthFieldBasedFrameDecoder(maxFrameBytes + LENGTH_BYTES, 0, LENGTH_BYTES, 0,
-        LENGTH_BYTES, true);
+  /**
+   * Splits the byte stream into frames, stripping the length; fails fast on oversized ones. No
+   * budget beyond the frame limit and no timeout: for a client reading its server's answers.
+   */
+  public static FrameDecoder decoder(int maxFrameBytes) {
+    return new FrameDecoder(maxFrameBytes, InputBudget.unlimited(), 0);
+  }
+
+  /** As {@link #decoder(int)}, sharing {@code budget} and failing frames older than the timeout. */
+  public static FrameDecoder decoder(int maxFrameBytes, InputBudget budget, long frameTimeoutMs) {
+    return new FrameDecoder(maxFrameBytes, budget, frameTimeoutMs);
   }
 
   public static LengthFieldPrepender prepender() {

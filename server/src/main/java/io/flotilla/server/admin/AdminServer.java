@@ -64,12 +64,37 @@ public final class AdminServer implements AutoCloseable {
   }
 
   private final Channel channel;
+  /** The thread this server owns, if it was started with one of its own; else null. */
+  private final EventLoopGroup ownGroup;
 
-  private AdminServer(Channel channel) {
+  private AdminServer(Channel channel, EventLoopGroup ownGroup) {
     this.channel = channel;
+    this.ownGroup = ownGroup;
+  }
+
+  /**
+   * Starts on a network thread of its own: {@code /health} and {@code /status} then answer
+   * whatever load the client port is under, and a slow {@code /status} (it waits up to 2 s for
+   * the Raft loop) cannot hold up peer traffic either.
+   */
+  public static AdminServer start(InetSocketAddress address, Sources sources)
+      throws InterruptedException {
+    EventLoopGroup group = new io.netty.channel.nio.NioEventLoopGroup(1,
+        new io.netty.util.concurrent.DefaultThreadFactory("flotilla-admin"));
+    try {
+      return new AdminServer(bind(address, group, group, sources), group);
+    } catch (InterruptedException | RuntimeException e) {
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+      throw e;
+    }
   }
 
   public static AdminServer start(InetSocketAddress address, EventLoopGroup boss,
+      EventLoopGroup workers, Sources sources) throws InterruptedException {
+    return new AdminServer(bind(address, boss, workers, sources), null);
+  }
+
+  private static Channel bind(InetSocketAddress address, EventLoopGroup boss,
       EventLoopGroup workers, Sources sources) throws InterruptedException {
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     Channel ch = new ServerBootstrap()
@@ -85,7 +110,7 @@ public final class AdminServer implements AutoCloseable {
           }
         })
         .bind(address).sync().channel();
-    return new AdminServer(ch);
+    return ch;
   }
 
   public InetSocketAddress localAddress() {
@@ -95,6 +120,9 @@ public final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     channel.close().syncUninterruptibly();
+    if (ownGroup != null) {
+      ownGroup.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
   }
 
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {

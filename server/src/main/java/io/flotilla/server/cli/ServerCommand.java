@@ -3,6 +3,7 @@ package io.flotilla.server.cli;
 import io.flotilla.client.Endpoint;
 import io.flotilla.server.node.FlotillaNode;
 import io.flotilla.server.node.MembershipOptions;
+import io.flotilla.server.node.NetLimits;
 import io.flotilla.server.node.NodeConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -109,11 +110,38 @@ final class ServerCommand implements Callable<Integer> {
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--net-threads", defaultValue = "1",
-      description = "Network (Netty event-loop) threads for the client and peer ports, 1 to 64."
+      description = "Network (Netty event-loop) threads for the client port, 1 to 64 (the peer and"
+          + " admin ports have a thread each)."
           + " Default: ${DEFAULT-VALUE}: with the Raft loop beside it (which also writes the log),"
           + " one network thread costs the fewest wake-ups per request on a small machine"
           + " (docs/benchmarks.md); raise it on a machine with many cores and many clients.")
   int netThreads;
+
+  @Option(names = "--max-client-connections",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_MAX_CONNECTIONS,
+      description = "Open client connections at most; one more is answered UNAVAILABLE (request id"
+          + " 0) and closed before anything on it is read. Keep it below the process's file"
+          + " descriptor limit. Default: ${DEFAULT-VALUE}.")
+  int maxClientConnections;
+
+  @Option(names = "--client-input-budget-bytes",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_INPUT_BUDGET_BYTES,
+      description = "Bytes of incomplete request frames all client connections may buffer"
+          + " together (a frame is buffered only as it arrives); the connection whose frame would"
+          + " pass it is answered UNAVAILABLE and closed. Default: ${DEFAULT-VALUE} (64 MiB).")
+  long clientInputBudgetBytes;
+
+  @Option(names = "--frame-timeout-ms",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_FRAME_TIMEOUT_MILLIS,
+      description = "A request frame still incomplete this long after its first byte closes its"
+          + " connection (BAD_FRAME). Default: ${DEFAULT-VALUE}.")
+  long frameTimeoutMillis;
+
+  @Option(names = "--idle-timeout-ms",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_IDLE_TIMEOUT_MILLIS,
+      description = "A client connection that sent nothing and has nothing in flight for this long"
+          + " is closed (0: never). Default: ${DEFAULT-VALUE}.")
+  long idleTimeoutMillis;
 
   @Option(names = "--enable-fault-injection", hidden = true,
       description = "Tests and chaos runs only: the admin port accepts POST /fault?drop-to=IDS,"
@@ -139,6 +167,12 @@ final class ServerCommand implements Callable<Integer> {
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
         faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads);
+    try {
+      config = config.withNet(new NetLimits(maxClientConnections, clientInputBudgetBytes,
+          frameTimeoutMillis, idleTimeoutMillis));
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
     FlotillaNode node = FlotillaNode.start(config, membership);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -2,17 +2,17 @@ package io.flotilla.server.net;
 
 import io.flotilla.client.Endpoint;
 import io.flotilla.client.wire.Frames;
+import io.flotilla.client.wire.InputBudget;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.group.ChannelGroup;
@@ -20,15 +20,13 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -37,31 +35,116 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The peer port: opaque frames (encoded Raft messages) between nodes, one outgoing connection per
- * peer. Raft tolerates loss, so the transport never blocks and never retries a frame: while a peer
- * is unreachable, frames beyond a small queue are dropped and counted, and the connection is
- * retried with exponential backoff and jitter. Peers are addressed by host name, resolved at every
- * connect, so a peer that moves to a new IP under the same name is found again.
+ * peer ({@link PeerLink}). Raft tolerates loss, so the transport never blocks and never retries a
+ * frame: while a peer is unreachable or not reading, frames beyond bounded queues are dropped and
+ * counted, and the connection is retried with exponential backoff and jitter. Peers are addressed
+ * by host name, resolved at every connect, so a peer that moves to a new IP under the same name is
+ * found again.
  *
- * <p>Frames queued from any thread are written by the peer's event loop in one task and flushed
- * once per turn, however many arrived.
+ * <p>The sender says what a frame is ({@link PeerFrameKind}, or {@link #sendSnapshot}); the
+ * transport never decodes one. A zero-length frame is the transport's own: a ping on an outgoing
+ * connection, answered (with another one) by the accepting side whenever it reads, so each link
+ * knows whether its path still works (see {@link PeerLink}). Zero-length frames are never
+ * delivered.
+ *
+ * <p>Accepted connections are bounded like the client port's: a budget for incomplete input
+ * shared by them all (separate from the client port's, so client abuse cannot use it up), a frame
+ * timeout, a connection limit, and an idle timeout (a live peer pings).
  */
 public final class PeerTransport implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PeerTransport.class);
 
-  /** Tuning of the peer links. */
-  public record Options(int maxFrameBytes, int maxQueuedFrames, long backoffMinMillis,
-      long backoffMaxMillis, int connectTimeoutMillis) {
-    public static final Options DEFAULT = new Options(64 << 20, 4096, 50, 2000, 2000);
+  /**
+   * Tuning of the peer links.
+   *
+   * @param maxFrameBytes     largest frame accepted
+   * @param maxQueuedFrames   frames (other than heartbeats and snapshots) queued per peer
+   * @param maxQueuedBytes    ... and their bytes
+   * @param backoffMinMillis  first pause before redialling
+   * @param backoffMaxMillis  longest pause (doubling, with jitter)
+   * @param connectTimeoutMillis one connect attempt
+   * @param pingIntervalMillis   how often a link pings its connection
+   * @param deadAfterMillis      a connection with nothing heard back this long is closed and
+   *                             redialled; an accepted one that received nothing for three times
+   *                             this is closed
+   * @param inputBudgetBytes     incomplete input all accepted connections may hold together
+   * @param frameTimeoutMillis   an incomplete frame older than this closes its connection
+   * @param maxConnections       accepted connections; more are closed at once
+   * @param writeLowWaterBytes   unsent bytes in a link's socket below which it is written again
+   * @param writeHighWaterBytes  unsent bytes above which a link holds frames in its queues
+   */
+  public record Options(int maxFrameBytes, int maxQueuedFrames, long maxQueuedBytes,
+      long backoffMinMillis, long backoffMaxMillis, int connectTimeoutMillis,
+      long pingIntervalMillis, long deadAfterMillis, long inputBudgetBytes,
+      long frameTimeoutMillis, int maxConnections, int writeLowWaterBytes,
+      int writeHighWaterBytes) {
+    public static final Options DEFAULT = forTick(100);
+
+    public Options {
+      if (maxFrameBytes <= 0 || maxQueuedFrames <= 0 || maxQueuedBytes <= 0
+          || backoffMinMillis <= 0 || backoffMaxMillis < backoffMinMillis
+          || connectTimeoutMillis <= 0 || pingIntervalMillis <= 0
+          || deadAfterMillis <= pingIntervalMillis || inputBudgetBytes < maxFrameBytes
+          || frameTimeoutMillis <= 0 || maxConnections <= 0 || writeLowWaterBytes <= 0
+          || writeHighWaterBytes < writeLowWaterBytes) {
+        throw new IllegalArgumentException("bad peer transport options: " + this);
+      }
+    }
+
+    /** The older shape (tests): the rest as for a 100 ms tick. */
+    public Options(int maxFrameBytes, int maxQueuedFrames, long backoffMinMillis,
+        long backoffMaxMillis, int connectTimeoutMillis) {
+      this(maxFrameBytes, maxQueuedFrames, 64L << 20, backoffMinMillis, backoffMaxMillis,
+          connectTimeoutMillis, 100, 1000, Math.max(256L << 20, maxFrameBytes), 30_000, 1024,
+          1 << 20, 4 << 20);
+    }
+
+    /**
+     * Timings from the Raft tick (election timeout 10-20 ticks): ping every tick, a link silent
+     * for 10 ticks is dead, and a connect attempt and the longest backoff are 3 ticks each (at
+     * least 200 and 100 ms), so after a partition heals each link is back within about 6 ticks,
+     * well inside one election timeout.
+     */
+    public static Options forTick(long tickMillis) {
+      return new Options(64 << 20, 4096, 64L << 20, Math.min(50, tickMillis),
+          Math.max(100, 3 * tickMillis), (int) Math.max(200, 3 * tickMillis), tickMillis,
+          10 * tickMillis, 256L << 20, 30_000, 1024, 1 << 20, 4 << 20);
+    }
+  }
+
+  /** Link transitions and snapshot aborts, for metrics and for Raft; called on Netty threads. */
+  public interface Listener {
+    Listener NONE = new Listener() {};
+
+    /** The first answer on a link since the transport started. */
+    default void linkUp(long peer) {}
+
+    /** A link that was up lost its connection (closed by either side, or silent too long). */
+    default void linkLost(long peer) {}
+
+    /** A link that was lost answers again. */
+    default void linkRestored(long peer) {}
+
+    /**
+     * A snapshot already partly written to {@code peer} cannot arrive whole: its connection
+     * closed. The receiver drops the partial one; the leader should probe and resend.
+     */
+    default void snapshotAborted(long peer) {}
   }
 
   private final Options options;
   private final EventLoopGroup group;
   private final Consumer<byte[]> inbound;
-  private final Map<Long, Link> links = new ConcurrentHashMap<>();
+  private final Map<Long, PeerLink> links = new ConcurrentHashMap<>();
   private final Bootstrap bootstrap;
+  private final InputBudget budget;
   private volatile Channel serverChannel;
   private volatile boolean closed;
-  private final AtomicLong framesDropped = new AtomicLong();
+  final AtomicLong framesDropped = new AtomicLong();
+  final AtomicLong heartbeatsCoalesced = new AtomicLong();
+  final AtomicLong snapshotsRefused = new AtomicLong();
+  final AtomicLong snapshotsAborted = new AtomicLong();
+  private final AtomicInteger acceptedCount = new AtomicInteger();
   /**
    * Fault injection (tests and chaos runs only, switched on by the node's admin port when the
    * node was started with fault injection enabled): frames to these peers are dropped, as a
@@ -71,6 +154,7 @@ public final class PeerTransport implements AutoCloseable {
   private final AtomicLong framesDroppedByFault = new AtomicLong();
   /** Byte counts per peer, for metrics; a no-op until {@link #setTraffic} is called. */
   private volatile Traffic traffic = Traffic.NONE;
+  private final java.util.List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -78,18 +162,14 @@ public final class PeerTransport implements AutoCloseable {
     this.options = options;
     this.group = group;
     this.inbound = inbound;
+    this.budget = new InputBudget(options.inputBudgetBytes());
     this.bootstrap = new Bootstrap()
         .group(group)
         .channel(NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, options.connectTimeoutMillis())
-        .handler(new ChannelInitializer<SocketChannel>() {
-          @Override
-          protected void initChannel(SocketChannel ch) {
-            // Outgoing links only send; anything a peer sends back on them is discarded.
-            ch.pipeline().addLast(Frames.prepender());
-          }
-        });
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(options.writeLowWaterBytes(), options.writeHighWaterBytes()));
   }
 
   /**
@@ -108,12 +188,28 @@ public final class PeerTransport implements AutoCloseable {
           @Override
           protected void initChannel(SocketChannel ch) {
             ch.pipeline()
-                .addLast(Frames.decoder(options.maxFrameBytes()))
+                .addLast(t.new Ponger())
+                .addLast(Frames.decoder(options.maxFrameBytes(), t.budget,
+                    options.frameTimeoutMillis()))
+                .addLast(new IdleStateHandler(3 * options.deadAfterMillis(), 0, 0,
+                    TimeUnit.MILLISECONDS))
                 .addLast(t.new Receiver());
           }
         })
         .bind(bind).sync().channel();
     return t;
+  }
+
+  Options options() {
+    return options;
+  }
+
+  Bootstrap bootstrap() {
+    return bootstrap;
+  }
+
+  Traffic traffic() {
+    return traffic;
   }
 
   public InetSocketAddress localAddress() {
@@ -122,31 +218,82 @@ public final class PeerTransport implements AutoCloseable {
 
   /** Adds or moves a peer; an existing link to another address is dropped and reconnected. */
   public void setPeer(long nodeId, Endpoint endpoint) {
-    Link old = links.put(nodeId, new Link(nodeId, endpoint, group.next()));
+    PeerLink old = links.put(nodeId, new PeerLink(nodeId, endpoint, group.next(), this));
     if (old != null) {
       old.shutdown();
     }
   }
 
   public void removePeer(long nodeId) {
-    Link old = links.remove(nodeId);
+    PeerLink old = links.remove(nodeId);
     if (old != null) {
       old.shutdown();
     }
   }
 
+  /** The peers with a link. */
+  public java.util.Set<Long> peers() {
+    return java.util.Set.copyOf(links.keySet());
+  }
+
   /** Queues a frame for {@code nodeId}; never blocks. Unknown peers and overflow drop the frame. */
-  public void send(long nodeId, byte[] frame) {
+  public void send(long nodeId, PeerFrameKind kind, byte[] frame) {
+    if (frame.length == 0) {
+      throw new IllegalArgumentException("empty frames are the transport's pings");
+    }
     if (dropTo.contains(nodeId)) {
       framesDroppedByFault.incrementAndGet();
       return;
     }
-    Link link = links.get(nodeId);
+    PeerLink link = links.get(nodeId);
     if (link == null || closed) {
       framesDropped.incrementAndGet();
       return;
     }
-    link.enqueue(frame);
+    link.enqueue(kind, frame);
+  }
+
+  /** {@link #send(long, PeerFrameKind, byte[])} of an {@link PeerFrameKind#OTHER} frame. */
+  public void send(long nodeId, byte[] frame) {
+    send(nodeId, PeerFrameKind.OTHER, frame);
+  }
+
+  /**
+   * Queues one snapshot's chunk frames for {@code nodeId}, unless a snapshot is still in flight
+   * to it (from this call until its last chunk is written to the socket): then the chunks are not
+   * even made ({@code chunks} is not called) and the answer is false. A refusal is not a failure:
+   * the one in flight is still on its way, and its answer moves the leader on (docs/raft.md,
+   * "Snapshots to a slow follower"). Called from one thread (the Raft loop).
+   */
+  public boolean sendSnapshot(long nodeId, java.util.function.Supplier<java.util.List<byte[]>> chunks) {
+    PeerLink link = links.get(nodeId);
+    if (link != null && !closed && link.snapshotInFlight()) {
+      snapshotsRefused.incrementAndGet();
+      return false;
+    }
+    java.util.List<byte[]> frames = chunks.get();
+    if (frames.isEmpty() || frames.stream().anyMatch(f -> f.length == 0)) {
+      throw new IllegalArgumentException("a snapshot is at least one non-empty chunk");
+    }
+    if (dropTo.contains(nodeId)) {
+      framesDroppedByFault.addAndGet(frames.size());
+      return true; // dropped as a partition would: the leader's snapshot timeout covers it
+    }
+    if (link == null || closed) {
+      framesDropped.addAndGet(frames.size());
+      return true; // nobody to refuse it: lost, like any frame to an unknown peer
+    }
+    if (!link.offerSnapshot(frames)) {
+      snapshotsRefused.incrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  /** Whether a snapshot to {@code nodeId} is in flight (a new one would be refused). */
+  public boolean snapshotInFlight(long nodeId) {
+    PeerLink link = links.get(nodeId);
+    return link != null && link.snapshotInFlight();
   }
 
   /**
@@ -173,9 +320,56 @@ public final class PeerTransport implements AutoCloseable {
     this.traffic = traffic;
   }
 
-  /** Frames dropped so far (unknown peer, queue full while disconnected, transport closed). */
+  /** Adds a listener for link transitions and snapshot aborts. */
+  public void addListener(Listener listener) {
+    listeners.add(listener);
+  }
+
+  void linkUp(long peer) {
+    listeners.forEach(l -> l.linkUp(peer));
+  }
+
+  void linkLost(long peer) {
+    listeners.forEach(l -> l.linkLost(peer));
+  }
+
+  void linkRestored(long peer) {
+    listeners.forEach(l -> l.linkRestored(peer));
+  }
+
+  void snapshotAborted(long peer) {
+    listeners.forEach(l -> l.snapshotAborted(peer));
+  }
+
+  /** Frames dropped so far (unknown peer, a queue full, transport closed). */
   public long framesDropped() {
     return framesDropped.get();
+  }
+
+  /** Heartbeats replaced by a newer one before they were sent. */
+  public long heartbeatsCoalesced() {
+    return heartbeatsCoalesced.get();
+  }
+
+  /** Snapshots not queued because another was in flight to the same peer. */
+  public long snapshotsRefused() {
+    return snapshotsRefused.get();
+  }
+
+  /** Snapshots abandoned part-way because their connection closed. */
+  public long snapshotsAborted() {
+    return snapshotsAborted.get();
+  }
+
+  /** Bytes waiting for {@code nodeId}: in the link's queues and in its socket's buffer. */
+  public long queuedBytes(long nodeId) {
+    PeerLink link = links.get(nodeId);
+    return link == null ? 0 : link.queuedBytes();
+  }
+
+  /** Bytes of incomplete frames buffered by accepted connections right now. */
+  public long bufferedInputBytes() {
+    return budget.used();
   }
 
   /**
@@ -196,16 +390,16 @@ public final class PeerTransport implements AutoCloseable {
     return framesDroppedByFault.get();
   }
 
-  /** True when the link to {@code nodeId} has a live connection. */
+  /** True when the link to {@code nodeId} has a connection on which the peer answered. */
   public boolean connected(long nodeId) {
-    Link l = links.get(nodeId);
-    return l != null && l.channel != null && l.channel.isActive();
+    PeerLink l = links.get(nodeId);
+    return l != null && l.connected();
   }
 
   @Override
   public void close() {
     closed = true;
-    links.values().forEach(Link::shutdown);
+    links.values().forEach(PeerLink::shutdown);
     links.clear();
     if (serverChannel != null) {
       serverChannel.close().syncUninterruptibly();
@@ -213,151 +407,60 @@ public final class PeerTransport implements AutoCloseable {
     accepted.close().syncUninterruptibly();
   }
 
-  /** The outgoing side to one peer: a queue drained by its event loop, and reconnection. */
-  private final class Link {
-    final long nodeId;
-    final Endpoint endpoint;
-    final EventLoop loop;
-    final Queue<byte[]> queue = new ConcurrentLinkedQueue<>();
-    final AtomicInteger queued = new AtomicInteger();
-    final AtomicBoolean drainScheduled = new AtomicBoolean();
-    // Touched only on loop:
-    Channel channel;
-    ChannelFuture connecting;
-    long nextBackoff = options.backoffMinMillis();
-    boolean reconnectScheduled;
-    volatile boolean shut;
+  /**
+   * First on an accepted connection: whenever bytes arrive, answer with an empty frame (at most
+   * every half ping interval), so the dialling side knows this path works and that we read.
+   */
+  private final class Ponger extends ChannelInboundHandlerAdapter {
+    private final long everyNanos = TimeUnit.MILLISECONDS.toNanos(options.pingIntervalMillis()) / 2;
+    private long lastPong = System.nanoTime() - everyNanos;
 
-    Link(long nodeId, Endpoint endpoint, EventLoop loop) {
-      this.nodeId = nodeId;
-      this.endpoint = endpoint;
-      this.loop = loop;
-    }
-
-    void enqueue(byte[] frame) {
-      if (queued.incrementAndGet() > options.maxQueuedFrames()) {
-        queued.decrementAndGet();
-        framesDropped.incrementAndGet();
-        return;
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      long now = System.nanoTime();
+      if (now - lastPong >= everyNanos && ctx.channel().isWritable()) {
+        lastPong = now;
+        ctx.writeAndFlush(ctx.alloc().buffer(Frames.LENGTH_BYTES).writeInt(0), ctx.voidPromise());
       }
-      queue.add(frame);
-      if (drainScheduled.compareAndSet(false, true)) {
-        loop.execute(this::drain);
-      }
-    }
-
-    /** On loop: writes everything queued, flushes once. */
-    private void drain() {
-      drainScheduled.set(false);
-      if (shut) {
-        discardQueue();
-        return;
-      }
-      if (channel == null || !channel.isActive()) {
-        connect();
-        return; // the queue waits (bounded) until the connection is up
-      }
-      boolean wrote = false;
-      byte[] f;
-      while ((f = queue.poll()) != null) {
-        queued.decrementAndGet();
-        channel.write(Unpooled.wrappedBuffer(f), channel.voidPromise());
-        traffic.sent(nodeId, f.length + Frames.LENGTH_BYTES);
-        wrote = true;
-      }
-      if (wrote) {
-        channel.flush();
-      }
-    }
-
-    /** On loop: starts a connection unless one is under way or a retry is scheduled. */
-    private void connect() {
-      if (connecting != null || reconnectScheduled || shut) {
-        return;
-      }
-      // Unresolved: the name is looked up now, on every attempt.
-      connecting = bootstrap.clone(loop).connect(
-          InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
-      connecting.addListener(done -> {
-        connecting = null;
-        Channel ch = ((ChannelFuture) done).channel();
-        if (done.isSuccess() && ch.localAddress() != null
-            && ch.localAddress().equals(ch.remoteAddress())) {
-          // TCP simultaneous open with itself: the peer is down and the kernel chose its port as
-          // our ephemeral source port. Kept, this link would swallow every frame and hold the
-          // port, so the peer could never listen on it again (found by the chaos run).
-          LOG.info("connection to peer {} at {} reached itself; closing it", nodeId, endpoint);
-          ch.close();
-          scheduleReconnect();
-          return;
-        }
-        if (done.isSuccess()) {
-          channel = ch;
-          nextBackoff = options.backoffMinMillis();
-          LOG.info("connected to peer {} at {}", nodeId, endpoint);
-          channel.closeFuture().addListener(c -> {
-            if (!shut) {
-              LOG.info("lost connection to peer {} at {}", nodeId, endpoint);
-              scheduleReconnect();
-            }
-          });
-          drain();
-        } else {
-          LOG.debug("cannot connect to peer {} at {}: {}", nodeId, endpoint, done.cause().toString());
-          scheduleReconnect();
-        }
-      });
-    }
-
-    private void scheduleReconnect() {
-      if (shut || reconnectScheduled) {
-        return;
-      }
-      reconnectScheduled = true;
-      long pause = nextBackoff / 2 + ThreadLocalRandom.current().nextLong(nextBackoff / 2 + 1);
-      nextBackoff = Math.min(options.backoffMaxMillis(), nextBackoff * 2);
-      loop.schedule(() -> {
-        reconnectScheduled = false;
-        if (!shut) {
-          connect();
-        }
-      }, pause, TimeUnit.MILLISECONDS);
-    }
-
-    void shutdown() {
-      shut = true;
-      loop.execute(() -> {
-        if (channel != null) {
-          channel.close();
-        }
-        if (connecting != null) {
-          connecting.cancel(false);
-        }
-        discardQueue();
-      });
-    }
-
-    private void discardQueue() {
-      while (queue.poll() != null) {
-        queued.decrementAndGet();
-        framesDropped.incrementAndGet();
-      }
+      ctx.fireChannelRead(msg);
     }
   }
 
   /** Incoming side: frames from any peer go to the consumer; bad input closes that connection. */
   private final class Receiver extends SimpleChannelInboundHandler<ByteBuf> {
+    private boolean counted;
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-      accepted.add(ctx.channel());
       if (closed) {
         ctx.close();
+        return;
       }
+      if (acceptedCount.incrementAndGet() > options.maxConnections()) {
+        acceptedCount.decrementAndGet();
+        LOG.warn("refusing peer connection {}: {} open", ctx.channel().remoteAddress(),
+            options.maxConnections());
+        ctx.close();
+        return;
+      }
+      counted = true;
+      accepted.add(ctx.channel());
       super.channelActive(ctx);
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      if (counted) {
+        acceptedCount.decrementAndGet();
+      }
+      super.channelInactive(ctx);
+    }
+
+    @Override
     protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
+      if (!frame.isReadable()) {
+        return; // a ping: the Ponger answered it
+      }
       byte[] bytes = ByteBufUtil.getBytes(frame);
       traffic.received(bytes, bytes.length + Frames.LENGTH_BYTES);
       try {
@@ -368,6 +471,17 @@ public final class PeerTransport implements AutoCloseable {
             e.toString());
         ctx.close();
       }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+      if (evt instanceof IdleStateEvent) {
+        // A live peer pings every interval: this connection's sender is gone (or cut off).
+        LOG.debug("closing silent peer connection {}", ctx.channel().remoteAddress());
+        ctx.close();
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
     }
 
     @Override

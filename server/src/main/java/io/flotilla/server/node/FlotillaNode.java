@@ -22,6 +22,7 @@ import io.flotilla.raft.storage.WalRaftStorage;
 import io.flotilla.server.admin.AdminServer;
 import io.flotilla.server.kv.KvTranslator;
 import io.flotilla.server.net.ClientPort;
+import io.flotilla.server.net.PeerFrameKind;
 import io.flotilla.server.net.PeerTransport;
 import io.flotilla.storage.KvStateMachine;
 import io.flotilla.storage.StorageOptions;
@@ -74,6 +75,8 @@ public final class FlotillaNode implements AutoCloseable {
   private final KvApplier applier;
   private final KvTranslator kv = new KvTranslator(StorageOptions.defaults());
   private final EventLoopGroup group;
+  /** The peer port's own thread: client-port load cannot delay Raft traffic (admin has its own). */
+  private final EventLoopGroup controlGroup;
   private final PeerTransport peers;
   private final RaftNode raft;
   private final ClientPort clientPort;
@@ -113,8 +116,9 @@ public final class FlotillaNode implements AutoCloseable {
     }
     this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
+    this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));
     RaftNode[] raftRef = new RaftNode[1];
-    this.peers = PeerTransport.start(bind(config.peerBind()), group, bytes -> {
+    this.peers = PeerTransport.start(bind(config.peerBind()), controlGroup, bytes -> {
       try {
         if (bytes.length > 0 && bytes[0] == CHUNK_FRAME) {
           receiveChunk(raftRef[0], bytes);
@@ -124,7 +128,7 @@ public final class FlotillaNode implements AutoCloseable {
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalArgumentException("undecodable Raft message", e);
       }
-    }, PeerTransport.Options.DEFAULT);
+    }, PeerTransport.Options.forTick(config.tickMillis()));
     config.members().forEach((id, m) -> {
       directory.put(id, m);
       if (id != config.id()) {
@@ -143,12 +147,19 @@ public final class FlotillaNode implements AutoCloseable {
     this.raft = new RaftNode(rc, storage, this::send, applier, config.tickMillis(),
         new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
     raftRef[0] = raft;
+    peers.addListener(new PeerTransport.Listener() {
+      @Override
+      public void snapshotAborted(long peer) { // it cannot arrive whole: probe and resend now
+        raft.reportSnapshotFailure(peer);
+      }
+    });
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, config.dataDir().resolve("raft"));
     NodeMetrics.bindPeers(metrics, peers, config.members().keySet(), config.id());
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
-        ClientPort.Limits.DEFAULT);
-    this.admin = AdminServer.start(bind(config.adminBind()), group, group,
+        config.net().clientPort());
+    io.flotilla.server.net.NetMetrics.bind(metrics, clientPort, peers);
+    this.admin = AdminServer.start(bind(config.adminBind()),
         new AdminServer.Sources(() -> !raft.isStopped() || removedByCluster, this::status, metrics,
             config.faultInjection() ? faultControl(peers) : null));
     raft.start();
@@ -223,22 +234,35 @@ public final class FlotillaNode implements AutoCloseable {
 
   private final SnapshotChunker.Assembler assembler = new SnapshotChunker.Assembler(MAX_SNAPSHOT_BYTES);
 
-  /** On the Raft loop: a snapshot goes out in chunks, everything else as one frame. */
+  /**
+   * On the Raft loop: a snapshot goes out in chunks (unless one is still in flight to that peer:
+   * Raft is not told, see docs/raft.md "Snapshots to a slow follower"), everything else as one
+   * frame with its kind, so the transport can coalesce heartbeats without decoding them.
+   */
   private void send(Message m) {
     if (m instanceof Message.InstallSnapshot install) {
-      var chunks = SnapshotChunker.split(install, SNAPSHOT_CHUNK_BYTES);
-      LOG.info("sending snapshot at {} to node {}: {} bytes in {} chunks", install.snapshot().index(),
-          m.to(), install.snapshot().sizeBytes(), chunks.size());
-      for (var c : chunks) {
-        byte[] body = SnapshotChunker.encode(c);
-        byte[] frame = new byte[body.length + 1];
-        frame[0] = CHUNK_FRAME;
-        System.arraycopy(body, 0, frame, 1, body.length);
-        peers.send(m.to(), frame);
+      if (!peers.sendSnapshot(m.to(), () -> chunkFrames(install))) {
+        LOG.debug("snapshot at {} to node {} not sent: one is in flight", install.snapshot().index(), m.to());
       }
     } else {
-      peers.send(m.to(), MessageCodec.encode(m));
+      peers.send(m.to(), m instanceof Message.Heartbeat ? PeerFrameKind.HEARTBEAT : PeerFrameKind.OTHER,
+          MessageCodec.encode(m));
     }
+  }
+
+  private static java.util.List<byte[]> chunkFrames(Message.InstallSnapshot install) {
+    var chunks = SnapshotChunker.split(install, SNAPSHOT_CHUNK_BYTES);
+    LOG.info("sending snapshot at {} to node {}: {} bytes in {} chunks", install.snapshot().index(),
+        install.to(), install.snapshot().sizeBytes(), chunks.size());
+    java.util.List<byte[]> frames = new java.util.ArrayList<>(chunks.size());
+    for (var c : chunks) {
+      byte[] body = SnapshotChunker.encode(c);
+      byte[] frame = new byte[body.length + 1];
+      frame[0] = CHUNK_FRAME;
+      System.arraycopy(body, 0, frame, 1, body.length);
+      frames.add(frame);
+    }
+    return frames;
   }
 
   /** On a network thread: chunks of one snapshot may come from several connections over time. */
@@ -907,6 +931,7 @@ public final class FlotillaNode implements AutoCloseable {
     applier.close();
     peers.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    controlGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     storage.close();
     sm.close();
   }

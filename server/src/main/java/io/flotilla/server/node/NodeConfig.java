@@ -24,17 +24,29 @@ import java.util.Objects;
  *                    runs and tests); never on in production
  * @param leaseReads  the leader serves LINEARIZABLE reads under its lease, without a heartbeat
  *                    round (see docs/raft.md for the clock assumption); off by default
- * @param netThreads  Netty event-loop threads for the client and peer ports (1 to 64). One is the
+ * @param netThreads  Netty event-loop threads for the client port (1 to 64). One is the
  *                    default: besides it the node runs its Raft loop (which writes the log too),
  *                    and on a small machine every extra thread that a message crosses is another
- *                    wake-up (docs/benchmarks.md, "Threads and wake-ups")
+ *                    wake-up (docs/benchmarks.md, "Threads and wake-ups"). The peer port and
+ *                    the admin port have a thread each, apart from client load.
+ * @param net         connection limits of the client port: connections, input budget, frame and
+ *                    idle timeouts ({@link NetLimits})
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
-    long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads) {
+    long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
+    NetLimits net) {
 
   public static final int DEFAULT_NET_THREADS = 1;
   public static final int MAX_NET_THREADS = 64;
+
+  /** With the default connection limits. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, faultInjection, leaseReads, netThreads, NetLimits.DEFAULT);
+  }
 
   /** With the default number of network threads. */
   public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
@@ -76,25 +88,31 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        entries, bytes, faultInjection, leaseReads, netThreads);
+        entries, bytes, faultInjection, leaseReads, netThreads, net);
   }
 
   /** The same node with fault injection on or off. */
   public NodeConfig withFaultInjection(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, on, leaseReads, netThreads);
+        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net);
   }
 
   /** The same node with lease reads on or off. */
   public NodeConfig withLeaseReads(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, on, netThreads);
+        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net);
   }
 
   /** The same node with another number of network threads. */
   public NodeConfig withNetThreads(int threads) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net);
+  }
+
+  /** The same node with other client connection limits. */
+  public NodeConfig withNet(NetLimits limits) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits);
   }
 
   /** A member's addresses, by host name. */
@@ -102,6 +120,7 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
 
   public NodeConfig {
     Objects.requireNonNull(dataDir, "dataDir");
+    Objects.requireNonNull(net, "net");
     members = Map.copyOf(members);
     if (id <= 0 || !members.containsKey(id)) {
       throw new IllegalArgumentException("node id " + id + " must be one of the members "

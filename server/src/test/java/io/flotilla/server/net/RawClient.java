@@ -41,11 +41,44 @@ public final class RawClient implements AutoCloseable {
     return Response.parseFrom(body);
   }
 
+  /**
+   * The next response, or null when the connection is closed or reset first, or nothing comes
+   * within half a second (a connection the server still holds open).
+   */
+  public Response readOrNull() throws IOException {
+    int before = socket.getSoTimeout();
+    socket.setSoTimeout(500);
+    try {
+      return read();
+    } catch (EOFException | java.net.SocketException | java.net.SocketTimeoutException e) {
+      return null;
+    } finally {
+      if (!socket.isClosed()) {
+        socket.setSoTimeout(before);
+      }
+    }
+  }
+
   /** True when the server closed the connection (reads hit end of stream). */
   public boolean closedByServer() throws IOException {
     try {
       return in.read() < 0;
     } catch (EOFException e) {
+      return true;
+    } catch (java.net.SocketException e) {
+      return true; // reset by peer: closed as well
+    }
+  }
+
+  /**
+   * True when the server closed the connection, after discarding whatever it sent first (the
+   * peer port answers any input with empty "pong" frames before it decides to close).
+   */
+  public boolean closedByServerDiscardingInput() throws IOException {
+    try {
+      while (in.read() >= 0) {
+        // discard
+      }
       return true;
     } catch (java.net.SocketException e) {
       return true; // reset by peer: closed as well
