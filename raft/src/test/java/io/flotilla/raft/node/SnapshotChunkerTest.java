@@ -95,7 +95,7 @@ class SnapshotChunkerTest {
     void aSecondSenderIdCannotMakeTheNodeHoldASecondPartialSnapshot() {
         // The budget was per (group, sender id) and the id is the chunk's own claim: every made-up
         // id could hold another budget's worth. Now a group has one partial snapshot at a time.
-        InstallSnapshot fromA = message(3000, 5);
+        InstallSnapshot fromA = message(2400, 5); // within the budget on its own
         List<SnapshotChunk> a = SnapshotChunker.split(fromA, 2000);
         InstallSnapshot fromB = new InstallSnapshot(9, 3, 2, 4, new Snapshot(100, 3, new byte[2000]));
         SnapshotChunker.Assembler assembler = new SnapshotChunker.Assembler(2500);
