@@ -233,13 +233,14 @@ class PeerInputTest {
 
     /**
      * Random messages (any field any value, entries mostly near the real log) into a leader and a
-     * follower: whatever is taken or dropped, the core never throws. Rerun one seed by setting
-     * {@code -Dflotilla.seed=N}.
+     * follower: whatever is taken or dropped, the core never throws. Rerun one seed with
+     * {@code -Dflotilla.seed=N}; soak with {@code -Dflotilla.seeds=N} (300 by default).
      */
     @Test
     void randomPeerInputNeverMakesTheCoreThrow() {
         long only = Long.getLong("flotilla.seed", 0);
-        for (long seed = only == 0 ? 1 : only; seed <= (only == 0 ? 300 : only); seed++) {
+        long seeds = Long.getLong("flotilla.seeds", 300);
+        for (long seed = only == 0 ? 1 : only; seed <= (only == 0 ? seeds : only); seed++) {
             SplittableRandom r = new SplittableRandom(seed);
             Node n = r.nextBoolean() ? Node.leader() : Node.of(2, 1, 1, 1, 1);
             long self = n.core.id();
