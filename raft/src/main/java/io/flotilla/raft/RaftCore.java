@@ -33,6 +33,9 @@ import java.util.Optional;
  */
 public final class RaftCore {
 
+    /** What {@link #step} returns for a message it took (or ignored as stale). */
+    private static final Optional<DropReason> VALID = Optional.empty();
+
     private final RaftConfig config;
     private final long id;
     private final long groupId;
@@ -355,8 +358,6 @@ public final class RaftCore {
         afterLeaderCommit();
         return VALID;
     }
-
-    private static final Optional<DropReason> VALID = Optional.empty();
 
     // ---------------------------------------------------------------- Ready
 
