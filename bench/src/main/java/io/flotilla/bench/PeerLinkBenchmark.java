@@ -71,9 +71,9 @@ public class PeerLinkBenchmark {
     leaderGroup = new NioEventLoopGroup(2, new DefaultThreadFactory("bench-leader"));
     followerGroup = new NioEventLoopGroup(2, new DefaultThreadFactory("bench-follower"));
     follower = PeerTransport.start(new InetSocketAddress("127.0.0.1", FOLLOWER_PORT), followerGroup,
-        this::onFollower, PeerTransport.Options.DEFAULT);
+        (frame, remote) -> onFollower(frame), PeerTransport.Options.DEFAULT);
     leader = PeerTransport.start(new InetSocketAddress("127.0.0.1", LEADER_PORT), leaderGroup,
-        this::onLeader, PeerTransport.Options.DEFAULT);
+        (frame, remote) -> onLeader(frame), PeerTransport.Options.DEFAULT);
     leader.setPeer(2, new Endpoint("127.0.0.1", FOLLOWER_PORT));
     follower.setPeer(1, new Endpoint("127.0.0.1", LEADER_PORT));
     // The first frames wait in the link's queue until it has connected; one round trip connects both ways.

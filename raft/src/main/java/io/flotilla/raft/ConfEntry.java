@@ -29,6 +29,10 @@ public record ConfEntry(ConfChange change, boolean leaveJoint, Configuration con
         }
         boolean leave = b.get() != 0;
         int n = b.getInt();
+        if (n < 0 || n > b.remaining() / 9) {
+            // Checked before allocating: a peer's garbage count must cost an exception, not the heap.
+            throw new IllegalArgumentException("bad change count " + n);
+        }
         List<ConfChange.Change> changes = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             ConfChange.Type type = ConfChange.Type.values()[b.get()];

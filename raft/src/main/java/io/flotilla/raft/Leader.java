@@ -250,8 +250,11 @@ final class Leader {
         } else if (m instanceof HeartbeatResponse r) {
             handleHeartbeatResponse(r);
         } else if (m instanceof ReadIndexRequest r) {
-            handleReadIndex(new ReadOnly.Request(r.from(), r.requestId()));
+            if (progress.containsKey(r.from())) {
+                handleReadIndex(new ReadOnly.Request(r.from(), r.requestId()));
+            } // else not a member (any more): its read times out, as one whose request was lost
         } else if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
+            // MessageStateCheck drops these (SECOND_LEADER) before any role sees them.
             throw new InvariantViolation("two leaders in term " + term + ": " + id + " and " + m.from());
         }
         // Vote responses and TimeoutNow are stale here: ignore.

@@ -28,25 +28,18 @@ final class LogReceiver {
         this.groupId = core.groupId();
     }
 
-    /** AppendEntries receiver implementation, Figure 2 steps 1-5. */
+    /**
+     * AppendEntries receiver implementation, Figure 2 steps 1-5. {@code ae} passed
+     * {@link MessageValidator} (its entries follow prevLogIndex one by one) and
+     * {@link MessageStateCheck}.
+     */
     void handleAppendEntries(AppendEntries ae) {
         long commitIndex = core.commitIndex();
         long term = core.term();
         if (ae.prevLogIndex() < commitIndex) {
-            // Everything up to commitIndex matches any current leader (Leader Completeness), so
-            // just report commitIndex — but first assert it: a leader whose log disagrees with our
-            // committed prefix means committed data is being lost.
-            // (Entries compacted into our snapshot can no longer be compared: the snapshot covers
-            // only committed entries, so they match too.)
-            InvariantViolation.check(log.isCompacted(ae.prevLogIndex()) || log.term(ae.prevLogIndex()) == ae.prevLogTerm(),
-                    "node %d: leader %d's entry %d conflicts with committed prefix (commit %d)",
-                    id, ae.from(), ae.prevLogIndex(), commitIndex);
-            for (Entry e : ae.entries()) {
-                if (e.index() <= commitIndex && !log.isCompacted(e.index()) && log.term(e.index()) != e.term()) {
-                    throw new InvariantViolation("node " + id + ": leader " + ae.from() + "'s entry " + e.index()
-                            + " conflicts with committed prefix (commit " + commitIndex + ")");
-                }
-            }
+            // Everything up to commitIndex matches any current leader (Leader Completeness; the
+            // core checked this message against our committed prefix before stepping it, see
+            // MessageStateCheck), so just report commitIndex.
             core.send(new AppendEntriesResponse(groupId, id, ae.from(), term, true, commitIndex, 0, 0));
             return;
         }

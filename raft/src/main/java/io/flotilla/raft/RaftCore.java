@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The Raft protocol for one node of one group, as a pure single-threaded state machine (after
@@ -31,6 +32,9 @@ import java.util.Map;
  * applies, and calls no other method of this instance.
  */
 public final class RaftCore {
+
+    /** What {@link #step} returns for a message it took (or ignored as stale). */
+    private static final Optional<DropReason> VALID = Optional.empty();
 
     private final RaftConfig config;
     private final long id;
@@ -290,15 +294,25 @@ public final class RaftCore {
         return leader != null && leader.leaseValid();
     }
 
-    /** Handles a message from a peer: term first (§5.1), then by role. */
-    public void step(Message m) {
+    /**
+     * Handles a message from a peer: validation, then term first (§5.1), then by role. Returns why
+     * the message was dropped if it is invalid ({@link DropReason}): this node's state is then as it
+     * was and nothing is sent. A peer's input never makes the core throw; the driver counts and logs
+     * what comes back.
+     */
+    public Optional<DropReason> step(Message m) {
         checkNoReadyOutstanding();
-        if (m.groupId() != groupId || m.to() != id) {
-            throw new IllegalArgumentException("misrouted message to node " + id + " of group " + groupId + ": " + m);
+        Optional<DropReason> invalid = MessageValidator.validate(m, groupId, id);
+        if (invalid.isEmpty()) {
+            invalid = MessageStateCheck.check(this, m);
         }
-        // Messages from non-members are not dropped: a joining node hears from a leader it does
-        // not know yet, a node promoted before it learned so must still vote, and a removed
-        // leader hands over with TimeoutNow. Non-members never count in a quorum (Configuration).
+        if (invalid.isPresent()) {
+            return invalid;
+        }
+        // Messages from non-members are not dropped (but see MessageStateCheck): a joining node
+        // hears from a leader it does not know yet, a node promoted before it learned so must still
+        // vote, and a removed leader hands over with TimeoutNow. Non-members never count in a
+        // quorum (Configuration).
         if (m.term() > term) {
             if (m instanceof RequestVote rv) {
                 // Leader stickiness (§4.2.3 / §9.6): a node that heard from a live leader within
@@ -307,7 +321,7 @@ public final class RaftCore {
                 boolean inLease = config.checkQuorum() && (leaderId != 0 || startupLease)
                         && electionElapsed < config.electionTick();
                 if (inLease && !rv.transfer()) {
-                    return;
+                    return VALID;
                 }
             }
             if (m instanceof RequestVote rv && rv.preVote()) {
@@ -329,12 +343,12 @@ public final class RaftCore {
             } else if (m instanceof RequestVote rv && rv.preVote()) {
                 send(new RequestVoteResponse(groupId, id, m.from(), term, false, true));
             }
-            return;
+            return VALID;
         }
 
         if (m instanceof RequestVote rv) {
             handleRequestVote(rv);
-            return;
+            return VALID;
         }
         switch (role) {
             case LEADER -> leader.step(m);
@@ -342,6 +356,7 @@ public final class RaftCore {
             case FOLLOWER -> stepFollower(m);
         }
         afterLeaderCommit();
+        return VALID;
     }
 
     // ---------------------------------------------------------------- Ready

@@ -272,7 +272,16 @@ public final class RaftNode implements AutoCloseable {
 
     /** A message from a peer. */
     public void deliver(Message m) {
-        submit(() -> core.step(m));
+        deliver(m, reason -> log.debug("node {}: dropped {} from {}: {}", id, m.getClass().getSimpleName(),
+                m.from(), reason));
+    }
+
+    /**
+     * A message from a peer; {@code dropped} hears, on the loop thread, if the core found it invalid
+     * against its state ({@link io.flotilla.raft.DropReason}): it must be cheap and never block.
+     */
+    public void deliver(Message m, java.util.function.Consumer<io.flotilla.raft.DropReason> dropped) {
+        submit(() -> core.step(m).ifPresent(dropped));
     }
 
     /**

@@ -1,14 +1,16 @@
 package io.flotilla.raft.node;
 
+import io.flotilla.raft.DropReason;
 import io.flotilla.raft.Message.InstallSnapshot;
+import io.flotilla.raft.MessageValidator;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.quorum.Configuration;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 import java.util.zip.CRC32C;
 
 /**
@@ -20,7 +22,8 @@ import java.util.zip.CRC32C;
  * files (RocksDB checkpoints) instead of memory.
  *
  * <p>Loss handling is deliberately simple: a missing, duplicated-out-of-order or corrupt chunk
- * makes the assembler drop the partial snapshot; the leader, which hears nothing back, resends the
+ * makes the assembler drop the partial snapshot (a chunk is input from the network: it is checked,
+ * never trusted, see {@link #checkSender} and {@link Assembler#offer}); the leader, which hears nothing back, resends the
  * whole snapshot after its snapshot timeout (or at once if the transport calls
  * {@code RaftCore.reportSnapshotFailure}).
  */
@@ -85,75 +88,183 @@ public final class SnapshotChunker {
     }
 
     /**
-     * Reassembles chunks on the receiving side, one partial snapshot per (group, sender). Not
-     * thread-safe. Memory is bounded by {@code maxSnapshotBytes} per partial snapshot.
+     * Whether node {@code self} should buffer a chunk at all, given what it knows (a driver's view
+     * of its core, which may be a round old): addressed to it, and from its leader. While the
+     * leader is unknown, or the chunk is of a later term than ours (a new leader we have not heard
+     * of yet), any member of our configuration may send one; a node that knows no configuration yet
+     * (joining) takes it from anyone. The leader is taken even when it is not in our configuration:
+     * a node far enough behind to need a snapshot may not have the entry that added it yet.
+     */
+    public static Optional<DropReason> checkSender(SnapshotChunk c, long groupId, long self, long leaderId,
+                                                  long term, Configuration configuration) {
+        Optional<DropReason> header = MessageValidator.header(c.groupId(), c.from(), c.to(), groupId, self);
+        if (header.isPresent() || c.from() == leaderId) {
+            return header;
+        }
+        if (leaderId != 0 && c.term() <= term) {
+            return Optional.of(DropReason.NOT_FROM_LEADER);
+        }
+        if (!configuration.isEmpty() && !configuration.isMember(c.from())) {
+            return Optional.of(DropReason.NOT_A_MEMBER);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Reassembles chunks on the receiving side: at most one partial snapshot per group (only a
+     * group's leader sends one, and a newer attempt replaces an older one), all of them together
+     * bounded by one node-wide byte budget, so no sender id — true or forged — can make this node
+     * hold more. A partial that received nothing for {@code abandonAfterNanos} is dropped. Senders
+     * are checked by the caller ({@link #checkSender}) before {@link #offer}. Not thread-safe.
      */
     public static final class Assembler {
 
-        private record Key(long groupId, long from) {}
+        /** What one chunk did. */
+        public sealed interface Outcome permits Incomplete, Complete, Dropped {}
+
+        /** Buffered; more chunks are needed. */
+        public record Incomplete() implements Outcome {}
+
+        /** The last chunk arrived and the payload checks out. */
+        public record Complete(InstallSnapshot message) implements Outcome {}
+
+        /** The chunk (and the partial snapshot it belonged to, if any) was dropped. */
+        public record Dropped(DropReason reason) implements Outcome {}
+
+        private static final Incomplete INCOMPLETE = new Incomplete();
+        /** A snapshot is handed to the core as one array. */
+        private static final long MAX_SNAPSHOT_ARRAY = Integer.MAX_VALUE - 8;
 
         private static final class Partial {
             final SnapshotChunk first;
-            final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            /** The chunks' payloads, joined once at the end (no doubling buffer: exact accounting). */
+            final List<byte[]> pieces = new ArrayList<>();
+            long size;
+            long lastChunkNanos;
 
             Partial(SnapshotChunk first) {
                 this.first = first;
             }
 
             boolean sameSnapshot(SnapshotChunk c) {
-                return c.term() == first.term() && c.snapshotIndex() == first.snapshotIndex()
+                return c.term() == first.term() && c.from() == first.from() && c.snapshotIndex() == first.snapshotIndex()
                         && c.snapshotTerm() == first.snapshotTerm() && c.to() == first.to();
             }
         }
 
-        private final long maxSnapshotBytes;
-        private final Map<Key, Partial> partials = new HashMap<>();
+        private final long budgetBytes;
+        private final long abandonAfterNanos;
+        private final LongSupplier nanoClock;
+        private final Map<Long, Partial> partials = new HashMap<>();
+        private long buffered;
         private long dropped;
 
-        public Assembler(long maxSnapshotBytes) {
-            this.maxSnapshotBytes = maxSnapshotBytes;
+        /** A budget that is also the largest snapshot taken; partials are never abandoned for age. */
+        public Assembler(long budgetBytes) {
+            this(budgetBytes, Long.MAX_VALUE, System::nanoTime);
+        }
+
+        /**
+         * @param budgetBytes       bytes buffered over all partial snapshots at once (so also the
+         *                          largest snapshot this node can receive)
+         * @param abandonAfterNanos a partial snapshot with no chunk for this long is dropped
+         * @param nanoClock         monotonic time (a test's fake clock)
+         */
+        public Assembler(long budgetBytes, long abandonAfterNanos, LongSupplier nanoClock) {
+            if (budgetBytes <= 0 || abandonAfterNanos <= 0) {
+                throw new IllegalArgumentException("budget and abandon time must be positive");
+            }
+            this.budgetBytes = budgetBytes;
+            this.abandonAfterNanos = abandonAfterNanos;
+            this.nanoClock = nanoClock;
         }
 
         /** Adds a chunk; returns the whole InstallSnapshot once its last chunk arrived intact. */
         public Optional<InstallSnapshot> accept(SnapshotChunk c) {
-            Key key = new Key(c.groupId(), c.from());
-            Partial p = partials.get(key);
+            return offer(c) instanceof Complete done ? Optional.of(done.message()) : Optional.empty();
+        }
+
+        /** Adds a chunk whose sender the caller accepted ({@link #checkSender}). */
+        public Outcome offer(SnapshotChunk c) {
+            long now = nanoClock.getAsLong();
+            partials.entrySet().removeIf(e -> {
+                boolean abandoned = now - e.getValue().lastChunkNanos > abandonAfterNanos;
+                if (abandoned) {
+                    buffered -= e.getValue().size;
+                    dropped++;
+                }
+                return abandoned;
+            });
+            // Sizes are refused before anything is buffered: an offset or payload no snapshot
+            // within the budget can have is garbage, whoever sent it.
+            boolean sane = c.offset() >= 0 && c.snapshotIndex() > 0 && c.snapshotTerm() > 0
+                    && c.snapshotTerm() <= c.term() && c.offset() + (long) c.data().length <= budgetBytes
+                    && c.offset() + (long) c.data().length <= MAX_SNAPSHOT_ARRAY;
+            Partial p = partials.get(c.groupId());
+            if (!sane) {
+                return drop(c.groupId(), p != null && p.sameSnapshot(c));
+            }
             if (c.offset() == 0) {
-                p = new Partial(c); // a new (or resent) snapshot replaces any partial one
-                partials.put(key, p);
-            } else if (p == null || !p.sameSnapshot(c) || c.offset() != p.bytes.size()) {
-                drop(key); // a gap or a chunk of another attempt: wait for the resend
-                return Optional.empty();
+                if (p != null && p.first.term() > c.term()) {
+                    return drop(c.groupId(), false); // an older leader's attempt: keep the newer one
+                }
+                remove(c.groupId()); // a new (or resent) snapshot replaces any partial one
+                p = new Partial(c);
+                partials.put(c.groupId(), p);
+            } else if (p == null || !p.sameSnapshot(c) || c.offset() != p.size) {
+                // A gap, or a chunk of another attempt: wait for the resend (which starts at 0).
+                return drop(c.groupId(), p != null);
             }
-            if (p.bytes.size() + (long) c.data().length > maxSnapshotBytes) {
-                drop(key);
-                return Optional.empty();
+            if (buffered + c.data().length > budgetBytes) {
+                return drop(c.groupId(), true);
             }
-            p.bytes.writeBytes(c.data());
+            p.pieces.add(c.data());
+            p.size += c.data().length;
+            p.lastChunkNanos = now;
+            buffered += c.data().length;
             if (!c.done()) {
-                return Optional.empty();
+                return INCOMPLETE;
             }
-            partials.remove(key);
-            byte[] data = p.bytes.toByteArray();
+            remove(c.groupId());
+            byte[] data = new byte[(int) p.size];
+            int at = 0;
+            for (byte[] piece : p.pieces) {
+                System.arraycopy(piece, 0, data, at, piece.length);
+                at += piece.length;
+            }
             CRC32C crc = new CRC32C();
             crc.update(data);
             if ((int) crc.getValue() != c.crc32c()) {
                 dropped++;
-                return Optional.empty();
+                return new Dropped(DropReason.SNAPSHOT_CHECKSUM);
             }
-            return Optional.of(new InstallSnapshot(c.groupId(), c.from(), c.to(), c.term(),
+            return new Complete(new InstallSnapshot(c.groupId(), c.from(), c.to(), c.term(),
                     new Snapshot(c.snapshotIndex(), c.snapshotTerm(), data, c.configuration())));
         }
 
-        private void drop(Key key) {
-            if (partials.remove(key) != null) {
-                dropped++;
+        private Dropped drop(long groupId, boolean withPartial) {
+            if (withPartial) {
+                remove(groupId);
+            }
+            dropped++;
+            return new Dropped(DropReason.SNAPSHOT_CHUNK);
+        }
+
+        private void remove(long groupId) {
+            Partial p = partials.remove(groupId);
+            if (p != null) {
+                buffered -= p.size;
             }
         }
 
-        /** Partial snapshots discarded so far (gaps, corruption, oversize): for metrics and tests. */
+        /** Chunks (with their partial snapshots) dropped so far: gaps, corruption, size, age. */
         public long dropped() {
             return dropped;
+        }
+
+        /** Payload bytes held in partial snapshots now (never above the budget). */
+        public long bufferedBytes() {
+            return buffered;
         }
     }
 }

@@ -367,7 +367,7 @@ public final class Network {
             if (tracing) {
                 trace.add(m);
             }
-            to.core.step(m);
+            CheckedStep.step(to.core, m);
             drain(to);
         }
     }

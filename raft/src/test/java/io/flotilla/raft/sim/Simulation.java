@@ -361,7 +361,7 @@ public final class Simulation {
         SimNode to = node(m.to());
         schedule(delay, () -> {
             if (to.up()) {
-                to.core.step(m);
+                CheckedStep.step(to.core, m);
                 afterInput(to);
             }
         });

@@ -24,12 +24,13 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -134,7 +135,7 @@ public final class PeerTransport implements AutoCloseable {
 
   private final Options options;
   private final EventLoopGroup group;
-  private final Consumer<byte[]> inbound;
+  private final BiConsumer<byte[], SocketAddress> inbound;
   private final Map<Long, PeerLink> links = new ConcurrentHashMap<>();
   private final Bootstrap bootstrap;
   private final InputBudget budget;
@@ -158,7 +159,7 @@ public final class PeerTransport implements AutoCloseable {
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-  private PeerTransport(Options options, EventLoopGroup group, Consumer<byte[]> inbound) {
+  private PeerTransport(Options options, EventLoopGroup group, BiConsumer<byte[], SocketAddress> inbound) {
     this.options = options;
     this.group = group;
     this.inbound = inbound;
@@ -174,10 +175,11 @@ public final class PeerTransport implements AutoCloseable {
 
   /**
    * Listens on {@code bind} (port 0: any) and delivers every frame received from any peer to
-   * {@code inbound}, on a Netty thread: the consumer must hand it off, not block.
+   * {@code inbound} with the connection's remote address (for the receiver's logs), on a Netty
+   * thread: the consumer must hand it off, not block.
    */
   public static PeerTransport start(InetSocketAddress bind, EventLoopGroup group,
-      Consumer<byte[]> inbound, Options options) throws InterruptedException {
+      BiConsumer<byte[], SocketAddress> inbound, Options options) throws InterruptedException {
     PeerTransport t = new PeerTransport(options, group, inbound);
     t.serverChannel = new ServerBootstrap()
         .group(group)
@@ -464,7 +466,7 @@ public final class PeerTransport implements AutoCloseable {
       byte[] bytes = ByteBufUtil.getBytes(frame);
       traffic.received(bytes, bytes.length + Frames.LENGTH_BYTES);
       try {
-        inbound.accept(bytes);
+        inbound.accept(bytes, ctx.channel().remoteAddress());
       } catch (RuntimeException e) {
         // An undecodable message is the sender's problem, not ours: drop its connection.
         LOG.warn("closing peer connection {}: bad frame: {}", ctx.channel().remoteAddress(),

@@ -1,6 +1,5 @@
 package io.flotilla.server.node;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.client.Endpoint;
 import io.flotilla.client.proto.Consistency;
 import io.flotilla.client.proto.Error;
@@ -57,16 +56,15 @@ import org.slf4j.LoggerFactory;
  * lives is replicated state too (member records in the state machine), so any node, and any
  * snapshot, can reach every member by name. Snapshots (RocksDB checkpoints, see
  * {@link KvApplier}) compact the log; a follower behind the compaction point receives the snapshot
- * in chunks of {@value #SNAPSHOT_CHUNK_BYTES} bytes on the peer port. A peer frame is either a Raft
- * message (a protobuf {@code RaftMessage}) or, marked by a leading zero byte (a tag protobuf never
- * writes first), a snapshot chunk.
+ * in chunks of {@value #SNAPSHOT_CHUNK_BYTES} bytes on the peer port. Inbound peer frames go through
+ * {@link PeerInbox}, which trusts none of them.
  */
 public final class FlotillaNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FlotillaNode.class);
   private static final long GROUP = 1;
   private static final long DEFAULT_TIMEOUT_MS = 5_000;
   static final int SNAPSHOT_CHUNK_BYTES = 1 << 20;
-  private static final byte CHUNK_FRAME = 0;
+  /** Partial snapshots held at once, node-wide (so also the largest snapshot a node can receive). */
   private static final long MAX_SNAPSHOT_BYTES = 1L << 30;
 
   private final NodeConfig config;
@@ -78,6 +76,8 @@ public final class FlotillaNode implements AutoCloseable {
   /** The peer port's own thread: client-port load cannot delay Raft traffic (admin has its own). */
   private final EventLoopGroup controlGroup;
   private final PeerTransport peers;
+  /** Inbound peer frames: decoded, validated, counted, snapshot chunks reassembled. */
+  private final PeerInbox inbox;
   private final RaftNode raft;
   private final ClientPort clientPort;
   private final AdminServer admin;
@@ -117,18 +117,9 @@ public final class FlotillaNode implements AutoCloseable {
     this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));
-    RaftNode[] raftRef = new RaftNode[1];
-    this.peers = PeerTransport.start(bind(config.peerBind()), controlGroup, bytes -> {
-      try {
-        if (bytes.length > 0 && bytes[0] == CHUNK_FRAME) {
-          receiveChunk(raftRef[0], bytes);
-        } else {
-          raftRef[0].deliver(MessageCodec.decode(bytes));
-        }
-      } catch (InvalidProtocolBufferException e) {
-        throw new IllegalArgumentException("undecodable Raft message", e);
-      }
-    }, PeerTransport.Options.forTick(config.tickMillis()));
+    this.inbox = new PeerInbox(GROUP, config.id(), MAX_SNAPSHOT_BYTES, metrics);
+    this.peers = PeerTransport.start(bind(config.peerBind()), controlGroup, inbox::accept,
+        PeerTransport.Options.forTick(config.tickMillis()));
     config.members().forEach((id, m) -> {
       directory.put(id, m);
       if (id != config.id()) {
@@ -146,7 +137,7 @@ public final class FlotillaNode implements AutoCloseable {
     applier.onMembershipChange(this::refreshMembers);
     this.raft = new RaftNode(rc, storage, this::send, applier, config.tickMillis(),
         new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
-    raftRef[0] = raft;
+    inbox.attach(raft);
     peers.addListener(new PeerTransport.Listener() {
       @Override
       public void snapshotAborted(long peer) { // it cannot arrive whole: probe and resend now
@@ -232,8 +223,6 @@ public final class FlotillaNode implements AutoCloseable {
 
   // ------------------------------------------------------------------------------ peer frames
 
-  private final SnapshotChunker.Assembler assembler = new SnapshotChunker.Assembler(MAX_SNAPSHOT_BYTES);
-
   /**
    * On the Raft loop: a snapshot goes out in chunks (unless one is still in flight to that peer:
    * Raft is not told, see docs/raft.md "Snapshots to a slow follower"), everything else as one
@@ -258,21 +247,11 @@ public final class FlotillaNode implements AutoCloseable {
     for (var c : chunks) {
       byte[] body = SnapshotChunker.encode(c);
       byte[] frame = new byte[body.length + 1];
-      frame[0] = CHUNK_FRAME;
+      frame[0] = PeerInbox.CHUNK_FRAME;
       System.arraycopy(body, 0, frame, 1, body.length);
       frames.add(frame);
     }
     return frames;
-  }
-
-  /** On a network thread: chunks of one snapshot may come from several connections over time. */
-  private void receiveChunk(RaftNode node, byte[] frame) throws InvalidProtocolBufferException {
-    var chunk = SnapshotChunker.decode(java.util.Arrays.copyOfRange(frame, 1, frame.length));
-    java.util.Optional<Message.InstallSnapshot> whole;
-    synchronized (assembler) {
-      whole = assembler.accept(chunk);
-    }
-    whole.ifPresent(node::deliver);
   }
 
   private static InetSocketAddress bind(Endpoint e) {

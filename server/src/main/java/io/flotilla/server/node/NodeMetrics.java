@@ -186,8 +186,11 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
    */
   static long senderOf(byte[] frame) {
     try {
-      com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(frame,
-          frame.length > 0 && frame[0] == 0 ? 1 : 0, frame.length);
+      int off = frame.length > 0 && frame[0] == 0 ? 1 : 0;
+      // (offset, length): a chunk frame's body is one byte shorter than the frame. With the frame's
+      // length here a short chunk was read past its end, and the exception closed the connection.
+      com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(frame, off,
+          frame.length - off);
       for (int i = 0; i < 2; i++) {
         int tag = in.readTag();
         if (tag == (2 << 3)) {

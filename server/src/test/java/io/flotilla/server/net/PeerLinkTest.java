@@ -52,7 +52,7 @@ class PeerLinkTest {
 
   private PeerTransport transport(PeerTransport.Options o, List<byte[]> sink) throws Exception {
     PeerTransport t = PeerTransport.start(new InetSocketAddress("127.0.0.1", 0), group,
-        sink::add, o);
+        (bytes, from) -> sink.add(bytes), o);
     toClose.add(t);
     return t;
   }

@@ -39,7 +39,7 @@ class PeerTransportTest {
 
   private PeerTransport transport(int port, List<Long> sink) throws InterruptedException {
     PeerTransport t = PeerTransport.start(new InetSocketAddress("127.0.0.1", port), group,
-        bytes -> sink.add(ByteBuffer.wrap(bytes).getLong()), FAST);
+        (bytes, remote) -> sink.add(ByteBuffer.wrap(bytes).getLong()), FAST);
     toClose.add(t);
     return t;
   }

@@ -24,5 +24,9 @@ class PeerTrafficMetricsTest {
     assertThat(NodeMetrics.senderOf(chunk)).isEqualTo(2);
     assertThat(NodeMetrics.senderOf(new byte[0])).isEqualTo(-1);
     assertThat(NodeMetrics.senderOf(new byte[] {(byte) 0x1a, 1, 2})).isEqualTo(-1);
+    // A chunk frame cut short after the group id's tag (found by PeerFuzzTest): unreadable, not a
+    // read past the end of the array that used to close the peer's connection.
+    assertThat(NodeMetrics.senderOf(new byte[] {0, 0x08})).isEqualTo(-1);
+    assertThat(NodeMetrics.senderOf(new byte[] {0, 0x08, 1, 0x10})).isEqualTo(-1);
   }
 }
