@@ -51,6 +51,8 @@ public final class RaftCore {
     private long commitIndex;
     // Volatile state.
     private long lastApplied;
+    /** Up while the log may lack entries this node acknowledged before a recovery cut (persisted). */
+    private RecoveryFence fence;
     private Role role = Role.FOLLOWER;
     private long leaderId;
 
@@ -107,11 +109,30 @@ public final class RaftCore {
                 id, config.applied(), log.firstIndex() - 1);
         this.term = hs.term();
         this.votedFor = hs.votedFor();
+        this.fence = startFence(hs.fence());
         this.commitIndex = commit;
         this.lastApplied = config.applied();
         this.prevHardState = hs;
         becomeFollower(term, 0);
         this.startupLease = config.leaseRead();
+    }
+
+    /**
+     * A lost suffix (docs/raft.md, "Recovery after a cut"): the fence stays up unless the log already
+     * holds an entry of a term after the cut's, or this node is the only voter (no replica could
+     * give the entries back). With the fence up the node moves to a term after the cut's: that ends
+     * every leadership that counted its lost acknowledgements, and only a leader elected without
+     * this node can then bring the fence down.
+     */
+    private RecoveryFence startFence(RecoveryFence f) {
+        if (!f.isUp() || f.liftedBy(log.lastTerm()) || configuration().allVoters().equals(java.util.Set.of(id))) {
+            return RecoveryFence.NONE;
+        }
+        if (term <= f.term()) {
+            term = f.term() + 1;
+            votedFor = 0;
+        }
+        return f;
     }
 
     // ---------------------------------------------------------------- accessors
@@ -158,7 +179,12 @@ public final class RaftCore {
     }
 
     public HardState hardState() {
-        return new HardState(term, votedFor, commitIndex);
+        return new HardState(term, votedFor, commitIndex, fence);
+    }
+
+    /** The recovery fence, {@link RecoveryFence#NONE} unless it is up. */
+    public RecoveryFence recoveryFence() {
+        return fence;
     }
 
     /**
@@ -203,7 +229,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
-        if (role != Role.LEADER && configuration().isVoter(id)) {
+        if (role != Role.LEADER && mayCampaign()) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -411,7 +437,7 @@ public final class RaftCore {
 
     private boolean hardStateChanged() {
         return term != prevHardState.term() || votedFor != prevHardState.votedFor()
-                || commitIndex != prevHardState.commitIndex();
+                || commitIndex != prevHardState.commitIndex() || !fence.equals(prevHardState.fence());
     }
 
     /** Committed entries may be applied once durable here too. */
@@ -481,7 +507,7 @@ public final class RaftCore {
         if (electionElapsed >= config.electionTick()) {
             startupLease = false;
         }
-        if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id)) {
+        if (electionElapsed >= randomizedElectionTimeout && mayCampaign()) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -502,6 +528,14 @@ public final class RaftCore {
             heartbeatElapsed = 0;
             leader.bcastHeartbeat();
         }
+    }
+
+    /**
+     * A voter campaigns unless its recovery fence is up: it might win with a log that lost entries
+     * it acknowledged, and then overwrite them on the replicas that still hold them.
+     */
+    private boolean mayCampaign() {
+        return configuration().isVoter(id) && !fence.isUp();
     }
 
     private enum CampaignType { PRE_VOTE, ELECTION, TRANSFER }
@@ -534,11 +568,14 @@ public final class RaftCore {
         }
     }
 
-    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours. */
+    /**
+     * §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none while the
+     * recovery fence is up (our log may lack entries we acknowledged, so "up to date" proves nothing).
+     */
     private void handleRequestVote(RequestVote rv) {
-        boolean canVote = votedFor == rv.from()
+        boolean canVote = !fence.isUp() && (votedFor == rv.from()
                 || (votedFor == 0 && leaderId == 0)
-                || (rv.preVote() && rv.term() > term);
+                || (rv.preVote() && rv.term() > term));
         if (canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())) {
             send(new RequestVoteResponse(groupId, id, rv.from(), rv.term(), true, rv.preVote()));
             if (!rv.preVote()) {
@@ -569,7 +606,7 @@ public final class RaftCore {
             leaderId = is.from();
             receiver.handleInstallSnapshot(is);
         } else if (m instanceof TimeoutNow) {
-            if (configuration().isVoter(id)) {
+            if (mayCampaign()) {
                 campaign(CampaignType.TRANSFER);
             }
         } else if (m instanceof ReadIndexResponse r) {
@@ -616,6 +653,7 @@ public final class RaftCore {
     /** Appends to the log; every entry the core appends goes through here (configuration tracking). */
     void appendToLog(List<Entry> entries) {
         log.append(entries);
+        liftFenceIfCaughtUp();
         long implied = membership.appended(entries);
         if (implied > commitIndex) {
             commitTo(implied);
@@ -625,8 +663,16 @@ public final class RaftCore {
     /** Replaces the log by a leader's snapshot (Figure 13 steps 7-8). */
     void restoreLog(Snapshot s) {
         log.restore(s);
+        liftFenceIfCaughtUp();
         if (membership.restored(s)) {
             configurationChanged();
+        }
+    }
+
+    /** The log now holds an entry of a term after the cut's: the lost entries that matter are back. */
+    private void liftFenceIfCaughtUp() {
+        if (fence.liftedBy(log.lastTerm())) {
+            fence = RecoveryFence.NONE;
         }
     }
 
