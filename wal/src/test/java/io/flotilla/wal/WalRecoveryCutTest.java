@@ -39,15 +39,6 @@ class WalRecoveryCutTest {
     }
   }
 
-  private static void flipByte(Path file, long offset) throws Exception {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer b = ByteBuffer.allocate(1);
-      ch.read(b, offset);
-      b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
-      ch.write(b, offset);
-    }
-  }
-
   @Test
   void aCutThroughTheLastForcedRecordIsSavedBeforeItIsMadeAndSurvivesReopens() throws Exception {
     writeEach(10);
@@ -96,7 +87,7 @@ class WalRecoveryCutTest {
       }
       wal.append(group).join();
     }
-    flipByte(WalTestSupport.lastSegment(dir), offsetOf(5) + RecordFormat.HEADER_SIZE + 7);
+    WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(5) + RecordFormat.HEADER_SIZE + 7);
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       assertThat(wal.lastIndex()).isEqualTo(4);
       assertThat(wal.recoveryReport().cut()).isEqualTo(new RecoveryCut(5, 8, TERM));
@@ -153,7 +144,7 @@ class WalRecoveryCutTest {
   @Test
   void repairSavesTheCutOfEverythingItDrops() throws Exception {
     writeEach(20);
-    flipByte(WalTestSupport.lastSegment(dir), offsetOf(8) + RecordFormat.HEADER_SIZE + 3);
+    WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(8) + RecordFormat.HEADER_SIZE + 3);
     try (Wal wal = Wal.open(WalOptions.defaults(dir).withRepair())) {
       assertThat(wal.lastIndex()).isEqualTo(7);
       RecoveryCut cut = wal.recoveryReport().cut();
@@ -175,9 +166,9 @@ class WalRecoveryCutTest {
     long first = Long.parseLong(last.getFileName().toString().replace(Segment.SUFFIX, ""));
     long records = (Files.size(last) - RecordFormat.SEGMENT_HEADER_SIZE) / RECORD;
     // Damage the header and the first record's magic: no intact record is left behind it.
-    flipByte(last, 20);
+    WalTestSupport.flipByte(last, 20);
     for (long k = 0; k < records; k++) {
-      flipByte(last, RecordFormat.SEGMENT_HEADER_SIZE + k * RECORD);
+      WalTestSupport.flipByte(last, RecordFormat.SEGMENT_HEADER_SIZE + k * RECORD);
     }
     try (Wal wal = Wal.open(small)) {
       assertThat(wal.lastIndex()).isEqualTo(first - 1);
