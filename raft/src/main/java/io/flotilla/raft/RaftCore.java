@@ -51,8 +51,7 @@ public final class RaftCore {
     private long commitIndex;
     // Volatile state.
     private long lastApplied;
-    /** Up while the log may lack entries this node acknowledged before a recovery cut (persisted). */
-    private RecoveryFence fence;
+    private RecoveryFence fence; // up: no vote, no campaign (docs/raft.md, "Recovery after a cut"); persisted
     private Role role = Role.FOLLOWER;
     private long leaderId;
 
@@ -107,32 +106,14 @@ public final class RaftCore {
         InvariantViolation.check(config.applied() >= log.firstIndex() - 1,
                 "node %d: applied %d is below the snapshot at %d; restore the state machine from it first",
                 id, config.applied(), log.firstIndex() - 1);
-        this.term = hs.term();
-        this.votedFor = hs.votedFor();
-        this.fence = startFence(hs.fence());
+        this.fence = hs.fence().atStart(log.lastTerm(), configuration().allVoters().equals(java.util.Set.of(id)));
+        this.term = fence.isUp() ? Math.max(hs.term(), fence.term() + 1) : hs.term(); // ends leaderships counting lost acks
+        this.votedFor = term == hs.term() ? hs.votedFor() : 0;
         this.commitIndex = commit;
         this.lastApplied = config.applied();
         this.prevHardState = hs;
         becomeFollower(term, 0);
         this.startupLease = config.leaseRead();
-    }
-
-    /**
-     * A lost suffix (docs/raft.md, "Recovery after a cut"): the fence stays up unless the log already
-     * holds an entry of a term after the cut's, or this node is the only voter (no replica could
-     * give the entries back). With the fence up the node moves to a term after the cut's: that ends
-     * every leadership that counted its lost acknowledgements, and only a leader elected without
-     * this node can then bring the fence down.
-     */
-    private RecoveryFence startFence(RecoveryFence f) {
-        if (!f.isUp() || f.liftedBy(log.lastTerm()) || configuration().allVoters().equals(java.util.Set.of(id))) {
-            return RecoveryFence.NONE;
-        }
-        if (term <= f.term()) {
-            term = f.term() + 1;
-            votedFor = 0;
-        }
-        return f;
     }
 
     // ---------------------------------------------------------------- accessors
@@ -182,11 +163,6 @@ public final class RaftCore {
         return new HardState(term, votedFor, commitIndex, fence);
     }
 
-    /** The recovery fence, {@link RecoveryFence#NONE} unless it is up. */
-    public RecoveryFence recoveryFence() {
-        return fence;
-    }
-
     /**
      * The configuration in effect: the last committed configuration entry's (or the snapshot's,
      * or the bootstrap voters). {@link Configuration#EMPTY} on a joining node that has not learned
@@ -229,7 +205,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
-        if (role != Role.LEADER && mayCampaign()) {
+        if (role != Role.LEADER && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -432,6 +408,7 @@ public final class RaftCore {
             lastApplied = last;
             membership.appliedEntries(rd.committedEntries());
         }
+        fence = fence.liftedBy(log.lastTerm()) ? RecoveryFence.NONE : fence; // once durable (RecoveryFence#liftedBy)
         afterLeaderCommit();
     }
 
@@ -507,7 +484,7 @@ public final class RaftCore {
         if (electionElapsed >= config.electionTick()) {
             startupLease = false;
         }
-        if (electionElapsed >= randomizedElectionTimeout && mayCampaign()) {
+        if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -528,14 +505,6 @@ public final class RaftCore {
             heartbeatElapsed = 0;
             leader.bcastHeartbeat();
         }
-    }
-
-    /**
-     * A voter campaigns unless its recovery fence is up: it might win with a log that lost entries
-     * it acknowledged, and then overwrite them on the replicas that still hold them.
-     */
-    private boolean mayCampaign() {
-        return configuration().isVoter(id) && !fence.isUp();
     }
 
     private enum CampaignType { PRE_VOTE, ELECTION, TRANSFER }
@@ -568,10 +537,7 @@ public final class RaftCore {
         }
     }
 
-    /**
-     * §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none while the
-     * recovery fence is up (our log may lack entries we acknowledged, so "up to date" proves nothing).
-     */
+    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none behind a fence. */
     private void handleRequestVote(RequestVote rv) {
         boolean canVote = !fence.isUp() && (votedFor == rv.from()
                 || (votedFor == 0 && leaderId == 0)
@@ -606,7 +572,7 @@ public final class RaftCore {
             leaderId = is.from();
             receiver.handleInstallSnapshot(is);
         } else if (m instanceof TimeoutNow) {
-            if (mayCampaign()) {
+            if (configuration().isVoter(id) && !fence.isUp()) {
                 campaign(CampaignType.TRANSFER);
             }
         } else if (m instanceof ReadIndexResponse r) {
@@ -653,7 +619,6 @@ public final class RaftCore {
     /** Appends to the log; every entry the core appends goes through here (configuration tracking). */
     void appendToLog(List<Entry> entries) {
         log.append(entries);
-        liftFenceIfCaughtUp();
         long implied = membership.appended(entries);
         if (implied > commitIndex) {
             commitTo(implied);
@@ -663,16 +628,8 @@ public final class RaftCore {
     /** Replaces the log by a leader's snapshot (Figure 13 steps 7-8). */
     void restoreLog(Snapshot s) {
         log.restore(s);
-        liftFenceIfCaughtUp();
         if (membership.restored(s)) {
             configurationChanged();
-        }
-    }
-
-    /** The log now holds an entry of a term after the cut's: the lost entries that matter are back. */
-    private void liftFenceIfCaughtUp() {
-        if (fence.liftedBy(log.lastTerm())) {
-            fence = RecoveryFence.NONE;
         }
     }
 

@@ -29,7 +29,20 @@ public record RecoveryFence(long fromIndex, long untilIndex, long term) {
     }
 
     /**
+     * The fence a core starts behind (docs/raft.md, "Recovery after a cut"): none if the log already
+     * holds an entry of a later term, or if this node is the only voter (no replica could give the
+     * entries back: refusing to run would save nothing). With the fence up the core starts in a term
+     * after {@link #term}: that ends every leadership that counted the lost acknowledgements (such a
+     * leader's matchIndex would tell the node to commit past its log, and it would ignore the node's
+     * rejections as stale), so only a leader elected without this node can bring the fence down.
+     */
+    public RecoveryFence atStart(long lastLogTerm, boolean soleVoter) {
+        return liftedBy(lastLogTerm) || soleVoter ? NONE : this;
+    }
+
+    /**
      * Whether a log whose last entry has term {@code lastLogTerm} may come out from behind this fence.
+     * The core asks after each {@code advance}, so the entry is durable before the fence comes down.
      * An entry of a term after {@link #term} was not in the log when the suffix was lost (no entry
      * had a later term than the durable one), so it came from that term's leader, and by Log
      * Matching the log up to it is that leader's: it holds every entry that can ever commit among

@@ -65,7 +65,7 @@ class RecoveryScenariosTest {
     void aNodeThatLostAnAcknowledgedSuffixGrantsNoVoteUntilANewerLeaderGaveItBack() {
         Cast c = commitOnTwoThenLoseItOnOne(41, true);
         Network net = c.net();
-        RecoveryFence fence = net.core(c.cutNode()).recoveryFence();
+        RecoveryFence fence = net.core(c.cutNode()).hardState().fence();
         assertThat(fence).isEqualTo(new RecoveryFence(c.bIndex(), c.bIndex(), c.cutTerm()));
         // It moved past the cut's term at once, so no leader can keep counting its lost acknowledgement.
         assertThat(net.core(c.cutNode()).term()).isEqualTo(c.cutTerm() + 1);
@@ -80,14 +80,14 @@ class RecoveryScenariosTest {
         // A restart while fenced stays fenced (the fence is in the durable hard state).
         net.crash(c.cutNode());
         net.restart(c.cutNode());
-        assertThat(net.core(c.cutNode()).recoveryFence()).isEqualTo(fence);
+        assertThat(net.core(c.cutNode()).hardState().fence()).isEqualTo(fence);
 
         // The old leader comes back: only it can win (the third node votes for its longer log).
         net.restart(c.leader());
         long leader = electLeader(net);
         assertThat(leader).isEqualTo(c.leader());
         awaitApplied(net, "b");
-        assertThat(net.core(c.cutNode()).recoveryFence()).isEqualTo(RecoveryFence.NONE);
+        assertThat(net.core(c.cutNode()).hardState().fence()).isEqualTo(RecoveryFence.NONE);
         assertThat(net.peer(c.cutNode()).storage.durableHardState().fence()).isEqualTo(RecoveryFence.NONE);
 
         // Caught up, it votes again: with the leader gone, it and the third node elect one of them.
@@ -125,7 +125,7 @@ class RecoveryScenariosTest {
 
         awaitApplied(net, "b");
         assertThat(net.core(net.leader()).term()).isGreaterThan(term);
-        assertThat(net.core(cutNode).recoveryFence()).isEqualTo(RecoveryFence.NONE);
+        assertThat(net.core(cutNode).hardState().fence()).isEqualTo(RecoveryFence.NONE);
         proposeOnLeader(net, "c");
         awaitApplied(net, "c");
         assertAppliedPrefixesAgree(net);
@@ -137,7 +137,7 @@ class RecoveryScenariosTest {
         // which lacks b; the new leader overwrites b, and the old leader, which applied b, stops.
         Cast c = commitOnTwoThenLoseItOnOne(41, false);
         Network net = c.net();
-        assertThat(net.core(c.cutNode()).recoveryFence()).isEqualTo(RecoveryFence.NONE);
+        assertThat(net.core(c.cutNode()).hardState().fence()).isEqualTo(RecoveryFence.NONE);
         long stale = electLeader(net);
         assertThat(stale).isIn(c.cutNode(), c.other());
         proposeOnLeader(net, "c");
@@ -161,7 +161,7 @@ class RecoveryScenariosTest {
         net.crash(1);
         net.peer(1).storage.loseForcedSuffix(last + 1, true);
         net.restart(1);
-        assertThat(net.core(1).recoveryFence()).isEqualTo(RecoveryFence.NONE);
+        assertThat(net.core(1).hardState().fence()).isEqualTo(RecoveryFence.NONE);
         electLeader(net);
     }
 }

@@ -71,7 +71,7 @@ class WalRaftStorageTest {
 
       // The core starts behind the fence, in a term after the cut's; its first Ready persists both.
       RaftCore core = new RaftCore(RaftConfig.of(1, 1, Set.of(1L, 2L, 3L), new SplittableRandom(1)), s, s);
-      assertThat(core.recoveryFence()).isEqualTo(fence);
+      assertThat(core.hardState().fence()).isEqualTo(fence);
       assertThat(core.term()).isEqualTo(3);
       var rd = core.ready();
       s.persist(rd.hardState(), rd.entries());
