@@ -55,6 +55,7 @@ public final class RaftCore {
     private long commitIndex;
     // Volatile state.
     private long lastApplied;
+    private RecoveryFence fence; // up: no vote, no campaign (docs/raft.md, "Recovery after a cut"); persisted
     private Role role = Role.FOLLOWER;
     private long leaderId;
 
@@ -109,8 +110,9 @@ public final class RaftCore {
         InvariantViolation.check(config.applied() >= log.firstIndex() - 1,
                 "node %d: applied %d is below the snapshot at %d; restore the state machine from it first",
                 id, config.applied(), log.firstIndex() - 1);
-        this.term = hs.term();
-        this.votedFor = hs.votedFor();
+        this.fence = hs.fence().atStart(log.lastTerm(), configuration().allVoters().equals(java.util.Set.of(id)));
+        this.term = fence.isUp() ? Math.max(hs.term(), fence.term() + 1) : hs.term(); // ends leaderships counting lost acks
+        this.votedFor = term == hs.term() ? hs.votedFor() : 0;
         this.commitIndex = commit;
         this.lastApplied = config.applied();
         this.prevHardState = hs;
@@ -162,7 +164,7 @@ public final class RaftCore {
     }
 
     public HardState hardState() {
-        return new HardState(term, votedFor, commitIndex);
+        return new HardState(term, votedFor, commitIndex, fence);
     }
 
     /**
@@ -207,7 +209,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
-        if (role != Role.LEADER && configuration().isVoter(id)) {
+        if (role != Role.LEADER && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -421,12 +423,13 @@ public final class RaftCore {
             lastApplied = last;
             membership.appliedEntries(rd.committedEntries());
         }
+        fence = fence.liftedBy(log.lastTerm()) ? RecoveryFence.NONE : fence; // once durable (RecoveryFence#liftedBy)
         afterLeaderCommit();
     }
 
     private boolean hardStateChanged() {
         return term != prevHardState.term() || votedFor != prevHardState.votedFor()
-                || commitIndex != prevHardState.commitIndex();
+                || commitIndex != prevHardState.commitIndex() || !fence.equals(prevHardState.fence());
     }
 
     /** Committed entries may be applied once durable here too. */
@@ -496,7 +499,7 @@ public final class RaftCore {
         if (electionElapsed >= config.electionTick()) {
             startupLease = false;
         }
-        if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id)) {
+        if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
         }
@@ -549,11 +552,11 @@ public final class RaftCore {
         }
     }
 
-    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours. */
+    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none behind a fence. */
     private void handleRequestVote(RequestVote rv) {
-        boolean canVote = votedFor == rv.from()
+        boolean canVote = !fence.isUp() && (votedFor == rv.from()
                 || (votedFor == 0 && leaderId == 0)
-                || (rv.preVote() && rv.term() > term);
+                || (rv.preVote() && rv.term() > term));
         if (canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())) {
             send(new RequestVoteResponse(groupId, id, rv.from(), rv.term(), true, rv.preVote()));
             if (!rv.preVote()) {
@@ -584,7 +587,7 @@ public final class RaftCore {
             leaderId = is.from();
             receiver.handleInstallSnapshot(is);
         } else if (m instanceof TimeoutNow) {
-            if (configuration().isVoter(id)) {
+            if (configuration().isVoter(id) && !fence.isUp()) {
                 campaign(CampaignType.TRANSFER);
             }
         } else if (m instanceof ReadIndexResponse r) {

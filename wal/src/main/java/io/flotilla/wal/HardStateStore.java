@@ -12,16 +12,21 @@ import java.util.Optional;
  * later versions can append fields; an older reader ignores bytes it does not know.
  *
  * <pre>
- * body: u32 version (1) | u64 term | u64 votedFor | u64 commitIndex
+ * body v1: u32 version (1) | u64 term | u64 votedFor | u64 commitIndex
+ * body v2: v1 fields (version 2) | u64 cut fromIndex | u64 cut untilIndex | u64 cut term
  * </pre>
+ *
+ * <p>Version 2 is written only while a {@link RecoveryCut} is pending, so a log that never had one
+ * keeps files that older builds read. (An older build would read a version 2 file but ignore the
+ * cut: do not downgrade a node that reports one.)
  *
  * <p>Not thread-safe: one Raft driver owns it. Each {@link #save} costs two forces and a rename, so
  * a driver saves only when term or vote change; commitIndex rides along when they do.
  */
 public final class HardStateStore {
   static final String FILE_NAME = "hardstate";
-  private static final int VERSION = 1;
   private static final int V1_SIZE = 4 + 8 + 8 + 8;
+  private static final int V2_SIZE = V1_SIZE + 8 + 8 + 8;
 
   private final AtomicFile file;
   private HardState current;
@@ -46,8 +51,13 @@ public final class HardStateStore {
 
   /** Durably replaces the stored value; returns only once it would survive a crash. */
   public void save(HardState hs) throws IOException {
-    ByteBuffer b = ByteBuffer.allocate(V1_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-    b.putInt(VERSION).putLong(hs.term()).putLong(hs.votedFor()).putLong(hs.commitIndex()).flip();
+    boolean cut = !hs.cut().isNone();
+    ByteBuffer b = ByteBuffer.allocate(cut ? V2_SIZE : V1_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(cut ? 2 : 1).putLong(hs.term()).putLong(hs.votedFor()).putLong(hs.commitIndex());
+    if (cut) {
+      b.putLong(hs.cut().fromIndex()).putLong(hs.cut().untilIndex()).putLong(hs.cut().term());
+    }
+    b.flip();
     file.write(b);
     current = hs;
   }
@@ -60,8 +70,14 @@ public final class HardStateStore {
     if (version < 1) {
       throw new WalCorruptionException(path, 0, "unknown hard state version " + version);
     }
+    if (version >= 2 && b.remaining() < V2_SIZE) {
+      throw new WalCorruptionException(path, 0, "hard state version " + version + " body too short: "
+          + b.remaining());
+    }
     try {
-      return new HardState(b.getLong(4), b.getLong(12), b.getLong(20));
+      RecoveryCut cut = version >= 2
+          ? new RecoveryCut(b.getLong(28), b.getLong(36), b.getLong(44)) : RecoveryCut.NONE;
+      return new HardState(b.getLong(4), b.getLong(12), b.getLong(20), cut);
     } catch (IllegalArgumentException e) {
       throw new WalCorruptionException(path, 0, e.getMessage());
     }

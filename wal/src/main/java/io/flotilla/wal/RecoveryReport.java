@@ -12,6 +12,9 @@ import java.util.List;
  * @param repaired          true when {@link WalOptions#withRepair()} cut the log at corruption
  * @param firstLostIndex    with repair: the first index that was dropped (0 when none)
  * @param lostBytes         with repair: bytes dropped at and after the damage, across segments
+ * @param cut               entries this open cut that may have been forced (a torn tail, a
+ *                          torn segment creation with bytes behind it, or repair), as also saved in
+ *                          the hard state; {@link RecoveryCut#NONE} when nothing was cut
  * @param events            one line per action taken, for the operator's log
  */
 public record RecoveryReport(
@@ -22,8 +25,10 @@ public record RecoveryReport(
     boolean repaired,
     long firstLostIndex,
     long lostBytes,
+    RecoveryCut cut,
     List<String> events) {
   public RecoveryReport {
+    java.util.Objects.requireNonNull(cut, "cut");
     events = List.copyOf(events);
   }
 }

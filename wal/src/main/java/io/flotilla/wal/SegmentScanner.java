@@ -137,6 +137,47 @@ final class SegmentScanner {
     return new Result(Outcome.TORN, pos, why, limit);
   }
 
+  /**
+   * The highest index the bytes from {@code from} to the end of the buffer may have held, when
+   * the records before {@code from} end at index {@code lastKept}: an upper bound for the entries
+   * a cut at {@code from} removes. Every record takes at least {@link RecordFormat#HEADER_SIZE}
+   * bytes and starts with a non-zero magic, so the non-zero bytes after the last intact record
+   * that continues the log (or after {@code from}) hold at most one record per header size. What
+   * this cannot see is a record that left no trace: bytes that read back as zeros, or a file cut
+   * shorter (docs/wal.md).
+   */
+  long lastIndexBound(ByteBuffer buf, int from, long lastKept) {
+    int end = buf.limit();
+    while (end > from && buf.get(end - 1) == 0) {
+      end--;
+    }
+    long bound = lastKept + ceilDiv(end - from, RecordFormat.HEADER_SIZE);
+    // A later intact record of this log pins its own index; only what follows it is uncertain.
+    for (int at = end - RecordFormat.HEADER_SIZE; at >= from; at--) {
+      if (buf.getInt(at) != RecordFormat.RECORD_MAGIC) {
+        continue;
+      }
+      int size = recordSize(buf, at);
+      if (size < 0 || RecordFormat.recordCrc(buf, at, size, crc) != buf.getInt(at + RecordFormat.OFF_CRC)) {
+        continue;
+      }
+      long index = buf.getLong(at + RecordFormat.OFF_INDEX);
+      if (index > lastKept && index <= bound) {
+        return Math.min(bound, index + ceilDiv(Math.max(0, end - (at + size)), RecordFormat.HEADER_SIZE));
+      }
+    }
+    return bound;
+  }
+
+  /** Whether any byte from {@code from} on is not zero: whether anything there may be lost. */
+  static boolean anyNonZero(ByteBuffer buf, int from) {
+    return !allZero(buf, from, buf.limit());
+  }
+
+  private static long ceilDiv(long a, long b) {
+    return (a + b - 1) / b;
+  }
+
   /** True when an intact record stands anywhere in the buffer (used when the header is bad). */
   boolean anyIntactRecord(ByteBuffer buf) {
     for (int at = 0; at <= buf.limit() - RecordFormat.HEADER_SIZE; at++) {

@@ -111,8 +111,7 @@ public final class Wal implements AutoCloseable {
       for (String e : state.report().events()) {
         LOG.warn("{}: {}", options.dir(), e);
       }
-      HardStateStore hs = HardStateStore.open(options.dir());
-      return new Wal(options, listener, lock, hs, state);
+      return new Wal(options, listener, lock, state.hardState(), state);
     } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;

@@ -16,14 +16,16 @@ import java.util.TreeMap;
 /**
  * Rebuilds the in-memory state of a log from its directory, following the rules in docs/wal.md:
  * a torn final write in the last segment is cut away; anything else that is damaged is corruption
- * and fails the open (or, with repair, cuts the log there and says what was lost).
+ * and fails the open (or, with repair, cuts the log there and says what was lost). Every cut that
+ * may remove forced records is first saved as a {@link RecoveryCut} in the hard state, so that the
+ * log's owner learns of it even after a crash that follows the cut.
  */
 final class WalRecovery {
   static final String COMPACTION_FILE = "compaction";
 
   /** The recovered state handed to the log. */
   record State(List<Segment> segments, long compactIndex, long compactTerm, long lastIndex,
-      TermRuns terms, RecoveryReport report) {}
+      TermRuns terms, RecoveryReport report, HardStateStore hardState) {}
 
   private final WalOptions options;
   private final Path dir;
@@ -32,6 +34,9 @@ final class WalRecovery {
   private boolean repaired;
   private long firstLostIndex;
   private long lostBytes;
+  private HardStateStore hardState;
+  /** What this open cut (NONE: nothing that may have been forced). */
+  private RecoveryCut cut = RecoveryCut.NONE;
 
   WalRecovery(WalOptions options) {
     this.options = options;
@@ -50,6 +55,13 @@ final class WalRecovery {
 
   State recover() throws IOException {
     deleteLeftoverTemporaries();
+    hardState = HardStateStore.open(dir);
+    RecoveryCut pending = hardState.load().cut();
+    if (!pending.isNone()) {
+      events.add("a recovery cut from an earlier start is still unresolved: entries from "
+          + pending.fromIndex() + " up to at most " + pending.untilIndex() + " (term "
+          + pending.term() + ") may be missing here");
+    }
     long compactIndex = 0;
     long compactTerm = 0;
     AtomicFile cf = compactionFile(dir);
@@ -129,8 +141,8 @@ final class WalRecovery {
     }
     long firstIndex = compactIndex + 1;
     RecoveryReport report = new RecoveryReport(segments.size(), firstIndex, lastIndex, tornBytes,
-        repaired, firstLostIndex, lostBytes, events);
-    return new State(segments, compactIndex, compactTerm, lastIndex, terms, report);
+        repaired, firstLostIndex, lostBytes, cut, events);
+    return new State(segments, compactIndex, compactTerm, lastIndex, terms, report, hardState);
   }
 
   /**
@@ -146,6 +158,12 @@ final class WalRecovery {
       Segment seg = new Segment(first, path, ch, RecordFormat.SEGMENT_HEADER_SIZE, buf.limit());
       if (!scanner.headerValid(buf, first)) {
         if (last && !scanner.anyIntactRecord(buf)) {
+          if (SegmentScanner.anyNonZero(buf, RecordFormat.SEGMENT_HEADER_SIZE)) {
+            // The header was forced before any record went in: bytes behind a bad header may be
+            // records that were forced too.
+            recordCut(first, scanner.lastIndexBound(buf, RecordFormat.SEGMENT_HEADER_SIZE, first - 1),
+                path, 0, buf.limit());
+          }
           ch.close();
           Files.delete(path);
           events.add("deleted " + path.getFileName() + ": its creation was torn (no valid header,"
@@ -153,7 +171,7 @@ final class WalRecovery {
           ok = true;
           return null;
         }
-        Segment kept = corrupt(seg, 0, "bad segment header", later, files, ch);
+        Segment kept = corrupt(seg, 0, "bad segment header", later, files, ch, buf, scanner);
         ok = kept != null;
         return kept;
       }
@@ -162,7 +180,7 @@ final class WalRecovery {
         case CLEAN -> {
           if (!last && seg.lastIndex() + 1 != later.get(0)) {
             Segment kept = corrupt(seg, r.stopOffset(), "segment ends at index " + seg.lastIndex()
-                + " but the next segment starts at " + later.get(0), later, files, ch);
+                + " but the next segment starts at " + later.get(0), later, files, ch, buf, scanner);
             ok = kept != null;
             return kept;
           }
@@ -171,11 +189,17 @@ final class WalRecovery {
         case TORN -> {
           if (!last) {
             Segment kept = corrupt(seg, r.stopOffset(),
-                r.detail() + " in a segment that is not the last", later, files, ch);
+                r.detail() + " in a segment that is not the last", later, files, ch, buf, scanner);
             ok = kept != null;
             return kept;
           }
           long cut = r.fileSize() - r.stopOffset();
+          // Damage in the final write group: a write torn by a crash before its force (nothing
+          // acknowledged), or forced records damaged since (maybe acknowledged). The bytes cannot
+          // tell which, so the cut is recorded before it is made.
+          recordCut(seg.lastIndex() + 1,
+              scanner.lastIndexBound(buf, (int) r.stopOffset(), seg.lastIndex()), path,
+              r.stopOffset(), cut);
           ch.truncate(r.stopOffset());
           ch.force(true);
           seg.allocated = r.stopOffset();
@@ -184,7 +208,7 @@ final class WalRecovery {
               + " (" + cut + " bytes, " + r.detail() + "); last index " + seg.lastIndex());
         }
         case CORRUPT -> {
-          Segment kept = corrupt(seg, r.stopOffset(), r.detail(), later, files, ch);
+          Segment kept = corrupt(seg, r.stopOffset(), r.detail(), later, files, ch, buf, scanner);
           ok = kept != null;
           return kept;
         }
@@ -201,13 +225,26 @@ final class WalRecovery {
 
   /** Fails the open, or with repair cuts the log at the damage and deletes every later segment. */
   private Segment corrupt(Segment seg, long offset, String detail, List<Long> later,
-      TreeMap<Long, Path> files, FileChannel ch) throws IOException {
+      TreeMap<Long, Path> files, FileChannel ch, ByteBuffer buf, SegmentScanner scanner)
+      throws IOException {
     if (!options.repair()) {
       throw new WalCorruptionException(seg.path, offset, detail);
     }
     repaired = true;
     long firstLost = seg.firstIndex + seg.count();
     long lost = ch.size() - offset;
+    // Repair drops records that were forced, and every later segment: record the cut first.
+    long until = scanner.lastIndexBound(buf,
+        (int) Math.max(offset, RecordFormat.SEGMENT_HEADER_SIZE), firstLost - 1);
+    for (long f : later) {
+      try (FileChannel lc = FileChannel.open(files.get(f), StandardOpenOption.READ)) {
+        ByteBuffer lb = SegmentScanner.readAll(lc);
+        if (SegmentScanner.anyNonZero(lb, RecordFormat.SEGMENT_HEADER_SIZE)) {
+          until = Math.max(until, scanner.lastIndexBound(lb, RecordFormat.SEGMENT_HEADER_SIZE, f - 1));
+        }
+      }
+    }
+    recordCut(firstLost, Math.max(until, firstLost), seg.path, offset, lost);
     for (long f : later) {
       Path p = files.get(f);
       lost += Files.size(p);
@@ -230,6 +267,26 @@ final class WalRecovery {
     events.add("repair: cut " + seg.path.getFileName() + " at offset " + offset + " (" + detail
         + "); entries from " + firstLost + " on are lost, " + lost + " bytes dropped");
     return seg;
+  }
+
+  /**
+   * Saves the cut in the hard state (merged with any cut still pending there) before the caller
+   * destroys the bytes, and reports it.
+   */
+  private void recordCut(long from, long until, Path segment, long offset, long bytes)
+      throws IOException {
+    RecoveryCut made = new RecoveryCut(from, Math.max(from, until), hardState.load().term());
+    cut = cut.merge(made);
+    HardState hs = hardState.load();
+    RecoveryCut merged = hs.cut().merge(made);
+    if (!merged.equals(hs.cut())) {
+      hardState.save(hs.withCut(merged));
+    }
+    events.add("recovery cut: entries from " + made.fromIndex() + " up to at most "
+        + made.untilIndex() + " are removed from " + segment.getFileName() + " at offset " + offset
+        + " (" + bytes + " bytes). They may have been forced and acknowledged (the bytes cannot"
+        + " tell a torn unforced write from forced records damaged since): saved in the hard state"
+        + " with term " + made.term() + " so the node can refuse to vote until it holds them again");
   }
 
   private TreeMap<Long, Path> listSegments() throws IOException {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,22 +25,13 @@ class WalCorruptionTest {
     return RecordFormat.SEGMENT_HEADER_SIZE + (long) (index - 1) * RECORD;
   }
 
-  private static void flipByte(Path file, long offset) throws Exception {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      ByteBuffer b = ByteBuffer.allocate(1);
-      ch.read(b, offset);
-      b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
-      ch.write(b, offset);
-    }
-  }
-
   @Test
   void aFlippedByteInAMiddleRecordFailsTheOpenNamingFileAndOffset() throws Exception {
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       WalTestSupport.appendEach(wal, 20, 1, SIZE);
     }
     Path seg = WalTestSupport.lastSegment(dir);
-    flipByte(seg, offsetOf(8) + RecordFormat.HEADER_SIZE + 10); // inside entry 8's payload
+    WalTestSupport.flipByte(seg, offsetOf(8) + RecordFormat.HEADER_SIZE + 10); // inside entry 8's payload
 
     assertThatThrownBy(() -> Wal.open(WalOptions.defaults(dir)))
         .isInstanceOf(WalCorruptionException.class)
@@ -59,7 +49,7 @@ class WalCorruptionTest {
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       WalTestSupport.appendEach(wal, 20, 1, SIZE);
     }
-    flipByte(WalTestSupport.lastSegment(dir), offsetOf(8) + 5);
+    WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(8) + 5);
 
     try (Wal wal = Wal.open(WalOptions.defaults(dir).withRepair())) {
       RecoveryReport r = wal.recoveryReport();
@@ -114,7 +104,7 @@ class WalCorruptionTest {
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       WalTestSupport.appendEach(wal, 5, 1, SIZE);
     }
-    flipByte(WalTestSupport.lastSegment(dir), 17);
+    WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), 17);
     assertThatThrownBy(() -> Wal.open(WalOptions.defaults(dir)))
         .isInstanceOf(WalCorruptionException.class).hasMessageContaining("bad segment header");
   }
@@ -131,7 +121,7 @@ class WalCorruptionTest {
       }
       wal.append(batch).join();
     }
-    flipByte(WalTestSupport.lastSegment(dir), offsetOf(12) + RecordFormat.HEADER_SIZE + 3);
+    WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(12) + RecordFormat.HEADER_SIZE + 3);
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       assertThat(wal.lastIndex()).isEqualTo(11);
       assertThat(wal.recoveryReport().tornBytes()).isPositive();
@@ -144,7 +134,7 @@ class WalCorruptionTest {
       WalTestSupport.appendEach(wal, 10, 1, SIZE);
     }
     // Entry 9 went bad after entry 10 had been written by a later write.
-    flipByte(WalTestSupport.lastSegment(dir), offsetOf(9) + RecordFormat.HEADER_SIZE + 3);
+    WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(9) + RecordFormat.HEADER_SIZE + 3);
     assertThatThrownBy(() -> Wal.open(WalOptions.defaults(dir)))
         .isInstanceOf(WalCorruptionException.class).hasMessageContaining("later write");
   }
@@ -153,7 +143,7 @@ class WalCorruptionTest {
   void aChecksumFailureOnReadIsReportedAndStopsWrites() throws Exception {
     try (Wal wal = Wal.open(WalOptions.defaults(dir).withCacheBytes(0))) {
       WalTestSupport.appendEach(wal, 10, 1, SIZE);
-      flipByte(WalTestSupport.lastSegment(dir), offsetOf(4) + RecordFormat.HEADER_SIZE + 1);
+      WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(4) + RecordFormat.HEADER_SIZE + 1);
       assertThatThrownBy(() -> wal.entries(1, 11, 0))
           .isInstanceOf(UncheckedIOException.class)
           .hasCauseInstanceOf(WalCorruptionException.class);

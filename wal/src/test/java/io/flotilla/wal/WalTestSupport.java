@@ -51,6 +51,17 @@ final class WalTestSupport {
     }
   }
 
+  /** Flips bit 6 of the byte at {@code offset} of {@code file}. */
+  static void flipByte(Path file, long offset) throws IOException {
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+        java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+      ByteBuffer b = ByteBuffer.allocate(1);
+      ch.read(b, offset);
+      b.put(0, (byte) (b.get(0) ^ 0x40)).rewind();
+      ch.write(b, offset);
+    }
+  }
+
   /** Copies every regular file of {@code from} into a new directory {@code to}. */
   static void copyDir(Path from, Path to) throws IOException {
     Files.createDirectories(to);

@@ -34,6 +34,8 @@ public final class MemoryStorage implements RaftStorage {
     private HardState hardState = HardState.EMPTY;
     private HardState durableHardState = HardState.EMPTY;
     private long syncs;
+    /** First index of the entries the last sync made durable: the WAL's final write group. */
+    private long lastForcedFrom = Long.MAX_VALUE;
 
     @Override
     public long firstIndex() {
@@ -139,7 +141,7 @@ public final class MemoryStorage implements RaftStorage {
         snapshotDirty = true;
         firstDirty = Long.MAX_VALUE;
         if (hardState.commitIndex() < s.index()) {
-            hardState = new HardState(hardState.term(), hardState.votedFor(), s.index());
+            hardState = hardState.withCommitIndex(s.index());
         }
     }
 
@@ -164,6 +166,9 @@ public final class MemoryStorage implements RaftStorage {
     @Override
     public void sync() {
         syncs++;
+        if (snapshotDirty || firstDirty != Long.MAX_VALUE) {
+            lastForcedFrom = snapshotDirty ? snapshot.index() + 1 : firstDirty;
+        }
         if (snapshotDirty) {
             durableSnapshot = snapshot;
             durableEntries.clear();
@@ -200,6 +205,46 @@ public final class MemoryStorage implements RaftStorage {
         snapshotDirty = false;
         firstDirty = Long.MAX_VALUE;
         hardState = durableHardState;
+    }
+
+    /**
+     * What the WAL's recovery does when damage it cannot tell from a torn write makes it cut forced
+     * entries (docs/wal.md, "Cuts that may lose forced entries"): the durable log loses every entry
+     * from {@code fromIndex} on, and, when {@code fence}, the durable hard state records a
+     * {@link io.flotilla.raft.RecoveryFence} (the cut, the old last index, the durable term), as the
+     * WAL saves its cut before making it. {@code fence = false} is the old, silent cut (bug
+     * injection). Call on a crashed node. Returns the entries lost.
+     */
+    public long loseForcedSuffix(long fromIndex, boolean fence) {
+        long last = durableSnapshot.index() + durableEntries.size();
+        InvariantViolation.check(firstDirty == Long.MAX_VALUE && !snapshotDirty, "lose a suffix of a crashed node only");
+        // The server refuses to start on a cut below its known commit (its state machine may be
+        // ahead of the log); this models the cuts a node survives.
+        InvariantViolation.check(fromIndex > Math.max(durableHardState.commitIndex(), durableSnapshot.index())
+                && fromIndex <= last, "cut at %d outside (commit %d, last %d]", fromIndex,
+                durableHardState.commitIndex(), last);
+        int keep = (int) (fromIndex - durableSnapshot.index() - 1);
+        while (durableEntries.size() > keep) {
+            durableEntries.remove(durableEntries.size() - 1);
+            entries.remove(entries.size() - 1);
+        }
+        if (fence) {
+            io.flotilla.raft.RecoveryFence cut = new io.flotilla.raft.RecoveryFence(fromIndex, last,
+                    durableHardState.term());
+            durableHardState = new HardState(durableHardState.term(), durableHardState.votedFor(),
+                    durableHardState.commitIndex(), durableHardState.fence().merge(cut));
+            hardState = durableHardState;
+        }
+        lastForcedFrom = Long.MAX_VALUE;
+        return last - fromIndex + 1;
+    }
+
+    /**
+     * The first index of the entries the last sync made durable (the WAL's final write group), or
+     * {@link Long#MAX_VALUE} when it forced no entry.
+     */
+    public long lastForcedFrom() {
+        return lastForcedFrom;
     }
 
     /** The hard state a crash would leave (test and invariant use). */

@@ -4,8 +4,10 @@ import io.flotilla.raft.ConfEntry;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
+import io.flotilla.raft.RecoveryFence;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.quorum.Configuration;
+import io.flotilla.wal.RecoveryCut;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalOptions;
 import java.io.DataInputStream;
@@ -21,6 +23,8 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Raft storage on the write-ahead log: entries go to the {@link Wal} (one force per
@@ -39,10 +43,16 @@ import java.util.List;
  * machines and tests; a server whose snapshots are RocksDB checkpoints keeps a handle in
  * {@code data} instead and streams the files itself.
  *
- * <p>Not thread-safe: one driver thread owns it. Failures of the log are fatal to the node and
- * surface as {@link UncheckedIOException} from {@link #append} and {@link #sync}.
+ * <p>A {@link RecoveryCut} the WAL saved at open is the core's {@link RecoveryFence} (the same
+ * bounds and term): it reaches the core in {@link #hardState()} and goes back to the WAL's hard
+ * state file when the core lifts it (docs/raft.md, "Recovery after a cut").
+ *
+ * <p>Not thread-safe: one driver thread owns it (except {@link #recoveryFence} and
+ * {@link #recoveryFenceAtOpen}, which any thread may read). Failures of the log are fatal to the
+ * node and surface as {@link UncheckedIOException} from {@link #append} and {@link #sync}.
  */
 public final class WalRaftStorage implements RaftStorage, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WalRaftStorage.class);
   private static final EntryType[] TYPES = EntryType.values();
 
   static final String SNAPSHOT_FILE = "raft-snapshot";
@@ -58,6 +68,10 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private Snapshot snapshot;
   private HardState hardState;
   private HardState savedHardState;
+  /** The fence this process opened with (the WAL's pending cut), for status and metrics. */
+  private final RecoveryFence fenceAtOpen;
+  /** The durable fence: up until the core lifts it and the change is saved. */
+  private volatile RecoveryFence durableFence;
 
   private WalRaftStorage(Wal wal, Path dir) throws IOException {
     this.wal = wal;
@@ -71,8 +85,19 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       throw new IllegalStateException("log compacted to " + compactIndex + " but the snapshot file is at "
           + snapshot.index());
     }
-    this.hardState = new HardState(hs.term(), hs.votedFor(), Math.max(hs.commitIndex(), snapshot.index()));
+    RecoveryCut cut = hs.cut();
+    this.fenceAtOpen = cut.isNone() ? RecoveryFence.NONE
+        : new RecoveryFence(cut.fromIndex(), cut.untilIndex(), cut.term());
+    this.durableFence = fenceAtOpen;
+    this.hardState = new HardState(hs.term(), hs.votedFor(), Math.max(hs.commitIndex(), snapshot.index()),
+        fenceAtOpen);
     this.savedHardState = hardState;
+    if (fenceAtOpen.isUp()) {
+      LOG.warn("{}: recovery fence up: entries from {} up to at most {} may be missing although this node may"
+          + " have acknowledged them (term {} or earlier). It moves to a later term and grants no vote and"
+          + " never campaigns until its log holds an entry of a later term from that term's leader",
+          dir, fenceAtOpen.fromIndex(), fenceAtOpen.untilIndex(), fenceAtOpen.term());
+    }
   }
 
   /** Opens (recovering) the log in {@code options.dir()}. */
@@ -87,6 +112,16 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   public Wal wal() {
     return wal;
+  }
+
+  /** The recovery fence this storage opened with ({@link RecoveryFence#NONE}: none); any thread. */
+  public RecoveryFence recoveryFenceAtOpen() {
+    return fenceAtOpen;
+  }
+
+  /** The durable recovery fence: NONE once lifted and saved; any thread. */
+  public RecoveryFence recoveryFence() {
+    return durableFence;
   }
 
   @Override
@@ -160,10 +195,19 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   public void sync() {
     try {
       if (hardState.term() != savedHardState.term()
-          || hardState.votedFor() != savedHardState.votedFor()) {
+          || hardState.votedFor() != savedHardState.votedFor()
+          || !hardState.fence().equals(savedHardState.fence())) {
+        RecoveryFence f = hardState.fence();
+        RecoveryCut cut = f.isUp() ? new RecoveryCut(f.fromIndex(), f.untilIndex(), f.term()) : RecoveryCut.NONE;
         wal.hardState().save(new io.flotilla.wal.HardState(hardState.term(),
-            hardState.votedFor(), hardState.commitIndex()));
+            hardState.votedFor(), hardState.commitIndex(), cut));
+        if (savedHardState.fence().isUp() && !f.isUp()) {
+          LOG.warn("{}: recovery fence lifted: the log holds entries of term {} from its leader, so every entry"
+              + " from {} on that this node acknowledged and that can commit is back; it votes again", dir,
+              hardState.term(), savedHardState.fence().fromIndex());
+        }
         savedHardState = hardState;
+        durableFence = f;
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -180,7 +224,7 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       writeSnapshot(s);
       installInWal(s, false);
       if (hardState.commitIndex() < s.index()) {
-        hardState = new HardState(hardState.term(), hardState.votedFor(), s.index());
+        hardState = hardState.withCommitIndex(s.index());
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);

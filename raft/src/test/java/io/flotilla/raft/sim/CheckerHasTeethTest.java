@@ -68,4 +68,32 @@ class CheckerHasTeethTest {
             assertThat(Simulation.run(seed, correct).failure()).as("seed %d without the bug", seed).isNull();
         }
     }
+
+    @Test
+    void aRecoveryCutWithoutItsFenceIsCaught() {
+        // The WAL's old, silent cut of a forced suffix: a node that lost entries it acknowledged
+        // acts as if it never had them. Most seeds stop on the core's own assertion (a leader that
+        // counted the lost acknowledgement tells the node to commit past its log); the search looks
+        // for the cluster-level catch: a committed entry held by fewer nodes than any quorum needs,
+        // with nobody fenced, so a leader without it can be elected.
+        Simulation.Result found = null;
+        int assertionStops = 0;
+        for (long seed = 1; seed <= 200 && found == null; seed++) {
+            Simulation.Result r = Simulation.run(seed, RecoverySimulationTest.optionsFor(seed).withDiskFaults(1.0, true));
+            if (!r.ok() && r.failure().contains("beyond last index")) {
+                assertionStops++;
+            } else if (!r.ok()) {
+                found = r;
+            }
+        }
+        assertThat(found).as("a cluster-level violation within 200 seeds").isNotNull();
+        System.out.println("silent recovery cut caught by seed " + found.seed() + " (" + assertionStops
+                + " earlier seeds stopped on the core's assertion): " + found.failure());
+        assertThat(found.failure()).containsAnyOf("CommittedEntriesDurable", "StateMachineSafety",
+                "LeaderCompleteness", "Durability", "Linearizability");
+        for (long seed = 1; seed <= found.seed(); seed++) {
+            assertThat(Simulation.run(seed, RecoverySimulationTest.optionsFor(seed)).failure())
+                    .as("seed %d with the fence", seed).isNull();
+        }
+    }
 }

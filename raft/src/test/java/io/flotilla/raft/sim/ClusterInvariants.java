@@ -195,7 +195,9 @@ final class ClusterInvariants {
                 checkLogMatching(up.get(a), up.get(b));
             }
         }
-        // A committed entry is durable on a majority: no crash pattern may lose it.
+        // A committed entry is durable on a majority: no crash pattern may lose it. A disk that lost
+        // it (a recovery cut) counts only while its durable recovery fence covers it: such a node
+        // votes for no one, so it still keeps every leader without the entry from being elected.
         for (int i = 1; i <= committed.size(); i++) {
             Entry c = committed.get(i - 1);
             int holders = 0;
@@ -203,7 +205,9 @@ final class ClusterInvariants {
                 Snapshot snap = n.storage.durableSnapshot();
                 List<Entry> durable = n.storage.durableEntries();
                 long pos = i - snap.index() - 1; // position in durable
-                if (i <= snap.index() || (pos < durable.size() && durable.get((int) pos).equals(c))) {
+                var fence = n.storage.durableHardState().fence();
+                if (i <= snap.index() || (pos < durable.size() && durable.get((int) pos).equals(c))
+                        || (fence.isUp() && fence.fromIndex() <= i)) {
                     holders++; // (a durable snapshot covering i holds it: its state is checked by onSnapshot)
                 }
             }

@@ -32,6 +32,11 @@ package io.flotilla.raft.sim;
  *                           With tickMillis 10, a skew of 1 keeps any two clocks within 11/9 of
  *                           each other, inside the lease's drift bound (2 of 10 election ticks);
  *                           a larger skew breaks the bound (0: every node ticks in lockstep)
+ * @param diskFaultRate      probability that a crash also costs the node, at restart, the
+ *                           entries of its last forced write above its durable commit (what the WAL's
+ *                           recovery cuts when it finds damage in its final write group: docs/wal.md),
+ *                           with the recovery fence the WAL saves; at most a minority fenced at once
+ * @param forgetRecoveryFence BUG INJECTION: that cut is silent (no fence), as before issue 14
  */
 public record SimOptions(
         int nodes,
@@ -54,70 +59,79 @@ public record SimOptions(
         boolean forgetSnapshotOnRestart,
         boolean membership,
         boolean leaseRead,
-        long clockSkewMillis) {
+        long clockSkewMillis,
+        double diskFaultRate,
+        boolean forgetRecoveryFence) {
 
     public static SimOptions defaults(int nodes) {
-        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0);
+        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0, 0, false);
     }
 
     public SimOptions withFaultMillis(long millis) {
         return new SimOptions(nodes, millis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, newPreVote, newCheckQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withCrashAfterReadyRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, rate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withStragglerRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate,
                 rate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash,
-                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withNetwork(long newMaxDelayMillis, double newDropRate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, newMaxDelayMillis, newDropRate, duplicateRate,
                 stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
                 forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withSnapshots(boolean newSnapshots, boolean newForgetSnapshotOnRestart) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withMembership(boolean newMembership) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withLeaseRead(boolean newLeaseRead) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withBugs(boolean newForgetVoteOnCrash, boolean newCommitOlderTerms) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, newForgetVoteOnCrash, newCommitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
     }
 
     public SimOptions withClockSkewMillis(long newClockSkewMillis) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis, diskFaultRate, forgetRecoveryFence);
+    }
+
+    public SimOptions withDiskFaults(double newDiskFaultRate, boolean newForgetRecoveryFence) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, newDiskFaultRate,
+                newForgetRecoveryFence);
     }
 }

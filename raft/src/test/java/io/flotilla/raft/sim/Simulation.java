@@ -34,7 +34,7 @@ public final class Simulation {
     /** The outcome of one run; {@code failure} is null if every check passed. */
     public record Result(long seed, String failure, long events, long committed, long leaders, long okWrites,
                          long okReads, long unknownWrites, long crashes, long snapshots, long snapshotInstalls,
-                         long confChanges) {
+                         long confChanges, long diskCuts) {
         public boolean ok() {
             return failure == null;
         }
@@ -55,6 +55,7 @@ public final class Simulation {
     private long crashes;
     private long snapshots;
     private long snapshotInstalls;
+    private long diskCuts;
     private final List<SimNode> nodes = new ArrayList<>();
     private final Set<Long> voters = new HashSet<>();
     private final ClusterInvariants invariants = new ClusterInvariants();
@@ -144,7 +145,7 @@ public final class Simulation {
         }
         return new Result(seed, failure, events, invariants.committed().size(), invariants.leadersSeen(),
                 clients.okWrites, clients.okReads, clients.unknownWrites, crashes, snapshots, snapshotInstalls,
-                confChanges);
+                confChanges, diskCuts);
     }
 
     // ---------------------------------------------------------------- accessors for the helpers
@@ -208,10 +209,13 @@ public final class Simulation {
         }
         crashes++;
         n.storage.crash();
+        if (options.diskFaultRate() > 0 && random.nextDouble() < options.diskFaultRate()) {
+            loseLastForcedWrite(n); // drawn only then: seeds without disk faults replay as before
+        }
         if (options.forgetVoteOnCrash()) {
             // BUG INJECTION: a hard-state store that does not persist votedFor.
             HardState hs = n.storage.hardState();
-            n.storage.setHardState(new HardState(hs.term(), 0, hs.commitIndex()));
+            n.storage.setHardState(new HardState(hs.term(), 0, hs.commitIndex(), hs.fence()));
             n.storage.sync();
         }
         n.core = null;
@@ -332,6 +336,27 @@ public final class Simulation {
         }
     }
 
+    /**
+     * A disk fault found at restart (docs/wal.md, "Cuts that may lose forced entries"): the crashed
+     * node's recovery cuts the entries of its last forced write that lie above its durable commit
+     * (forced, maybe acknowledged, maybe committed by the leader), and saves the recovery fence
+     * unless {@link SimOptions#forgetRecoveryFence}. Skipped when it would fence a majority: a
+     * cluster whose majority is fenced waits for an operator by design (docs/raft.md).
+     */
+    private void loseLastForcedWrite(SimNode n) {
+        long fenced = nodes.stream().filter(o -> o != n && o.storage.durableHardState().fence().isUp()).count();
+        if (fenced + 1 > (minVoters() - 1) / 2) {
+            return;
+        }
+        var s = n.storage;
+        long last = s.durableSnapshot().index() + s.durableEntries().size();
+        long from = Math.max(s.lastForcedFrom(), Math.max(s.durableHardState().commitIndex(), s.durableSnapshot().index()) + 1);
+        if (from <= last) {
+            s.loseForcedSuffix(from, !options.forgetRecoveryFence());
+            diskCuts++;
+        }
+    }
+
     void scheduleRestart(SimNode n) {
         // Half the restarts are quick, so a node can come back within one election.
         long delay = random.nextBoolean() ? 1 + random.nextLong(30) : 30 + random.nextLong(400);
@@ -406,6 +431,10 @@ public final class Simulation {
             if (n.stateMachine.appliedIndex() != commit) {
                 throw new AssertionError("Liveness: node " + n.id + " applied " + n.stateMachine.appliedIndex()
                         + " but leader " + leader.id + " committed " + commit + " (" + n.core + ")");
+            }
+            if (n.storage.durableHardState().fence().isUp()) {
+                throw new AssertionError("Liveness: node " + n.id + " is still behind its recovery fence "
+                        + n.storage.durableHardState().fence() + " (" + n.core + ")");
             }
             if (!n.stateMachine.snapshot().equals(leader.stateMachine.snapshot())) {
                 throw new AssertionError("StateMachineSafety: node " + n.id + " state differs from leader");

@@ -7,6 +7,8 @@ import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.RaftCore;
+import io.flotilla.raft.RecoveryFence;
 import io.flotilla.raft.node.InProcessTransport;
 import io.flotilla.raft.node.RaftException;
 import io.flotilla.raft.node.RaftNode;
@@ -32,6 +34,62 @@ class WalRaftStorageTest {
 
   private static Entry e(long index, long term, String data) {
     return new Entry(index, term, EntryType.NORMAL, data.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Cuts the newest segment {@code back} bytes before the end of its data: inside the last record. */
+  private static void cutInsideLastRecord(Path dir, int back) throws Exception {
+    Path seg;
+    try (var files = java.nio.file.Files.list(dir)) {
+      seg = files.filter(p -> p.toString().endsWith(".wal")).sorted().reduce((a, b) -> b).orElseThrow();
+    }
+    byte[] bytes = java.nio.file.Files.readAllBytes(seg);
+    int end = bytes.length;
+    while (end > 0 && bytes[end - 1] == 0) {
+      end--;
+    }
+    try (var ch = java.nio.channels.FileChannel.open(seg, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.truncate(end - back);
+    }
+  }
+
+  @Test
+  void aWalRecoveryCutReachesTheCoreAsAFenceAndLiftingItClearsTheCut() throws Exception {
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      s.persist(new HardState(2, 1, 3), List.of(e(1, 1, "a"), e(2, 1, "b"), e(3, 2, "c"), e(4, 2, "d"),
+          e(5, 2, "e")));
+    }
+    cutInsideLastRecord(dir, 10); // entries 1..5 were one forced write: recovery cuts 1..5 from the damage on
+    RecoveryFence fence;
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      fence = s.hardState().fence();
+      assertThat(fence.fromIndex()).isEqualTo(5);
+      assertThat(fence.untilIndex()).isEqualTo(5);
+      assertThat(fence.term()).isEqualTo(2);
+      assertThat(s.recoveryFenceAtOpen()).isEqualTo(fence);
+      assertThat(s.recoveryFence()).isEqualTo(fence);
+      assertThat(s.lastIndex()).isEqualTo(4);
+
+      // The core starts behind the fence, in a term after the cut's; its first Ready persists both.
+      RaftCore core = new RaftCore(RaftConfig.of(1, 1, Set.of(1L, 2L, 3L), new SplittableRandom(1)), s, s);
+      assertThat(core.hardState().fence()).isEqualTo(fence);
+      assertThat(core.term()).isEqualTo(3);
+      var rd = core.ready();
+      s.persist(rd.hardState(), rd.entries());
+      core.advance(rd);
+      assertThat(s.recoveryFence()).as("still up: nothing of term 3 in the log yet").isEqualTo(fence);
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      assertThat(s.hardState()).isEqualTo(new HardState(3, 0, 3, fence));
+      assertThat(s.recoveryFenceAtOpen()).isEqualTo(fence);
+      // The core lifts it (an entry of term 3 from term 3's leader): the change is saved.
+      s.persist(new HardState(3, 0, 3), List.of(e(5, 3, "new")));
+      assertThat(s.recoveryFence()).isEqualTo(RecoveryFence.NONE);
+    }
+    try (WalRaftStorage s = WalRaftStorage.open(WalOptions.defaults(dir))) {
+      assertThat(s.hardState()).isEqualTo(new HardState(3, 0, 3));
+      assertThat(s.recoveryFenceAtOpen()).isEqualTo(RecoveryFence.NONE);
+      assertThat(s.wal().hardState().load().cut()).isEqualTo(io.flotilla.wal.RecoveryCut.NONE);
+    }
   }
 
   @Test

@@ -248,11 +248,12 @@ final class Nemesis {
 
   /**
    * In turn: (1) a torn unacknowledged write (what a crash mid-write leaves): the node must
-   * recover and catch up; (2) a corrupted record in the middle of the log: the node must refuse
+   * recover behind a recovery fence (recovery cannot tell it from forced records damaged since),
+   * report the cut in /status and catch up, fence lifted; (2) a corrupted record in the middle of the log: the node must refuse
    * to start, naming the damage, while the majority keeps serving; (3) only with
    * {@code --disk-lose-acknowledged}, outside Raft's fault model: a cut through the last, forced
-   * record (a disk losing acknowledged data): the node must either rejoin with equal state or
-   * stop with a clear error. After (2) and (3) the damage is undone
+   * record (a disk losing acknowledged data): the node must rejoin behind its recovery fence as
+   * in (1), or stop with a clear error. After (2) and (3) the damage is undone
    * byte for byte and the node must rejoin: no safe rebuild of a node under its old id exists yet
    * (README, docs/testing.md).
    */
@@ -276,7 +277,11 @@ final class Nemesis {
         anomaly(why);
         return why;
       }
-      return "ok: recovered";
+      String verdict = torn == null ? "ok: recovered" : fenceLifted(n);
+      if (!verdict.startsWith("ok")) {
+        anomaly(verdict);
+      }
+      return verdict;
     }
     long damagedAt = clock.now();
     String verdict;
@@ -299,7 +304,7 @@ final class Nemesis {
       cluster.cluster.start(n);
       verdict = lostTail(n, logFile, logStart);
     }
-    if (verdict.startsWith("ok") && !verdict.equals("ok: recovered")) {
+    if (verdict.startsWith("ok") && !verdict.startsWith("ok: recovered")) {
       // The remaining majority must keep serving while this node is out.
       long waitUntil = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (lastOkWrite.get() <= damagedAt && System.nanoTime() < waitUntil) {
@@ -309,7 +314,7 @@ final class Nemesis {
         verdict = "no write succeeded within 30 s while node " + n + " was out";
       }
     }
-    if (cluster.cluster.alive(n) && !verdict.equals("ok: recovered")) {
+    if (cluster.cluster.alive(n) && !verdict.startsWith("ok: recovered")) {
       cluster.cluster.kill(n);
     }
     if (!cluster.cluster.alive(n)) {
@@ -326,8 +331,9 @@ final class Nemesis {
   }
 
   /**
-   * After a cut through the last record: the node either catches up (the entry was not yet
-   * acknowledged, so Raft lost nothing it relied on) or stops with an error naming the lost log.
+   * After a cut through the last record: the node catches up behind its recovery fence (it may
+   * have acknowledged the record; docs/raft.md, "Recovery after a cut"), or stops with an error
+   * naming the lost log (a cut nobody recorded).
    */
   private String lostTail(int n, Path logFile, long logStart) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
@@ -340,10 +346,31 @@ final class Nemesis {
         return log.contains("WAL") ? "ok: refused to start" : "node " + n + " exited without a clear error";
       }
       if (cluster.awaitCaughtUp(n, Duration.ofMillis(500))) {
-        return "ok: recovered";
+        return fenceLifted(n);
       }
     }
     return "node " + n + " neither caught up nor stopped after losing its last record";
+  }
+
+  /**
+   * A node that recovered from a cut of its final write group must have reported the cut in
+   * {@code /status} ({@code "recovery"}) and brought its fence down once caught up.
+   */
+  private String fenceLifted(int n) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    com.fasterxml.jackson.databind.JsonNode rec = null;
+    while (System.nanoTime() < deadline) {
+      com.fasterxml.jackson.databind.JsonNode s = cluster.status(n);
+      rec = s == null ? null : s.get("recovery");
+      if (rec != null && rec.path("caughtUp").asBoolean()) {
+        return "ok: recovered behind a recovery fence (cut from " + rec.path("cutFromIndex").asLong()
+            + ", at most until " + rec.path("untilIndex").asLong() + "), fence lifted";
+      }
+      Thread.sleep(100); // polling a remote process
+    }
+    return rec == null || rec.isNull()
+        ? "node " + n + " caught up after a cut of its final write without reporting it in /status"
+        : "node " + n + " caught up but its recovery fence is still up after 30 s: " + rec;
   }
 
   private static String logSince(Path logFile, long from) throws IOException {

@@ -108,11 +108,11 @@ public final class FlotillaNode implements AutoCloseable {
     this.membership = membership;
     this.storage = WalRaftStorage.open(WalOptions.defaults(config.dataDir().resolve("raft")), nodeMetrics);
     this.sm = KvStateMachine.open(config.dataDir().resolve("state"), StorageOptions.defaults());
-    long applied = sm.appliedIndex();
+    long applied = Recovery.startApplied(storage, sm.appliedIndex());
     HardState hs = storage.hardState();
     if (applied > hs.commitIndex()) {
       // Applied entries are committed by definition; the log persists the commit index lazily.
-      storage.setHardState(new HardState(hs.term(), hs.votedFor(), applied));
+      storage.setHardState(hs.withCommitIndex(applied));
     }
     this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
@@ -145,7 +145,7 @@ public final class FlotillaNode implements AutoCloseable {
       }
     });
     raft.setListener(nodeMetrics);
-    NodeMetrics.bindNode(metrics, raft, config.dataDir().resolve("raft"));
+    NodeMetrics.bindNode(metrics, raft, storage, config.dataDir().resolve("raft"));
     NodeMetrics.bindPeers(metrics, peers, config.members().keySet(), config.id());
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, this::handle,
         config.net().clientPort());
@@ -829,6 +829,7 @@ public final class FlotillaNode implements AutoCloseable {
     s.put("snapshotIndex", rs.snapshotIndex());
     s.put("snapshotsTaken", rs.snapshotsTaken());
     s.put("snapshotsInstalled", rs.snapshotsInstalled());
+    s.put("recovery", Recovery.status(storage));
     // Hash of the state machine: equal on every replica at the same applied index. It reads the
     // whole state: fine for an operator or a chaos check, not for a tight polling loop.
     s.put("digest", java.util.HexFormat.of().formatHex(sm.digest()));

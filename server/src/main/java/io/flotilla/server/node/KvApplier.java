@@ -118,6 +118,13 @@ final class KvApplier implements StateMachine, AutoCloseable {
 
   @Override
   public CompletableFuture<Taken> takeSnapshot(long appliedIndex) {
+    if (sm.appliedIndex() > appliedIndex) {
+      // After a recovery cut the state machine is ahead of Raft until the lost entries are applied
+      // again (Recovery.startApplied): a checkpoint now would be past Raft's applied index.
+      return CompletableFuture.failedFuture(new IllegalStateException("state machine at "
+          + sm.appliedIndex() + " is ahead of Raft's applied index " + appliedIndex
+          + " after a recovery cut; snapshot later"));
+    }
     return CompletableFuture.supplyAsync(() -> {
       Path dir = scratch.resolve("take-" + appliedIndex + "-" + System.nanoTime());
       try {

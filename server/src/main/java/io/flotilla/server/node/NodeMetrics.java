@@ -2,6 +2,7 @@ package io.flotilla.server.node;
 
 import io.flotilla.raft.Role;
 import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.storage.WalRaftStorage;
 import io.flotilla.server.net.PeerTransport;
 import io.flotilla.wal.WalListener;
 import io.micrometer.core.instrument.Counter;
@@ -124,7 +125,7 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   }
 
   /** Gauges read from the node when scraped. */
-  static void bindNode(MeterRegistry r, RaftNode raft, Path walDir) {
+  static void bindNode(MeterRegistry r, RaftNode raft, WalRaftStorage storage, Path walDir) {
     gauge(r, "flotilla.raft.term", raft, RaftNode::term, "current term");
     gauge(r, "flotilla.raft.commit.index", raft, RaftNode::commitIndex, "commit index");
     gauge(r, "flotilla.raft.applied.index", raft, RaftNode::appliedIndex, "applied index");
@@ -133,6 +134,12 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
     gauge(r, "flotilla.raft.leader", raft, n -> n.isLeader() ? 1 : 0, "1 when this node is the leader");
     gauge(r, "flotilla.wal.segments", walDir, d -> walFiles(d, true), "WAL segment files");
     gauge(r, "flotilla.wal.disk.bytes", walDir, d -> walFiles(d, false), "bytes of WAL segment files on disk");
+    // docs/raft.md, "Recovery after a cut": a node that lost a suffix it may have acknowledged.
+    gauge(r, "flotilla.raft.recovery.fenced", storage, st -> st.recoveryFence().isUp() ? 1 : 0,
+        "1 while a recovery fence is up: the log may lack entries this node acknowledged, so it grants no vote");
+    gauge(r, "flotilla.wal.recovery.cut.entries", storage, st -> st.recoveryFenceAtOpen().isUp()
+        ? st.recoveryFenceAtOpen().untilIndex() - st.recoveryFenceAtOpen().fromIndex() + 1 : 0,
+        "entries the WAL's recovery may have cut at this start (an upper bound; 0: none)");
   }
 
   /**
