@@ -32,6 +32,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -142,6 +143,11 @@ public final class RaftNode implements AutoCloseable {
     private final StateMachine stateMachine;
     private final ScheduledExecutorService loop;
     private final long tickMillis;
+    /** The monotonic clock ticks are counted on: System::nanoTime, or a test's own. */
+    private final LongSupplier clock;
+    private final long tickNanos;
+    /** The clock's reading at {@link #start}: tick n is due at clockOrigin + n * tickNanos. */
+    private volatile long clockOrigin;
     private final SnapshotPolicy snapshotPolicy;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -160,6 +166,8 @@ public final class RaftNode implements AutoCloseable {
     private long readInFlight;
     private long readInFlightSinceTick;
     private long ticks;
+    /** Ticks of the clock accounted for since {@link #start}. */
+    private long clockTicks;
     /** A ReadIndex request unanswered this long (a lost message) is asked again. */
     private static final long READ_RETRY_TICKS = 20;
     private final List<PendingRead> readsAwaitingApply = new ArrayList<>();
@@ -203,6 +211,18 @@ public final class RaftNode implements AutoCloseable {
 
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis, SnapshotPolicy snapshotPolicy) {
+        this(config, storage, transport, stateMachine, tickMillis, snapshotPolicy, System::nanoTime);
+    }
+
+    /**
+     * @param clock a monotonic clock in nanoseconds (System::nanoTime; tests pass their own, so
+     *     that time moves only when they say)
+     */
+    RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
+             long tickMillis, SnapshotPolicy snapshotPolicy, LongSupplier clock) {
+        if (tickMillis <= 0) {
+            throw new IllegalArgumentException("tickMillis must be positive: " + tickMillis);
+        }
         this.id = config.nodeId();
         this.storage = storage;
         Snapshot snapshot = storage.snapshot();
@@ -216,6 +236,8 @@ public final class RaftNode implements AutoCloseable {
         this.transport = transport;
         this.stateMachine = stateMachine;
         this.tickMillis = tickMillis;
+        this.clock = java.util.Objects.requireNonNull(clock);
+        this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
         this.snapshotPolicy = snapshotPolicy;
         this.configuration = core.configuration();
         this.appliedIndex = effective.applied();
@@ -237,7 +259,13 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public void start() {
-        loop.scheduleAtFixedRate(() -> submit(this::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        clockOrigin = clock.getAsLong();
+        loop.scheduleAtFixedRate(() -> {
+            long due = (clock.getAsLong() - clockOrigin) / tickNanos;
+            for (; clockTicks < due; clockTicks++) {
+                submit(this::tick);
+            }
+        }, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
     }
 
     public boolean isLeader() {
@@ -389,6 +417,33 @@ public final class RaftNode implements AutoCloseable {
             } else {
                 f.complete(null);
             }
+        }, f);
+        return f;
+    }
+
+    /** Longest stall {@link #stallForTesting} accepts: a typo must not freeze a node for good. */
+    static final long MAX_TEST_STALL_MILLIS = TimeUnit.HOURS.toMillis(1);
+
+    /**
+     * TEST ONLY — fault injection for tests and the chaos tool's "stall" fault; nothing in a
+     * production path calls it. Queues an input that holds this node's loop thread for
+     * {@code millis} of its clock, as a slow force or a long apply batch would: messages, requests
+     * and reads pile up in the inbox and ticks are missed, then the loop resumes as after any
+     * stall. Completes when the stall ends (or the node closes).
+     */
+    public CompletableFuture<Void> stallForTesting(long millis) {
+        if (millis < 0 || millis > MAX_TEST_STALL_MILLIS) {
+            throw new IllegalArgumentException("stall must be within [0, " + MAX_TEST_STALL_MILLIS + "] ms: " + millis);
+        }
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        submit(() -> {
+            long until = clock.getAsLong() + TimeUnit.MILLISECONDS.toNanos(millis);
+            for (long left; (left = until - clock.getAsLong()) > 0 && !stopped; ) {
+                // Short parks: the clock may be a test's, which no park can wait for.
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
+            }
+            log.warn("node {}: test stall of {} ms over", id, millis);
+            f.complete(null);
         }, f);
         return f;
     }
