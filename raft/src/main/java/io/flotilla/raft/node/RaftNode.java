@@ -148,6 +148,14 @@ public final class RaftNode implements AutoCloseable {
     private final long tickNanos;
     /** The clock's reading at {@link #start}: tick n is due at clockOrigin + n * tickNanos. */
     private volatile long clockOrigin;
+    private volatile boolean started;
+    /**
+     * At most this many owed ticks are fed at once after a stall; the rest are skipped. Two
+     * election timeouts: enough for every lease and every election timer to run out, as they
+     * would have in real time, without a burst of redundant heartbeats after a long pause.
+     */
+    private final long maxCatchUpTicks;
+    private final int electionTick;
     private final SnapshotPolicy snapshotPolicy;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -238,6 +246,8 @@ public final class RaftNode implements AutoCloseable {
         this.tickMillis = tickMillis;
         this.clock = java.util.Objects.requireNonNull(clock);
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
+        this.electionTick = config.electionTick();
+        this.maxCatchUpTicks = 2L * electionTick;
         this.snapshotPolicy = snapshotPolicy;
         this.configuration = core.configuration();
         this.appliedIndex = effective.applied();
@@ -260,13 +270,14 @@ public final class RaftNode implements AutoCloseable {
 
     public void start() {
         clockOrigin = clock.getAsLong();
-        loop.scheduleAtFixedRate(() -> {
-            long due = (clock.getAsLong() - clockOrigin) / tickNanos;
-            for (; clockTicks < due; clockTicks++) {
-                submit(this::tick);
-            }
-        }, tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        started = true;
+        // The timer only wakes the loop: every round feeds the core the ticks the clock says are
+        // due (catchUpTicks). Fixed delay, not rate: after a stall there is nothing to make up.
+        loop.scheduleWithFixedDelay(() -> submit(WAKE), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
     }
+
+    /** An input that does nothing: the round it causes feeds the core its due ticks. */
+    private static final Runnable WAKE = () -> {};
 
     public boolean isLeader() {
         return role == Role.LEADER;
@@ -368,11 +379,16 @@ public final class RaftNode implements AutoCloseable {
         return f;
     }
 
-    /** On the loop: one ReadIndex request for every queued read, unless one is in flight. */
+    /**
+     * On the loop: one ReadIndex request for every queued read, unless one is in flight. The
+     * core may answer it from its lease at once, so its clock is brought to now first: this runs
+     * after a Ready whose force or apply may have held the loop for longer than the lease.
+     */
     private void maybeAskReadIndex() {
         if (readInFlight != 0 || queuedReads.isEmpty()) {
             return;
         }
+        catchUpTicks(); // can only clear readInFlight or queue more reads: still worth asking
         List<PendingReadIndex> batch = queuedReads;
         queuedReads = new ArrayList<>();
         long readId = nextReadId++;
@@ -388,7 +404,43 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
-    /** On the loop, each tick: a request lost on the way (or its answer) is asked again. */
+    /**
+     * On the loop, before every input and before a ReadIndex: feeds the core each tick that the
+     * clock says is due (issue 14 item 2). The loop thread also forces the log and applies, so it
+     * can be held far longer than a lease (a slow fsync, a large apply batch, a GC pause) while
+     * the network threads queue reads; were the missed ticks fed after those reads, a leader
+     * would judge its lease by a clock that stopped during the stall and serve stale reads. Fed
+     * first, the core's tick count at any decision is floor((now - origin) / tickNanos): a lease
+     * of L ticks ends less than L * tickMillis after the heartbeat it rests on left (docs/raft.md,
+     * "Lease reads"). Never called between ready() and advance().
+     */
+    private void catchUpTicks() {
+        if (!started) {
+            return;
+        }
+        long due = (clock.getAsLong() - clockOrigin) / tickNanos;
+        long owed = due - clockTicks;
+        if (owed <= 0) {
+            return;
+        }
+        if (owed > electionTick) {
+            log.warn("node {}: the Raft loop fell {} ms behind its clock (a stall: slow force or apply, GC, pause);"
+                    + " feeding {} missed ticks before anything else", id, owed * tickMillis,
+                    Math.min(owed, maxCatchUpTicks));
+        }
+        if (owed > maxCatchUpTicks) {
+            clockTicks = due - maxCatchUpTicks; // skipped: every lease and election timer has run out anyway
+        }
+        while (clockTicks < due) {
+            clockTicks++;
+            tick();
+        }
+    }
+
+    /**
+     * One tick: a ReadIndex request lost on the way (or its answer) is queued again, to be asked
+     * after the catch-up (not here: asking reenters the catch-up).
+     */
     private void tick() {
         ticks++;
         core.tick();
@@ -399,7 +451,6 @@ public final class RaftNode implements AutoCloseable {
                 lost.addAll(queuedReads);
                 queuedReads = lost;
             }
-            maybeAskReadIndex();
         }
     }
 
@@ -511,6 +562,7 @@ public final class RaftNode implements AutoCloseable {
             int n = 0;
             while (n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
                 n++;
+                catchUpTicks(); // any input may have held the loop (a stall), and reads are judged in step()
                 try {
                     input.run();
                 } catch (RuntimeException e) {
@@ -519,6 +571,7 @@ public final class RaftNode implements AutoCloseable {
                     log.warn("node {}: input rejected: {}", id, e.toString());
                 }
             }
+            maybeAskReadIndex(); // reads a lost request left queued (tick)
             while (core.hasReady()) {
                 handle(core.ready());
             }
