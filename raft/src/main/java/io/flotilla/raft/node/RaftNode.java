@@ -20,6 +20,7 @@ import io.flotilla.raft.Role;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.RaftStorage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -142,6 +143,8 @@ public final class RaftNode implements AutoCloseable {
     private final Transport transport;
     private final StateMachine stateMachine;
     private final ScheduledExecutorService loop;
+    /** The loop's thread (close() must not wait for itself). */
+    private volatile Thread loopThread;
     private final long tickMillis;
     /** The monotonic clock ticks are counted on: System::nanoTime, or a test's own. */
     private final LongSupplier clock;
@@ -255,6 +258,7 @@ public final class RaftNode implements AutoCloseable {
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "raft-node-" + config.groupId() + "-" + id);
             t.setDaemon(true);
+            loopThread = t;
             return t;
         });
     }
@@ -560,7 +564,8 @@ public final class RaftNode implements AutoCloseable {
         try {
             Runnable input;
             int n = 0;
-            while (n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
+            // After close, no more input and no more Ready: close() is waiting for this round.
+            while (!stopped && n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
                 n++;
                 catchUpTicks(); // any input may have held the loop (a stall), and reads are judged in step()
                 try {
@@ -572,7 +577,7 @@ public final class RaftNode implements AutoCloseable {
                 }
             }
             maybeAskReadIndex(); // reads a lost request left queued (tick)
-            while (core.hasReady()) {
+            while (!stopped && core.hasReady()) {
                 handle(core.ready());
             }
             commitIndex = core.commitIndex();
@@ -818,11 +823,38 @@ public final class RaftNode implements AutoCloseable {
         confChangesAwaitingLeave.clear();
     }
 
+    /** How long {@link #close()} waits for the round in progress (a force, an apply batch) to end. */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * Stops the node and waits up to {@link #CLOSE_WAIT} for the loop to finish the round it is
+     * in, so that nothing is persisted or applied once this returns: the caller closes the log
+     * and the state machine next, and a round still running would write the hard-state file
+     * behind their back (a reopen in the same process could then read a stale term or vote).
+     */
     @Override
     public void close() {
+        close(CLOSE_WAIT);
+    }
+
+    /** As {@link #close()}, waiting at most {@code wait}; whether the loop finished. */
+    boolean close(Duration wait) {
         stopped = true;
         // Not shutdownNow: the loop may be inside a WAL write (Wal.appendDurably), and an
         // interrupt during file I/O closes the file and fails the log.
         loop.shutdown();
+        if (Thread.currentThread() == loopThread) {
+            return false; // called by the loop itself (a state machine stopping its node): its round ends after this
+        }
+        try {
+            if (loop.awaitTermination(wait.toNanos(), TimeUnit.NANOSECONDS)) {
+                return true;
+            }
+            log.warn("node {}: closed, but its Raft loop did not finish its round within {} ms (a force or apply"
+                    + " still running); it persists and applies nothing more once that returns", id, wait.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
     }
 }
