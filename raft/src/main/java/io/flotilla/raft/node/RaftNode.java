@@ -146,18 +146,12 @@ public final class RaftNode implements AutoCloseable {
     /** The loop's thread (close() must not wait for itself). */
     private volatile Thread loopThread;
     private final long tickMillis;
-    /** The monotonic clock ticks are counted on: System::nanoTime, or a test's own. */
-    private final LongSupplier clock;
-    private final long tickNanos;
-    /** The clock's reading at {@link #start}: tick n is due at clockOrigin + n * tickNanos. */
-    private volatile long clockOrigin;
-    private volatile boolean started;
     /**
-     * At most this many owed ticks are fed at once after a stall; the rest are skipped. Two
-     * election timeouts: enough for every lease and every election timer to run out, as they
-     * would have in real time, without a burst of redundant heartbeats after a long pause.
+     * Ticks on a monotonic clock (System::nanoTime, or a test's own). After a stall at most two
+     * election timeouts of owed ticks are fed: enough for every lease and every election timer to
+     * run out, as they would have in real time, without a burst of redundant heartbeats.
      */
-    private final long maxCatchUpTicks;
+    private final TickClock clock;
     private final int electionTick;
     private final SnapshotPolicy snapshotPolicy;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
@@ -177,8 +171,6 @@ public final class RaftNode implements AutoCloseable {
     private long readInFlight;
     private long readInFlightSinceTick;
     private long ticks;
-    /** Ticks of the clock accounted for since {@link #start}. */
-    private long clockTicks;
     /** A ReadIndex request unanswered this long (a lost message) is asked again. */
     private static final long READ_RETRY_TICKS = 20;
     private final List<PendingRead> readsAwaitingApply = new ArrayList<>();
@@ -247,10 +239,8 @@ public final class RaftNode implements AutoCloseable {
         this.transport = transport;
         this.stateMachine = stateMachine;
         this.tickMillis = tickMillis;
-        this.clock = java.util.Objects.requireNonNull(clock);
-        this.tickNanos = TimeUnit.MILLISECONDS.toNanos(tickMillis);
         this.electionTick = config.electionTick();
-        this.maxCatchUpTicks = 2L * electionTick;
+        this.clock = new TickClock(clock, tickMillis, 2L * electionTick);
         this.snapshotPolicy = snapshotPolicy;
         this.configuration = core.configuration();
         this.appliedIndex = effective.applied();
@@ -273,8 +263,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public void start() {
-        clockOrigin = clock.getAsLong();
-        started = true;
+        clock.start();
         // The timer only wakes the loop: every round feeds the core the ticks the clock says are
         // due (catchUpTicks). Fixed delay, not rate: after a stall there is nothing to make up.
         loop.scheduleWithFixedDelay(() -> submit(WAKE), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
@@ -414,29 +403,21 @@ public final class RaftNode implements AutoCloseable {
      * can be held far longer than a lease (a slow fsync, a large apply batch, a GC pause) while
      * the network threads queue reads; were the missed ticks fed after those reads, a leader
      * would judge its lease by a clock that stopped during the stall and serve stale reads. Fed
-     * first, the core's tick count at any decision is floor((now - origin) / tickNanos): a lease
+     * first, the core's tick count at any decision is floor((now - start) / tickMillis): a lease
      * of L ticks ends less than L * tickMillis after the heartbeat it rests on left (docs/raft.md,
      * "Lease reads"). Never called between ready() and advance().
      */
     private void catchUpTicks() {
-        if (!started) {
-            return;
-        }
-        long due = (clock.getAsLong() - clockOrigin) / tickNanos;
-        long owed = due - clockTicks;
+        long owed = clock.owed();
         if (owed <= 0) {
             return;
         }
+        long feed = clock.take(owed);
         if (owed > electionTick) {
             log.warn("node {}: the Raft loop fell {} ms behind its clock (a stall: slow force or apply, GC, pause);"
-                    + " feeding {} missed ticks before anything else", id, owed * tickMillis,
-                    Math.min(owed, maxCatchUpTicks));
+                    + " feeding {} missed ticks before anything else", id, owed * tickMillis, feed);
         }
-        if (owed > maxCatchUpTicks) {
-            clockTicks = due - maxCatchUpTicks; // skipped: every lease and election timer has run out anyway
-        }
-        while (clockTicks < due) {
-            clockTicks++;
+        for (; feed > 0; feed--) {
             tick();
         }
     }
@@ -492,8 +473,8 @@ public final class RaftNode implements AutoCloseable {
         }
         CompletableFuture<Void> f = new CompletableFuture<>();
         submit(() -> {
-            long until = clock.getAsLong() + TimeUnit.MILLISECONDS.toNanos(millis);
-            for (long left; (left = until - clock.getAsLong()) > 0 && !stopped; ) {
+            long until = clock.nanos() + TimeUnit.MILLISECONDS.toNanos(millis);
+            for (long left; (left = until - clock.nanos()) > 0 && !stopped; ) {
                 // Short parks: the clock may be a test's, which no park can wait for.
                 java.util.concurrent.locks.LockSupport.parkNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
             }
