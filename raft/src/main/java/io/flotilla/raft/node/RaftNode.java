@@ -20,6 +20,7 @@ import io.flotilla.raft.Role;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.RaftStorage;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -32,6 +33,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -141,7 +143,16 @@ public final class RaftNode implements AutoCloseable {
     private final Transport transport;
     private final StateMachine stateMachine;
     private final ScheduledExecutorService loop;
+    /** The loop's thread (close() must not wait for itself). */
+    private volatile Thread loopThread;
     private final long tickMillis;
+    /**
+     * Ticks on a monotonic clock (System::nanoTime, or a test's own). After a stall at most two
+     * election timeouts of owed ticks are fed: enough for every lease and every election timer to
+     * run out, as they would have in real time, without a burst of redundant heartbeats.
+     */
+    private final TickClock clock;
+    private final int electionTick;
     private final SnapshotPolicy snapshotPolicy;
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -203,6 +214,18 @@ public final class RaftNode implements AutoCloseable {
 
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis, SnapshotPolicy snapshotPolicy) {
+        this(config, storage, transport, stateMachine, tickMillis, snapshotPolicy, System::nanoTime);
+    }
+
+    /**
+     * @param clock a monotonic clock in nanoseconds (System::nanoTime; tests pass their own, so
+     *     that time moves only when they say)
+     */
+    RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
+             long tickMillis, SnapshotPolicy snapshotPolicy, LongSupplier clock) {
+        if (tickMillis <= 0) {
+            throw new IllegalArgumentException("tickMillis must be positive: " + tickMillis);
+        }
         this.id = config.nodeId();
         this.storage = storage;
         Snapshot snapshot = storage.snapshot();
@@ -216,6 +239,8 @@ public final class RaftNode implements AutoCloseable {
         this.transport = transport;
         this.stateMachine = stateMachine;
         this.tickMillis = tickMillis;
+        this.electionTick = config.electionTick();
+        this.clock = new TickClock(clock, tickMillis, 2L * electionTick);
         this.snapshotPolicy = snapshotPolicy;
         this.configuration = core.configuration();
         this.appliedIndex = effective.applied();
@@ -223,6 +248,7 @@ public final class RaftNode implements AutoCloseable {
         this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "raft-node-" + config.groupId() + "-" + id);
             t.setDaemon(true);
+            loopThread = t;
             return t;
         });
     }
@@ -237,8 +263,14 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public void start() {
-        loop.scheduleAtFixedRate(() -> submit(this::tick), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        clock.start();
+        // The timer only wakes the loop: every round feeds the core the ticks the clock says are
+        // due (catchUpTicks). Fixed delay, not rate: after a stall there is nothing to make up.
+        loop.scheduleWithFixedDelay(() -> submit(WAKE), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
     }
+
+    /** An input that does nothing: the round it causes feeds the core its due ticks. */
+    private static final Runnable WAKE = () -> {};
 
     public boolean isLeader() {
         return role == Role.LEADER;
@@ -349,11 +381,16 @@ public final class RaftNode implements AutoCloseable {
         return f;
     }
 
-    /** On the loop: one ReadIndex request for every queued read, unless one is in flight. */
+    /**
+     * On the loop: one ReadIndex request for every queued read, unless one is in flight. The
+     * core may answer it from its lease at once, so its clock is brought to now first: this runs
+     * after a Ready whose force or apply may have held the loop for longer than the lease.
+     */
     private void maybeAskReadIndex() {
         if (readInFlight != 0 || queuedReads.isEmpty()) {
             return;
         }
+        catchUpTicks(); // can only clear readInFlight or queue more reads: still worth asking
         List<PendingReadIndex> batch = queuedReads;
         queuedReads = new ArrayList<>();
         long readId = nextReadId++;
@@ -369,7 +406,35 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
-    /** On the loop, each tick: a request lost on the way (or its answer) is asked again. */
+    /**
+     * On the loop, before every input and before a ReadIndex: feeds the core each tick that the
+     * clock says is due (issue 14 item 2). The loop thread also forces the log and applies, so it
+     * can be held far longer than a lease (a slow fsync, a large apply batch, a GC pause) while
+     * the network threads queue reads; were the missed ticks fed after those reads, a leader
+     * would judge its lease by a clock that stopped during the stall and serve stale reads. Fed
+     * first, the core's tick count at any decision is floor((now - start) / tickMillis): a lease
+     * of L ticks ends less than L * tickMillis after the heartbeat it rests on left (docs/raft.md,
+     * "Lease reads"). Never called between ready() and advance().
+     */
+    private void catchUpTicks() {
+        long owed = clock.owed();
+        if (owed <= 0) {
+            return;
+        }
+        long feed = clock.take(owed);
+        if (owed > electionTick) {
+            log.warn("node {}: the Raft loop fell {} ms behind its clock (a stall: slow force or apply, GC, pause);"
+                    + " feeding {} missed ticks before anything else", id, owed * tickMillis, feed);
+        }
+        for (; feed > 0; feed--) {
+            tick();
+        }
+    }
+
+    /**
+     * One tick: a ReadIndex request lost on the way (or its answer) is queued again, to be asked
+     * after the catch-up (not here: asking reenters the catch-up).
+     */
     private void tick() {
         ticks++;
         core.tick();
@@ -380,7 +445,6 @@ public final class RaftNode implements AutoCloseable {
                 lost.addAll(queuedReads);
                 queuedReads = lost;
             }
-            maybeAskReadIndex();
         }
     }
 
@@ -398,6 +462,33 @@ public final class RaftNode implements AutoCloseable {
             } else {
                 f.complete(null);
             }
+        }, f);
+        return f;
+    }
+
+    /** Longest stall {@link #stallForTesting} accepts: a typo must not freeze a node for good. */
+    static final long MAX_TEST_STALL_MILLIS = TimeUnit.HOURS.toMillis(1);
+
+    /**
+     * TEST ONLY — fault injection for tests and the chaos tool's "stall" fault; nothing in a
+     * production path calls it. Queues an input that holds this node's loop thread for
+     * {@code millis} of its clock, as a slow force or a long apply batch would: messages, requests
+     * and reads pile up in the inbox and ticks are missed, then the loop resumes as after any
+     * stall. Completes when the stall ends (or the node closes).
+     */
+    public CompletableFuture<Void> stallForTesting(long millis) {
+        if (millis < 0 || millis > MAX_TEST_STALL_MILLIS) {
+            throw new IllegalArgumentException("stall must be within [0, " + MAX_TEST_STALL_MILLIS + "] ms: " + millis);
+        }
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        submit(() -> {
+            long until = clock.nanos() + TimeUnit.MILLISECONDS.toNanos(millis);
+            for (long left; (left = until - clock.nanos()) > 0 && !stopped; ) {
+                // Short parks: the clock may be a test's, which no park can wait for.
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
+            }
+            log.warn("node {}: test stall of {} ms over", id, millis);
+            f.complete(null);
         }, f);
         return f;
     }
@@ -463,8 +554,10 @@ public final class RaftNode implements AutoCloseable {
         try {
             Runnable input;
             int n = 0;
-            while (n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
+            // After close, no more input and no more Ready: close() is waiting for this round.
+            while (!stopped && n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
                 n++;
+                catchUpTicks(); // any input may have held the loop (a stall), and reads are judged in step()
                 try {
                     input.run();
                 } catch (RuntimeException e) {
@@ -473,7 +566,8 @@ public final class RaftNode implements AutoCloseable {
                     log.warn("node {}: input rejected: {}", id, e.toString());
                 }
             }
-            while (core.hasReady()) {
+            maybeAskReadIndex(); // reads a lost request left queued (tick)
+            while (!stopped && core.hasReady()) {
                 handle(core.ready());
             }
             commitIndex = core.commitIndex();
@@ -719,11 +813,38 @@ public final class RaftNode implements AutoCloseable {
         confChangesAwaitingLeave.clear();
     }
 
+    /** How long {@link #close()} waits for the round in progress (a force, an apply batch) to end. */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * Stops the node and waits up to {@link #CLOSE_WAIT} for the loop to finish the round it is
+     * in, so that nothing is persisted or applied once this returns: the caller closes the log
+     * and the state machine next, and a round still running would write the hard-state file
+     * behind their back (a reopen in the same process could then read a stale term or vote).
+     */
     @Override
     public void close() {
+        close(CLOSE_WAIT);
+    }
+
+    /** As {@link #close()}, waiting at most {@code wait}; whether the loop finished. */
+    boolean close(Duration wait) {
         stopped = true;
         // Not shutdownNow: the loop may be inside a WAL write (Wal.appendDurably), and an
         // interrupt during file I/O closes the file and fails the log.
         loop.shutdown();
+        if (Thread.currentThread() == loopThread) {
+            return false; // called by the loop itself (a state machine stopping its node): its round ends after this
+        }
+        try {
+            if (loop.awaitTermination(wait.toNanos(), TimeUnit.NANOSECONDS)) {
+                return true;
+            }
+            log.warn("node {}: closed, but its Raft loop did not finish its round within {} ms (a force or apply"
+                    + " still running); it persists and applies nothing more once that returns", id, wait.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
     }
 }

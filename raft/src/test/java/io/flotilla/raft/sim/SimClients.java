@@ -130,35 +130,65 @@ final class SimClients {
         String key = "k" + random.nextInt(sim.options().keys());
         long opId = nextOpId++;
         long now = stamp();
-        if (random.nextInt(100) < 60) {
-            long value = nextValue++;
-            ProposeResult r = n.core.propose(KvStateMachine.encodePut(opId, key, value));
+        boolean write = random.nextInt(100) < 60;
+        PendingOp op = new PendingOp(opId, client, key, write, write ? nextValue++ : 0, now, target);
+        if (sim.stalled(n)) {
+            // The request waits in the stalled node's inbox; the client's timer runs from now. A
+            // write the client gives up on may still be proposed when the node resumes: until its
+            // outcome is known it is in the history without a response.
+            if (write) {
+                history.put(opId, LinearizabilityChecker.Op.write(opId, key, op.value, now, Long.MAX_VALUE));
+            }
+            armTimeout(n, op);
+            sim.input(n, () -> submit(n, op, true));
+            return;
+        }
+        submit(n, op, false);
+        sim.afterInput(n);
+    }
+
+    /** Hands the request to the node's core; {@code queued}: it waited out a stall, its timer runs. */
+    private void submit(SimNode n, PendingOp op, boolean queued) {
+        if (op.write) {
+            ProposeResult r = n.core.propose(KvStateMachine.encodePut(op.opId, op.key, op.value));
             if (r instanceof Rejected rej) {
-                rejected++;
-                leaderGuess[client] = rej.leaderHint();
-                next(client);
+                history.remove(op.opId); // never in the log: no effect
+                if (!op.done) {
+                    op.done = true;
+                    rejected++;
+                    leaderGuess[op.client] = rej.leaderHint();
+                    next(op.client);
+                }
             } else {
                 ProposeResult.Accepted acc = (ProposeResult.Accepted) r;
-                PendingOp op = new PendingOp(opId, client, key, true, value, now, target);
                 op.index = acc.index();
                 op.term = acc.term();
+                if (op.done) {
+                    return; // the client gave up: the outcome stays unknown in the history
+                }
                 n.writesByIndex.put(op.index, op);
-                history.put(opId, LinearizabilityChecker.Op.write(opId, key, value, now, Long.MAX_VALUE));
-                armTimeout(n, op);
+                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, Long.MAX_VALUE));
+                if (!queued) {
+                    armTimeout(n, op);
+                }
             }
         } else {
-            ReadResult r = n.core.readIndex(opId);
+            if (op.done) {
+                return; // the client gave up; a read has no effect
+            }
+            ReadResult r = n.core.readIndex(op.opId);
             if (r instanceof Rejected rej) {
+                op.done = true;
                 rejected++;
-                leaderGuess[client] = rej.leaderHint();
-                next(client);
+                leaderGuess[op.client] = rej.leaderHint();
+                next(op.client);
             } else {
-                PendingOp op = new PendingOp(opId, client, key, false, 0, now, target);
-                n.readsById.put(opId, op);
-                armTimeout(n, op);
+                n.readsById.put(op.opId, op);
+                if (!queued) {
+                    armTimeout(n, op);
+                }
             }
         }
-        sim.afterInput(n);
     }
 
     private void armTimeout(SimNode n, PendingOp op) {

@@ -48,11 +48,12 @@ final class SimMembership {
         if (leader != null && !leader.core.configuration().isJoint() && !leader.core.confChangePending()) {
             ConfChange change = pick(leader);
             if (change != null) {
-                ConfChangeResult r = leader.core.proposeConfChange(change);
-                if (r instanceof ConfChangeResult.Accepted) {
-                    sim.confChangeAccepted();
-                }
-                sim.afterInput(leader);
+                sim.input(leader, () -> { // queued if the leader's loop is stalled
+                    ConfChangeResult r = leader.core.proposeConfChange(change);
+                    if (r instanceof ConfChangeResult.Accepted) {
+                        sim.confChangeAccepted();
+                    }
+                });
             }
         }
         sim.schedule(150 + random.nextLong(400), this::act);

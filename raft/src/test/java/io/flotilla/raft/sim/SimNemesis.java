@@ -8,7 +8,8 @@ import java.util.SplittableRandom;
 /**
  * The fault injector: every few hundred simulated milliseconds it picks one fault — a partition
  * (majority/minority, one-way, bridge, isolated leader), a crash (of any node or of the leader),
- * a change of loss rate, a leadership transfer, or a full heal.
+ * a change of loss rate, a leadership transfer, or a full heal; with {@link SimOptions#stalls},
+ * also a stalled Raft loop.
  */
 final class SimNemesis {
 
@@ -32,6 +33,21 @@ final class SimNemesis {
         }
         List<SimNode> nodes = sim.nodes();
         int n = nodes.size();
+        // Drawn only with stalls on: the other workloads' seeds replay as before.
+        if (sim.options().stalls() && random.nextInt(100) < 20) {
+            // Mostly the leader: its lease is what a stall endangers. Long enough, at times, for
+            // the others to elect a new leader and commit before it resumes.
+            SimNode victim = random.nextInt(3) < 2 ? currentLeader() : nodes.get(random.nextInt(n));
+            long millis = 50 + random.nextLong(700);
+            if (victim != null) {
+                sim.stall(victim, millis);
+                if (random.nextBoolean()) {
+                    isolate(victim.id); // issue 14's sequence: the stalled leader is also cut off
+                }
+            }
+            sim.schedule(50 + random.nextLong(500), this::act);
+            return;
+        }
         int choice = random.nextInt(100);
         if (choice < 20) {
             sim.blockedLinks.clear();
@@ -65,8 +81,8 @@ final class SimNemesis {
             SimNode leader = currentLeader();
             long target = 1 + random.nextInt(n);
             if (leader != null && target != leader.id && leader.core.configuration().isVoter(target)) {
-                leader.core.transferLeadership(target); // an operator moving leadership under load
-                sim.afterInput(leader);
+                // An operator moving leadership under load (queued if the leader's loop is stalled).
+                sim.input(leader, () -> leader.core.transferLeadership(target));
             }
         }
         // else: a quiet spell

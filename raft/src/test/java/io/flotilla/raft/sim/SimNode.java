@@ -22,6 +22,13 @@ final class SimNode {
     int incarnation;
     /** Simulated milliseconds between this incarnation's ticks: its clock rate. */
     long tickPeriod;
+    /** This incarnation's election timeout T, in ticks. */
+    int electionTick;
+
+    // A stalled Raft loop (SimOptions.stalls): inputs queue, ticks are counted, nothing runs.
+    boolean stalled;
+    long owedTicks;
+    List<Runnable> stalledInputs = new ArrayList<>();
 
     // Client operations waiting on this node.
     final Map<Long, SimClients.PendingOp> writesByIndex = new HashMap<>();

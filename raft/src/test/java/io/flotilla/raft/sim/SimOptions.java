@@ -29,14 +29,23 @@ package io.flotilla.raft.sim;
  * @param leaseRead          leaders answer reads from a lease (RaftConfig.withLeaseRead(2)); needs checkQuorum
  * @param clockSkewMillis    each node (each incarnation) ticks every tickMillis plus a uniform
  *                           [-clockSkewMillis, +clockSkewMillis]: clocks running at different rates.
- *                           With tickMillis 10, a skew of 1 keeps any two clocks within 11/9 of
- *                           each other, inside the lease's drift bound (2 of 10 election ticks);
- *                           a larger skew breaks the bound (0: every node ticks in lockstep)
+ *                           The lease's drift bound (docs/raft.md) with T = 10, 2 drift ticks:
+ *                           leader period x 8 &lt;= follower period x 9 (a follower loses up to one
+ *                           tick of granularity). With tickMillis 20 a skew of 1 (19..21) is
+ *                           inside it; with tickMillis 10 a skew of 1 (9..11) is already slightly
+ *                           outside (0: every node ticks in lockstep)
  * @param diskFaultRate      probability that a crash also costs the node, at restart, the
  *                           entries of its last forced write above its durable commit (what the WAL's
  *                           recovery cuts when it finds damage in its final write group: docs/wal.md),
  *                           with the recovery fence the WAL saves; at most a minority fenced at once
  * @param forgetRecoveryFence BUG INJECTION: that cut is silent (no fence), as before issue 14
+ * @param stalls             the nemesis also stalls a node's Raft loop (the leader most often) for
+ *                           50..750 ms, as a slow force, a large apply batch or a GC pause would:
+ *                           messages and client requests queue, ticks are missed; on resuming the
+ *                           node first catches up on the missed ticks (at most two election
+ *                           timeouts of them), then handles what queued, as RaftNode does
+ * @param stallResumeInputsFirst BUG INJECTION: a stalled node resumes the way RaftNode did before
+ *                           issue 14: the queued inputs first, the missed ticks after them
  */
 public record SimOptions(
         int nodes,
@@ -61,77 +70,99 @@ public record SimOptions(
         boolean leaseRead,
         long clockSkewMillis,
         double diskFaultRate,
-        boolean forgetRecoveryFence) {
+        boolean forgetRecoveryFence,
+        boolean stalls,
+        boolean stallResumeInputsFirst) {
 
     public static SimOptions defaults(int nodes) {
-        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0, 0, false);
+        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0, 0, false, false, false);
     }
 
     public SimOptions withFaultMillis(long millis) {
         return new SimOptions(nodes, millis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, newPreVote, newCheckQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withCrashAfterReadyRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, rate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withStragglerRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate,
                 rate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash,
-                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withNetwork(long newMaxDelayMillis, double newDropRate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, newMaxDelayMillis, newDropRate, duplicateRate,
                 stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
                 forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withSnapshots(boolean newSnapshots, boolean newForgetSnapshotOnRestart) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withMembership(boolean newMembership) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withLeaseRead(boolean newLeaseRead) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withBugs(boolean newForgetVoteOnCrash, boolean newCommitOlderTerms) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, newForgetVoteOnCrash, newCommitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withClockSkewMillis(long newClockSkewMillis) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis, diskFaultRate, forgetRecoveryFence);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+    }
+
+    public SimOptions withStalls(boolean newStalls, boolean newStallResumeInputsFirst) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, newStalls, newStallResumeInputsFirst);
+    }
+
+    public SimOptions withClients(int newClients, int newKeys) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, newClients, newKeys, preVote, checkQuorum, forgetVoteOnCrash,
+                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls,
+                stallResumeInputsFirst);
+    }
+
+    public SimOptions withTickMillis(long newTickMillis) {
+        return new SimOptions(nodes, faultMillis, healMillis, newTickMillis, maxDelayMillis, dropRate, duplicateRate,
+                stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
+                forgetVoteOnCrash, commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead,
+                clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 
     public SimOptions withDiskFaults(double newDiskFaultRate, boolean newForgetRecoveryFence) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
                 snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, newDiskFaultRate,
-                newForgetRecoveryFence);
+                newForgetRecoveryFence, stalls, stallResumeInputsFirst);
     }
 }

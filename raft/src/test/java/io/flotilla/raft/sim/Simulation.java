@@ -34,7 +34,7 @@ public final class Simulation {
     /** The outcome of one run; {@code failure} is null if every check passed. */
     public record Result(long seed, String failure, long events, long committed, long leaders, long okWrites,
                          long okReads, long unknownWrites, long crashes, long snapshots, long snapshotInstalls,
-                         long confChanges, long diskCuts) {
+                         long confChanges, long diskCuts, long stalls) {
         public boolean ok() {
             return failure == null;
         }
@@ -64,6 +64,7 @@ public final class Simulation {
     /** The operator changing the membership, if {@link SimOptions#membership}. */
     private final SimMembership membership;
     private long confChanges;
+    private long stalls;
     // Network state, changed by the nemesis.
     final Set<Long> blockedLinks = new HashSet<>(); // from * 1000 + to
     double dropRate;
@@ -145,7 +146,7 @@ public final class Simulation {
         }
         return new Result(seed, failure, events, invariants.committed().size(), invariants.leadersSeen(),
                 clients.okWrites, clients.okReads, clients.unknownWrites, crashes, snapshots, snapshotInstalls,
-                confChanges, diskCuts);
+                confChanges, diskCuts, stalls);
     }
 
     // ---------------------------------------------------------------- accessors for the helpers
@@ -221,6 +222,9 @@ public final class Simulation {
         n.core = null;
         n.stateMachine = null;
         n.incarnation++;
+        n.stalled = false; // a stalled process that dies loses its inbox
+        n.owedTicks = 0;
+        n.stalledInputs = new ArrayList<>();
         clients.onCrash(n);
     }
 
@@ -247,6 +251,7 @@ public final class Simulation {
             cfg = cfg.withLeaseRead(2);
         }
         n.core = new RaftCore(cfg, n.storage, n.storage);
+        n.electionTick = cfg.electionTick();
         if (options.commitOlderTerms()) {
             TestSeams.commitOlderTerms(n.core);
         }
@@ -263,11 +268,79 @@ public final class Simulation {
 
     private void tickLoop(SimNode n) {
         int incarnation = n.incarnation;
-        n.core.tick();
-        afterInput(n);
+        if (n.stalled) {
+            n.owedTicks++; // missed: the loop is busy elsewhere
+        } else {
+            n.core.tick();
+            afterInput(n);
+        }
         if (n.incarnation == incarnation) { // not crashed while handling the tick
             scheduleOn(n, n.tickPeriod, () -> tickLoop(n));
         }
+    }
+
+    /**
+     * An input to a node (a message, a client request, an operator's request): handled now, or,
+     * while the node's loop is stalled, queued until it resumes.
+     */
+    void input(SimNode n, Runnable action) {
+        if (n.stalled) {
+            n.stalledInputs.add(action);
+        } else {
+            action.run();
+            afterInput(n);
+        }
+    }
+
+    boolean stalled(SimNode n) {
+        return n.stalled;
+    }
+
+    /** Holds the node's Raft loop for {@code millis} (SimOptions.stalls). */
+    void stall(SimNode n, long millis) {
+        if (!n.up() || n.stalled) {
+            return;
+        }
+        n.stalled = true;
+        stalls++;
+        scheduleOn(n, millis, () -> resume(n));
+    }
+
+    /**
+     * The loop resumes as RaftNode's does: the ticks it missed first (at most two election
+     * timeouts of them, RaftNode's cap), then the queued inputs in arrival order. With the
+     * injected bug, the old order: the inputs first, so that queued reads meet a stale lease.
+     */
+    private void resume(SimNode n) {
+        n.stalled = false;
+        long owed = Math.min(n.owedTicks, 2L * n.electionTick);
+        n.owedTicks = 0;
+        List<Runnable> queued = n.stalledInputs;
+        n.stalledInputs = new ArrayList<>();
+        int incarnation = n.incarnation;
+        if (!options.stallResumeInputsFirst()) {
+            feedTicks(n, owed);
+        }
+        for (Runnable input : queued) {
+            if (!n.up() || n.incarnation != incarnation) {
+                return; // crashed while catching up: the rest of the inbox is lost with it
+            }
+            input.run();
+            afterInput(n);
+        }
+        if (options.stallResumeInputsFirst()) {
+            feedTicks(n, owed);
+        }
+    }
+
+    private void feedTicks(SimNode n, long ticks) {
+        if (ticks == 0 || !n.up()) {
+            return;
+        }
+        for (long i = 0; i < ticks; i++) {
+            n.core.tick();
+        }
+        afterInput(n);
     }
 
     /** Handles the node's Ready after any input, then checks the invariants. */
@@ -386,8 +459,7 @@ public final class Simulation {
         SimNode to = node(m.to());
         schedule(delay, () -> {
             if (to.up()) {
-                CheckedStep.step(to.core, m);
-                afterInput(to);
+                input(to, () -> CheckedStep.step(to.core, m));
             }
         });
     }

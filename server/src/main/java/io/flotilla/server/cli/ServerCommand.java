@@ -102,8 +102,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(names = "--lease-reads",
       description = "LINEARIZABLE reads on the leader are served under its lease (no heartbeat"
           + " round) while a quorum answered within the election timeout minus a clock-drift"
-          + " margin of 2 ticks. Off by default: correct only if no clock runs more than 20%"
-          + " fast and no process pauses longer than the margin; see docs/raft.md.")
+          + " margin of 2 ticks. Off by default: correct only if no follower's monotonic clock"
+          + " runs more than 12.5% faster than the leader's (pauses of the Raft loop or the process"
+          + " are accounted for); see docs/raft.md.")
   boolean leaseReads;
 
   @picocli.CommandLine.Spec

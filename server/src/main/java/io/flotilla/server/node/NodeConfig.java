@@ -56,7 +56,10 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
         snapshotBytes, faultInjection, leaseReads, DEFAULT_NET_THREADS);
   }
 
-  /** How many ticks shorter than the election timeout a lease is: a 20% clock-rate margin. */
+  /**
+   * How many ticks shorter than the election timeout (10 ticks) a lease is: a follower's clock may
+   * run up to 9/8 of the leader's (one tick goes to the follower timer's granularity; docs/raft.md).
+   */
   public static final int LEASE_DRIFT_TICKS = 2;
 
   /** Without lease reads. */
