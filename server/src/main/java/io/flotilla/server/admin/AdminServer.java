@@ -61,6 +61,12 @@ public final class AdminServer implements AutoCloseable {
     java.util.Set<Long> droppingFramesTo();
 
     long framesDroppedByFault();
+
+    /**
+     * Holds the node's Raft loop for {@code millis} (a slow fsync, a long apply batch): the
+     * network threads keep queueing requests and messages meanwhile.
+     */
+    void stallRaftLoop(long millis);
   }
 
   private final Channel channel;
@@ -173,7 +179,7 @@ public final class AdminServer implements AutoCloseable {
     /**
      * {@code GET /fault}: what is injected. {@code POST /fault?drop-to=2,3}: drop every frame this
      * node sends to nodes 2 and 3 (replacing any earlier drop); {@code POST /fault?drop-to=}
-     * heals. Only on a node started with fault injection enabled; otherwise 403.
+     * heals. {@code POST /fault?stall-raft-ms=N}: hold the Raft loop for N ms (answers at once). Only on a node started with fault injection enabled; otherwise 403.
      */
     private void fault(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri) {
       if (sources.faults() == null) {
@@ -182,6 +188,24 @@ public final class AdminServer implements AutoCloseable {
         return;
       }
       FaultControl f = sources.faults();
+      if (req.method() == HttpMethod.POST && uri.parameters().containsKey("stall-raft-ms")) {
+        java.util.List<String> ms = uri.parameters().get("stall-raft-ms");
+        long millis;
+        try {
+          millis = ms.size() == 1 ? Long.parseLong(ms.get(0).trim()) : -1;
+        } catch (NumberFormatException e) {
+          millis = -1;
+        }
+        if (millis < 0 || millis > 3_600_000) {
+          send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain",
+              "expected exactly one stall-raft-ms=MILLIS, 0 to 3600000\n");
+          return;
+        }
+        f.stallRaftLoop(millis);
+        LOG.warn("fault injection: stalling the Raft loop for {} ms", millis);
+        send(ctx, req, HttpResponseStatus.OK, "application/json", "{\"stallRaftMs\":" + millis + "}\n");
+        return;
+      }
       if (req.method() == HttpMethod.POST) {
         java.util.List<String> spec = uri.parameters().get("drop-to");
         if (spec == null || spec.size() != 1) {

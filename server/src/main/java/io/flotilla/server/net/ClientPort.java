@@ -117,6 +117,9 @@ public final class ClientPort implements AutoCloseable {
   private final AtomicLong closedForInput = new AtomicLong();
   private final AtomicLong closedIdle = new AtomicLong();
   private final AtomicLong outputPauses = new AtomicLong();
+  /** Requests being served, over all connections (a graceful stop waits for them). */
+  private final AtomicInteger inFlightTotal = new AtomicInteger();
+  private volatile boolean draining;
 
   private ClientPort(Limits limits) {
     this.limits = limits;
@@ -200,6 +203,69 @@ public final class ClientPort implements AutoCloseable {
     return outputPauses.get();
   }
 
+  /**
+   * A graceful stop: no new connections; requests that arrive from now on, and those read but
+   * held back, get NODE_UNAVAILABLE (not acted on); every request already being served is
+   * answered, as it finishes or, if it has not within {@code wait}, with TIMEOUT (a write may or
+   * may not have been applied); then each connection is flushed and closed. Blocks until done.
+   */
+  public void drainAndClose(java.time.Duration wait) {
+    draining = true;
+    serverChannel.close().syncUninterruptibly();
+    for (Channel ch : children) {
+      Dispatcher d = ch.pipeline().get(Dispatcher.class);
+      if (d != null) {
+        ch.eventLoop().execute(d::refuseHeld);
+      }
+    }
+    if (!awaitAnswered(System.nanoTime() + wait.toNanos())) {
+      LOG.warn("{} client requests still in flight after {} ms of draining: answering TIMEOUT",
+          inFlightTotal.get(), wait.toMillis());
+      for (Channel ch : children) {
+        Dispatcher d = ch.pipeline().get(Dispatcher.class);
+        if (d != null) {
+          ch.eventLoop().execute(d::abandonPending);
+        }
+      }
+      awaitAnswered(System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
+    }
+    // An empty buffer written from the first handler's context bypasses the encoders and
+    // completes after every answer queued before it: then the connection closes.
+    for (Channel ch : children) {
+      ch.eventLoop().execute(() -> {
+        var first = ch.pipeline().context("frames");
+        if (first == null || !ch.isActive()) {
+          ch.close();
+        } else {
+          first.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+      });
+    }
+    children.newCloseFuture().awaitUninterruptibly(2, TimeUnit.SECONDS);
+    children.close().syncUninterruptibly();
+  }
+
+  /** Until no request is being served on any connection, or the deadline; true if none is. */
+  private boolean awaitAnswered(long deadlineNanos) {
+    while (inFlightTotal.get() > 0) {
+      if (System.nanoTime() >= deadlineNanos) {
+        return false;
+      }
+      // Answers come from other threads with no single event to wait on: look again shortly.
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    return true;
+  }
+
+  /** Thrown into requests still unanswered when a drain gives up on them. */
+  private static final class ShuttingDown extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ShuttingDown() {
+      super("the node stopped before the request finished", null, false, false);
+    }
+  }
+
   /** Closes every client connection (shutdown, or a test dropping responses on the floor). */
   public void closeAllConnections() {
     children.close().syncUninterruptibly();
@@ -223,6 +289,10 @@ public final class ClientPort implements AutoCloseable {
     // Why reading is paused; the socket is read only when neither holds.
     private boolean pausedForInFlight;
     private boolean pausedForOutput;
+    /** Requests being served on this connection; touched only on its event loop. */
+    private final java.util.Set<java.util.concurrent.CompletableFuture<Response>> pending =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private ChannelHandlerContext ctxOrNull;
     /** Requests decoded while paused, served in order when the pause ends. */
     private final java.util.ArrayDeque<Request> held = new java.util.ArrayDeque<>();
 
@@ -248,6 +318,7 @@ public final class ClientPort implements AutoCloseable {
             + " at another node")).addListener(ChannelFutureListener.CLOSE);
         return;
       }
+      ctxOrNull = ctx;
       port.children.add(ctx.channel());
       super.channelActive(ctx);
     }
@@ -255,6 +326,9 @@ public final class ClientPort implements AutoCloseable {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
       held.clear(); // nobody to answer
+      // Nobody to answer either: stop counting them (their work goes on; the answer is dropped).
+      port.inFlightTotal.addAndGet(-pending.size());
+      pending.clear();
       if (!refused) {
         port.connections.decrementAndGet();
       }
@@ -287,7 +361,12 @@ public final class ClientPort implements AutoCloseable {
         write(ctx, Frames.error(id, Error.Code.UNSUPPORTED, "unknown or missing op"));
         return;
       }
+      if (port.draining) {
+        write(ctx, stopping(id));
+        return;
+      }
       inFlight++;
+      port.inFlightTotal.incrementAndGet();
       if (inFlight >= limits.maxInFlightPerConnection() && !pausedForInFlight) {
         pausedForInFlight = true;
         updateAutoRead(ctx);
@@ -298,22 +377,53 @@ public final class ClientPort implements AutoCloseable {
       } catch (RuntimeException e) {
         f = java.util.concurrent.CompletableFuture.failedFuture(e);
       }
-      f.whenComplete((resp, err) -> {
-        Response out = err == null
-            ? resp.toBuilder().setRequestId(id).build()
-            : Frames.error(id, Error.Code.INTERNAL, "internal error: " + err);
-        if (err != null) {
+      java.util.concurrent.CompletableFuture<Response> served = f;
+      pending.add(served);
+      served.whenComplete((resp, err) -> {
+        Response out;
+        if (err == null) {
+          out = resp.toBuilder().setRequestId(id).build();
+        } else if (err instanceof ShuttingDown) {
+          out = Frames.error(id, Error.Code.TIMEOUT, err.getMessage()
+              + "; a write may or may not have been applied");
+        } else {
           LOG.error("request {} failed inside the server", id, err);
+          out = Frames.error(id, Error.Code.INTERNAL, "internal error: " + err);
         }
         if (ctx.executor().inEventLoop()) {
-          complete(ctx, out);
+          complete(ctx, served, out);
         } else {
-          ctx.executor().execute(() -> complete(ctx, out));
+          ctx.executor().execute(() -> complete(ctx, served, out));
         }
       });
     }
 
-    private void complete(ChannelHandlerContext ctx, Response out) {
+    private static Response stopping(long id) {
+      return Frames.error(id, Error.Code.NODE_UNAVAILABLE,
+          "the node is shutting down; not applied: retry at another node");
+    }
+
+    /** Draining: requests read but held back were never acted on. */
+    void refuseHeld() {
+      Request r;
+      while ((r = held.poll()) != null) {
+        write(ctxOrNull, stopping(r.getRequestId()));
+      }
+    }
+
+    /** Draining gave up waiting: answer what is still being served. */
+    void abandonPending() {
+      for (var f : java.util.List.copyOf(pending)) {
+        f.completeExceptionally(new ShuttingDown());
+      }
+    }
+
+    private void complete(ChannelHandlerContext ctx, java.util.concurrent.CompletableFuture<Response> served,
+        Response out) {
+      if (!pending.remove(served)) {
+        return; // answered already (a drain gave up on it first)
+      }
+      port.inFlightTotal.decrementAndGet();
       inFlight--;
       write(ctx, out);
       if (pausedForInFlight && inFlight <= limits.maxInFlightPerConnection() / 2) {

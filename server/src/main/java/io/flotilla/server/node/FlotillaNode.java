@@ -152,7 +152,7 @@ public final class FlotillaNode implements AutoCloseable {
     io.flotilla.server.net.NetMetrics.bind(metrics, clientPort, peers);
     this.admin = AdminServer.start(bind(config.adminBind()),
         new AdminServer.Sources(() -> !raft.isStopped() || removedByCluster, this::status, metrics,
-            config.faultInjection() ? faultControl(peers) : null));
+            config.faultInjection() ? faultControl(peers, raft) : null));
     raft.start();
     this.leaderDuties = group.next().scheduleWithFixedDelay(this::leaderDuties, 200, 200, TimeUnit.MILLISECONDS);
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
@@ -162,7 +162,12 @@ public final class FlotillaNode implements AutoCloseable {
     }
   }
 
-  private static AdminServer.FaultControl faultControl(PeerTransport peers) {
+  /** TEST ONLY: holds the Raft loop for {@code millis} (see {@link RaftNode#stallForTesting}). */
+  public CompletableFuture<Void> stallRaftLoopForTesting(long millis) {
+    return raft.stallForTesting(millis);
+  }
+
+  private static AdminServer.FaultControl faultControl(PeerTransport peers, RaftNode raft) {
     LOG.warn("fault injection is ENABLED on this node (tests and chaos runs only)");
     return new AdminServer.FaultControl() {
       @Override
@@ -178,6 +183,11 @@ public final class FlotillaNode implements AutoCloseable {
       @Override
       public long framesDroppedByFault() {
         return peers.framesDroppedByFault();
+      }
+
+      @Override
+      public void stallRaftLoop(long millis) {
+        raft.stallForTesting(millis);
       }
     };
   }
@@ -904,8 +914,9 @@ public final class FlotillaNode implements AutoCloseable {
     if (jc != null) {
       jc.close();
     }
-    clientPort.closeAllConnections();
-    clientPort.close();
+    // Every request already accepted gets its answer before its connection closes; the Raft
+    // node still runs meanwhile, so writes in flight can still commit (or time out).
+    clientPort.drainAndClose(java.time.Duration.ofMillis(DEFAULT_TIMEOUT_MS));
     admin.close();
     raft.close();
     applier.close();

@@ -96,6 +96,7 @@ class AdminServerTest {
   void anEnabledNodeDropsFramesToTheNamedPeersAndHeals() throws Exception {
     java.util.concurrent.atomic.AtomicReference<java.util.Set<Long>> dropping =
         new java.util.concurrent.atomic.AtomicReference<>(java.util.Set.of());
+    java.util.List<Long> stalls = new java.util.concurrent.CopyOnWriteArrayList<>();
     AdminServer.FaultControl faults = new AdminServer.FaultControl() {
       @Override
       public void dropFramesTo(java.util.Set<Long> peers) {
@@ -111,6 +112,11 @@ class AdminServerTest {
       public long framesDroppedByFault() {
         return 7;
       }
+
+      @Override
+      public void stallRaftLoop(long millis) {
+        stalls.add(millis);
+      }
     };
     AdminServer withFaults = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
         new AdminServer.Sources(healthy::get, () -> Map.of(), registry, faults));
@@ -124,6 +130,10 @@ class AdminServerTest {
       assertThat(dropping.get()).containsExactlyInAnyOrder(2L, 3L);
       assertThat(post(withFaults, "/fault?drop-to=").statusCode()).isEqualTo(200);
       assertThat(dropping.get()).isEmpty();
+      assertThat(post(withFaults, "/fault?stall-raft-ms=1500").statusCode()).isEqualTo(200);
+      assertThat(post(withFaults, "/fault?stall-raft-ms=-1").statusCode()).isEqualTo(400);
+      assertThat(post(withFaults, "/fault?stall-raft-ms=soon").statusCode()).isEqualTo(400);
+      assertThat(stalls).containsExactly(1500L);
     } finally {
       withFaults.close();
     }

@@ -173,4 +173,58 @@ class RequestEdgeCasesTest {
       }
     }
   }
+
+  // A read past its deadline answered UNAVAILABLE, which the doc says to retry as "not applied,
+  // no leader": the right code is TIMEOUT.
+  @Test
+  void aReadPastItsDeadlineAnswersTimeout() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir, 1).startAll()) {
+      cluster.awaitLeader();
+      var stall = cluster.node(1).stallRaftLoopForTesting(3_000);
+      try (RawClient raw = new RawClient(cluster.clientAddress(1))) {
+        raw.send(Request.newBuilder().setRequestId(1).setTimeoutMs(300)
+            .setGet(GetRequest.newBuilder().setKey(bs("k"))).build());
+        Response r = raw.read();
+        assertThat(r.getError().getCode()).as("%s", r).isEqualTo(Error.Code.TIMEOUT);
+        assertThat(r.getError().getMessage()).contains("nothing was changed");
+      }
+      stall.join();
+    }
+  }
+
+  // On SIGTERM a put in flight ended with its connection closed and no answer. A graceful stop
+  // (what SIGTERM runs) now answers every request it accepted before it closes the connection.
+  @Test
+  void aGracefulStopAnswersEveryRequestItAccepted() throws Exception {
+    int n = 40;
+    try (TestCluster cluster = new TestCluster(dir, 1).startAll()) {
+      cluster.awaitLeader();
+      FlotillaNode node = cluster.node(1);
+      try (RawClient raw = new RawClient(cluster.clientAddress(1))) {
+        var stall = node.stallRaftLoopForTesting(1_500); // the puts below wait in the Raft inbox
+        for (int i = 1; i <= n; i++) {
+          raw.send(Request.newBuilder().setRequestId(i).setPut(PutRequest.newBuilder()
+              .setKey(bs("k" + i)).setValue(bs("v"))).build());
+        }
+        // Stopping begins while every put is in flight (the loop is stalled).
+        var stopped = java.util.concurrent.CompletableFuture.runAsync(() -> {
+          try {
+            cluster.detach(1).shutdownGracefully(java.time.Duration.ofSeconds(1));
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
+        java.util.Set<Long> answered = new java.util.TreeSet<>();
+        for (int i = 1; i <= n; i++) {
+          Response r = raw.read(); // EOF here: an accepted request was never answered
+          answered.add(r.getRequestId());
+          assertThat(r.hasError()).as("%s", r).isFalse(); // the stall ends well within the drain
+        }
+        assertThat(answered).hasSize(n);
+        assertThat(raw.closedByServer()).isTrue();
+        stopped.join();
+        stall.join();
+      }
+    }
+  }
 }

@@ -73,6 +73,13 @@ final class TestCluster implements AutoCloseable {
     }
   }
 
+  /** Takes node {@code id} out of the cluster's hands: the caller stops it (say, gracefully). */
+  FlotillaNode detach(long id) {
+    FlotillaNode n = nodes[(int) id];
+    nodes[(int) id] = null;
+    return n;
+  }
+
   InetSocketAddress clientAddress(long id) {
     return new InetSocketAddress("127.0.0.1", ports.get(id)[0]);
   }
