@@ -60,10 +60,12 @@ public final class ChaosRun {
         s.duration().toSeconds(), s.clients(),
         s.faults().stream().map(f -> f.label).collect(Collectors.joining(",")), s.workload(),
         s.seed(), s.faultInterval().toMillis(), s.serializableReads() ? " --serializable-reads" : "",
-        s.diskLoseAcknowledged() ? " --disk-lose-acknowledged" : "");
+        s.diskLoseAcknowledged() ? " --disk-lose-acknowledged" : "")
+        + (s.leaseReads() ? " --lease-reads" : "");
     say("seed %d; rerun: %s", s.seed(), rerun);
     try (LocalCluster cluster = new LocalCluster(s.nodes(), s.basePort(), data,
-        List.of("--enable-fault-injection", "--snapshot-entries", "10000"),
+        s.leaseReads() ? List.of("--enable-fault-injection", "--snapshot-entries", "10000", "--lease-reads")
+            : List.of("--enable-fault-injection", "--snapshot-entries", "10000"),
         // Nodes restart hundreds of times: C1 only starts them faster on a busy machine.
         List.of("-XX:TieredStopAtLevel=1"));
         History history = new History(s.out().resolve("history.jsonl"), t0);

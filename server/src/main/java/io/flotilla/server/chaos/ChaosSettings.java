@@ -12,10 +12,19 @@ import java.util.List;
  * @param basePort node i listens on basePort+10(i-1) (client), +1 (peer), +2 (admin)
  * @param diskLoseAcknowledged disk faults also cut through the last, forced WAL record (a disk
  *                 losing acknowledged data: outside Raft's fault model, see docs/testing.md)
+ * @param leaseReads the nodes serve LINEARIZABLE reads under the leader's lease (--lease-reads)
  */
 public record ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
     long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
-    int basePort, boolean diskLoseAcknowledged) {
+    int basePort, boolean diskLoseAcknowledged, boolean leaseReads) {
+
+  /** Without lease reads. */
+  public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
+      long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
+      int basePort, boolean diskLoseAcknowledged) {
+    this(nodes, duration, clients, faults, seed, out, workload, faultInterval, serializableReads,
+        basePort, diskLoseAcknowledged, false);
+  }
 
   /** Without the out-of-model disk fault. */
   public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,

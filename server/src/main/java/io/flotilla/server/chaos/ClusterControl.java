@@ -64,8 +64,17 @@ final class ClusterControl {
   /** Node {@code id} drops every frame it sends to {@code to} (empty: heals its side). */
   void dropFramesTo(int id, Collection<Integer> to) throws IOException, InterruptedException {
     String ids = to.stream().sorted().map(String::valueOf).collect(Collectors.joining(","));
+    postFault(id, "drop-to=" + ids);
+  }
+
+  /** Node {@code id}'s Raft loop stops for {@code millis} (its network threads go on queueing). */
+  void stallRaftLoop(int id, long millis) throws IOException, InterruptedException {
+    postFault(id, "stall-raft-ms=" + millis);
+  }
+
+  private void postFault(int id, String query) throws IOException, InterruptedException {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-            URI.create("http://" + cluster.admin(id) + "/fault?drop-to=" + ids))
+            URI.create("http://" + cluster.admin(id) + "/fault?" + query))
         .timeout(Duration.ofSeconds(2)).POST(HttpRequest.BodyPublishers.noBody()).build(),
         HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) {

@@ -11,7 +11,9 @@ public enum FaultKind {
   PAUSE("pause"),
   PARTITION("partition"),
   RESTART_ALL("restart-all"),
-  DISK("disk");
+  DISK("disk"),
+  /** The Raft loop of a node (the leader half the time) stops, and half the time it is also cut off. */
+  STALL("stall");
 
   public final String label;
 

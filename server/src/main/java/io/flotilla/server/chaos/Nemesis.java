@@ -118,6 +118,8 @@ final class Nemesis {
       case KILL, KILL_LEADER, DISK, RESTART_ALL -> 200 + random.nextLong(1_300);
       case PAUSE -> 1_000 + random.nextLong(2_000);
       case PARTITION -> 1_000 + random.nextLong(3_000);
+      // Past an election timeout (0.5-1 s at 50 ms ticks): the others elect and commit meanwhile.
+      case STALL -> 500 + random.nextLong(2_500);
     };
   }
 
@@ -186,9 +188,39 @@ final class Nemesis {
       case DISK -> {
         return disk(detail);
       }
+      case STALL -> stall(holdMs, detail);
       default -> throw new IllegalStateException("unhandled fault " + kind);
     }
     return null;
+  }
+
+  /**
+   * A stalled Raft loop (a slow fsync, a long apply batch) while the network threads keep queueing
+   * reads: the lease-read hazard of issue 14 item 2. Half the time the node is also isolated, and
+   * stays so a while after its loop resumes, so that the others elect and commit while it is
+   * stalled and its queued reads are then judged against a lease that has run out.
+   */
+  private void stall(long holdMs, String[] detail) throws IOException, InterruptedException {
+    int l = cluster.leader();
+    int n = nodeOrLeader(l);
+    boolean isolate = random.nextBoolean();
+    long after = 300 + random.nextLong(1_200);
+    List<Integer> others = IntStream.rangeClosed(1, cluster.nodes()).boxed().filter(x -> x != n).toList();
+    if (isolate) {
+      for (int i = 1; i <= cluster.nodes(); i++) {
+        drop(i, i == n ? others : List.of(n));
+      }
+    }
+    cluster.stallRaftLoop(n, holdMs);
+    detail[0] = "stall the Raft loop of node " + n + (n == l ? " (leader)" : "") + " for " + holdMs + " ms"
+        + (isolate ? ", isolated until " + after + " ms after" : "");
+    Thread.sleep(holdMs + (isolate ? after : 0));
+    if (isolate) {
+      List<Integer> unhealed = cluster.healNetwork(Duration.ofSeconds(30));
+      if (!unhealed.isEmpty()) {
+        anomaly("could not heal the stall's isolation on nodes " + unhealed + " within 30 s");
+      }
+    }
   }
 
   /**

@@ -27,9 +27,10 @@ final class ChaosCommand implements Callable<Integer> {
       description = "Concurrent client threads. Default: ${DEFAULT-VALUE}.")
   int clients;
 
-  @Option(names = "--faults", defaultValue = "kill,kill-leader,pause,partition,restart-all,disk",
-      description = "Comma-separated: kill, kill-leader, pause, partition, restart-all, disk."
-          + " Empty: none. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--faults", defaultValue = "kill,kill-leader,pause,partition,restart-all,disk,stall",
+      description = "Comma-separated: kill, kill-leader, pause, partition, restart-all, disk,"
+          + " stall (a node's Raft loop held, half the time while it is cut off). Empty: none."
+          + " Default: ${DEFAULT-VALUE}.")
   String faults;
 
   @Option(names = "--fault-interval", defaultValue = "3s",
@@ -51,6 +52,11 @@ final class ChaosCommand implements Callable<Integer> {
       description = "Disk faults also cut through the last, forced WAL record: a disk losing"
           + " acknowledged data, outside Raft's fault model (see docs/testing.md).")
   boolean diskLoseAcknowledged;
+
+  @Option(names = "--lease-reads",
+      description = "Start the nodes with --lease-reads: LINEARIZABLE reads at the leader are"
+          + " served under its lease (the stall fault tests exactly that).")
+  boolean leaseReads;
 
   @Option(names = "--seed", description = "Seed of the workload and the fault schedule."
       + " Default: random (printed).")
@@ -76,7 +82,7 @@ final class ChaosCommand implements Callable<Integer> {
       settings = new ChaosSettings(nodes, ChaosSettings.parseDuration(duration),
           clients, FaultKind.parseList(faults), s, out, workload,
           ChaosSettings.parseDuration(faultInterval), serializableReads, basePort,
-          diskLoseAcknowledged);
+          diskLoseAcknowledged, leaseReads);
     } catch (IllegalArgumentException e) {
       System.err.println("flotilla chaos: " + e.getMessage());
       return 2;

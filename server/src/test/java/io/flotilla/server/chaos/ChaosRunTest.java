@@ -26,13 +26,14 @@ class ChaosRunTest {
   }
 
   @Test
-  void killsAndPartitionsLeaveALinearizableHistoryAndConvergedReplicas() throws Exception {
+  void killsPartitionsAndStallsUnderLeaseReadsLeaveALinearizableHistoryAndConvergedReplicas() throws Exception {
     long seed = Long.getLong("flotilla.seed", 3);
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+    // Lease reads on, with the stalled-loop fault: the hazard of issue 14 item 2 end to end.
     ChaosSettings s = new ChaosSettings(3, Duration.ofSeconds(35), 16,
-        List.of(FaultKind.KILL, FaultKind.PARTITION), seed, dir.resolve("run"), "register",
-        Duration.ofSeconds(1), false, freeBase());
+        List.of(FaultKind.KILL, FaultKind.PARTITION, FaultKind.STALL), seed, dir.resolve("run"),
+        "register", Duration.ofSeconds(1), false, freeBase(), false, true);
     ChaosRun.Outcome o;
     try {
       o = new ChaosRun(s, out).run();
@@ -47,7 +48,7 @@ class ChaosRunTest {
     Map<String, Object> faults = (Map<String, Object>) o.report().get("faultsInjected");
     @SuppressWarnings("unchecked")
     Map<String, Long> byKind = (Map<String, Long>) faults.get("byKind");
-    assertThat(byKind).as(rerun).containsKeys("kill", "partition");
+    assertThat(byKind).as(rerun).containsKeys("kill", "partition", "stall");
     @SuppressWarnings("unchecked")
     Map<String, Object> ops = (Map<String, Object>) o.report().get("operations");
     assertThat(((Number) ops.get("ok")).longValue()).as(rerun).isGreaterThan(500);
