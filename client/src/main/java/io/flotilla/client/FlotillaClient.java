@@ -424,7 +424,12 @@ public final class FlotillaClient implements AutoCloseable {
             retryLater(false);
           }
         }
-        default -> fail(e.getCode(), e.getMessage(), false);
+        // The request's own errors say it was not applied; INTERNAL, UNKNOWN and codes newer than
+        // this client do not, so for a write they leave the outcome open (docs/protocol.md,
+        // "Errors"), as does an earlier attempt that may have been applied.
+        default -> fail(e.getCode(), e.getMessage(), isWrite && (maybeAppliedBeforeAttempt
+            || e.getCode() == Error.Code.INTERNAL || e.getCode() == Error.Code.UNKNOWN
+            || e.getCode() == Error.Code.UNRECOGNIZED));
       }
     }
 

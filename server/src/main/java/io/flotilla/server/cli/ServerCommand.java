@@ -146,7 +146,8 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(names = "--enable-fault-injection", hidden = true,
       description = "Tests and chaos runs only: the admin port accepts POST /fault?drop-to=IDS,"
-          + " which drops this node's frames to those peers.")
+          + " which drops this node's frames to those peers, and POST /fault?stall-raft-ms=N,"
+          + " which holds its Raft loop for N ms.")
   boolean faultInjection;
 
   @Override

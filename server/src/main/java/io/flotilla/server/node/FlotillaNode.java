@@ -805,7 +805,7 @@ public final class FlotillaNode implements AutoCloseable {
   private StatusResult statusResult() {
     long leader = raft.leaderId();
     StatusResult.Builder s = StatusResult.newBuilder().setNodeId(config.id())
-        .setRole(raft.isLeader() ? "LEADER" : "FOLLOWER").setLeaderId(leader)
+        .setRole(raft.isStopped() ? "STOPPED" : raft.role().name()).setLeaderId(leader)
         .setAppliedIndex(sm.appliedIndex()).setTerm(storage.hardState().term());
     NodeConfig.Member m = directory.get(leader);
     if (m != null && m.client() != null) {

@@ -36,6 +36,8 @@ final class FakeCluster implements AutoCloseable {
   /** When set, NOT_LEADER answers point here instead of at the leader (a hint the client cannot use). */
   volatile String hintOverride;
   volatile int unavailableAnswers;
+  /** When >= 0, the leader answers every write with this error code (a raw value, maybe unknown). */
+  volatile int errorCodeForWrites = -1;
   volatile boolean dropNextWriteResponse;
   volatile boolean silent;
   /**
@@ -94,6 +96,10 @@ final class FakeCluster implements AutoCloseable {
       unavailableAnswers--;
       return done(Response.newBuilder().setError(Error.newBuilder()
           .setCode(Error.Code.UNAVAILABLE).setMessage("election")).build());
+    }
+    if (errorCodeForWrites >= 0 && !r.hasGet()) {
+      return done(Response.newBuilder().setError(Error.newBuilder()
+          .setCodeValue(errorCodeForWrites).setMessage("scripted")).build());
     }
     return handleAsLeader(node, r, true);
   }

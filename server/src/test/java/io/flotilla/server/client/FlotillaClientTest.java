@@ -305,4 +305,19 @@ class FlotillaClientTest {
       }
     }
   }
+
+  // INTERNAL, UNKNOWN and codes newer than the client do not say a write was not applied.
+  @Test
+  void errorsThatDoNotSayNotAppliedLeaveAWritesOutcomeOpen() {
+    try (FlotillaClient c = client(ClientOptions.of(cluster.endpoints()))) {
+      for (int code : new int[] {Error.Code.INTERNAL_VALUE, Error.Code.UNKNOWN_VALUE, 99}) {
+        cluster.errorCodeForWrites = code;
+        assertThatThrownBy(() -> c.blocking().put(b("a"), b("1"))).as("code %d", code)
+            .isInstanceOfSatisfying(FlotillaException.class, e -> assertThat(e.outcomeUnknown()).isTrue());
+      }
+      cluster.errorCodeForWrites = Error.Code.INVALID_ARGUMENT_VALUE;
+      assertThatThrownBy(() -> c.blocking().put(b("a"), b("1")))
+          .isInstanceOfSatisfying(FlotillaException.class, e -> assertThat(e.outcomeUnknown()).isFalse());
+    }
+  }
 }
