@@ -38,27 +38,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A driver for one Raft group: one event-loop thread owns the {@link RaftCore}, ticks it on a
- * timer, and handles every Ready by the contract (persist with one force, send, apply, advance).
- * Public methods may be called from any thread; they enqueue work on the loop.
+ * The thread-safe handle of one Raft group on this node: a {@link RaftReplica} (which owns the
+ * core and handles every Ready) driven by a {@link RaftScheduler}. Public methods may be called
+ * from any thread; they queue inputs for the replica's next round and complete futures from it.
  *
- * <p>Batching (etcd's raft node loop): inputs queue in an inbox; each loop round steps the core
- * with everything queued (up to {@value #MAX_INPUTS_PER_ROUND} inputs), then handles one Ready.
- * While the loop waits for a force, new proposals and acknowledgements pile up and go into the
- * next round together: one force and one apply batch per round, however many clients write.
+ * <p>A node hosting many groups shares one scheduler between them
+ * ({@link #RaftNode(RaftScheduler, RaftConfig, RaftStorage, Transport, StateMachine, long, SnapshotPolicy)});
+ * a node built without one gets a private scheduler with one worker thread and its own timer.
  *
- * <p>Snapshots: when {@link SnapshotPolicy} says so, the node asks the state machine for a
- * snapshot ({@link StateMachine#takeSnapshot}, which may finish off the loop), then records it in
- * storage, which compacts the log below it. A snapshot from the leader is installed into storage
- * (in the same force as the Ready's entries) and then into the state machine before anything after
- * it is applied. At start, a state machine behind the storage's snapshot is restored from it.
+ * <p>Snapshots: when {@link SnapshotPolicy} says so, the replica asks the state machine for a
+ * snapshot ({@link StateMachine#takeSnapshot}, which may finish on another thread), then records
+ * it in storage, which compacts the log below it. A snapshot from the leader is installed into
+ * storage (in the same force as the Ready's entries) and then into the state machine before
+ * anything after it is applied. At start, a state machine behind the storage's snapshot is
+ * restored from it.
  */
 public final class RaftNode implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
-
-    /** Bounds one round so that a flood of inputs cannot postpone a force indefinitely. */
-    static final int MAX_INPUTS_PER_ROUND = 4096;
 
     /** When to snapshot: every {@code entries} applied entries or {@code bytes} applied payload bytes (0 = never). */
     public record SnapshotPolicy(long entries, long bytes) {
@@ -138,68 +135,10 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private final long id;
-    private final RaftCore core;
-    private final RaftStorage storage;
-    private final Transport transport;
-    private final StateMachine stateMachine;
-    private final ScheduledExecutorService loop;
-    /** The loop's thread (close() must not wait for itself). */
-    private volatile Thread loopThread;
-    private final long tickMillis;
-    /**
-     * Ticks on a monotonic clock (System::nanoTime, or a test's own). After a stall at most two
-     * election timeouts of owed ticks are fed: enough for every lease and every election timer to
-     * run out, as they would have in real time, without a burst of redundant heartbeats.
-     */
-    private final TickClock clock;
-    private final int electionTick;
-    private final SnapshotPolicy snapshotPolicy;
-    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
-    private final AtomicBoolean drainScheduled = new AtomicBoolean();
-    private volatile Listener listener = Listener.NONE;
-
-    // Loop-confined bookkeeping.
-    private final Map<Long, PendingWrite> writesByIndex = new HashMap<>();
-    /**
-     * Reads share ReadIndex rounds (after etcd's linearizableReadLoop): at most one request is in
-     * flight; reads that arrive meanwhile queue and share the next one. Each read's index is thus
-     * asked for after the read began, which is all linearizability needs, and a follower sends one
-     * ReadIndexRequest to the leader per round trip however many reads it serves.
-     */
-    private final Map<Long, List<PendingReadIndex>> readsById = new HashMap<>();
-    private List<PendingReadIndex> queuedReads = new ArrayList<>();
-    private long readInFlight;
-    private long readInFlightSinceTick;
-    private long ticks;
-    /** A ReadIndex request unanswered this long (a lost message) is asked again. */
-    private static final long READ_RETRY_TICKS = 20;
-    private final List<PendingRead> readsAwaitingApply = new ArrayList<>();
-    private long nextReadId = 1;
-    private boolean snapshotInFlight;
-    private long snapshotNotBefore;
-    private long bytesSinceSnapshot;
-    private volatile boolean stopped;
-    private volatile long snapshotsTaken;
-    private volatile long snapshotsInstalled;
-    private volatile Role role = Role.FOLLOWER;
-    private volatile long leaderId;
-    private volatile long term;
-    private volatile long appliedIndex;
-    private volatile long commitIndex;
-
-    private record PendingWrite(long term, long startNanos, CompletableFuture<Long> future) {}
-
-    /** A membership change: completes when its configuration is final (the joint one left). */
-    private record PendingConfChange(long term, CompletableFuture<Configuration> future) {}
-
-    private final Map<Long, PendingConfChange> confChangesByIndex = new HashMap<>();
-    /** Changes whose joint configuration was entered: they complete when it is left. */
-    private final List<CompletableFuture<Configuration>> confChangesAwaitingLeave = new ArrayList<>();
-    private volatile Configuration configuration = Configuration.EMPTY;
-
-    private record PendingRead(long readIndex, long startNanos, CompletableFuture<Long> future) {}
-
-    private record PendingReadIndex(long startNanos, CompletableFuture<Long> future) {}
+    private final RaftReplica replica;
+    private final RaftScheduler.Slot slot;
+    /** The scheduler this node made for itself and closes with itself, or null when shared. */
+    private final RaftScheduler ownScheduler;
 
     public RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
                     long tickMillis) {
@@ -217,40 +156,49 @@ public final class RaftNode implements AutoCloseable {
         this(config, storage, transport, stateMachine, tickMillis, snapshotPolicy, System::nanoTime);
     }
 
+    /** A group driven by {@code scheduler}, shared with the node's other groups. */
+    public RaftNode(RaftScheduler scheduler, RaftConfig config, RaftStorage storage, Transport transport,
+                    StateMachine stateMachine, long tickMillis, SnapshotPolicy snapshotPolicy) {
+        this(scheduler, null, config, storage, transport, stateMachine, tickMillis, snapshotPolicy, System::nanoTime);
+    }
+
     /**
      * @param clock a monotonic clock in nanoseconds (System::nanoTime; tests pass their own, so
      *     that time moves only when they say)
      */
     RaftNode(RaftConfig config, RaftStorage storage, Transport transport, StateMachine stateMachine,
              long tickMillis, SnapshotPolicy snapshotPolicy, LongSupplier clock) {
+        this(null, privateScheduler(config, tickMillis), config, storage, transport, stateMachine, tickMillis,
+                snapshotPolicy, clock);
+    }
+
+    private RaftNode(RaftScheduler shared, RaftScheduler own, RaftConfig config, RaftStorage storage,
+                     Transport transport, StateMachine stateMachine, long tickMillis, SnapshotPolicy snapshotPolicy,
+                     LongSupplier clock) {
+        this.id = config.nodeId();
+        this.ownScheduler = own;
+        RaftScheduler.Slot[] slotRef = new RaftScheduler.Slot[1];
+        RaftReplica r;
+        try {
+            r = new RaftReplica(config, storage, transport, stateMachine, tickMillis, snapshotPolicy, clock,
+                    input -> slotRef[0].submit(input, null));
+        } catch (RuntimeException | Error e) {
+            if (own != null) {
+                own.close();
+            }
+            throw e;
+        }
+        this.replica = r;
+        this.slot = (shared != null ? shared : own).register(replica);
+        slotRef[0] = slot;
+    }
+
+    private static RaftScheduler privateScheduler(RaftConfig config, long tickMillis) {
         if (tickMillis <= 0) {
             throw new IllegalArgumentException("tickMillis must be positive: " + tickMillis);
         }
-        this.id = config.nodeId();
-        this.storage = storage;
-        Snapshot snapshot = storage.snapshot();
-        RaftConfig effective = config;
-        if (config.applied() < snapshot.index()) {
-            // The state machine is behind the compacted log: it can only continue from the snapshot.
-            stateMachine.restore(snapshot.index(), snapshot.data());
-            effective = config.withApplied(snapshot.index());
-        }
-        this.core = new RaftCore(effective, storage, storage);
-        this.transport = transport;
-        this.stateMachine = stateMachine;
-        this.tickMillis = tickMillis;
-        this.electionTick = config.electionTick();
-        this.clock = new TickClock(clock, tickMillis, 2L * electionTick);
-        this.snapshotPolicy = snapshotPolicy;
-        this.configuration = core.configuration();
-        this.appliedIndex = effective.applied();
-        this.term = core.term();
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "raft-node-" + config.groupId() + "-" + id);
-            t.setDaemon(true);
-            loopThread = t;
-            return t;
-        });
+        String name = config.groupId() + "-" + config.nodeId();
+        return new RaftScheduler(1, tickMillis, i -> "raft-node-" + name, "raft-timer-" + name);
     }
 
     public long id() {
@@ -259,47 +207,42 @@ public final class RaftNode implements AutoCloseable {
 
     /** Sets the metrics listener; call before {@link #start}. */
     public void setListener(Listener listener) {
-        this.listener = java.util.Objects.requireNonNull(listener);
+        submit(() -> replica.setListener(java.util.Objects.requireNonNull(listener)));
     }
 
+    /** Starts the group's clock: ticks count from now. */
     public void start() {
-        clock.start();
-        // The timer only wakes the loop: every round feeds the core the ticks the clock says are
-        // due (catchUpTicks). Fixed delay, not rate: after a stall there is nothing to make up.
-        loop.scheduleWithFixedDelay(() -> submit(WAKE), tickMillis, tickMillis, TimeUnit.MILLISECONDS);
+        replica.start();
     }
-
-    /** An input that does nothing: the round it causes feeds the core its due ticks. */
-    private static final Runnable WAKE = () -> {};
 
     public boolean isLeader() {
-        return role == Role.LEADER;
+        return replica.role() == Role.LEADER;
     }
 
     public Role role() {
-        return role;
+        return replica.role();
     }
 
     public long leaderId() {
-        return leaderId;
+        return replica.leaderId();
     }
 
     public long term() {
-        return term;
+        return replica.term();
     }
 
     public long appliedIndex() {
-        return appliedIndex;
+        return replica.appliedIndex();
     }
 
-    /** The commit index as of the last loop round. */
+    /** The commit index as of the last round. */
     public long commitIndex() {
-        return commitIndex;
+        return replica.commitIndex();
     }
 
-    /** Whether a broken invariant or a storage failure stopped this node. */
+    /** Whether a broken invariant or a storage failure (or close) stopped this node. */
     public boolean isStopped() {
-        return stopped;
+        return replica.isStopped();
     }
 
     /** A message from a peer. */
@@ -309,11 +252,11 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * A message from a peer; {@code dropped} hears, on the loop thread, if the core found it invalid
-     * against its state ({@link io.flotilla.raft.DropReason}): it must be cheap and never block.
+     * A message from a peer; {@code dropped} hears, on the replica's thread, if the core found it
+     * invalid against its state ({@link io.flotilla.raft.DropReason}): it must be cheap and never block.
      */
     public void deliver(Message m, java.util.function.Consumer<io.flotilla.raft.DropReason> dropped) {
-        submit(() -> core.step(m).ifPresent(dropped));
+        submit(() -> replica.step(m, dropped));
     }
 
     /**
@@ -321,23 +264,14 @@ public final class RaftNode implements AutoCloseable {
      * at once instead of after its snapshot timeout.
      */
     public void reportSnapshotFailure(long peer) {
-        submit(() -> core.reportSnapshotFailure(peer));
+        submit(() -> replica.reportSnapshotFailure(peer));
     }
 
     /** Completes with the entry's index once it is applied here; exceptionally with {@link RaftException}. */
     public CompletableFuture<Long> propose(byte[] command) {
         CompletableFuture<Long> f = new CompletableFuture<>();
-        long start = System.nanoTime();
-        submit(() -> {
-            ProposeResult r = core.propose(command);
-            if (r instanceof Rejected rej) {
-                f.completeExceptionally(new RaftException(rej.error(), rej.leaderHint()));
-            } else {
-                ProposeResult.Accepted a = (ProposeResult.Accepted) r;
-                writesByIndex.put(a.index(), new PendingWrite(a.term(), start, f));
-                listener.proposed();
-            }
-        }, f);
+        long start = replica.nanos();
+        submit(() -> replica.propose(command, start, f), f);
         return f;
     }
 
@@ -350,21 +284,13 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<Configuration> proposeConfChange(ConfChange change) {
         CompletableFuture<Configuration> f = new CompletableFuture<>();
-        submit(() -> {
-            ConfChangeResult r = core.proposeConfChange(change);
-            if (r instanceof ConfChangeResult.Refused refused) {
-                f.completeExceptionally(new ConfChangeException(refused.error(), refused.leaderHint(), refused.detail()));
-            } else {
-                ConfChangeResult.Accepted a = (ConfChangeResult.Accepted) r;
-                confChangesByIndex.put(a.index(), new PendingConfChange(a.term(), f));
-            }
-        }, f);
+        submit(() -> replica.proposeConfChange(change, f), f);
         return f;
     }
 
-    /** The configuration in effect as of the last loop round. */
+    /** The configuration in effect as of the last round. */
     public Configuration configuration() {
-        return configuration;
+        return replica.configuration();
     }
 
     /**
@@ -373,79 +299,9 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<Long> linearizableRead() {
         CompletableFuture<Long> f = new CompletableFuture<>();
-        long start = System.nanoTime();
-        submit(() -> {
-            queuedReads.add(new PendingReadIndex(start, f));
-            maybeAskReadIndex();
-        }, f);
+        long start = replica.nanos();
+        submit(() -> replica.read(start, f), f);
         return f;
-    }
-
-    /**
-     * On the loop: one ReadIndex request for every queued read, unless one is in flight. The
-     * core may answer it from its lease at once, so its clock is brought to now first: this runs
-     * after a Ready whose force or apply may have held the loop for longer than the lease.
-     */
-    private void maybeAskReadIndex() {
-        if (readInFlight != 0 || queuedReads.isEmpty()) {
-            return;
-        }
-        catchUpTicks(); // can only clear readInFlight or queue more reads: still worth asking
-        List<PendingReadIndex> batch = queuedReads;
-        queuedReads = new ArrayList<>();
-        long readId = nextReadId++;
-        ReadResult r = core.readIndex(readId);
-        if (r instanceof Rejected rej) {
-            RaftException e = new RaftException(rej.error(), rej.leaderHint());
-            batch.forEach(p -> p.future().completeExceptionally(e));
-        } else {
-            readsById.put(readId, batch);
-            readInFlight = readId;
-            readInFlightSinceTick = ticks;
-            listener.readIndexAsked(batch.size());
-        }
-    }
-
-    /**
-     * On the loop, before every input and before a ReadIndex: feeds the core each tick that the
-     * clock says is due (issue 14 item 2). The loop thread also forces the log and applies, so it
-     * can be held far longer than a lease (a slow fsync, a large apply batch, a GC pause) while
-     * the network threads queue reads; were the missed ticks fed after those reads, a leader
-     * would judge its lease by a clock that stopped during the stall and serve stale reads. Fed
-     * first, the core's tick count at any decision is floor((now - start) / tickMillis): a lease
-     * of L ticks ends less than L * tickMillis after the heartbeat it rests on left (docs/raft.md,
-     * "Lease reads"). Never called between ready() and advance().
-     */
-    private void catchUpTicks() {
-        long owed = clock.owed();
-        if (owed <= 0) {
-            return;
-        }
-        long feed = clock.take(owed);
-        if (owed > electionTick) {
-            log.warn("node {}: the Raft loop fell {} ms behind its clock (a stall: slow force or apply, GC, pause);"
-                    + " feeding {} missed ticks before anything else", id, owed * tickMillis, feed);
-        }
-        for (; feed > 0; feed--) {
-            tick();
-        }
-    }
-
-    /**
-     * One tick: a ReadIndex request lost on the way (or its answer) is queued again, to be asked
-     * after the catch-up (not here: asking reenters the catch-up).
-     */
-    private void tick() {
-        ticks++;
-        core.tick();
-        if (readInFlight != 0 && ticks - readInFlightSinceTick >= READ_RETRY_TICKS) {
-            List<PendingReadIndex> lost = readsById.remove(readInFlight);
-            readInFlight = 0;
-            if (lost != null) {
-                lost.addAll(queuedReads);
-                queuedReads = lost;
-            }
-        }
     }
 
     /**
@@ -455,14 +311,7 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<Void> transferLeadership(long target) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        submit(() -> {
-            var rejected = core.transferLeadership(target);
-            if (rejected.isPresent()) {
-                f.completeExceptionally(new RaftException(rejected.get().error(), rejected.get().leaderHint()));
-            } else {
-                f.complete(null);
-            }
-        }, f);
+        submit(() -> replica.transferLeadership(target, f), f);
         return f;
     }
 
@@ -471,10 +320,11 @@ public final class RaftNode implements AutoCloseable {
 
     /**
      * TEST ONLY — fault injection for tests and the chaos tool's "stall" fault; nothing in a
-     * production path calls it. Queues an input that holds this node's loop thread for
+     * production path calls it. Queues an input that holds this node's worker thread for
      * {@code millis} of its clock, as a slow force or a long apply batch would: messages, requests
-     * and reads pile up in the inbox and ticks are missed, then the loop resumes as after any
-     * stall. Completes when the stall ends (or the node closes).
+     * and reads pile up in the inbox and ticks are missed, then the replica resumes as after any
+     * stall. With a shared scheduler the worker's other groups wait too, as they would behind a
+     * slow force. Completes when the stall ends (or the node closes).
      */
     public CompletableFuture<Void> stallForTesting(long millis) {
         if (millis < 0 || millis > MAX_TEST_STALL_MILLIS) {
@@ -482,8 +332,8 @@ public final class RaftNode implements AutoCloseable {
         }
         CompletableFuture<Void> f = new CompletableFuture<>();
         submit(() -> {
-            long until = clock.nanos() + TimeUnit.MILLISECONDS.toNanos(millis);
-            for (long left; (left = until - clock.nanos()) > 0 && !stopped; ) {
+            long until = replica.nanos() + TimeUnit.MILLISECONDS.toNanos(millis);
+            for (long left; (left = until - replica.nanos()) > 0 && !replica.isStopped(); ) {
                 // Short parks: the clock may be a test's, which no park can wait for.
                 java.util.concurrent.locks.LockSupport.parkNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(1)));
             }
@@ -493,358 +343,43 @@ public final class RaftNode implements AutoCloseable {
         return f;
     }
 
-    /** A consistent view of the node, taken on the loop. */
+    /** A consistent view of the node, taken on its thread. */
     public CompletableFuture<Status> status() {
         CompletableFuture<Status> f = new CompletableFuture<>();
-        submit(() -> {
-            Map<Long, Long> match = new java.util.TreeMap<>();
-            if (core.role() == Role.LEADER) {
-                for (long peer : core.configuration().members()) {
-                    var p = core.progress(peer);
-                    match.put(peer, peer == id ? core.log().lastIndex() : p == null ? 0 : p.matchIndex());
-                }
-            }
-            f.complete(new Status(id, core.role(), core.term(), core.leaderId(), core.commitIndex(), appliedIndex,
-                    core.log().lastIndex(), storage.snapshot().index(), match, snapshotsTaken, snapshotsInstalled,
-                    core.configuration()));
-        }, f);
+        submit(() -> f.complete(replica.status()), f);
         return f;
     }
 
-    // --------------------------------------------------------------------------------- the loop
-
     private void submit(Runnable input) {
-        submit(input, null);
+        slot.submit(input, null);
     }
 
-    /** Queues an input; a future to fail if the node can no longer run it. */
     private void submit(Runnable input, CompletableFuture<?> owner) {
-        if (stopped) {
-            if (owner != null) {
-                owner.completeExceptionally(new IllegalStateException("raft node " + id + " is stopped"));
-            }
-            return;
-        }
-        inbox.add(owner == null ? input : () -> {
-            try {
-                input.run();
-            } catch (RuntimeException e) {
-                owner.completeExceptionally(e);
-                throw e;
-            }
-        });
-        if (drainScheduled.compareAndSet(false, true)) {
-            try {
-                loop.execute(this::drain);
-            } catch (RejectedExecutionException closed) {
-                if (owner != null) {
-                    owner.completeExceptionally(new IllegalStateException("raft node " + id + " is closed"));
-                }
-            }
-        }
-    }
-
-    /** One round: every queued input, then one Ready. A broken invariant stops the node. */
-    private void drain() {
-        // Cleared before polling: an input queued from now on schedules another round.
-        drainScheduled.set(false);
-        if (stopped) {
-            return;
-        }
-        try {
-            Runnable input;
-            int n = 0;
-            // After close, no more input and no more Ready: close() is waiting for this round.
-            while (!stopped && n < MAX_INPUTS_PER_ROUND && (input = inbox.poll()) != null) {
-                n++;
-                catchUpTicks(); // any input may have held the loop (a stall), and reads are judged in step()
-                try {
-                    input.run();
-                } catch (RuntimeException e) {
-                    // A bad input (say, a message for a node that is not a member) must not cost
-                    // the rest of the round; the core state is unchanged by a rejected input.
-                    log.warn("node {}: input rejected: {}", id, e.toString());
-                }
-            }
-            maybeAskReadIndex(); // reads a lost request left queued (tick)
-            while (!stopped && core.hasReady()) {
-                handle(core.ready());
-            }
-            commitIndex = core.commitIndex();
-            configuration = core.configuration();
-            if (role != core.role() || leaderId != core.leaderId() || term != core.term()) {
-                role = core.role();
-                leaderId = core.leaderId();
-                term = core.term();
-                listener.roleChanged(role, term, leaderId);
-            }
-        } catch (Error | RuntimeException e) {
-            // From handling a Ready: a storage failure or a broken invariant. Nothing more may be
-            // persisted or applied by this process (an fsync error is fatal for the log).
-            stopped = true;
-            log.error("node {} stopping: {}", id, e.toString(), e);
-            failAll(e);
-            loop.shutdown();
-            if (e instanceof Error err) {
-                throw err;
-            }
-            return;
-        }
-        if (!inbox.isEmpty() && drainScheduled.compareAndSet(false, true)) {
-            loop.execute(this::drain);
-        }
-    }
-
-    private void handle(Ready rd) {
-        long readyTaken = System.nanoTime();
-        if (rd.sendBeforePersist()) {
-            rd.messages().forEach(transport::send);
-        }
-        if (rd.mustSync()) {
-            long t0 = System.nanoTime();
-            storage.persist(rd.snapshot(), rd.hardState(), rd.entries());
-            listener.persisted(rd.entries().size(), System.nanoTime() - t0);
-        }
-        if (!rd.sendBeforePersist()) {
-            rd.messages().forEach(transport::send);
-        }
-        if (rd.snapshot() != null) {
-            installSnapshot(rd.snapshot());
-        }
-        List<Entry> committed = rd.committedEntries();
-        if (!committed.isEmpty()) {
-            long t0 = System.nanoTime();
-            for (Entry e : committed) {
-                PendingWrite w = writesByIndex.get(e.index());
-                if (w != null && w.term() == e.term()) {
-                    listener.proposalCommitted(readyTaken - w.startNanos());
-                }
-            }
-            stateMachine.applyAll(committed);
-            long now = System.nanoTime();
-            listener.applied(committed.size(), now - t0);
-            listener.committedApplied(committed.size(), now - readyTaken);
-            for (Entry e : committed) {
-                if (e.type() == EntryType.CONF_CHANGE) {
-                    confChangeApplied(e);
-                }
-                bytesSinceSnapshot += e.data().length;
-                PendingWrite w = writesByIndex.remove(e.index());
-                if (w != null) {
-                    if (w.term() == e.term()) {
-                        listener.proposalApplied(now - w.startNanos());
-                        w.future().complete(e.index());
-                    } else {
-                        // Another leader's entry took the index: ours was never committed.
-                        w.future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
-                    }
-                }
-            }
-            appliedIndex = committed.get(committed.size() - 1).index();
-        }
-        for (ReadState rs : rd.readStates()) {
-            List<PendingReadIndex> batch = readsById.remove(rs.requestId());
-            if (batch != null) {
-                for (PendingReadIndex p : batch) {
-                    readsAwaitingApply.add(new PendingRead(rs.readIndex(), p.startNanos(), p.future()));
-                }
-            }
-            if (rs.requestId() == readInFlight) {
-                readInFlight = 0;
-            }
-        }
-        for (Failure failure : rd.failures()) {
-            CompletableFuture<?> f = failure.kind() == Failure.Kind.PROPOSAL
-                    ? removeWrite(failure.id()) : removeRead(failure.id());
-            if (f == null && failure.kind() == Failure.Kind.PROPOSAL) {
-                f = removeConfChange(failure.id());
-            }
-            if (f != null) {
-                f.completeExceptionally(new RaftException(failure.error(), 0));
-            }
-        }
-        core.advance(rd);
-        maybeAskReadIndex();
-        maybeSnapshot();
-        if (!readsAwaitingApply.isEmpty()) {
-            for (Iterator<PendingRead> it = readsAwaitingApply.iterator(); it.hasNext(); ) {
-                PendingRead r = it.next();
-                if (r.readIndex() <= appliedIndex) {
-                    it.remove();
-                    listener.readReady(System.nanoTime() - r.startNanos());
-                    r.future().complete(r.readIndex());
-                }
-            }
-        }
-    }
-
-    private void confChangeApplied(Entry e) {
-        ConfEntry ce = ConfEntry.decode(e.data());
-        if (ce.leaveJoint()) {
-            confChangesAwaitingLeave.forEach(f -> f.complete(ce.configuration()));
-            confChangesAwaitingLeave.clear();
-        }
-        PendingConfChange p = confChangesByIndex.remove(e.index());
-        if (p == null) {
-            return;
-        }
-        if (p.term() != e.term()) {
-            p.future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
-        } else if (ce.configuration().isJoint()) {
-            confChangesAwaitingLeave.add(p.future());
-        } else {
-            p.future().complete(ce.configuration());
-        }
-    }
-
-    private void maybeSnapshot() {
-        if (snapshotInFlight || !snapshotPolicy.enabled() || appliedIndex < snapshotNotBefore) {
-            return;
-        }
-        long since = appliedIndex - storage.snapshot().index();
-        boolean due = (snapshotPolicy.entries() > 0 && since >= snapshotPolicy.entries())
-                || (snapshotPolicy.bytes() > 0 && bytesSinceSnapshot >= snapshotPolicy.bytes());
-        if (!due || since <= 0) {
-            return;
-        }
-        snapshotInFlight = true;
-        bytesSinceSnapshot = 0;
-        long at = appliedIndex;
-        long started = System.nanoTime();
-        CompletableFuture<StateMachine.Taken> taking;
-        try {
-            taking = stateMachine.takeSnapshot(at);
-        } catch (RuntimeException e) {
-            taking = CompletableFuture.failedFuture(e);
-        }
-        taking.whenComplete((taken, err) -> submit(() -> {
-            snapshotInFlight = false;
-            if (err != null) {
-                // Not fatal: the log keeps growing until a later attempt works.
-                snapshotNotBefore = appliedIndex + Math.max(1, snapshotPolicy.entries() / 2);
-                log.warn("node {}: snapshot at {} failed; retrying later", id, at, err);
-                return;
-            }
-            InvariantViolation.check(taken.index() >= at && taken.index() <= appliedIndex,
-                    "node %d: snapshot asked at %d came back at %d with applied %d", id, at, taken.index(),
-                    appliedIndex);
-            if (taken.index() > storage.snapshot().index()) {
-                // At the applied index the core knows the configuration; otherwise storage finds it.
-                if (taken.index() == core.lastApplied()) {
-                    storage.createSnapshot(taken.index(), core.appliedConfiguration(), taken.data());
-                } else {
-                    storage.createSnapshot(taken.index(), taken.data());
-                }
-                snapshotsTaken++;
-                listener.snapshotTaken(taken.index(), taken.data().length, System.nanoTime() - started);
-                log.info("node {}: snapshot at {} ({} bytes), log compacted", id, taken.index(),
-                        taken.data().length);
-            }
-        }));
-    }
-
-    /** A snapshot from the leader, already durable in storage: now the state machine. */
-    private void installSnapshot(Snapshot snapshot) {
-        long t0 = System.nanoTime();
-        stateMachine.restore(snapshot.index(), snapshot.data());
-        listener.snapshotInstalled(snapshot.index(), snapshot.sizeBytes(), System.nanoTime() - t0);
-        appliedIndex = snapshot.index();
-        bytesSinceSnapshot = 0;
-        snapshotsInstalled++;
-        log.info("node {}: installed the leader's snapshot at {} ({} bytes)", id, snapshot.index(), snapshot.sizeBytes());
-        // Writes waiting on an index the snapshot covers will never be applied here one by one:
-        // their outcome is unknown to this node (the entry there may or may not be ours).
-        for (Iterator<Map.Entry<Long, PendingWrite>> it = writesByIndex.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<Long, PendingWrite> w = it.next();
-            if (w.getKey() <= snapshot.index()) {
-                it.remove();
-                w.getValue().future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
-            }
-        }
-        for (Iterator<Map.Entry<Long, PendingConfChange>> it = confChangesByIndex.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<Long, PendingConfChange> c = it.next();
-            if (c.getKey() <= snapshot.index()) {
-                it.remove();
-                c.getValue().future().completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0));
-            }
-        }
-        confChangesAwaitingLeave.forEach(f -> f.completeExceptionally(new RaftException(RaftError.LEADERSHIP_LOST, 0)));
-        confChangesAwaitingLeave.clear();
-    }
-
-    private CompletableFuture<?> removeConfChange(long index) {
-        PendingConfChange p = confChangesByIndex.remove(index);
-        return p == null ? null : p.future();
-    }
-
-    private CompletableFuture<Long> removeRead(long requestId) {
-        if (requestId == readInFlight) {
-            readInFlight = 0;
-        }
-        List<PendingReadIndex> batch = readsById.remove(requestId);
-        if (batch == null) {
-            return null;
-        }
-        // One failure for the whole batch: complete the others here, hand back the first.
-        CompletableFuture<Long> shared = new CompletableFuture<>();
-        shared.whenComplete((v, t) -> batch.forEach(p -> p.future().completeExceptionally(t)));
-        return shared;
-    }
-
-    private CompletableFuture<Long> removeWrite(long index) {
-        PendingWrite w = writesByIndex.remove(index);
-        return w == null ? null : w.future();
-    }
-
-    /** The node stopped: nobody waiting may hang. Writes are of unknown outcome, reads simply failed. */
-    private void failAll(Throwable cause) {
-        IllegalStateException stoppedError = new IllegalStateException("raft node " + id + " stopped", cause);
-        writesByIndex.values().forEach(w -> w.future().completeExceptionally(stoppedError));
-        writesByIndex.clear();
-        readsById.values().forEach(b -> b.forEach(p -> p.future().completeExceptionally(stoppedError)));
-        queuedReads.forEach(p -> p.future().completeExceptionally(stoppedError));
-        queuedReads.clear();
-        readsById.clear();
-        readsAwaitingApply.forEach(r -> r.future().completeExceptionally(stoppedError));
-        readsAwaitingApply.clear();
-        confChangesByIndex.values().forEach(c -> c.future().completeExceptionally(stoppedError));
-        confChangesByIndex.clear();
-        confChangesAwaitingLeave.forEach(f -> f.completeExceptionally(stoppedError));
-        confChangesAwaitingLeave.clear();
+        slot.submit(input, owner);
     }
 
     /** How long {@link #close()} waits for the round in progress (a force, an apply batch) to end. */
     static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     /**
-     * Stops the node and waits up to {@link #CLOSE_WAIT} for the loop to finish the round it is
-     * in, so that nothing is persisted or applied once this returns: the caller closes the log
-     * and the state machine next, and a round still running would write the hard-state file
-     * behind their back (a reopen in the same process could then read a stale term or vote).
+     * Stops the node and waits up to {@link #CLOSE_WAIT} for the round in progress to finish, so
+     * that nothing is persisted or applied once this returns: the caller closes the log and the
+     * state machine next, and a round still running would write the hard-state file behind their
+     * back (a reopen in the same process could then read a stale term or vote).
      */
     @Override
     public void close() {
         close(CLOSE_WAIT);
     }
 
-    /** As {@link #close()}, waiting at most {@code wait}; whether the loop finished. */
+    /** As {@link #close()}, waiting at most {@code wait}; whether the round in progress finished. */
     boolean close(Duration wait) {
-        stopped = true;
-        // Not shutdownNow: the loop may be inside a WAL write (Wal.appendDurably), and an
+        // Never an interrupt: the worker may be inside a WAL write (Wal.appendDurably), and an
         // interrupt during file I/O closes the file and fails the log.
-        loop.shutdown();
-        if (Thread.currentThread() == loopThread) {
-            return false; // called by the loop itself (a state machine stopping its node): its round ends after this
+        boolean finished = slot.close(wait);
+        if (ownScheduler != null) {
+            ownScheduler.shutdown(); // its worker leaves once the round in progress, if any, returns
         }
-        try {
-            if (loop.awaitTermination(wait.toNanos(), TimeUnit.NANOSECONDS)) {
-                return true;
-            }
-            log.warn("node {}: closed, but its Raft loop did not finish its round within {} ms (a force or apply"
-                    + " still running); it persists and applies nothing more once that returns", id, wait.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return false;
+        return finished;
     }
 }
