@@ -38,10 +38,12 @@ final class MessageStateCheck {
         // committed configuration's members only). A node removed a moment ago may still answer in
         // our term or an older one: harmless, the roles ignore it. But a stranger's answer must
         // not move us to its term (that alone would depose a leader). A joining node (EMPTY
-        // configuration) knows nobody yet.
+        // configuration) knows nobody yet. A granted pre-vote carries the term we would campaign
+        // in and never moves ours: one from a node removed since we asked is merely not counted.
         boolean answersUs = m instanceof AppendEntriesResponse || m instanceof HeartbeatResponse
                 || m instanceof ReadIndexRequest || m instanceof RequestVoteResponse;
-        if (answersUs && m.term() > term && !c.isEmpty() && !c.isMember(m.from())) {
+        boolean movesTerm = !(m instanceof RequestVoteResponse r && r.preVote() && r.granted());
+        if (answersUs && movesTerm && m.term() > term && !c.isEmpty() && !c.isMember(m.from())) {
             return Optional.of(DropReason.NOT_A_MEMBER);
         }
         if (core.role() == Role.LEADER && m.term() == term) {

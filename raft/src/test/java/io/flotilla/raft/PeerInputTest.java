@@ -181,6 +181,11 @@ class PeerInputTest {
         // A node removed a moment ago may still answer in our term: ignored, not an error.
         assertThat(n.step(new AppendEntriesResponse(G, 99, 1, 1, true, 1, 0, 0))).isEmpty();
         assertThat(n.core.commitIndex()).isZero();
+        // So may its granted pre-vote, which carries the term we would campaign in and never moves
+        // ours (seen in MembershipSimulationTest seed 114 once it ran the production driver).
+        assertThat(n.step(new RequestVoteResponse(G, 99, 1, 2, true, true))).isEmpty();
+        assertThat(n.core.term()).isEqualTo(1);
+        assertThat(n.core.role()).isEqualTo(Role.LEADER);
         // A member in a higher term deposes it, as Raft wants.
         assertThat(n.step(new AppendEntriesResponse(G, 2, 1, 7, false, 0, 0, 0))).isEmpty();
         assertThat(n.core.role()).isEqualTo(Role.FOLLOWER);

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * and state machine: whoever drives it ({@link RaftScheduler} in production, the simulator in
  * tests) calls it from one thread at a time, in this order for every input:
  * {@link #catchUpTicks()}, then the input ({@link #step}, {@link #propose}, ...), and after a
- * batch of inputs {@link #handleReadies()}.
+ * batch of inputs {@link #handleReadies()} (or, to look between Readies as the simulator does,
+ * {@link #askPendingReads()} and then {@link #handleReady()} while {@link #hasReady()}).
  *
  * <p>Time enters only through the {@code clock} given at construction: the ticks it says are due
  * are fed to the core before every input (issue 14 item 2), so a lease is never judged by a clock
@@ -66,6 +67,8 @@ public final class RaftReplica {
     private final Snapshotter snapshotter;
     private RaftNode.Listener listener = RaftNode.Listener.NONE;
     private long ticks;
+    /** BUG INJECTION for the simulator's teeth test (NodeTestSeams): due ticks are not fed. */
+    boolean testOnlyHoldTicks;
     /** Set by {@link #stop} (driver thread) or {@link #markStopped} (any thread); checked between inputs. */
     private volatile boolean stopped;
     private boolean failed;
@@ -155,6 +158,9 @@ public final class RaftReplica {
      * heartbeat it rests on left (docs/raft.md, "Lease reads"). Never between ready() and advance().
      */
     public void catchUpTicks() {
+        if (testOnlyHoldTicks) {
+            return;
+        }
         long owed = clock.owed();
         if (owed <= 0) {
             return;
@@ -251,11 +257,19 @@ public final class RaftReplica {
      * publishes the new role, term and indexes for other threads.
      */
     public void handleReadies() {
-        maybeAskReadIndex(); // reads a lost request left queued (tick)
+        askPendingReads();
         while (!stopped && core.hasReady()) {
             handleReady();
         }
         publish();
+    }
+
+    /**
+     * Asks for a read index if reads wait and none is in flight (reads a lost request left queued
+     * after a tick): the start of every round, before its Readies.
+     */
+    public void askPendingReads() {
+        maybeAskReadIndex();
     }
 
     public boolean hasReady() {
@@ -297,6 +311,7 @@ public final class RaftReplica {
         maybeAskReadIndex();
         snapshotter.maybeTake(this);
         reads.serve(appliedIndex, clock.nanos(), listener::readReady);
+        publish();
     }
 
     private void apply(Ready rd, long readyTaken) {

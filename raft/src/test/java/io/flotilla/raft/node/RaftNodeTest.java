@@ -250,11 +250,20 @@ class RaftNodeTest {
         InProcessTransport inner = new InProcessTransport();
         java.util.concurrent.atomic.AtomicInteger readIndexRequests = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean dropNextReadIndex = new java.util.concurrent.atomic.AtomicBoolean();
+        // While the test submits its reads, ReadIndex requests wait here instead of travelling: the
+        // reads then arrive while a request is in flight, however slowly this thread runs (under
+        // load it used to lose the race to fast round trips: 63-81 requests, a flaky count).
+        java.util.concurrent.atomic.AtomicBoolean holdReadIndex = new java.util.concurrent.atomic.AtomicBoolean();
+        List<io.flotilla.raft.Message> held = new CopyOnWriteArrayList<>();
         Transport counting = m -> {
             if (m instanceof io.flotilla.raft.Message.ReadIndexRequest) {
                 readIndexRequests.incrementAndGet();
                 if (dropNextReadIndex.compareAndSet(true, false)) {
                     return; // lost on the way
+                }
+                if (holdReadIndex.get()) {
+                    held.add(m);
+                    return;
                 }
             }
             inner.send(m);
@@ -274,10 +283,14 @@ class RaftNodeTest {
             RaftNode leader = awaitLeader();
             RaftNode follower = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
             readIndexRequests.set(0);
+            holdReadIndex.set(true);
             List<CompletableFuture<Long>> reads = new ArrayList<>();
             for (int i = 0; i < 300; i++) {
                 reads.add(follower.linearizableRead());
             }
+            holdReadIndex.set(false);
+            held.forEach(inner::send);
+            held.clear();
             try {
                 CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
                 readIndexes = reads.stream().mapToLong(CompletableFuture::join).toArray();

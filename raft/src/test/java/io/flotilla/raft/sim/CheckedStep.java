@@ -4,7 +4,7 @@ import io.flotilla.raft.DropReason;
 import io.flotilla.raft.InvariantViolation;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.RaftCore;
-import java.util.Optional;
+import io.flotilla.raft.node.RaftReplica;
 
 /**
  * Steps a message into a core the way the simulated networks do, where every sender is a correct
@@ -19,12 +19,17 @@ public final class CheckedStep {
     private CheckedStep() {}
 
     public static void step(RaftCore core, Message m) {
-        Optional<DropReason> dropped = core.step(m);
-        if (dropped.isEmpty()) {
-            return;
-        }
-        String what = "node " + core.id() + " (" + core + ") dropped " + m + ": " + dropped.get();
-        switch (dropped.get()) {
+        core.step(m).ifPresent(reason -> fail(core, m, reason));
+    }
+
+    /** The same, through the production driver (the simulator runs {@link RaftReplica}). */
+    public static void step(RaftReplica replica, Message m) {
+        replica.step(m, reason -> fail(replica.core(), m, reason));
+    }
+
+    private static void fail(RaftCore core, Message m, DropReason reason) {
+        String what = "node " + core.id() + " (" + core + ") dropped " + m + ": " + reason;
+        switch (reason) {
             case CONFLICTS_WITH_COMMITTED -> throw new InvariantViolation(
                     "leader " + m.from() + "'s AppendEntries conflicts with committed prefix: " + what);
             case SECOND_LEADER -> throw new InvariantViolation(

@@ -1,27 +1,29 @@
 package io.flotilla.raft.sim;
 
-import io.flotilla.raft.Entry;
-import io.flotilla.raft.Failure;
 import io.flotilla.raft.ProposeResult;
-import io.flotilla.raft.ReadResult;
-import io.flotilla.raft.ReadState;
 import io.flotilla.raft.Rejected;
 import io.flotilla.raft.Role;
+import io.flotilla.raft.node.RaftException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The client workload: a few closed-loop clients writing unique values to and reading a handful
  * of keys, through whichever node they believe leads (sometimes a random node, to exercise
- * NOT_LEADER and follower reads). Every operation is recorded for the linearizability checker.
+ * NOT_LEADER and follower reads). Requests go through the production driver's API
+ * ({@link io.flotilla.raft.node.RaftReplica#propose}, {@code read}) and its futures; every operation is
+ * recorded for the linearizability checker.
  *
- * <p>Outcomes: a write is OK when its entry (index, term) is applied on the node it was proposed
- * to; it definitely failed if another term's entry is applied at that index (dropped from the
- * history); it is UNKNOWN after LEADERSHIP_LOST, a crash or a timeout. A read is OK once its node
- * applied up to the read index; any failure drops it (reads have no effect).
+ * <p>Outcomes: a write is OK when its future completes (its entry applied on the node it was
+ * proposed to). When the future fails, the node's state machine settles what the driver could not
+ * tell the client: the op applied there (OK), or another entry applied at its index (it definitely
+ * failed: dropped from the history); else it is UNKNOWN, as after a crash or a timeout. A read is
+ * OK when its future completes (its node applied up to the read index); any failure drops it
+ * (reads have no effect).
  */
 final class SimClients {
 
@@ -36,8 +38,6 @@ final class SimClients {
         final long invoke;
         final long node;
         long index;
-        long term;
-        long readIndex;
         boolean done;
 
         PendingOp(long opId, int client, String key, boolean write, long value, long invoke, long node) {
@@ -132,25 +132,26 @@ final class SimClients {
         long now = stamp();
         boolean write = random.nextInt(100) < 60;
         PendingOp op = new PendingOp(opId, client, key, write, write ? nextValue++ : 0, now, target);
-        if (sim.stalled(n)) {
-            // The request waits in the stalled node's inbox; the client's timer runs from now. A
-            // write the client gives up on may still be proposed when the node resumes: until its
-            // outcome is known it is in the history without a response.
-            if (write) {
-                history.put(opId, LinearizabilityChecker.Op.write(opId, key, op.value, now, Long.MAX_VALUE));
-            }
-            armTimeout(n, op);
-            sim.input(n, () -> submit(n, op, true));
-            return;
+        if (write) {
+            // Until its outcome is known the write is in the history without a response: a write
+            // the client gives up on (one that waits out a stall, say) may still be proposed later.
+            history.put(opId, LinearizabilityChecker.Op.write(opId, key, op.value, now, Long.MAX_VALUE));
         }
-        submit(n, op, false);
-        sim.afterInput(n);
+        armTimeout(op);
+        sim.input(n, () -> submit(n, op)); // queued while the node's loop is stalled
     }
 
-    /** Hands the request to the node's core; {@code queued}: it waited out a stall, its timer runs. */
-    private void submit(SimNode n, PendingOp op, boolean queued) {
+    /** Hands the request to the node's driver. */
+    private void submit(SimNode n, PendingOp op) {
+        if (op.done) {
+            if (!op.write) {
+                return; // the client gave up; a read has no effect
+            }
+            // A write the client gave up on still reaches the log: its outcome stays unknown.
+        }
+        CompletableFuture<Long> f = new CompletableFuture<>();
         if (op.write) {
-            ProposeResult r = n.core.propose(KvStateMachine.encodePut(op.opId, op.key, op.value));
+            ProposeResult r = n.replica.propose(KvStateMachine.encodePut(op.opId, op.key, op.value), n.replica.nanos(), f);
             if (r instanceof Rejected rej) {
                 history.remove(op.opId); // never in the log: no effect
                 if (!op.done) {
@@ -159,44 +160,24 @@ final class SimClients {
                     leaderGuess[op.client] = rej.leaderHint();
                     next(op.client);
                 }
-            } else {
-                ProposeResult.Accepted acc = (ProposeResult.Accepted) r;
-                op.index = acc.index();
-                op.term = acc.term();
-                if (op.done) {
-                    return; // the client gave up: the outcome stays unknown in the history
-                }
-                n.writesByIndex.put(op.index, op);
-                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, Long.MAX_VALUE));
-                if (!queued) {
-                    armTimeout(n, op);
-                }
+                return;
             }
-        } else {
+            op.index = ((ProposeResult.Accepted) r).index();
             if (op.done) {
-                return; // the client gave up; a read has no effect
+                return;
             }
-            ReadResult r = n.core.readIndex(op.opId);
-            if (r instanceof Rejected rej) {
-                op.done = true;
-                rejected++;
-                leaderGuess[op.client] = rej.leaderHint();
-                next(op.client);
-            } else {
-                n.readsById.put(op.opId, op);
-                if (!queued) {
-                    armTimeout(n, op);
-                }
-            }
+            n.pending.add(op);
+            f.whenComplete((index, error) -> writeDone(n, op, error));
+        } else {
+            n.pending.add(op);
+            f.whenComplete((readIndex, error) -> readDone(n, op, error));
+            n.replica.read(n.replica.nanos(), f);
         }
     }
 
-    private void armTimeout(SimNode n, PendingOp op) {
+    private void armTimeout(PendingOp op) {
         sim.schedule(TIMEOUT_MILLIS, () -> {
             if (!op.done) {
-                n.writesByIndex.remove(op.index);
-                n.readsById.remove(op.opId);
-                n.readsAwaitingApply.remove(op);
                 finishUnknown(op);
             }
         });
@@ -214,100 +195,65 @@ final class SimClients {
         next(op.client);
     }
 
-    // ---------------------------------------------------------------- callbacks from the node's Ready
+    // ---------------------------------------------------------------- the driver's answers
 
-    void onApplied(SimNode n, Entry e) {
-        PendingOp op = n.writesByIndex.remove(e.index());
-        if (op == null || op.done) {
+    private void writeDone(SimNode n, PendingOp op, Throwable error) {
+        n.pending.remove(op);
+        if (op.done) {
             return;
         }
-        op.done = true;
-        if (e.term() == op.term) {
-            okWrites++;
-            acknowledgedWrites.add(op.opId);
-            history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
+        if (error == null) {
+            op.done = true;
+            acknowledge(op);
             leaderGuess[op.client] = n.id;
-        } else {
-            history.remove(op.opId); // another entry won the index: ours can never commit
-            leaderGuess[op.client] = 0;
+            next(op.client);
+            return;
         }
+        // LEADERSHIP_LOST: the driver does not know. This node's state may: the op applied here
+        // (a snapshot covered it), or another entry took its index and ours can never commit.
+        if (n.stateMachine.hasApplied(op.opId)) {
+            op.done = true;
+            acknowledge(op);
+        } else if (n.stateMachine.appliedIndex() >= op.index) {
+            op.done = true;
+            history.remove(op.opId);
+        } else {
+            finishUnknown(op);
+            return;
+        }
+        leaderGuess[op.client] = 0;
         next(op.client);
     }
 
-    /**
-     * The node installed a snapshot: writes waiting on an index it covers are resolved from the
-     * restored state (the op was applied, or another entry took its index and it never will be).
-     */
-    void onSnapshotInstalled(SimNode n) {
-        List<Long> covered = new ArrayList<>();
-        for (Long index : n.writesByIndex.keySet()) {
-            if (index <= n.stateMachine.appliedIndex()) {
-                covered.add(index);
-            }
+    private void acknowledge(PendingOp op) {
+        okWrites++;
+        acknowledgedWrites.add(op.opId);
+        history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
+    }
+
+    private void readDone(SimNode n, PendingOp op, Throwable error) {
+        n.pending.remove(op);
+        if (op.done) {
+            return;
         }
-        covered.sort(null); // deterministic order
-        for (long index : covered) {
-            PendingOp op = n.writesByIndex.remove(index);
-            if (op.done) {
-                continue;
-            }
-            op.done = true;
-            if (n.stateMachine.hasApplied(op.opId)) {
-                okWrites++;
-                acknowledgedWrites.add(op.opId);
-                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
-            } else {
-                history.remove(op.opId);
-            }
-            leaderGuess[op.client] = 0;
+        op.done = true;
+        if (error != null) {
+            rejected++;
+            leaderGuess[op.client] = error instanceof RaftException re ? re.leaderHint() : 0;
             next(op.client);
-        }
-    }
-
-    void onReadState(SimNode n, ReadState rs) {
-        PendingOp op = n.readsById.remove(rs.requestId());
-        if (op == null || op.done) {
             return;
         }
-        op.readIndex = rs.readIndex();
-        n.readsAwaitingApply.add(op);
-    }
-
-    void onFailure(SimNode n, Failure f) {
-        PendingOp op = f.kind() == Failure.Kind.PROPOSAL ? n.writesByIndex.remove(f.id()) : n.readsById.remove(f.id());
-        if (op != null && !op.done) {
-            finishUnknown(op);
-        }
-    }
-
-    /** Serves the reads whose read index the state machine has reached. */
-    void serveReads(SimNode n) {
-        if (n.readsAwaitingApply.isEmpty()) {
-            return;
-        }
-        var it = n.readsAwaitingApply.iterator();
-        while (it.hasNext()) {
-            PendingOp op = it.next();
-            if (op.readIndex <= n.stateMachine.appliedIndex()) {
-                it.remove();
-                op.done = true;
-                okReads++;
-                long value = n.stateMachine.get(op.key);
-                history.put(op.opId, LinearizabilityChecker.Op.read(op.opId, op.key, value, op.invoke, stamp()));
-                leaderGuess[op.client] = n.core.role() == Role.LEADER ? n.id : n.core.leaderId();
-                next(op.client);
-            }
-        }
+        okReads++;
+        long value = n.stateMachine.get(op.key);
+        history.put(op.opId, LinearizabilityChecker.Op.read(op.opId, op.key, value, op.invoke, stamp()));
+        leaderGuess[op.client] = n.core.role() == Role.LEADER ? n.id : n.core.leaderId();
+        next(op.client);
     }
 
     /** The node crashed: everything waiting on it has an unknown outcome. */
     void onCrash(SimNode n) {
-        List<PendingOp> all = new ArrayList<>(n.writesByIndex.values());
-        all.addAll(n.readsById.values());
-        all.addAll(n.readsAwaitingApply);
-        n.writesByIndex.clear();
-        n.readsById.clear();
-        n.readsAwaitingApply.clear();
+        List<PendingOp> all = new ArrayList<>(n.pending);
+        n.pending.clear();
         all.sort((a, b) -> Long.compare(a.opId, b.opId)); // deterministic order
         for (PendingOp op : all) {
             if (!op.done) {

@@ -1,12 +1,12 @@
 package io.flotilla.raft.sim;
 
 import io.flotilla.raft.ConfChange;
-import io.flotilla.raft.ConfChangeResult;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.tracker.Progress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.SplittableRandom;
 
 /**
@@ -49,8 +49,9 @@ final class SimMembership {
             ConfChange change = pick(leader);
             if (change != null) {
                 sim.input(leader, () -> { // queued if the leader's loop is stalled
-                    ConfChangeResult r = leader.core.proposeConfChange(change);
-                    if (r instanceof ConfChangeResult.Accepted) {
+                    CompletableFuture<Configuration> done = new CompletableFuture<>();
+                    leader.replica.proposeConfChange(change, done);
+                    if (!done.isCompletedExceptionally()) { // refused at once otherwise
                         sim.confChangeAccepted();
                     }
                 });

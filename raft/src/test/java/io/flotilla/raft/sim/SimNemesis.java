@@ -3,6 +3,7 @@ package io.flotilla.raft.sim;
 import io.flotilla.raft.Role;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.SplittableRandom;
 
 /**
@@ -82,7 +83,7 @@ final class SimNemesis {
             long target = 1 + random.nextInt(n);
             if (leader != null && target != leader.id && leader.core.configuration().isVoter(target)) {
                 // An operator moving leadership under load (queued if the leader's loop is stalled).
-                sim.input(leader, () -> leader.core.transferLeadership(target));
+                sim.input(leader, () -> leader.replica.transferLeadership(target, new CompletableFuture<>()));
             }
         }
         // else: a quiet spell

@@ -1,40 +1,36 @@
 package io.flotilla.raft.sim;
 
 import io.flotilla.raft.RaftCore;
+import io.flotilla.raft.node.RaftReplica;
 import io.flotilla.raft.storage.MemoryStorage;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * One simulated server. {@link #storage} survives crashes (minus unforced writes); the core, the
- * state machine and the client bookkeeping are volatile and rebuilt on restart.
+ * One simulated server. {@link #storage} survives crashes (minus unforced writes); the replica
+ * (the production driver of the group, with its core), the state machine and the client
+ * bookkeeping are volatile and rebuilt on restart.
  */
 final class SimNode {
 
     final long id;
     final MemoryStorage storage = new MemoryStorage();
-    /** Null while crashed. */
+    /** The production driver; null while crashed. */
+    RaftReplica replica;
+    /** {@code replica.core()}, for the invariants and the operator; null while crashed. */
     RaftCore core;
     KvStateMachine stateMachine;
     /** Bumped on every crash so that events scheduled for an old incarnation are ignored. */
     int incarnation;
     /** Simulated milliseconds between this incarnation's ticks: its clock rate. */
     long tickPeriod;
-    /** This incarnation's election timeout T, in ticks. */
-    int electionTick;
 
-    // A stalled Raft loop (SimOptions.stalls): inputs queue, ticks are counted, nothing runs.
+    // A stalled Raft loop (SimOptions.stalls): inputs queue, nothing runs, the clock goes on.
     boolean stalled;
-    long owedTicks;
     List<Runnable> stalledInputs = new ArrayList<>();
 
-    // Client operations waiting on this node.
-    final Map<Long, SimClients.PendingOp> writesByIndex = new HashMap<>();
-    final Map<Long, SimClients.PendingOp> readsById = new HashMap<>();
-    /** Reads with a read index, waiting for the state machine to catch up. */
-    final List<SimClients.PendingOp> readsAwaitingApply = new ArrayList<>();
+    /** Client operations waiting on this node (resolved as unknown if it crashes). */
+    final List<SimClients.PendingOp> pending = new ArrayList<>();
 
     // Invariant bookkeeping.
     long lastCommitSeen;
@@ -51,6 +47,6 @@ final class SimNode {
     }
 
     boolean up() {
-        return core != null;
+        return replica != null;
     }
 }

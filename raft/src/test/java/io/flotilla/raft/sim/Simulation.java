@@ -12,6 +12,11 @@ import io.flotilla.raft.Ready;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.TestSeams;
+import io.flotilla.raft.node.NodeTestSeams;
+import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.node.RaftReplica;
+import io.flotilla.raft.storage.ForwardingStorage;
+import io.flotilla.raft.storage.MemoryStorage;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -219,11 +224,11 @@ public final class Simulation {
             n.storage.setHardState(new HardState(hs.term(), 0, hs.commitIndex(), hs.fence()));
             n.storage.sync();
         }
+        n.replica = null;
         n.core = null;
         n.stateMachine = null;
         n.incarnation++;
         n.stalled = false; // a stalled process that dies loses its inbox
-        n.owedTicks = 0;
         n.stalledInputs = new ArrayList<>();
         clients.onCrash(n);
     }
@@ -250,43 +255,59 @@ public final class Simulation {
         if (options.leaseRead()) {
             cfg = cfg.withLeaseRead(2);
         }
-        n.core = new RaftCore(cfg, n.storage, n.storage);
-        n.electionTick = cfg.electionTick();
-        if (options.commitOlderTerms()) {
-            TestSeams.commitOlderTerms(n.core);
-        }
-        n.stateMachine = sm;
-        n.lastCommitSeen = n.core.commitIndex();
-        n.checkedCommit = 0; // re-verify the restored committed prefix
-        invariants.afterStep(n);
         n.tickPeriod = options.tickMillis();
         if (options.clockSkewMillis() > 0) { // drawn only then: lockstep seeds replay as before
             n.tickPeriod += random.nextLong(-options.clockSkewMillis(), options.clockSkewMillis() + 1);
         }
-        scheduleOn(n, 1 + random.nextLong(options.tickMillis()), () -> tickLoop(n));
+        n.stateMachine = sm;
+        // The production driver, on simulated time: a tick of this node lasts its tick period,
+        // so clocks at different rates are nodes with different tick lengths.
+        int incarnation = n.incarnation;
+        n.replica = new RaftReplica(cfg, new SimStorage(n.storage), this::send,
+                new SimStateMachine(n, invariants, () -> {
+                    snapshotInstalls++;
+                }, () -> snapshots++),
+                n.tickPeriod, new RaftNode.SnapshotPolicy(snapshotEvery == Long.MAX_VALUE ? 0 : snapshotEvery, 0),
+                () -> now * 1_000_000L, action -> {
+                    if (n.incarnation == incarnation) {
+                        input(n, action);
+                    }
+                });
+        n.core = n.replica.core();
+        if (options.commitOlderTerms()) {
+            TestSeams.commitOlderTerms(n.core);
+        }
+        n.lastCommitSeen = n.core.commitIndex();
+        n.checkedCommit = 0; // re-verify the restored committed prefix
+        invariants.afterStep(n);
+        // The clock starts at a random phase; the timer wakes the node every tick period after.
+        scheduleOn(n, 1 + random.nextLong(options.tickMillis()), () -> {
+            n.replica.start();
+            tickLoop(n);
+        });
     }
 
+    /** The scheduler's timer: wakes the node every tick period; its round feeds the due ticks. */
     private void tickLoop(SimNode n) {
-        int incarnation = n.incarnation;
-        if (n.stalled) {
-            n.owedTicks++; // missed: the loop is busy elsewhere
-        } else {
-            n.core.tick();
-            afterInput(n);
-        }
-        if (n.incarnation == incarnation) { // not crashed while handling the tick
-            scheduleOn(n, n.tickPeriod, () -> tickLoop(n));
-        }
+        input(n, WAKE);
+        scheduleOn(n, n.tickPeriod, () -> tickLoop(n));
     }
+
+    private static final Runnable WAKE = () -> { };
 
     /**
-     * An input to a node (a message, a client request, an operator's request): handled now, or,
-     * while the node's loop is stalled, queued until it resumes.
+     * An input to a node (a message, a client request, an operator's request): handled now, after
+     * the ticks its clock says are due (as RaftScheduler runs every input), or, while the node's
+     * loop is stalled, queued until it resumes.
      */
     void input(SimNode n, Runnable action) {
+        if (!n.up()) {
+            return;
+        }
         if (n.stalled) {
             n.stalledInputs.add(action);
         } else {
+            n.replica.catchUpTicks();
             action.run();
             afterInput(n);
         }
@@ -307,105 +328,80 @@ public final class Simulation {
     }
 
     /**
-     * The loop resumes as RaftNode's does: the ticks it missed first (at most two election
-     * timeouts of them, RaftNode's cap), then the queued inputs in arrival order. With the
-     * injected bug, the old order: the inputs first, so that queued reads meet a stale lease.
+     * The loop resumes as RaftScheduler runs it: each queued input in arrival order, the ticks
+     * missed meanwhile first (at most two election timeouts of them, the driver's cap). With the
+     * injected bug, the old order: the inputs against the stopped clock, the ticks after them, so
+     * that queued reads meet a stale lease.
      */
     private void resume(SimNode n) {
         n.stalled = false;
-        long owed = Math.min(n.owedTicks, 2L * n.electionTick);
-        n.owedTicks = 0;
         List<Runnable> queued = n.stalledInputs;
         n.stalledInputs = new ArrayList<>();
         int incarnation = n.incarnation;
-        if (!options.stallResumeInputsFirst()) {
-            feedTicks(n, owed);
+        boolean bug = options.stallResumeInputsFirst();
+        if (bug) {
+            NodeTestSeams.holdTicks(n.replica, true);
         }
-        for (Runnable input : queued) {
+        for (Runnable action : queued) {
             if (!n.up() || n.incarnation != incarnation) {
                 return; // crashed while catching up: the rest of the inbox is lost with it
             }
-            input.run();
-            afterInput(n);
+            input(n, action);
         }
-        if (options.stallResumeInputsFirst()) {
-            feedTicks(n, owed);
+        if (bug && n.up() && n.incarnation == incarnation) {
+            NodeTestSeams.holdTicks(n.replica, false);
+            input(n, WAKE);
         }
     }
 
-    private void feedTicks(SimNode n, long ticks) {
-        if (ticks == 0 || !n.up()) {
+    /**
+     * After any input: the replica handles its Readies one by one, as in production, with the
+     * invariants checked before and after each, and crashes injected after a Ready or between a
+     * Ready's write and its force ({@link SimStorage}).
+     */
+    void afterInput(SimNode n) {
+        if (!n.up()) {
             return;
         }
-        for (long i = 0; i < ticks; i++) {
-            n.core.tick();
-        }
-        afterInput(n);
-    }
-
-    /** Handles the node's Ready after any input, then checks the invariants. */
-    void afterInput(SimNode n) {
-        while (n.up() && n.core.hasReady()) {
-            invariants.afterStep(n); // records new commits before they are applied
-            Ready rd = n.core.ready();
-            if (rd.sendBeforePersist()) {
-                send(rd.messages()); // a leader may replicate while its own write is in flight (§10.2.1)
+        try {
+            n.replica.askPendingReads();
+            while (n.up() && n.replica.hasReady()) {
+                invariants.afterStep(n); // records new commits before they are applied
+                n.replica.handleReady();
+                invariants.afterStep(n);
+                if (faultsActive && random.nextDouble() < options.crashAfterReadyRate()) {
+                    crash(n);
+                    scheduleRestart(n);
+                    return;
+                }
             }
-            if (rd.snapshot() != null) {
-                n.storage.applySnapshot(rd.snapshot()); // replaces the log; durable with the sync below
-            }
-            n.storage.append(rd.entries());
-            if (rd.hardState() != null) {
-                n.storage.setHardState(rd.hardState());
-            }
-            if (rd.mustSync() && faultsActive && random.nextDouble() < options.crashDuringWriteRate()) {
-                crash(n); // power loss between write and fsync
-                scheduleRestart(n);
-                return;
-            }
-            if (rd.mustSync()) {
-                n.storage.sync();
-            }
-            if (!rd.sendBeforePersist()) {
-                send(rd.messages());
-            }
-            if (rd.snapshot() != null) {
-                invariants.onSnapshot(n, rd.snapshot());
-                n.stateMachine.restore(rd.snapshot().data());
-                clients.onSnapshotInstalled(n);
-                snapshotInstalls++;
-            }
-            for (Entry e : rd.committedEntries()) {
-                invariants.onApply(n, e);
-                n.stateMachine.apply(e);
-                clients.onApplied(n, e);
-            }
-            for (ReadState rs : rd.readStates()) {
-                clients.onReadState(n, rs);
-            }
-            for (Failure f : rd.failures()) {
-                clients.onFailure(n, f);
-            }
-            n.core.advance(rd);
-            maybeCompact(n);
-            clients.serveReads(n);
-            invariants.afterStep(n);
-            if (faultsActive && random.nextDouble() < options.crashAfterReadyRate()) {
-                crash(n);
-                scheduleRestart(n);
-                return;
-            }
+        } catch (PowerLoss e) {
+            crash(n); // between write and fsync: the unforced writes are lost
+            scheduleRestart(n);
         }
     }
 
-    /** The compaction policy: snapshot the state machine every {@link #snapshotEvery} entries. */
-    private void maybeCompact(SimNode n) {
-        long applied = n.stateMachine.appliedIndex();
-        if (applied - n.storage.snapshot().index() >= snapshotEvery) {
-            Snapshot s = new Snapshot(applied, n.core.log().term(applied), n.stateMachine.serialize());
-            invariants.onSnapshot(n, s);
-            n.storage.createSnapshot(applied, n.core.appliedConfiguration(), s.data());
-            snapshots++;
+    /** Thrown by {@link SimStorage#sync} to cut the power between a Ready's write and its force. */
+    private static final class PowerLoss extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        PowerLoss() {
+            super("power loss before the force", null, false, false);
+        }
+    }
+
+    /** The node's durable storage as the replica sees it: a force may not happen (power loss). */
+    private final class SimStorage extends ForwardingStorage {
+        SimStorage(MemoryStorage storage) {
+            super(storage);
+        }
+
+        @Override
+        public void sync() {
+            if (faultsActive && random.nextDouble() < options.crashDuringWriteRate()) {
+                throw new PowerLoss();
+            }
+            super.sync();
         }
     }
 
@@ -438,15 +434,14 @@ public final class Simulation {
 
     // ---------------------------------------------------------------- network
 
-    private void send(List<Message> messages) {
-        for (Message m : messages) {
-            if (blockedLinks.contains(m.from() * 1000 + m.to()) || random.nextDouble() < dropRate) {
-                continue;
-            }
+    /** The replicas' transport: the network as the nemesis left it. */
+    private void send(Message m) {
+        if (blockedLinks.contains(m.from() * 1000 + m.to()) || random.nextDouble() < dropRate) {
+            return;
+        }
+        deliverLater(m);
+        if (random.nextDouble() < options.duplicateRate()) {
             deliverLater(m);
-            if (random.nextDouble() < options.duplicateRate()) {
-                deliverLater(m);
-            }
         }
     }
 
@@ -459,7 +454,7 @@ public final class Simulation {
         SimNode to = node(m.to());
         schedule(delay, () -> {
             if (to.up()) {
-                input(to, () -> CheckedStep.step(to.core, m));
+                input(to, () -> CheckedStep.step(to.replica, m));
             }
         });
     }
