@@ -11,14 +11,11 @@ import io.flotilla.raft.Message.RequestVoteResponse;
 import io.flotilla.raft.Message.TimeoutNow;
 import io.flotilla.raft.log.RaftLog;
 import io.flotilla.raft.quorum.Configuration;
-import io.flotilla.raft.quorum.QuorumMath;
 import io.flotilla.raft.storage.HardStateStore;
 import io.flotilla.raft.storage.LogStorage;
 import io.flotilla.raft.tracker.Progress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -69,7 +66,8 @@ public final class RaftCore {
     private boolean startupLease;
     private int heartbeatElapsed;
     private int randomizedElectionTimeout;
-    private final Map<Long, Boolean> votes = new HashMap<>();
+    /** Campaigns, vote counting and granting votes. */
+    private final Elections elections;
 
     /** Leader-only state (Progress per peer, reads, transfer). Null unless leader. */
     private Leader leader;
@@ -95,6 +93,7 @@ public final class RaftCore {
         this.groupId = config.groupId();
         this.log = new RaftLog(storage);
         this.receiver = new LogReceiver(this);
+        this.elections = new Elections(this);
         HardState hs = hardStateStore.hardState();
         InvariantViolation.check(hs.commitIndex() <= log.lastIndex(),
                 "node %d: durable commit %d beyond durable log %d", id, hs.commitIndex(), log.lastIndex());
@@ -211,7 +210,7 @@ public final class RaftCore {
         checkNoReadyOutstanding();
         if (role != Role.LEADER && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
-            campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
+            elections.campaign(config.preVote() ? Elections.CampaignType.PRE_VOTE : Elections.CampaignType.ELECTION);
         }
     }
 
@@ -349,7 +348,7 @@ public final class RaftCore {
         }
 
         if (m instanceof RequestVote rv) {
-            handleRequestVote(rv);
+            elections.handleRequestVote(rv);
             return VALID;
         }
         switch (role) {
@@ -445,28 +444,28 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- role changes
 
-    private void becomeFollower(long newTerm, long leader) {
+    void becomeFollower(long newTerm, long leader) {
         reset(newTerm);
         role = Role.FOLLOWER;
         leaderId = leader;
     }
 
-    private void becomePreCandidate() {
+    void becomePreCandidate() {
         InvariantViolation.check(role != Role.LEADER, "leader cannot become pre-candidate");
         // Not reset(): a pre-candidate keeps its term and vote (§9.6).
-        votes.clear();
+        elections.clearVotes();
         leaderId = 0;
         role = Role.PRE_CANDIDATE;
     }
 
-    private void becomeCandidate() {
+    void becomeCandidate() {
         InvariantViolation.check(role != Role.LEADER, "leader cannot become candidate");
         reset(term + 1);
         votedFor = id;
         role = Role.CANDIDATE;
     }
 
-    private void becomeLeader() {
+    void becomeLeader() {
         InvariantViolation.check(role == Role.CANDIDATE, "node %d became leader from %s", id, role);
         reset(term);
         role = Role.LEADER;
@@ -489,7 +488,7 @@ public final class RaftCore {
         electionElapsed = 0;
         heartbeatElapsed = 0;
         randomizedElectionTimeout = config.electionTick() + config.random().nextInt(config.electionTick());
-        votes.clear();
+        elections.clearVotes();
     }
 
     // ---------------------------------------------------------------- elections
@@ -501,7 +500,7 @@ public final class RaftCore {
         }
         if (electionElapsed >= randomizedElectionTimeout && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
-            campaign(config.preVote() ? CampaignType.PRE_VOTE : CampaignType.ELECTION);
+            elections.campaign(config.preVote() ? Elections.CampaignType.PRE_VOTE : Elections.CampaignType.ELECTION);
         }
     }
 
@@ -522,55 +521,6 @@ public final class RaftCore {
         }
     }
 
-    private enum CampaignType { PRE_VOTE, ELECTION, TRANSFER }
-
-    private void campaign(CampaignType type) {
-        long voteTerm;
-        if (type == CampaignType.PRE_VOTE) {
-            becomePreCandidate();
-            voteTerm = term + 1;
-        } else {
-            becomeCandidate();
-            voteTerm = term;
-        }
-        votes.put(id, true);
-        if (configuration().voteResult(votes) == QuorumMath.VoteResult.WON) {
-            wonElection(); // single voter
-            return;
-        }
-        for (long p : voterPeers) {
-            send(new RequestVote(groupId, id, p, voteTerm, log.lastIndex(), log.lastTerm(),
-                    type == CampaignType.PRE_VOTE, type == CampaignType.TRANSFER));
-        }
-    }
-
-    private void wonElection() {
-        if (role == Role.PRE_CANDIDATE) {
-            campaign(CampaignType.ELECTION);
-        } else {
-            becomeLeader();
-        }
-    }
-
-    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none behind a fence. */
-    private void handleRequestVote(RequestVote rv) {
-        boolean canVote = !fence.isUp() && (votedFor == rv.from()
-                || (votedFor == 0 && leaderId == 0)
-                || (rv.preVote() && rv.term() > term));
-        if (canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())) {
-            send(new RequestVoteResponse(groupId, id, rv.from(), rv.term(), true, rv.preVote()));
-            if (!rv.preVote()) {
-                InvariantViolation.check(votedFor == 0 || votedFor == rv.from(),
-                        "node %d voting twice in term %d", id, term);
-                electionElapsed = 0;
-                votedFor = rv.from();
-                msgsNeedPersist = true;
-            }
-        } else {
-            send(new RequestVoteResponse(groupId, id, rv.from(), term, false, rv.preVote()));
-        }
-    }
-
     // ---------------------------------------------------------------- per-role steps
 
     private void stepFollower(Message m) {
@@ -588,7 +538,7 @@ public final class RaftCore {
             receiver.handleInstallSnapshot(is);
         } else if (m instanceof TimeoutNow) {
             if (configuration().isVoter(id) && !fence.isUp()) {
-                campaign(CampaignType.TRANSFER);
+                elections.campaign(Elections.CampaignType.TRANSFER);
             }
         } else if (m instanceof ReadIndexResponse r) {
             readStates.add(new ReadState(r.requestId(), r.readIndex()));
@@ -598,15 +548,7 @@ public final class RaftCore {
 
     private void stepCandidate(Message m) {
         if (m instanceof RequestVoteResponse r) {
-            if (r.preVote() != (role == Role.PRE_CANDIDATE)) {
-                return; // a response from the other phase
-            }
-            votes.putIfAbsent(r.from(), r.granted());
-            switch (configuration().voteResult(votes)) {
-                case WON -> wonElection();
-                case LOST -> becomeFollower(term, 0);
-                case PENDING -> { }
-            }
+            elections.onVoteResponse(r);
         } else if (m instanceof AppendEntries ae) {
             becomeFollower(term, ae.from()); // someone else won this term
             receiver.handleAppendEntries(ae);
@@ -687,6 +629,23 @@ public final class RaftCore {
 
     long[] peers() {
         return peers;
+    }
+
+    /** Voters of either half other than this node, sorted: whom a candidate asks. */
+    long[] voterPeers() {
+        return voterPeers;
+    }
+
+    RecoveryFence fence() {
+        return fence;
+    }
+
+    /** Grants this term's vote to {@code candidate}: persisted before the answer leaves (§5.2). */
+    void grantVote(long candidate) {
+        InvariantViolation.check(votedFor == 0 || votedFor == candidate, "node %d voting twice in term %d", id, term);
+        electionElapsed = 0;
+        votedFor = candidate;
+        msgsNeedPersist = true;
     }
 
     void addReadState(ReadState rs) {
