@@ -1,5 +1,6 @@
 package io.flotilla.raft.sim;
 
+import io.flotilla.checker.Operation;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.Failure;
 import io.flotilla.raft.ProposeResult;
@@ -54,7 +55,7 @@ final class SimClients {
     private final Simulation sim;
     private final SplittableRandom random;
     private final long[] leaderGuess;
-    private final Map<Long, LinearizabilityChecker.Op> history = new LinkedHashMap<>();
+    private final Map<Long, Operation> history = new LinkedHashMap<>();
     private final List<Long> acknowledgedWrites = new ArrayList<>();
     private long nextOpId = 1;
     private long nextValue = 1;
@@ -81,7 +82,7 @@ final class SimClients {
         stopped = true;
     }
 
-    List<LinearizabilityChecker.Op> history() {
+    List<Operation> history() {
         return new ArrayList<>(history.values());
     }
 
@@ -137,7 +138,7 @@ final class SimClients {
             // write the client gives up on may still be proposed when the node resumes: until its
             // outcome is known it is in the history without a response.
             if (write) {
-                history.put(opId, LinearizabilityChecker.Op.write(opId, key, op.value, now, Long.MAX_VALUE));
+                history.put(opId, Operation.write(client, key, op.value, now, Long.MAX_VALUE));
             }
             armTimeout(n, op);
             sim.input(n, () -> submit(n, op, true));
@@ -167,7 +168,7 @@ final class SimClients {
                     return; // the client gave up: the outcome stays unknown in the history
                 }
                 n.writesByIndex.put(op.index, op);
-                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, Long.MAX_VALUE));
+                history.put(op.opId, Operation.write(op.client, op.key, op.value, op.invoke, Long.MAX_VALUE));
                 if (!queued) {
                     armTimeout(n, op);
                 }
@@ -225,7 +226,7 @@ final class SimClients {
         if (e.term() == op.term) {
             okWrites++;
             acknowledgedWrites.add(op.opId);
-            history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
+            history.put(op.opId, Operation.write(op.client, op.key, op.value, op.invoke, stamp()));
             leaderGuess[op.client] = n.id;
         } else {
             history.remove(op.opId); // another entry won the index: ours can never commit
@@ -255,7 +256,7 @@ final class SimClients {
             if (n.stateMachine.hasApplied(op.opId)) {
                 okWrites++;
                 acknowledgedWrites.add(op.opId);
-                history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
+                history.put(op.opId, Operation.write(op.client, op.key, op.value, op.invoke, stamp()));
             } else {
                 history.remove(op.opId);
             }
@@ -293,7 +294,7 @@ final class SimClients {
                 op.done = true;
                 okReads++;
                 long value = n.stateMachine.get(op.key);
-                history.put(op.opId, LinearizabilityChecker.Op.read(op.opId, op.key, value, op.invoke, stamp()));
+                history.put(op.opId, Operation.read(op.client, op.key, value, op.invoke, stamp()));
                 leaderGuess[op.client] = n.core.role() == Role.LEADER ? n.id : n.core.leaderId();
                 next(op.client);
             }

@@ -1,5 +1,6 @@
 package io.flotilla.server.chaos;
 
+import io.flotilla.checker.Operation;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -3,6 +3,8 @@ package io.flotilla.server.chaos;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.google.protobuf.ByteString;
+import io.flotilla.checker.Model;
+import io.flotilla.checker.Operation;
 import io.flotilla.client.proto.Compare;
 import io.flotilla.client.proto.Consistency;
 import io.flotilla.client.proto.KeyValue;

@@ -3,6 +3,9 @@ package io.flotilla.server.chaos;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.flotilla.checker.History;
+import io.flotilla.checker.LinearizabilityChecker;
+import io.flotilla.checker.Operation;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.server.cli.LocalCluster;
@@ -68,8 +71,8 @@ public final class ChaosRun {
             : List.of("--enable-fault-injection", "--snapshot-entries", "10000"),
         // Nodes restart hundreds of times: C1 only starts them faster on a busy machine.
         List.of("-XX:TieredStopAtLevel=1"));
-        History history = new History(s.out().resolve("history.jsonl"), t0);
-        History serializable = new History(s.serializableReads()
+        History history = HistoryJsonl.open(s.out().resolve("history.jsonl"), t0);
+        History serializable = HistoryJsonl.open(s.serializableReads()
             ? s.out().resolve("serializable.jsonl") : null, t0);
         FlotillaClient client = new FlotillaClient(options(cluster));
         FlotillaClient finalClient = new FlotillaClient(options(cluster))) {

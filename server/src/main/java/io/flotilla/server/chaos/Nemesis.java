@@ -1,5 +1,6 @@
 package io.flotilla.server.chaos;
 
+import io.flotilla.checker.History;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

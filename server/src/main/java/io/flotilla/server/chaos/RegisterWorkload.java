@@ -2,6 +2,8 @@ package io.flotilla.server.chaos;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import io.flotilla.checker.Model;
+import io.flotilla.checker.Operation;
 import io.flotilla.client.proto.Consistency;
 import java.util.Arrays;
 import java.util.HashMap;

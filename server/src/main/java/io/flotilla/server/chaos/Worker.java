@@ -1,5 +1,7 @@
 package io.flotilla.server.chaos;
 
+import io.flotilla.checker.History;
+import io.flotilla.checker.HistoryEvent;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.FlotillaException;
 import io.flotilla.client.proto.Consistency;

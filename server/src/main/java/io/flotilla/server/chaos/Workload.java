@@ -1,5 +1,7 @@
 package io.flotilla.server.chaos;
 
+import io.flotilla.checker.Model;
+import io.flotilla.checker.Operation;
 import io.flotilla.client.proto.Consistency;
 import java.util.List;
 import java.util.Map;

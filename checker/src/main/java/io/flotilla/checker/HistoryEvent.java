@@ -1,10 +1,8 @@
-package io.flotilla.server.chaos;
-
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+package io.flotilla.checker;
 
 /**
- * One line of {@code history.jsonl}: an invocation or a completion of one client operation.
+ * One event of a history: an invocation or a completion of one client operation. (A chaos run
+ * writes each as one line of {@code history.jsonl}, these fields in this order.)
  *
  * @param process     the logical client; it has at most one operation outstanding, and after an
  *                    {@code info} completion it is never used again
@@ -16,8 +14,6 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param time        nanoseconds on one monotonic clock shared by every process
  * @param consistency the read consistency for reads; null for writes
  */
-@JsonPropertyOrder({"process", "type", "f", "key", "value", "time", "consistency"})
-@JsonInclude(JsonInclude.Include.ALWAYS)
 public record HistoryEvent(int process, String type, String f, String key, Object value, long time,
     String consistency) {
 

@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.checker;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -21,11 +21,19 @@ public sealed interface Model permits Model.Register, Model.Bank {
   /**
    * One key holding an integer or nothing: put, get, cas ([expected, new], null = absent),
    * delete (result: existed), incr (result: the new value; absent counts as 0).
+   *
+   * @param initial the value before the first operation: null (absent) for a chaos run's keys, 0
+   *                for the Raft simulator's, whose reads of a key never written return 0
    */
-  record Register() implements Model {
+  record Register(Long initial) implements Model {
+    /** A register that starts absent. */
+    public Register() {
+      this(null);
+    }
+
     @Override
     public Object init() {
-      return null;
+      return initial;
     }
 
     @Override

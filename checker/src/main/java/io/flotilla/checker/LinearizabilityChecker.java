@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.checker;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,6 +20,9 @@ import java.util.function.Function;
  * with an infinite completion time (they may take effect once at any point after their
  * invocation, or never: the model offers both). Left out: {@code fail} operations (certainly not
  * applied) and reads that did not complete (reads have no effect).
+ *
+ * <p>The one checker of the project: it judges the chaos runs' histories, the server tests' and
+ * the Raft simulator's (registers starting at 0, see {@link Model.Register}).
  */
 public final class LinearizabilityChecker {
   /** Above this many memoized configurations one key's search gives up as "unknown". */

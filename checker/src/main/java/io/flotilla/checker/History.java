@@ -1,34 +1,40 @@
-package io.flotilla.server.chaos;
+package io.flotilla.checker;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.Flushable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The record of every client operation of a run: appended by many threads, written to a JSONL
- * file as it happens (so a run cut short still leaves its history) and kept in memory for the
- * checks. Times come from {@link System#nanoTime()} relative to the run's start: one monotonic
- * clock for all processes.
+ * The record of every client operation of a run: appended by many threads, handed to a
+ * {@link Sink} as it happens (a chaos run writes a JSONL file, so a run cut short still leaves its
+ * history) and kept in memory for the checks. Times come from {@link System#nanoTime()} relative
+ * to the run's start: one monotonic clock for all processes.
  */
 public final class History implements AutoCloseable {
-  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Where events go as they are recorded: called under the history's lock, so in time order. */
+  public interface Sink extends Closeable, Flushable {
+    void write(HistoryEvent e) throws IOException;
+  }
 
   private final long t0;
-  private final BufferedWriter out;
+  private final Sink sink;
   private final List<HistoryEvent> events = new ArrayList<>();
   private final AtomicInteger processes = new AtomicInteger();
 
-  /** @param file where to write, or null to keep the history in memory only */
-  public History(Path file, long t0) throws IOException {
+  /** A history kept in memory only. */
+  public History(long t0) {
+    this(null, t0);
+  }
+
+  /** @param sink where each event goes as it is recorded, or null to keep the history in memory only */
+  public History(Sink sink, long t0) {
     this.t0 = t0;
-    this.out = file == null ? null : Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+    this.sink = sink;
   }
 
   /** A process id never handed out before. */
@@ -44,13 +50,12 @@ public final class History implements AutoCloseable {
   public HistoryEvent record(int process, String type, String f, String key, Object value,
       String consistency) {
     synchronized (this) {
-      // The time is taken under the lock so that the file's order is the time order.
+      // The time is taken under the lock so that the sink's order is the time order.
       HistoryEvent e = new HistoryEvent(process, type, f, key, value, now(), consistency);
       events.add(e);
-      if (out != null) {
+      if (sink != null) {
         try {
-          out.write(JSON.writeValueAsString(e));
-          out.write('\n');
+          sink.write(e);
         } catch (IOException ex) {
           throw new UncheckedIOException(ex);
         }
@@ -65,15 +70,15 @@ public final class History implements AutoCloseable {
   }
 
   public synchronized void flush() throws IOException {
-    if (out != null) {
-      out.flush();
+    if (sink != null) {
+      sink.flush();
     }
   }
 
   @Override
   public synchronized void close() throws IOException {
-    if (out != null) {
-      out.close();
+    if (sink != null) {
+      sink.close();
     }
   }
 }

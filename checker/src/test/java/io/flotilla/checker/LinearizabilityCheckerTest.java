@@ -1,17 +1,22 @@
-package io.flotilla.server.chaos;
+package io.flotilla.checker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.flotilla.server.chaos.LinearizabilityChecker.Verdict;
+import io.flotilla.checker.LinearizabilityChecker.Verdict;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
-/** Known-valid and known-invalid histories for the chaos run's checker. */
+/**
+ * Known-valid and known-invalid histories: the chaos runs' (registers that start absent, counters,
+ * bank accounts; histories paired from events) and the Raft simulator's (registers that start at
+ * 0, writes and reads built in code, {@link SimulatorHistories}).
+ */
 class LinearizabilityCheckerTest {
   private final LinearizabilityChecker checker = new LinearizabilityChecker();
   private static final Model REGISTER = new Model.Register();
@@ -181,5 +186,110 @@ class LinearizabilityCheckerTest {
         .hasMessageContaining("outstanding");
     assertThatThrownBy(() -> new HistoryEvent(0, "done", "put", "k", 1L, 0, null))
         .hasMessageContaining("invoke|ok|fail|info");
+  }
+
+  /**
+   * The Raft simulator's histories (formerly its own checker's tests): registers that start at 0,
+   * writes and reads built with {@link Operation#write} and {@link Operation#read}, a write of
+   * unknown outcome never answered ({@code NEVER}), and no bound on the search.
+   */
+  @Nested
+  class SimulatorHistories {
+    private static final long NEVER = Long.MAX_VALUE;
+
+    private Operation write(long id, String key, long value, long invoke, long response) {
+      return Operation.write((int) id, key, value, invoke, response);
+    }
+
+    private Operation read(long id, String key, long value, long invoke, long response) {
+      return Operation.read((int) id, key, value, invoke, response);
+    }
+
+    private LinearizabilityChecker.Result check(List<Operation> history) {
+      return new LinearizabilityChecker(Long.MAX_VALUE).check(history, k -> new Model.Register(0L));
+    }
+
+    private boolean ok(Operation... ops) {
+      return check(List.of(ops)).valid();
+    }
+
+    @Test
+    void sequentialHistoryIsLinearizable() {
+      assertThat(ok(write(1, "x", 1, 0, 1), read(2, "x", 1, 2, 3), write(3, "x", 2, 4, 5), read(4, "x", 2, 6, 7)))
+          .isTrue();
+    }
+
+    @Test
+    void readOfInitialValueBeforeAnyWrite() {
+      assertThat(ok(read(1, "x", 0, 0, 1), write(2, "x", 5, 2, 3))).isTrue();
+    }
+
+    @Test
+    void concurrentOperationsMayTakeEffectInEitherOrder() {
+      // The read overlaps the write: it may see the old or the new value.
+      assertThat(ok(write(1, "x", 1, 0, 10), read(2, "x", 0, 1, 2))).isTrue();
+      assertThat(ok(write(1, "x", 1, 0, 10), read(2, "x", 1, 1, 2))).isTrue();
+      // Two overlapping writes, then reads agreeing on an order.
+      assertThat(ok(write(1, "x", 1, 0, 10), write(2, "x", 2, 0, 10), read(3, "x", 1, 11, 12),
+          read(4, "x", 1, 13, 14))).isTrue();
+    }
+
+    @Test
+    void staleReadIsNotLinearizable() {
+      // The write of 1 completed before the read started, yet the read saw the initial value.
+      assertThat(ok(write(1, "x", 1, 0, 1), read(2, "x", 0, 2, 3))).isFalse();
+      // Same with an overwrite: reading 1 after 2 was acknowledged.
+      assertThat(ok(write(1, "x", 1, 0, 1), write(2, "x", 2, 2, 3), read(3, "x", 1, 4, 5))).isFalse();
+    }
+
+    @Test
+    void lostWriteIsNotLinearizable() {
+      // Acknowledged write of 2 vanishes: later reads see 1 again after having seen 2.
+      assertThat(ok(write(1, "x", 1, 0, 1), write(2, "x", 2, 2, 3), read(3, "x", 2, 4, 5), read(4, "x", 1, 6, 7)))
+          .isFalse();
+    }
+
+    @Test
+    void readsMustAgreeOnOneOrderOfConcurrentWrites() {
+      // Two reads after both writes completed can't see different values.
+      assertThat(ok(write(1, "x", 1, 0, 10), write(2, "x", 2, 0, 10), read(3, "x", 1, 11, 12),
+          read(4, "x", 2, 13, 14), read(5, "x", 1, 15, 16))).isFalse();
+    }
+
+    @Test
+    void unknownWriteMayOrMayNotHaveHappened() {
+      assertThat(ok(write(1, "x", 7, 0, NEVER), read(2, "x", 0, 5, 6))).isTrue();
+      assertThat(ok(write(1, "x", 7, 0, NEVER), read(2, "x", 7, 5, 6))).isTrue();
+      // ...but not before it was invoked,
+      assertThat(ok(read(2, "x", 7, 0, 1), write(1, "x", 7, 2, NEVER))).isFalse();
+      // ...and once seen it cannot un-happen.
+      assertThat(ok(write(1, "x", 7, 0, NEVER), read(2, "x", 7, 5, 6), read(3, "x", 0, 7, 8))).isFalse();
+    }
+
+    @Test
+    void keysAreCheckedIndependently() {
+      assertThat(ok(write(1, "x", 1, 0, 1), write(2, "y", 2, 0, 1), read(3, "x", 1, 2, 3), read(4, "y", 2, 2, 3)))
+          .isTrue();
+      LinearizabilityChecker.Result r = check(List.of(
+          write(1, "x", 1, 0, 1), write(2, "y", 2, 0, 1), read(3, "x", 1, 2, 3), read(4, "y", 0, 2, 3)));
+      assertThat(r.valid()).isFalse();
+      assertThat(r.failures().get(0).key()).isEqualTo("y");
+    }
+
+    @Test
+    void largeConcurrentHistoryIsCheckedQuickly() {
+      // 3 clients x 200 overlapping ops, correct by construction (each read sees the latest write).
+      List<Operation> ops = new ArrayList<>();
+      long value = 0;
+      long t = 0;
+      for (int i = 0; i < 200; i++) {
+        long v = ++value;
+        ops.add(write(3L * i, "x", v, t, t + 3));
+        ops.add(read(3L * i + 1, "x", v, t + 1, t + 5));
+        ops.add(write(3L * i + 2, "x", v + 1000, t + 2, NEVER)); // never acknowledged, never seen
+        t += 4;
+      }
+      assertThat(check(ops).valid()).isTrue();
+    }
   }
 }

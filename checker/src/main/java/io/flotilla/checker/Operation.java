@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.checker;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -62,8 +62,23 @@ public record Operation(int process, String f, String key, Object arg, Object re
     return out;
   }
 
-  /** A JSON number as a long (Jackson reads small numbers as Integer); null stays null. */
-  static Long asLong(Object o) {
+  /**
+   * A write of {@code value} to a {@link Model.Register}, for a history built in code (the Raft
+   * simulator's): acknowledged at {@code complete}, or of unknown outcome ({@code info}) when
+   * {@code complete} is {@link Long#MAX_VALUE}.
+   */
+  public static Operation write(int process, String key, long value, long invoke, long complete) {
+    return new Operation(process, "put", key, value, null,
+        complete == Long.MAX_VALUE ? HistoryEvent.INFO : HistoryEvent.OK, invoke, complete, null);
+  }
+
+  /** A read of a {@link Model.Register} that returned {@code value}, answered at {@code complete}. */
+  public static Operation read(int process, String key, long value, long invoke, long complete) {
+    return new Operation(process, "get", key, null, value, HistoryEvent.OK, invoke, complete, null);
+  }
+
+  /** A number in a history (JSON reads small numbers as Integer) as a long; null stays null. */
+  public static Long asLong(Object o) {
     if (o == null) {
       return null;
     }
