@@ -1,6 +1,7 @@
 package io.flotilla.server.chaos;
 
 import io.flotilla.checker.History;
+import io.flotilla.wal.WalDamage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,6 +9,7 @@ import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.proto.Consistency;
 import io.flotilla.server.cli.LocalCluster;
+import io.flotilla.wal.WalDamage;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

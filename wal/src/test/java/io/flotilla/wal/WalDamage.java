@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.wal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,39 +13,38 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * Disk faults on a stopped node's write-ahead log, by the record format of docs/wal.md (segment
- * header 32 bytes; record header 44 bytes: magic, CRC, length at 8, batch start at 16, index at
- * 28). Only for chaos runs: a torn unacknowledged write (what a crash mid-write leaves) must be
- * recovered; a damaged record that a later, separately forced write follows is corruption and
- * must stop the node; a cut through the last, forced record is a disk losing acknowledged data.
+ * Disk faults on a stopped node's write-ahead log, by the record layout of {@link RecordFormat}
+ * (docs/wal.md). A fixture of the log's test tree, published in its test-jar for the chaos tool's
+ * disk fault: a torn unacknowledged write (what a crash mid-write leaves) must be recovered; a
+ * damaged record that a later, separately forced write follows is corruption and must stop the
+ * node; a cut through the last, forced record is a disk losing acknowledged data.
  */
-final class WalDamage {
-  static final int SEGMENT_HEADER = 32;
-  static final int RECORD_HEADER = 44;
-  static final int RECORD_MAGIC = 0xF1071AA1;
+public final class WalDamage {
+  private static final int SEGMENT_HEADER = RecordFormat.SEGMENT_HEADER_SIZE;
+  private static final int RECORD_HEADER = RecordFormat.HEADER_SIZE;
 
   private WalDamage() {}
 
   /** Where a record starts in its segment, how long it is, and the offset its batch began at. */
-  record Rec(long offset, int length, long batchStart, long index) {
-    long end() {
+  public record Rec(long offset, int length, long batchStart, long index) {
+    public long end() {
       return offset + RECORD_HEADER + length;
     }
   }
 
   /** Bytes replaced in a file, so the damage can be undone exactly. */
-  record Patch(Path file, long offset, byte[] original, long index) {}
+  public record Patch(Path file, long offset, byte[] original, long index) {}
 
   /** The newest segment of the log in {@code raftDir}, or null when there is none. */
-  static Path lastSegment(Path raftDir) throws IOException {
+  public static Path lastSegment(Path raftDir) throws IOException {
     try (Stream<Path> s = Files.list(raftDir)) {
-      return s.filter(p -> p.getFileName().toString().endsWith(".wal")).sorted()
+      return s.filter(p -> p.getFileName().toString().endsWith(Segment.SUFFIX)).sorted()
           .reduce((a, b) -> b).orElse(null);
     }
   }
 
   /** The intact-looking records of a segment, in order, up to the first gap or zeros. */
-  static List<Rec> records(Path segment) throws IOException {
+  public static List<Rec> records(Path segment) throws IOException {
     List<Rec> out = new ArrayList<>();
     try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
       long size = ch.size();
@@ -54,14 +53,15 @@ final class WalDamage {
       while (pos + RECORD_HEADER <= size) {
         h.clear();
         ch.read(h, pos);
-        if (h.getInt(0) != RECORD_MAGIC) {
+        if (h.getInt(0) != RecordFormat.RECORD_MAGIC) {
           break;
         }
-        int len = h.getInt(8);
+        int len = h.getInt(RecordFormat.OFF_LENGTH);
         if (len < 0 || pos + RECORD_HEADER + len > size) {
           break;
         }
-        out.add(new Rec(pos, len, Integer.toUnsignedLong(h.getInt(16)), h.getLong(28)));
+        out.add(new Rec(pos, len, Integer.toUnsignedLong(h.getInt(RecordFormat.OFF_BATCH_START)),
+            h.getLong(RecordFormat.OFF_INDEX)));
         pos += RECORD_HEADER + len;
       }
     }
@@ -73,7 +73,7 @@ final class WalDamage {
    * next one (its header says index last+1 and a batch of its own), never forced and so never
    * acknowledged. Returns what was done, or null when the newest segment holds no record.
    */
-  static String tearUnacknowledgedWrite(Path raftDir, SplittableRandom random) throws IOException {
+  public static String tearUnacknowledgedWrite(Path raftDir, SplittableRandom random) throws IOException {
     Path seg = lastSegment(raftDir);
     List<Rec> recs = seg == null ? List.of() : records(seg);
     if (recs.isEmpty()) {
@@ -84,8 +84,8 @@ final class WalDamage {
       ByteBuffer rec = ByteBuffer.allocate(RECORD_HEADER + last.length())
           .order(ByteOrder.LITTLE_ENDIAN);
       ch.read(rec, last.offset());
-      rec.putInt(16, (int) last.end()); // a new batch, starting right here
-      rec.putLong(28, last.index() + 1);
+      rec.putInt(RecordFormat.OFF_BATCH_START, (int) last.end()); // a new batch, starting right here
+      rec.putLong(RecordFormat.OFF_INDEX, last.index() + 1);
       int keep = 1 + random.nextInt(rec.capacity() - 1);
       ch.write(ByteBuffer.wrap(rec.array(), 0, keep), last.end());
       ch.force(true);
@@ -100,7 +100,7 @@ final class WalDamage {
    * group looks like to recovery (docs/wal.md). Returns the patch that restores the cut bytes,
    * or null when the newest segment holds no record.
    */
-  static Patch cutLastRecord(Path raftDir, SplittableRandom random) throws IOException {
+  public static Patch cutLastRecord(Path raftDir, SplittableRandom random) throws IOException {
     Path seg = lastSegment(raftDir);
     List<Rec> recs = seg == null ? List.of() : records(seg);
     if (recs.isEmpty()) {
@@ -122,7 +122,7 @@ final class WalDamage {
    * Flips one payload byte of a record that a later batch follows (so recovery cannot mistake it
    * for a torn write). Returns the patch that undoes it, or null when no record qualifies.
    */
-  static Patch corruptMiddleRecord(Path raftDir, SplittableRandom random) throws IOException {
+  public static Patch corruptMiddleRecord(Path raftDir, SplittableRandom random) throws IOException {
     Path seg = lastSegment(raftDir);
     if (seg == null) {
       return null;
@@ -152,7 +152,7 @@ final class WalDamage {
   }
 
   /** Puts the original bytes back. */
-  static void undo(Patch p) throws IOException {
+  public static void undo(Patch p) throws IOException {
     try (FileChannel ch = FileChannel.open(p.file(), StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(p.original()), p.offset());
       ch.force(true);

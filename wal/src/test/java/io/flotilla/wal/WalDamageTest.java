@@ -1,11 +1,8 @@
-package io.flotilla.server.chaos;
+package io.flotilla.wal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.flotilla.wal.Wal;
-import io.flotilla.wal.WalCorruptionException;
-import io.flotilla.wal.WalOptions;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
