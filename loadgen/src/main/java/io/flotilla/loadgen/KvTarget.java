@@ -1,4 +1,4 @@
-package io.flotilla.server.loadgen;
+package io.flotilla.loadgen;
 
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
@@ -39,7 +39,7 @@ public interface KvTarget extends AutoCloseable {
   /**
    * Makes targets of one kind of system. Flotilla's is built in; others (etcd, in the bench
    * module) are found with {@link ServiceLoader} when their classes are on the class path, so
-   * the server never depends on another system's client.
+   * neither the load generator nor the CLI ever depends on another system's client.
    */
   interface Factory {
     /** The name {@code bin/flotilla bench --target} selects it by. */

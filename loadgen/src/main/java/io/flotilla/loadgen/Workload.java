@@ -1,4 +1,4 @@
-package io.flotilla.server.loadgen;
+package io.flotilla.loadgen;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

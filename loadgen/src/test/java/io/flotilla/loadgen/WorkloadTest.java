@@ -1,4 +1,4 @@
-package io.flotilla.server.loadgen;
+package io.flotilla.loadgen;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.flotilla.server.loadgen;
+package io.flotilla.loadgen;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

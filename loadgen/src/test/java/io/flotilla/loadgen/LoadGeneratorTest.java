@@ -1,4 +1,4 @@
-package io.flotilla.server.loadgen;
+package io.flotilla.loadgen;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
