@@ -8,7 +8,7 @@ import io.flotilla.checker.LinearizabilityChecker;
 import io.flotilla.checker.Operation;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
-import io.flotilla.server.cli.LocalCluster;
+import io.flotilla.server.local.LocalCluster;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,7 +2,7 @@ package io.flotilla.server.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.flotilla.server.cli.LocalCluster;
+import io.flotilla.server.local.LocalCluster;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -8,6 +8,7 @@ import io.flotilla.loadgen.KvTarget;
 import io.flotilla.loadgen.LoadGenerator;
 import io.flotilla.loadgen.Report;
 import io.flotilla.loadgen.Workload;
+import io.flotilla.server.local.LocalCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

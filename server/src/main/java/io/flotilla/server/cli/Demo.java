@@ -7,6 +7,7 @@ import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.FlotillaException;
 import io.flotilla.client.proto.Consistency;
 import io.flotilla.client.proto.StatusResult;
+import io.flotilla.server.local.LocalCluster;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;

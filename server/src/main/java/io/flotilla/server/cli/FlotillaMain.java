@@ -1,5 +1,7 @@
 package io.flotilla.server.cli;
 
+import io.flotilla.server.ServerCommand;
+import io.flotilla.server.local.LocalCluster;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

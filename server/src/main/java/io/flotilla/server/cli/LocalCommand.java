@@ -1,5 +1,6 @@
 package io.flotilla.server.cli;
 
+import io.flotilla.server.local.LocalCluster;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;

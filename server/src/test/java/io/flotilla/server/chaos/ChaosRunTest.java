@@ -22,7 +22,7 @@ class ChaosRunTest {
   @TempDir Path dir;
 
   static int freeBase() {
-    return io.flotilla.server.cli.PortRanges.freeBase(10_000, 20_000);
+    return io.flotilla.server.local.PortRanges.freeBase(10_000, 20_000);
   }
 
   @Test

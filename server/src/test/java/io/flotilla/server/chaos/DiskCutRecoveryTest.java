@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.proto.Consistency;
-import io.flotilla.server.cli.LocalCluster;
+import io.flotilla.server.local.LocalCluster;
 import io.flotilla.wal.WalDamage;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -2,6 +2,7 @@ package io.flotilla.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flotilla.server.local.PortRanges;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

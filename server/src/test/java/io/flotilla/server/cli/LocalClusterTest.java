@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.proto.Consistency;
+import io.flotilla.server.local.LocalCluster;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;

@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.server;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -140,7 +140,7 @@ class PartitionHealTest {
         + " level=\"INFO\"/><root level=\"WARN\"><appender-ref ref=\"E\"/></root></configuration>");
     nodes[id] = new ProcessBuilder("ip", "netns", "exec", ns(id), java, "-Xmx256m",
         "-XX:+UseSerialGC", "-Dlogback.configurationFile=" + logConfig, "-cp", System.getProperty("java.class.path"),
-        FlotillaMain.class.getName(), "server", "--id", "" + id,
+        ServerMain.class.getName(), "--id", "" + id,
         "--data-dir", dir.resolve("node" + id).toString(), "--client", "0.0.0.0:7000",
         "--peer", "0.0.0.0:7001", "--admin", "0.0.0.0:7002", "--members", members,
         "--tick-ms", "" + TICK_MS)

@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.server;
 
 import io.flotilla.client.Endpoint;
 import io.flotilla.server.node.FlotillaNode;
@@ -13,10 +13,13 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Runs one node until SIGTERM or Ctrl-C. */
+/**
+ * Runs one node until SIGTERM or Ctrl-C: {@code bin/flotilla server} (a subcommand of the CLI) and
+ * {@link ServerMain} (the node process alone).
+ */
 @Command(name = "server", mixinStandardHelpOptions = true,
     description = "Runs one Flotilla node until SIGTERM or Ctrl-C.")
-final class ServerCommand implements Callable<Integer> {
+public final class ServerCommand implements Callable<Integer> {
   static {
     // Peers are found by name at every connect. The JDK caches a lookup for 30 s by default, so a
     // container rescheduled to a new IP would stay unreachable that long; 5 s bounds it. Set

@@ -1,6 +1,7 @@
-package io.flotilla.server.cli;
+package io.flotilla.server.local;
 
 import io.flotilla.client.Endpoint;
+import io.flotilla.server.ServerMain;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,9 +10,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * N nodes as separate JVM processes on 127.0.0.1, for {@code local}, {@code demo} and tests.
- * Node i (1-based) uses ports base+10(i-1) (client), +1 (peer), +2 (admin). Each node's output
- * goes to DATA/nodeI.log.
+ * N nodes as separate JVM processes on 127.0.0.1, for {@code local}, {@code demo},
+ * {@code bench --local}, {@code chaos} and tests. Each runs {@link ServerMain} on this JVM's class
+ * path. Node i (1-based) uses ports base+10(i-1) (client), +1 (peer), +2 (admin). Each node's
+ * output goes to DATA/nodeI.log.
  */
 public final class LocalCluster implements AutoCloseable {
   private final int nodes;
@@ -182,7 +184,7 @@ public final class LocalCluster implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC"));
     cmd.addAll(jvmArgs);
     cmd.addAll(List.of(
-        "-cp", System.getProperty("java.class.path"), FlotillaMain.class.getName(), "server",
+        "-cp", System.getProperty("java.class.path"), ServerMain.class.getName(),
         "--id", "" + id, "--data-dir", dir.toString(), "--client", client(id).toString(),
         "--peer", peer(id).toString(), "--admin", admin(id).toString(),
         "--members", String.join(",", members), "--tick-ms", "50"));

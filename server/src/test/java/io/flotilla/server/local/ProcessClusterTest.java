@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.server.local;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -76,7 +76,7 @@ class ProcessClusterTest {
 
   @Test
   void snapshotCatchUpGracefulLeaderStopAndFullRestart() throws Exception {
-    try (LocalCluster cluster = new LocalCluster(3, DemoTest.freeBase(), dir,
+    try (LocalCluster cluster = new LocalCluster(3, PortRanges.freeBase(20_000, 32_000), dir,
         List.of("--snapshot-entries", "200"))) {
       cluster.startAll();
       int leader = awaitLeader(cluster);

@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.server;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -96,7 +96,7 @@ class NetnsRenameTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new java.util.ArrayList<>(List.of("ip", "netns", "exec", ns(id), java, "-Xmx256m",
         "-XX:+UseSerialGC", "-Djdk.net.hosts.file=" + dir.resolve("hosts"),
-        "-cp", System.getProperty("java.class.path"), FlotillaMain.class.getName(), "server",
+        "-cp", System.getProperty("java.class.path"), ServerMain.class.getName(),
         "--id", "" + id, "--data-dir", dir.resolve("node" + id).toString(),
         "--client", "0.0.0.0:7000", "--peer", "0.0.0.0:7001", "--admin", "0.0.0.0:7002",
         "--advertise-peer", "node" + id + ":7001", "--advertise-client", "node" + id + ":7000",

@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.server.local;
 
 import java.net.ServerSocket;
 import java.util.SplittableRandom;
