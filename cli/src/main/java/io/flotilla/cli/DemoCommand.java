@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

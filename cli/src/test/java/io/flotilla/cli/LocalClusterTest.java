@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.cli;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.flotilla.server.cli;
+package io.flotilla.cli;
 
 import io.flotilla.server.ServerCommand;
 import io.flotilla.server.local.LocalCluster;
