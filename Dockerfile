@@ -15,6 +15,7 @@ COPY client/pom.xml client/pom.xml
 COPY checker/pom.xml checker/pom.xml
 COPY loadgen/pom.xml loadgen/pom.xml
 COPY server/pom.xml server/pom.xml
+COPY chaos/pom.xml chaos/pom.xml
 COPY cli/pom.xml cli/pom.xml
 COPY bench/pom.xml bench/pom.xml
 RUN ./mvnw -q -B dependency:go-offline -DexcludeReactor=true || true

@@ -161,7 +161,7 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   static Duration parse(String d) {
-    return io.flotilla.server.chaos.ChaosSettings.parseDuration(d);
+    return io.flotilla.chaos.ChaosSettings.parseDuration(d);
   }
 
   private static void awaitLeader(String endpoints) throws InterruptedException {

@@ -1,8 +1,8 @@
 package io.flotilla.cli;
 
-import io.flotilla.server.chaos.ChaosRun;
-import io.flotilla.server.chaos.ChaosSettings;
-import io.flotilla.server.chaos.FaultKind;
+import io.flotilla.chaos.ChaosRun;
+import io.flotilla.chaos.ChaosSettings;
+import io.flotilla.chaos.FaultKind;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

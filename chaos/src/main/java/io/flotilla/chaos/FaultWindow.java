@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.chaos;
 
 /**
  * One injected fault, from injection to heal, on the history's clock.

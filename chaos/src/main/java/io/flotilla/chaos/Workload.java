@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.chaos;
 
 import io.flotilla.checker.Model;
 import io.flotilla.checker.Operation;

@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.chaos;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.chaos;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 

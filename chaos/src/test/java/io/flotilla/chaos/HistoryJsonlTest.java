@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.chaos;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

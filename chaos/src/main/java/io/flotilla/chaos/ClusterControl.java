@@ -1,4 +1,4 @@
-package io.flotilla.server.chaos;
+package io.flotilla.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
