@@ -12,18 +12,22 @@ COPY wal/pom.xml wal/pom.xml
 COPY raft/pom.xml raft/pom.xml
 COPY storage/pom.xml storage/pom.xml
 COPY client/pom.xml client/pom.xml
+COPY checker/pom.xml checker/pom.xml
+COPY loadgen/pom.xml loadgen/pom.xml
 COPY server/pom.xml server/pom.xml
+COPY chaos/pom.xml chaos/pom.xml
+COPY cli/pom.xml cli/pom.xml
 COPY bench/pom.xml bench/pom.xml
 RUN ./mvnw -q -B dependency:go-offline -DexcludeReactor=true || true
 COPY . .
-RUN ./mvnw -q -B -DskipTests -pl server -am package
+RUN ./mvnw -q -B -DskipTests -pl cli -am package
 
 FROM eclipse-temurin:17-jre
 RUN useradd --system --uid 10001 --home-dir /opt/flotilla flotilla \
- && mkdir -p /data /opt/flotilla/bin /opt/flotilla/server/target \
+ && mkdir -p /data /opt/flotilla/bin /opt/flotilla/cli/target \
  && chown flotilla /data
-COPY --from=build /src/server/target/classes /opt/flotilla/server/target/classes
-COPY --from=build /src/server/target/lib /opt/flotilla/server/target/lib
+COPY --from=build /src/cli/target/classes /opt/flotilla/cli/target/classes
+COPY --from=build /src/cli/target/lib /opt/flotilla/cli/target/lib
 COPY bin/flotilla /opt/flotilla/bin/flotilla
 USER flotilla
 VOLUME /data

@@ -48,8 +48,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -d "$repo/server/target/lib" && -d "$repo/bench/target/etcd-lib" ]] || {
-  echo "compare-etcd: build first: ./mvnw -q -B -pl bench -am package -DskipTests" >&2; exit 1; }
+[[ -d "$repo/cli/target/lib" && -d "$repo/bench/target/etcd-lib" ]] || {
+  echo "compare-etcd: build first: ./mvnw -q -B -pl cli,bench -am package -DskipTests" >&2; exit 1; }
 if ! command -v etcd >/dev/null; then
   echo "compare-etcd: installing Debian's etcd-server" >&2
   apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null

@@ -53,7 +53,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "read-scaling: --repeat must be a positive integer, got $repeat" >&2; exit 64; }
-[[ -d "$repo/server/target/lib" ]] || { echo "read-scaling: build first: ./mvnw -q -B -DskipTests package" >&2; exit 1; }
+[[ -d "$repo/cli/target/lib" ]] || { echo "read-scaling: build first: ./mvnw -q -B -DskipTests package" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/bench-reads-XXXXXX)"
 results="$work/results.jsonl"

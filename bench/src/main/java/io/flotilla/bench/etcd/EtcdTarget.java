@@ -9,7 +9,7 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.flotilla.client.proto.Consistency;
-import io.flotilla.server.loadgen.KvTarget;
+import io.flotilla.loadgen.KvTarget;
 import java.util.concurrent.CompletableFuture;
 
 /**

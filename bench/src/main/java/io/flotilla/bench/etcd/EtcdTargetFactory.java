@@ -1,6 +1,6 @@
 package io.flotilla.bench.etcd;
 
-import io.flotilla.server.loadgen.KvTarget;
+import io.flotilla.loadgen.KvTarget;
 
 /**
  * {@code bin/flotilla bench --target etcd}: found by {@link java.util.ServiceLoader} when the bench

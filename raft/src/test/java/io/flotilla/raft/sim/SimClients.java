@@ -1,5 +1,6 @@
 package io.flotilla.raft.sim;
 
+import io.flotilla.checker.Operation;
 import io.flotilla.raft.ProposeResult;
 import io.flotilla.raft.Rejected;
 import io.flotilla.raft.Role;
@@ -54,7 +55,7 @@ final class SimClients {
     private final Simulation sim;
     private final SplittableRandom random;
     private final long[] leaderGuess;
-    private final Map<Long, LinearizabilityChecker.Op> history = new LinkedHashMap<>();
+    private final Map<Long, Operation> history = new LinkedHashMap<>();
     private final List<Long> acknowledgedWrites = new ArrayList<>();
     private long nextOpId = 1;
     private long nextValue = 1;
@@ -81,7 +82,7 @@ final class SimClients {
         stopped = true;
     }
 
-    List<LinearizabilityChecker.Op> history() {
+    List<Operation> history() {
         return new ArrayList<>(history.values());
     }
 
@@ -135,7 +136,7 @@ final class SimClients {
         if (write) {
             // Until its outcome is known the write is in the history without a response: a write
             // the client gives up on (one that waits out a stall, say) may still be proposed later.
-            history.put(opId, LinearizabilityChecker.Op.write(opId, key, op.value, now, Long.MAX_VALUE));
+            history.put(opId, Operation.write(client, key, op.value, now, Long.MAX_VALUE));
         }
         armTimeout(op);
         sim.input(n, () -> submit(n, op)); // queued while the node's loop is stalled
@@ -228,7 +229,7 @@ final class SimClients {
     private void acknowledge(PendingOp op) {
         okWrites++;
         acknowledgedWrites.add(op.opId);
-        history.put(op.opId, LinearizabilityChecker.Op.write(op.opId, op.key, op.value, op.invoke, stamp()));
+        history.put(op.opId, Operation.write(op.client, op.key, op.value, op.invoke, stamp()));
     }
 
     private void readDone(SimNode n, PendingOp op, Throwable error) {
@@ -245,7 +246,7 @@ final class SimClients {
         }
         okReads++;
         long value = n.stateMachine.get(op.key);
-        history.put(op.opId, LinearizabilityChecker.Op.read(op.opId, op.key, value, op.invoke, stamp()));
+        history.put(op.opId, Operation.read(op.client, op.key, value, op.invoke, stamp()));
         leaderGuess[op.client] = n.core.role() == Role.LEADER ? n.id : n.core.leaderId();
         next(op.client);
     }

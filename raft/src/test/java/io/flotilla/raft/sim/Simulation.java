@@ -1,5 +1,7 @@
 package io.flotilla.raft.sim;
 
+import io.flotilla.checker.LinearizabilityChecker;
+import io.flotilla.checker.Model;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.Failure;
 import io.flotilla.raft.HardState;
@@ -138,8 +140,11 @@ public final class Simulation {
             }
             invariants.periodic(nodes, minVoters());
             checkLiveness();
-            LinearizabilityChecker.Violation v = LinearizabilityChecker.check(clients.history());
-            if (v != null) {
+            // Registers start at 0 here; no bound on the search, as a seed must always get a verdict.
+            LinearizabilityChecker.Result lin = new LinearizabilityChecker(Long.MAX_VALUE)
+                    .check(clients.history(), key -> new Model.Register(0L));
+            if (!lin.valid()) {
+                LinearizabilityChecker.KeyResult v = lin.failures().get(0);
                 failure = "Linearizability: key " + v.key() + " history " + v.history();
             }
         } catch (ClusterInvariants.SafetyViolation | InvariantViolation | AssertionError e) {

@@ -1,0 +1,181 @@
+package io.flotilla.cli;
+
+import io.flotilla.client.ClientOptions;
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.FlotillaException;
+import io.flotilla.client.proto.Consistency;
+import io.flotilla.loadgen.KvTarget;
+import io.flotilla.loadgen.LoadGenerator;
+import io.flotilla.loadgen.Report;
+import io.flotilla.loadgen.Workload;
+import io.flotilla.server.local.LocalCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code bin/flotilla bench}: load through the Java client, a progress line per second, one JSON line. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Measures a cluster end to end through the Java client: closed loop (fixed requests in flight)"
+        + " or open loop (--rate). Prints a line per second, then one JSON line.")
+final class BenchCommand implements Callable<Integer> {
+  @Option(names = "--endpoints", defaultValue = "${env:FLOTILLA_ENDPOINTS}",
+      description = "Client addresses of the cluster, HOST:PORT,... (or $FLOTILLA_ENDPOINTS; not with --local).")
+  String endpoints;
+
+  @Option(names = "--target", defaultValue = "flotilla",
+      description = "The system under test: flotilla, or etcd (v3 API through jetcd; bin/flotilla then adds the"
+          + " bench module's etcd client to the class path; endpoints as http://HOST:PORT,...)."
+          + " Default: ${DEFAULT-VALUE}.")
+  String target;
+
+  @Option(names = "--local", defaultValue = "0",
+      description = "Start a fresh local cluster of this many nodes (separate JVMs, fsync on) for the run, then stop it.")
+  int local;
+
+  @Option(names = "--base-port", defaultValue = "7000",
+      description = "With --local: node N listens on BASE+10(N-1) (client), +1 (peer), +2 (admin). Default: ${DEFAULT-VALUE}.")
+  int basePort;
+
+  @Option(names = "--clients", defaultValue = "4", description = "Client instances (connections per node). Default: ${DEFAULT-VALUE}.")
+  int clients;
+
+  @Option(names = "--concurrency", defaultValue = "64", description = "Requests in flight, in total. Default: ${DEFAULT-VALUE}.")
+  int concurrency;
+
+  @Option(names = "--duration", defaultValue = "30s", description = "Measured time (e.g. 30s, 2m). Default: ${DEFAULT-VALUE}.")
+  String duration;
+
+  @Option(names = "--warmup", defaultValue = "10s", description = "Unmeasured time first (JIT, connections). Default: ${DEFAULT-VALUE}.")
+  String warmup;
+
+  @Option(names = "--value-size", defaultValue = "256", description = "Bytes per value. Default: ${DEFAULT-VALUE}.")
+  int valueSize;
+
+  @Option(names = "--keys", defaultValue = "100000", description = "Distinct keys. Default: ${DEFAULT-VALUE}.")
+  long keys;
+
+  @Option(names = "--key-dist", defaultValue = "uniform", description = "uniform or zipf (theta 0.99). Default: ${DEFAULT-VALUE}.")
+  String keyDist;
+
+  @Option(names = "--mix", defaultValue = "put=100",
+      description = "Operation weights: put, get, cas, incr, delete (e.g. get=90,put=10). Default: ${DEFAULT-VALUE}.")
+  String mix;
+
+  @Option(names = "--consistency", defaultValue = "LINEARIZABLE",
+      description = "For gets: LINEARIZABLE, FOLLOWER or SERIALIZABLE. Default: ${DEFAULT-VALUE}.")
+  Consistency consistency;
+
+  @Option(names = "--rate", defaultValue = "0",
+      description = "Open loop at this many requests/s (latency from when each was due). 0: closed loop.")
+  double rate;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the key and operation choices.")
+  long seed;
+
+  @Option(names = "--sessions", defaultValue = "true", negatable = true, fallbackValue = "true",
+      description = "Flotilla only: exactly-once write sessions, the client's default (--no-sessions: off, like etcd's"
+          + " puts). Default: ${DEFAULT-VALUE}.")
+  boolean sessions;
+
+  @Option(names = "--hdr-out", description = "Write the latency histogram (HdrHistogram log, ns) to this file.")
+  Path hdrOut;
+
+  private KvTarget.Factory factory;
+
+  @Override
+  public Integer call() throws Exception {
+    Workload workload;
+    LoadGenerator.Settings settings;
+    try {
+      Workload.KeyChooser chooser = switch (keyDist) {
+        case "uniform" -> Workload.KeyChooser.uniform(keys);
+        case "zipf" -> Workload.KeyChooser.zipf(keys, 0.99);
+        default -> throw new IllegalArgumentException("--key-dist must be uniform or zipf");
+      };
+      workload = new Workload(Workload.parseMix(mix), chooser);
+      if (local == 0 && (endpoints == null || endpoints.isBlank())) {
+        throw new IllegalArgumentException("give --endpoints (or $FLOTILLA_ENDPOINTS), or --local N");
+      }
+      if (local > 0 && !target.equals("flotilla")) {
+        throw new IllegalArgumentException("--local starts Flotilla nodes; it cannot be used with --target " + target);
+      }
+      factory = KvTarget.factory(target);
+      if (!sessions && !target.equals("flotilla")) {
+        throw new IllegalArgumentException("--no-sessions is a Flotilla client option");
+      }
+      String eps = endpoints;
+      KvTarget.Factory f = factory;
+      boolean withSessions = sessions;
+      settings = new LoadGenerator.Settings(() -> target.equals("flotilla") ? KvTarget.flotilla(eps, withSessions) : f.connect(eps), clients, concurrency,
+          parse(duration), parse(warmup), valueSize, workload, consistency, rate, seed);
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench: " + e.getMessage());
+      return 64;
+    }
+    if (local == 0) {
+      return run(settings);
+    }
+    Path dir = Files.createTempDirectory("flotilla-bench");
+    try (LocalCluster cluster = new LocalCluster(local, basePort, dir)) {
+      System.err.printf("starting %d local nodes in %s%n", local, dir);
+      cluster.startAll();
+      awaitLeader(cluster.clientEndpoints());
+      String eps = cluster.clientEndpoints();
+      boolean withSessions = sessions;
+      return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps, withSessions), settings.clients(), settings.concurrency(),
+          settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),
+          settings.rate(), settings.seed()));
+    }
+  }
+
+  private int run(LoadGenerator.Settings settings) throws Exception {
+    LoadGenerator.Result r = new LoadGenerator(settings, System.out).run();
+    Map<String, Object> describe = new LinkedHashMap<>();
+    describe.put("target", factory.name());
+    describe.put("mode", settings.rate() > 0 ? "open" : "closed");
+    describe.put("mix", mix);
+    describe.put("concurrency", settings.concurrency());
+    describe.put("clients", settings.clients());
+    describe.put("valueSize", settings.valueSize());
+    describe.put("keys", keys);
+    describe.put("keyDist", keyDist);
+    describe.put("consistency", settings.consistency().name());
+    if (factory.name().equals("flotilla")) {
+      describe.put("sessions", sessions);
+    }
+    if (settings.rate() > 0) {
+      describe.put("rate", settings.rate());
+    }
+    System.out.println(Report.json(describe, r));
+    if (hdrOut != null) {
+      Report.writeHistogram(hdrOut, "flotilla bench latencies in nanoseconds; mix " + mix, r.latency());
+    }
+    return 0;
+  }
+
+  static Duration parse(String d) {
+    return io.flotilla.chaos.ChaosSettings.parseDuration(d);
+  }
+
+  private static void awaitLeader(String endpoints) throws InterruptedException {
+    try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(5)))) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < deadline) {
+        try {
+          c.blocking().put("bench-ready".getBytes(), new byte[0]);
+          return;
+        } catch (FlotillaException e) {
+          new CountDownLatch(1).await(200, TimeUnit.MILLISECONDS); // cluster still electing
+        }
+      }
+      throw new IllegalStateException("the local cluster elected no leader within 60 s");
+    }
+  }
+}

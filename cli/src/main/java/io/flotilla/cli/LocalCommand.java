@@ -1,0 +1,59 @@
+package io.flotilla.cli;
+
+import io.flotilla.server.local.LocalCluster;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Starts a local cluster of separate JVMs and keeps it up until Ctrl-C or SIGTERM. */
+@Command(name = "local", mixinStandardHelpOptions = true,
+    description = "Starts NODES nodes as separate processes on 127.0.0.1 and stops them all on"
+        + " Ctrl-C or SIGTERM. Node logs: DATA-DIR/nodeN.log.")
+final class LocalCommand implements Callable<Integer> {
+  @Option(names = "--nodes", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
+  int nodes;
+
+  @Option(names = "--base-port", defaultValue = "7000",
+      description = "Node N listens on BASE+10(N-1) (client), +1 (peer), +2 (admin)."
+          + " Default: ${DEFAULT-VALUE}.")
+  int basePort;
+
+  @Option(names = "--data-dir", defaultValue = ".flotilla/local",
+      description = "Default: ${DEFAULT-VALUE}.")
+  Path dataDir;
+
+  @Option(names = "--server-arg", paramLabel = "ARG",
+      description = "Passed to every node's `server` command, e.g. --server-arg=--lease-reads"
+          + " or --server-arg=--snapshot-entries=5000 (repeatable).")
+  java.util.List<String> serverArgs = new java.util.ArrayList<>();
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs);
+    // Waits until every node serves; a node that cannot start fails the command with its error
+    // (FlotillaMain prints it), and the endpoints below are never printed for a broken cluster.
+    cluster.startAll();
+    java.io.PrintWriter out = spec.commandLine().getOut();
+    for (int i = 1; i <= nodes; i++) {
+      out.printf("node %d: client %s  peer %s  admin http://%s%n", i, cluster.client(i),
+          cluster.peer(i), cluster.admin(i));
+    }
+    out.println("endpoints: " + cluster.clientEndpoints());
+    out.println("try: bin/flotilla put --endpoints " + cluster.clientEndpoints()
+        + " hello world");
+    out.println("Ctrl-C stops the cluster; data stays in " + dataDir);
+    out.flush();
+    CountDownLatch done = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      cluster.stopAll();
+      done.countDown();
+    }));
+    done.await();
+    return 0;
+  }
+}

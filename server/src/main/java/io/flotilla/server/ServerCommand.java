@@ -1,0 +1,217 @@
+package io.flotilla.server;
+
+import io.flotilla.client.Endpoint;
+import io.flotilla.server.node.FlotillaNode;
+import io.flotilla.server.node.MembershipOptions;
+import io.flotilla.server.node.NetLimits;
+import io.flotilla.server.node.NodeConfig;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs one node until SIGTERM or Ctrl-C: {@code bin/flotilla server} (a subcommand of the CLI) and
+ * {@link ServerMain} (the node process alone).
+ */
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = "Runs one Flotilla node until SIGTERM or Ctrl-C.")
+public final class ServerCommand implements Callable<Integer> {
+  static {
+    // Peers are found by name at every connect. The JDK caches a lookup for 30 s by default, so a
+    // container rescheduled to a new IP would stay unreachable that long; 5 s bounds it. Set
+    // before the first lookup: the cache policy is read once. (Operators may still override it in
+    // the JVM's java.security file or with -Dsun.net.inetaddr.ttl.)
+    if (System.getProperty("sun.net.inetaddr.ttl") == null
+        && java.security.Security.getProperty("networkaddress.cache.ttl") == null) {
+      java.security.Security.setProperty("networkaddress.cache.ttl", "5");
+    }
+    if (java.security.Security.getProperty("networkaddress.cache.negative.ttl") == null
+        || "10".equals(java.security.Security.getProperty("networkaddress.cache.negative.ttl"))) {
+      java.security.Security.setProperty("networkaddress.cache.negative.ttl", "1");
+    }
+  }
+
+  @Option(names = "--id", required = true,
+      description = "This node's id: positive, unique in the cluster, never reused after removal.")
+  long id;
+
+  @Option(names = "--data-dir", required = true,
+      description = "Data directory (raft/ holds the log, state/ the RocksDB state).")
+  Path dataDir;
+
+  @Option(names = "--client", required = true, description = "Client port to listen on, HOST:PORT.")
+  String client;
+
+  @Option(names = "--peer", required = true, description = "Peer port to listen on, HOST:PORT.")
+  String peer;
+
+  @Option(names = "--admin", required = true, description = "Admin HTTP port, HOST:PORT.")
+  String admin;
+
+  @Option(names = "--members", split = ",",
+      description = "Static membership: every member as ID=PEERHOST:PEERPORT[/CLIENTHOST:CLIENTPORT];"
+          + " the client address lets followers send clients to the leader. Host names are"
+          + " resolved at every connect. One of --members, --bootstrap, --join.")
+  String[] members;
+
+  @Option(names = "--bootstrap",
+      description = "Start a new cluster with this node as its only member (it becomes leader);"
+          + " others --join it.")
+  boolean bootstrap;
+
+  @Option(names = "--join", paramLabel = "HOST:PORT",
+      description = "Join an existing cluster through any member's client address: this node is"
+          + " added as a learner, catches up, and is promoted to voter. Ignored on a restart once"
+          + " the node has joined.")
+  String join;
+
+  @Option(names = "--advertise-peer", paramLabel = "HOST:PORT",
+      description = "With --bootstrap/--join: the peer address other members use to reach this"
+          + " node (by name). Default: --peer.")
+  String advertisePeer;
+
+  @Option(names = "--advertise-client", paramLabel = "HOST:PORT",
+      description = "With --bootstrap/--join: the client address handed to clients. Default: --client.")
+  String advertiseClient;
+
+  @Option(names = "--promote-gap", defaultValue = "" + MembershipOptions.DEFAULT_PROMOTE_GAP,
+      description = "When leader: promote a learner to voter once its log is within this many"
+          + " entries of the leader's (negative: only by `member promote`). Default: ${DEFAULT-VALUE}.")
+  long promoteGap;
+
+  @Option(names = "--tick-ms", defaultValue = "100",
+      description = "One Raft tick; elections time out after 10-20 ticks. Default: ${DEFAULT-VALUE}.")
+  long tickMillis;
+
+  @Option(names = "--snapshot-entries", defaultValue = "" + NodeConfig.DEFAULT_SNAPSHOT_ENTRIES,
+      description = "Snapshot the state and compact the log every this many applied entries"
+          + " (0: not by count). Default: ${DEFAULT-VALUE}.")
+  long snapshotEntries;
+
+  @Option(names = "--snapshot-bytes", defaultValue = "" + NodeConfig.DEFAULT_SNAPSHOT_BYTES,
+      description = "... or every this many applied payload bytes (0: not by size)."
+          + " Default: ${DEFAULT-VALUE}.")
+  long snapshotBytes;
+
+  @Option(names = "--shutdown-transfer-ms", defaultValue = "3000",
+      description = "On SIGTERM a leader first hands leadership to its most caught-up follower and"
+          + " waits up to this long for it to take over. Default: ${DEFAULT-VALUE}.")
+  long shutdownTransferMillis;
+
+  @Option(names = "--lease-reads",
+      description = "LINEARIZABLE reads on the leader are served under its lease (no heartbeat"
+          + " round) while a quorum answered within the election timeout minus a clock-drift"
+          + " margin of 2 ticks. Off by default: correct only if no follower's monotonic clock"
+          + " runs more than 12.5% faster than the leader's (pauses of the Raft loop or the process"
+          + " are accounted for); see docs/raft.md.")
+  boolean leaseReads;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--net-threads", defaultValue = "1",
+      description = "Network (Netty event-loop) threads for the client port, 1 to 64 (the peer and"
+          + " admin ports have a thread each)."
+          + " Default: ${DEFAULT-VALUE}: with the Raft loop beside it (which also writes the log),"
+          + " one network thread costs the fewest wake-ups per request on a small machine"
+          + " (docs/benchmarks.md); raise it on a machine with many cores and many clients.")
+  int netThreads;
+
+  @Option(names = "--max-client-connections",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_MAX_CONNECTIONS,
+      description = "Open client connections at most; one more is answered UNAVAILABLE (request id"
+          + " 0) and closed before anything on it is read. Keep it below the process's file"
+          + " descriptor limit. Default: ${DEFAULT-VALUE}.")
+  int maxClientConnections;
+
+  @Option(names = "--client-input-budget-bytes",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_INPUT_BUDGET_BYTES,
+      description = "Bytes of incomplete request frames all client connections may buffer"
+          + " together (a frame is buffered only as it arrives); the connection whose frame would"
+          + " pass it is answered UNAVAILABLE and closed. Default: ${DEFAULT-VALUE} (64 MiB).")
+  long clientInputBudgetBytes;
+
+  @Option(names = "--frame-timeout-ms",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_FRAME_TIMEOUT_MILLIS,
+      description = "A request frame still incomplete this long after its first byte closes its"
+          + " connection (BAD_FRAME). Default: ${DEFAULT-VALUE}.")
+  long frameTimeoutMillis;
+
+  @Option(names = "--idle-timeout-ms",
+      defaultValue = "" + io.flotilla.server.net.ClientPort.Limits.DEFAULT_IDLE_TIMEOUT_MILLIS,
+      description = "A client connection that sent nothing and has nothing in flight for this long"
+          + " is closed (0: never). Default: ${DEFAULT-VALUE}.")
+  long idleTimeoutMillis;
+
+  @Option(names = "--enable-fault-injection", hidden = true,
+      description = "Tests and chaos runs only: the admin port accepts POST /fault?drop-to=IDS,"
+          + " which drops this node's frames to those peers, and POST /fault?stall-raft-ms=N,"
+          + " which holds its Raft loop for N ms.")
+  boolean faultInjection;
+
+  @Override
+  public Integer call() throws Exception {
+    int modes = (members != null ? 1 : 0) + (bootstrap ? 1 : 0) + (join != null ? 1 : 0);
+    if (modes != 1) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "give exactly one of --members (static), --bootstrap (new cluster) or --join HOST:PORT");
+    }
+    if (netThreads < 1 || netThreads > NodeConfig.MAX_NET_THREADS) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--net-threads must be 1 to " + NodeConfig.MAX_NET_THREADS + ", got " + netThreads);
+    }
+    Map<Long, NodeConfig.Member> memberMap = members != null ? parseMembers(members)
+        : Map.of(id, new NodeConfig.Member(Endpoint.parse(advertisePeer != null ? advertisePeer : peer),
+            Endpoint.parse(advertiseClient != null ? advertiseClient : client)));
+    MembershipOptions membership = (join != null ? MembershipOptions.joining(Endpoint.parse(join))
+        : MembershipOptions.STATIC).withPromoteGap(promoteGap);
+    NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
+        Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
+        faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads);
+    try {
+      config = config.withNet(new NetLimits(maxClientConnections, clientInputBudgetBytes,
+          frameTimeoutMillis, idleTimeoutMillis));
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    FlotillaNode node = FlotillaNode.start(config, membership);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        String outcome = node.shutdownGracefully(java.time.Duration.ofMillis(shutdownTransferMillis));
+        System.out.printf("node %d stopped (%s)%n", id, outcome);
+        System.out.flush();
+      } catch (Exception e) {
+        System.err.println("error while stopping: " + e);
+      } finally {
+        stopped.countDown();
+      }
+    }));
+    System.out.printf("node %d serving clients at %s, peers at %s, admin at http://%s%n", id,
+        node.clientAddress(), node.peerAddress(), node.adminAddress());
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+
+  static Map<Long, NodeConfig.Member> parseMembers(String[] specs) {
+    Map<Long, NodeConfig.Member> out = new HashMap<>();
+    for (String spec : specs) {
+      int eq = spec.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("member '" + spec + "' is not ID=HOST:PORT");
+      }
+      long mid = Long.parseLong(spec.substring(0, eq).trim());
+      String rest = spec.substring(eq + 1);
+      int slash = rest.indexOf('/');
+      Endpoint peer = Endpoint.parse(slash < 0 ? rest : rest.substring(0, slash));
+      Endpoint client = slash < 0 ? null : Endpoint.parse(rest.substring(slash + 1));
+      out.put(mid, new NodeConfig.Member(peer, client));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,46 @@
+package io.flotilla.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class ServerCommandTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void aBadNetworkThreadCountIsAUsageErrorAndStartsNothing() {
+    for (String bad : new String[] {"0", "65", "-1"}) {
+      StringWriter err = new StringWriter();
+      CommandLine cmd = new CommandLine(new ServerCommand()).setErr(new PrintWriter(err));
+      int code = cmd.execute("--id", "1", "--data-dir", dir.resolve("n" + bad).toString(),
+          "--bootstrap", "--client", "127.0.0.1:1", "--peer", "127.0.0.1:2", "--admin", "127.0.0.1:3",
+          "--net-threads", bad);
+      assertThat(code).as("exit code for --net-threads " + bad).isEqualTo(2);
+      assertThat(err.toString()).contains("--net-threads must be 1 to 64, got " + bad);
+      assertThat(dir.resolve("n" + bad)).doesNotExist();
+    }
+  }
+
+  @Test
+  void badConnectionLimitsAreUsageErrorsAndStartNothing() {
+    String[][] cases = {{"--max-client-connections", "0", "max client connections"},
+        {"--client-input-budget-bytes", "0", "client input budget"},
+        {"--frame-timeout-ms", "0", "frame timeout"}, {"--idle-timeout-ms", "-1", "idle timeout"}};
+    for (String[] c : cases) {
+      StringWriter err = new StringWriter();
+      CommandLine cmd = new CommandLine(new ServerCommand()).setErr(new PrintWriter(err));
+      Path data = dir.resolve("limits" + c[0]);
+      int code = cmd.execute("--id", "1", "--data-dir", data.toString(), "--bootstrap",
+          "--client", "127.0.0.1:1", "--peer", "127.0.0.1:2", "--admin", "127.0.0.1:3", c[0], c[1]);
+      assertThat(code).as("exit code for " + c[0] + " " + c[1]).isEqualTo(2);
+      assertThat(err.toString()).contains(c[2]);
+      assertThat(data).doesNotExist();
+    }
+  }
+}
