@@ -91,10 +91,11 @@ final class Nemesis {
       String check;
       try {
         check = inject(kind, hold, detail);
-      } catch (IllegalStateException e) {
-        // A node that died on its own between the check above and the fault.
-        check = "not injected: " + e.getMessage();
-        anomaly("fault " + seq + " " + kind.label + " could not be injected: " + e.getMessage());
+      } catch (IllegalStateException | IOException e) {
+        // A node that died on its own between the check above and the fault, or one that could
+        // not be reached: reported, and the run goes on (one such error ended a 30-minute run).
+        check = "not injected: " + e;
+        anomaly("fault " + seq + " " + kind.label + " could not be injected: " + e);
       }
       long end = clock.now();
       synchronized (this) {
@@ -213,9 +214,15 @@ final class Nemesis {
         drop(i, i == n ? others : List.of(n));
       }
     }
-    cluster.stallRaftLoop(n, holdMs);
     detail[0] = "stall the Raft loop of node " + n + (n == l ? " (leader)" : "") + " for " + holdMs + " ms"
         + (isolate ? ", isolated until " + after + " ms after" : "");
+    try {
+      cluster.stallRaftLoop(n, holdMs);
+    } catch (IOException e) {
+      // Still starting after a kill (its admin port not bound yet), as drop() allows for: the
+      // node is left out, and the fault holds only its isolation, if any.
+      detail[0] += "; node " + n + " not reachable, not stalled (" + e + ")";
+    }
     Thread.sleep(holdMs + (isolate ? after : 0));
     if (isolate) {
       List<Integer> unhealed = cluster.healNetwork(Duration.ofSeconds(30));
