@@ -46,13 +46,8 @@ final class Leader {
      */
     private long pendingConfIndex;
 
-    // Lease reads (off unless RaftConfig.leaseRead). Time is this leader's ticks.
-    private long ticks;
-    /** Tick at which the heartbeat broadcast with context c was sent, at [c % length]. */
-    private final long[] heartbeatSentAt = new long[64];
-    private long lastHeartbeatContext;
-    /** Per voter: the send tick of the latest heartbeat it acknowledged. */
-    private final Map<Long, Long> leaseAck = new TreeMap<>();
+    /** Lease reads (off unless RaftConfig.leaseRead). */
+    private final Lease lease;
     private boolean timeoutNowSent;
 
     Leader(RaftCore core) {
@@ -61,6 +56,7 @@ final class Leader {
         this.log = core.log();
         this.id = core.id();
         this.term = core.term();
+        this.lease = new Lease(config);
         for (long v : core.configuration().members()) {
             progress.put(v, new Progress(log.lastIndex() + 1, config.maxInflight()));
         }
@@ -152,7 +148,7 @@ final class Leader {
         }
         // Our own progress stays: we lead until the caller sees we are no longer a voter.
         progress.keySet().removeIf(m -> m != id && !c.isMember(m));
-        leaseAck.keySet().removeIf(v -> !c.isVoter(v)); // a removed voter's ack no longer counts
+        lease.forgetNonVoters(c); // a removed voter's ack no longer counts
         if (leadTransferee != 0 && !c.isVoter(leadTransferee)) {
             leadTransferee = 0;
         }
@@ -318,10 +314,7 @@ final class Leader {
         }
         pr.setRecentActive(true);
         pr.heartbeatAcked();
-        long c = r.readContext();
-        if (config.leaseRead() && c != 0 && c <= lastHeartbeatContext && lastHeartbeatContext - c < heartbeatSentAt.length) {
-            leaseAck.merge(r.from(), heartbeatSentAt[(int) (c % heartbeatSentAt.length)], Math::max);
-        }
+        lease.acknowledged(r.from(), r.readContext());
         if (pr.matchIndex() < log.lastIndex()) {
             sendAppend(r.from());
         }
@@ -421,8 +414,7 @@ final class Leader {
         long context = readOnly.roundContext();
         if (config.leaseRead()) {
             context = readOnly.newContext();
-            heartbeatSentAt[(int) (context % heartbeatSentAt.length)] = ticks;
-            lastHeartbeatContext = context;
+            lease.heartbeatSent(context);
         }
         for (long p : core.peers()) {
             // Never tell a follower to commit past what it is known to hold.
@@ -444,31 +436,13 @@ final class Leader {
 
     /** One tick of this leader's clock (lease accounting). */
     void tick() {
-        ticks++;
+        lease.tick();
     }
 
-    /**
-     * The lease (§6.4.1): a quorum (of both halves when joint) acknowledged a heartbeat that this
-     * leader sent less than {@code electionTick - maxClockDriftTicks} ticks ago. Each of them
-     * reset its election timer when that heartbeat arrived, so with check-quorum's stickiness
-     * none of them votes for another candidate (nor campaigns) before electionTick of its own
-     * ticks have passed since: no other leader can be elected meanwhile, provided no clock runs
-     * more than maxClockDriftTicks faster than ours over that span. A transfer voids the lease:
-     * its election bypasses stickiness.
-     */
+    /** The lease (§6.4.1, {@link Lease}); a transfer voids it: its election bypasses stickiness. */
     boolean leaseValid() {
-        if (!config.leaseRead() || leadTransferee != 0 || timeoutNowSent) {
-            return false;
-        }
-        long lease = config.electionTick() - config.maxClockDriftTicks();
-        Set<Long> fresh = new HashSet<>();
-        fresh.add(id);
-        for (Map.Entry<Long, Long> e : leaseAck.entrySet()) {
-            if (ticks - e.getValue() < lease) {
-                fresh.add(e.getKey());
-            }
-        }
-        return core.configuration().isQuorum(fresh);
+        return config.leaseRead() && leadTransferee == 0 && !timeoutNowSent
+                && lease.heldBy(id, core.configuration());
     }
 
     void handleReadIndex(ReadOnly.Request request) {
@@ -522,55 +496,6 @@ final class Leader {
                 core.send(new ReadIndexResponse(config.groupId(), id, c.request().from(), term, c.request().id(),
                         c.readIndex()));
             }
-        }
-    }
-
-    /**
-     * Increasing log indexes, oldest first, without boxing: one per proposal on the hot path.
-     * A growable ring of primitive longs.
-     */
-    static final class IndexQueue {
-        private long[] ring = new long[64];
-        private int head;
-        private int size;
-
-        void addLast(long index) {
-            if (size == ring.length) {
-                long[] bigger = new long[ring.length * 2];
-                for (int i = 0; i < size; i++) {
-                    bigger[i] = get(i);
-                }
-                ring = bigger;
-                head = 0;
-            }
-            ring[(head + size) & (ring.length - 1)] = index;
-            size++;
-        }
-
-        long get(int i) {
-            return ring[(head + i) & (ring.length - 1)];
-        }
-
-        long first() {
-            return get(0);
-        }
-
-        void removeFirst() {
-            head = (head + 1) & (ring.length - 1);
-            size--;
-        }
-
-        boolean isEmpty() {
-            return size == 0;
-        }
-
-        int size() {
-            return size;
-        }
-
-        void clear() {
-            head = 0;
-            size = 0;
         }
     }
 }

@@ -13,7 +13,7 @@ class IndexQueueTest {
     void matchesADequeThroughWrapAroundAndGrowth() {
         long seed = 20261123L;
         SplittableRandom rnd = new SplittableRandom(seed);
-        Leader.IndexQueue q = new Leader.IndexQueue();
+        IndexQueue q = new IndexQueue();
         ArrayDeque<Long> model = new ArrayDeque<>();
         long next = 1;
         for (int step = 0; step < 20_000; step++) {
