@@ -299,23 +299,14 @@ public final class PeerTransport implements AutoCloseable {
   }
 
   /**
-   * Per-peer byte counts (frame plus its 4-byte length prefix), called on Netty threads: must
-   * only bump a pre-registered counter. The transport treats frames as opaque, so the receiving
-   * side is attributed by {@code senderOf}, which the node that knows the message format supplies.
+   * Bytes sent per peer (frame plus its 4-byte length prefix), called on Netty threads: must only
+   * bump a pre-registered counter. Received bytes are not counted here: the transport treats
+   * frames as opaque, so only the node, which decodes them, knows who sent one.
    */
   public interface Traffic {
-    Traffic NONE = new Traffic() {
-      @Override
-      public void sent(long peerId, int bytes) {}
-
-      @Override
-      public void received(byte[] frame, int bytes) {}
-    };
+    Traffic NONE = (peerId, bytes) -> { };
 
     void sent(long peerId, int bytes);
-
-    /** {@code frame} as delivered to the inbound consumer (read-only). */
-    void received(byte[] frame, int bytes);
   }
 
   public void setTraffic(Traffic traffic) {
@@ -464,7 +455,6 @@ public final class PeerTransport implements AutoCloseable {
         return; // a ping: the Ponger answered it
       }
       byte[] bytes = ByteBufUtil.getBytes(frame);
-      traffic.received(bytes, bytes.length + Frames.LENGTH_BYTES);
       try {
         inbound.accept(bytes, ctx.channel().remoteAddress());
       } catch (RuntimeException e) {
