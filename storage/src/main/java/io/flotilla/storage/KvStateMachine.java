@@ -62,6 +62,10 @@ public final class KvStateMachine implements AutoCloseable {
   private SessionTable sessions;
   private volatile long appliedIndex;
   private volatile long appliedTerm;
+  /** See {@link #membersVersion()}; written by the one applying thread (or install, exclusively). */
+  private volatile long membersVersion;
+  /** Member records applied by the batch in progress; touched only by the applying thread. */
+  private int memberRecordsInBatch;
   private volatile boolean failed;
   private volatile boolean closed;
 
@@ -115,6 +119,16 @@ public final class KvStateMachine implements AutoCloseable {
   /** The term of the entry at {@link #appliedIndex()} (0 for a fresh state machine). */
   public long appliedTerm() {
     return appliedTerm;
+  }
+
+  /**
+   * A counter that moves whenever {@link #members()} may have changed: once per member record
+   * applied (a valid one: a refused record changes nothing), and on every snapshot install. Not
+   * persisted (it starts at 0 on open) and not replicated: the driver compares it before and after
+   * an apply to learn whether to reload the member table, without knowing the Command format.
+   */
+  public long membersVersion() {
+    return membersVersion;
   }
 
   /** Number of live sessions (for metrics and tests). */
@@ -171,6 +185,7 @@ public final class KvStateMachine implements AutoCloseable {
   private List<Result> applyBatch(List<CommittedCommand> entries, long applied) {
     List<Result> results = new ArrayList<>(entries.size());
     CommittedCommand lastApplied = null;
+    memberRecordsInBatch = 0;
     try (WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
          ReadOptions readOptions = new ReadOptions()) {
       ColumnView data = new BatchColumn(store.db, batch, store.data, readOptions);
@@ -194,6 +209,11 @@ public final class KvStateMachine implements AutoCloseable {
     }
     appliedTerm = lastApplied.term();
     appliedIndex = lastApplied.index();
+    if (memberRecordsInBatch > 0) {
+      // Published after the batch is readable, like the applied index: a reader that sees the new
+      // version finds the new records in members().
+      membersVersion += memberRecordsInBatch;
+    }
     return results;
   }
 
@@ -213,6 +233,7 @@ public final class KvStateMachine implements AutoCloseable {
         return Results.error(Error.Code.INVALID_ARGUMENT, "member record needs an id and a peer address");
       }
       meta.put(Keys.memberKey(m.getId()), m.toByteArray());
+      memberRecordsInBatch++;
       return Results.NOOP;
     }
     long clientId = command.getClientId();
@@ -491,6 +512,7 @@ public final class KvStateMachine implements AutoCloseable {
       RocksStore old = store;
       old.close();
       adopt(fresh);
+      membersVersion++; // the member table is the snapshot's now
       try {
         FsUtil.deleteRecursively(old.dir);
       } catch (IOException e) {

@@ -52,4 +52,30 @@ class MemberRecordsTest {
       assertThat(sm.appliedIndex()).isEqualTo(2);
     }
   }
+
+  @Test
+  void membersVersionMovesExactlyWhenTheMemberTableMayHaveChanged() throws Exception {
+    SnapshotMeta meta;
+    try (KvStateMachine sm = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults())) {
+      assertThat(sm.membersVersion()).isZero();
+      // User writes, no-ops, a refused record, and a malformed command that starts with the tag
+      // byte of a member record (field 15, length-delimited): the table is unchanged.
+      sm.apply(List.of(new CommittedCommand(1, 1, Cmds.put("k", "v").toByteArray()),
+          new CommittedCommand(2, 1, new byte[0]), member(3, 0, "n:1", "n:2"),
+          new CommittedCommand(4, 1, new byte[] {(byte) 0x7a, 1, 2})));
+      assertThat(sm.membersVersion()).isZero();
+      sm.apply(List.of(member(5, 2, "n2:1", "n2:2"), new CommittedCommand(6, 1, Cmds.put("a", "b").toByteArray()),
+          member(7, 3, "n3:1", "n3:2")));
+      assertThat(sm.membersVersion()).isEqualTo(2);
+      // Entries already applied are skipped: nothing moves.
+      sm.apply(List.of(member(7, 4, "n4:1", "n4:2")));
+      assertThat(sm.membersVersion()).isEqualTo(2);
+      meta = sm.createSnapshot(tmp.resolve("snap"));
+    }
+    try (KvStateMachine other = KvStateMachine.open(tmp.resolve("b"), StorageOptions.defaults())) {
+      other.installSnapshot(meta.dir());
+      assertThat(other.membersVersion()).isEqualTo(1);
+      assertThat(other.members().keySet()).containsExactly(2L, 3L);
+    }
+  }
 }

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -25,8 +26,15 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -36,16 +44,22 @@ import org.slf4j.LoggerFactory;
  * The admin HTTP port: {@code GET /health} (200 "ok" or 503), {@code GET /status} (JSON of
  * whatever the node reports), {@code GET /metrics} (Prometheus text from Micrometer). Read-only,
  * except {@code /fault} on a node started with fault injection enabled (tests and chaos runs).
+ *
+ * <p>The status source answers with a future and is never waited for on the event loop: a slow
+ * status (the node hashes its whole state) leaves {@code /health} and {@code /metrics} answering.
  */
 public final class AdminServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
   private static final int MAX_REQUEST_BYTES = 64 * 1024;
   static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-  /** What the admin port shows; {@code faults} is null unless fault injection is enabled. */
-  public record Sources(BooleanSupplier healthy, Supplier<Object> status,
+  /**
+   * What the admin port shows; {@code faults} is null unless fault injection is enabled.
+   * {@code status} starts building the status object (serialized as JSON) and returns at once.
+   */
+  public record Sources(BooleanSupplier healthy, Supplier<CompletableFuture<?>> status,
       PrometheusMeterRegistry metrics, FaultControl faults) {
-    public Sources(BooleanSupplier healthy, Supplier<Object> status,
+    public Sources(BooleanSupplier healthy, Supplier<CompletableFuture<?>> status,
         PrometheusMeterRegistry metrics) {
       this(healthy, status, metrics, null);
     }
@@ -56,9 +70,9 @@ public final class AdminServer implements AutoCloseable {
    * {@code --enable-fault-injection}: drop the frames this node sends to some peers.
    */
   public interface FaultControl {
-    void dropFramesTo(java.util.Set<Long> peers);
+    void dropFramesTo(Set<Long> peers);
 
-    java.util.Set<Long> droppingFramesTo();
+    Set<Long> droppingFramesTo();
 
     long framesDroppedByFault();
 
@@ -80,17 +94,16 @@ public final class AdminServer implements AutoCloseable {
 
   /**
    * Starts on a network thread of its own: {@code /health} and {@code /status} then answer
-   * whatever load the client port is under, and a slow {@code /status} (it waits up to 2 s for
-   * the Raft loop) cannot hold up peer traffic either.
+   * whatever load the client port is under.
    */
   public static AdminServer start(InetSocketAddress address, Sources sources)
       throws InterruptedException {
-    EventLoopGroup group = new io.netty.channel.nio.NioEventLoopGroup(1,
-        new io.netty.util.concurrent.DefaultThreadFactory("flotilla-admin"));
+    EventLoopGroup group = new NioEventLoopGroup(1,
+        new DefaultThreadFactory("flotilla-admin"));
     try {
       return new AdminServer(bind(address, group, group, sources), group);
     } catch (InterruptedException | RuntimeException e) {
-      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw e;
     }
   }
@@ -127,7 +140,7 @@ public final class AdminServer implements AutoCloseable {
   public void close() {
     channel.close().syncUninterruptibly();
     if (ownGroup != null) {
-      ownGroup.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+      ownGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
 
@@ -163,8 +176,7 @@ public final class AdminServer implements AutoCloseable {
             send(ctx, req, ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
                 "text/plain", ok ? "ok\n" : "unhealthy\n");
           }
-          case "/status" -> send(ctx, req, HttpResponseStatus.OK, "application/json",
-              json.writeValueAsString(sources.status().get()) + "\n");
+          case "/status" -> status(ctx, req);
           case "/metrics" -> send(ctx, req, HttpResponseStatus.OK, PROMETHEUS_CONTENT_TYPE,
               sources.metrics().scrape());
           default -> send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain",
@@ -174,6 +186,36 @@ public final class AdminServer implements AutoCloseable {
         LOG.warn("admin request {} failed", path, e);
         send(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
       }
+    }
+
+    /**
+     * Answers once the status source completes, from whichever thread completes it. Until then the
+     * connection reads nothing more, so that answers on a keep-alive connection stay in order.
+     */
+    private void status(ChannelHandlerContext ctx, FullHttpRequest req) {
+      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      CompletableFuture<?> status;
+      try {
+        status = sources.status().get();
+      } catch (RuntimeException e) {
+        status = CompletableFuture.failedFuture(e);
+      }
+      ctx.channel().config().setAutoRead(false);
+      status.whenComplete((s, t) -> {
+        try {
+          if (t == null) {
+            send(ctx, keepAlive, HttpResponseStatus.OK, "application/json", json.writeValueAsString(s) + "\n");
+            return;
+          }
+          LOG.warn("admin request /status failed", t);
+          send(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", t + "\n");
+        } catch (Exception e) {
+          LOG.warn("admin request /status failed", e);
+          send(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
+        } finally {
+          ctx.channel().config().setAutoRead(true);
+        }
+      });
     }
 
     /**
@@ -189,7 +231,7 @@ public final class AdminServer implements AutoCloseable {
       }
       FaultControl f = sources.faults();
       if (req.method() == HttpMethod.POST && uri.parameters().containsKey("stall-raft-ms")) {
-        java.util.List<String> ms = uri.parameters().get("stall-raft-ms");
+        List<String> ms = uri.parameters().get("stall-raft-ms");
         long millis;
         try {
           millis = ms.size() == 1 ? Long.parseLong(ms.get(0).trim()) : -1;
@@ -207,13 +249,13 @@ public final class AdminServer implements AutoCloseable {
         return;
       }
       if (req.method() == HttpMethod.POST) {
-        java.util.List<String> spec = uri.parameters().get("drop-to");
+        List<String> spec = uri.parameters().get("drop-to");
         if (spec == null || spec.size() != 1) {
           send(ctx, req, HttpResponseStatus.BAD_REQUEST, "text/plain",
               "expected exactly one drop-to=ID,ID,... (empty heals)\n");
           return;
         }
-        java.util.Set<Long> ids = new java.util.TreeSet<>();
+        Set<Long> ids = new TreeSet<>();
         for (String part : spec.get(0).split(",")) {
           if (part.isBlank()) {
             continue;
@@ -234,7 +276,7 @@ public final class AdminServer implements AutoCloseable {
       }
       try {
         send(ctx, req, HttpResponseStatus.OK, "application/json", json.writeValueAsString(
-            java.util.Map.of("dropTo", new java.util.TreeSet<>(f.droppingFramesTo()),
+            Map.of("dropTo", new TreeSet<>(f.droppingFramesTo()),
                 "framesDropped", f.framesDroppedByFault())) + "\n");
       } catch (Exception e) {
         send(ctx, req, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
@@ -243,11 +285,15 @@ public final class AdminServer implements AutoCloseable {
 
     private static void send(ChannelHandlerContext ctx, FullHttpRequest req,
         HttpResponseStatus status, String contentType, String body) {
+      send(ctx, HttpUtil.isKeepAlive(req), status, contentType, body);
+    }
+
+    private static void send(ChannelHandlerContext ctx, boolean keepAlive,
+        HttpResponseStatus status, String contentType, String body) {
       FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
           Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
       resp.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
       HttpUtil.setContentLength(resp, resp.content().readableBytes());
-      boolean keepAlive = HttpUtil.isKeepAlive(req);
       if (keepAlive) {
         resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         ctx.writeAndFlush(resp);

@@ -4,16 +4,19 @@ import com.google.protobuf.ByteString;
 import io.flotilla.client.proto.CasRequest;
 import io.flotilla.client.proto.CasResult;
 import io.flotilla.client.proto.Compare;
+import io.flotilla.client.proto.Consistency;
 import io.flotilla.client.proto.DeleteResult;
 import io.flotilla.client.proto.Error;
 import io.flotilla.client.proto.GetResult;
 import io.flotilla.client.proto.IncrResult;
 import io.flotilla.client.proto.KeyValue;
+import io.flotilla.client.proto.PutRequest;
 import io.flotilla.client.proto.PutResult;
 import io.flotilla.client.proto.Request;
 import io.flotilla.client.proto.Response;
 import io.flotilla.client.proto.ScanResult;
 import io.flotilla.client.proto.TxnOp;
+import io.flotilla.client.proto.TxnRequest;
 import io.flotilla.client.proto.TxnResult;
 import io.flotilla.storage.KvPair;
 import io.flotilla.storage.StorageOptions;
@@ -164,7 +167,7 @@ public final class KvTranslator {
         checkKey(r.getGet().getKey());
       }
       int consistency = r.hasGet() ? r.getGet().getConsistencyValue() : r.getScan().getConsistencyValue();
-      if (io.flotilla.client.proto.Consistency.forNumber(consistency) == null) {
+      if (Consistency.forNumber(consistency) == null) {
         // Served as if it were some known level, an unknown value could be weaker than the
         // client meant (a newer client's level, say): refuse it instead.
         throw new Invalid(Error.Code.INVALID_ARGUMENT, "unknown consistency " + consistency
@@ -181,7 +184,7 @@ public final class KvTranslator {
         .setError(Error.newBuilder().setCode(code).setMessage(message)).build();
   }
 
-  private Txn.Builder txn(io.flotilla.client.proto.TxnRequest t) throws Invalid {
+  private Txn.Builder txn(TxnRequest t) throws Invalid {
     int ops = t.getComparesCount() + t.getSuccessCount() + t.getFailureCount();
     if (ops > limits.maxTxnOps()) {
       throw new Invalid(Error.Code.TOO_LARGE, "transaction has " + ops + " compares and ops; the"
@@ -226,7 +229,7 @@ public final class KvTranslator {
     };
   }
 
-  private static Put put(io.flotilla.client.proto.PutRequest p) {
+  private static Put put(PutRequest p) {
     return Put.newBuilder().setKey(p.getKey()).setValue(p.getValue()).build();
   }
 

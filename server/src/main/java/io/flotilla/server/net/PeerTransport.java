@@ -9,12 +9,12 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -25,12 +25,16 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -151,11 +155,11 @@ public final class PeerTransport implements AutoCloseable {
    * node was started with fault injection enabled): frames to these peers are dropped, as a
    * network partition would. Empty in production, so the check costs one volatile read.
    */
-  private volatile java.util.Set<Long> dropTo = java.util.Set.of();
+  private volatile Set<Long> dropTo = Set.of();
   private final AtomicLong framesDroppedByFault = new AtomicLong();
   /** Byte counts per peer, for metrics; a no-op until {@link #setTraffic} is called. */
   private volatile Traffic traffic = Traffic.NONE;
-  private final java.util.List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
@@ -234,8 +238,8 @@ public final class PeerTransport implements AutoCloseable {
   }
 
   /** The peers with a link. */
-  public java.util.Set<Long> peers() {
-    return java.util.Set.copyOf(links.keySet());
+  public Set<Long> peers() {
+    return Set.copyOf(links.keySet());
   }
 
   /** Queues a frame for {@code nodeId}; never blocks. Unknown peers and overflow drop the frame. */
@@ -267,13 +271,13 @@ public final class PeerTransport implements AutoCloseable {
    * the one in flight is still on its way, and its answer moves the leader on (docs/raft.md,
    * "Snapshots to a slow follower"). Called from one thread (the Raft loop).
    */
-  public boolean sendSnapshot(long nodeId, java.util.function.Supplier<java.util.List<byte[]>> chunks) {
+  public boolean sendSnapshot(long nodeId, Supplier<List<byte[]>> chunks) {
     PeerLink link = links.get(nodeId);
     if (link != null && !closed && link.snapshotInFlight()) {
       snapshotsRefused.incrementAndGet();
       return false;
     }
-    java.util.List<byte[]> frames = chunks.get();
+    List<byte[]> frames = chunks.get();
     if (frames.isEmpty() || frames.stream().anyMatch(f -> f.length == 0)) {
       throw new IllegalArgumentException("a snapshot is at least one non-empty chunk");
     }
@@ -299,23 +303,14 @@ public final class PeerTransport implements AutoCloseable {
   }
 
   /**
-   * Per-peer byte counts (frame plus its 4-byte length prefix), called on Netty threads: must
-   * only bump a pre-registered counter. The transport treats frames as opaque, so the receiving
-   * side is attributed by {@code senderOf}, which the node that knows the message format supplies.
+   * Bytes sent per peer (frame plus its 4-byte length prefix), called on Netty threads: must only
+   * bump a pre-registered counter. Received bytes are not counted here: the transport treats
+   * frames as opaque, so only the node, which decodes them, knows who sent one.
    */
   public interface Traffic {
-    Traffic NONE = new Traffic() {
-      @Override
-      public void sent(long peerId, int bytes) {}
-
-      @Override
-      public void received(byte[] frame, int bytes) {}
-    };
+    Traffic NONE = (peerId, bytes) -> { };
 
     void sent(long peerId, int bytes);
-
-    /** {@code frame} as delivered to the inbound consumer (read-only). */
-    void received(byte[] frame, int bytes);
   }
 
   public void setTraffic(Traffic traffic) {
@@ -378,12 +373,12 @@ public final class PeerTransport implements AutoCloseable {
    * Drops every frame this node sends to {@code peers} from now on (an empty set heals). One
    * direction only: a two-way partition sets the drop on both sides. Fault injection only.
    */
-  public void dropFramesTo(java.util.Set<Long> peers) {
-    dropTo = java.util.Set.copyOf(peers);
+  public void dropFramesTo(Set<Long> peers) {
+    dropTo = Set.copyOf(peers);
   }
 
   /** The peers whose frames are being dropped by {@link #dropFramesTo}. */
-  public java.util.Set<Long> droppingFramesTo() {
+  public Set<Long> droppingFramesTo() {
     return dropTo;
   }
 
@@ -464,7 +459,6 @@ public final class PeerTransport implements AutoCloseable {
         return; // a ping: the Ponger answered it
       }
       byte[] bytes = ByteBufUtil.getBytes(frame);
-      traffic.received(bytes, bytes.length + Frames.LENGTH_BYTES);
       try {
         inbound.accept(bytes, ctx.channel().remoteAddress());
       } catch (RuntimeException e) {

@@ -3,7 +3,7 @@ package io.flotilla.server.node;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.storage.WalRaftStorage;
-import io.flotilla.server.net.PeerTransport;
+import io.flotilla.server.net.RequestHandler;
 import io.flotilla.wal.WalListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -105,8 +106,8 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
     for (Op op : Op.values()) {
       requests.put(op, Timer.builder("flotilla.client.requests").tag("op", op.name().toLowerCase())
           .description("client requests by operation, from decoded to response ready")
-          .publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofNanos(50_000))
-          .maximumExpectedValue(java.time.Duration.ofSeconds(10)).register(r));
+          .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(50_000))
+          .maximumExpectedValue(Duration.ofSeconds(10)).register(r));
     }
     requestErrors = Counter.builder("flotilla.client.errors").description("client requests answered with an error")
         .register(r);
@@ -120,7 +121,7 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
 
   private static Timer timer(MeterRegistry r, String name, String description) {
     return Timer.builder(name).description(description).publishPercentileHistogram()
-        .minimumExpectedValue(java.time.Duration.ofNanos(10_000)).maximumExpectedValue(java.time.Duration.ofSeconds(10))
+        .minimumExpectedValue(Duration.ofNanos(10_000)).maximumExpectedValue(Duration.ofSeconds(10))
         .register(r);
   }
 
@@ -140,78 +141,6 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
     gauge(r, "flotilla.wal.recovery.cut.entries", storage, st -> st.recoveryFenceAtOpen().isUp()
         ? st.recoveryFenceAtOpen().untilIndex() - st.recoveryFenceAtOpen().fromIndex() + 1 : 0,
         "entries the WAL's recovery may have cut at this start (an upper bound; 0: none)");
-  }
-
-  /**
-   * Bytes sent to and received from each peer: {@code flotilla_peer_sent_bytes_total{peer}} and
-   * {@code flotilla_peer_received_bytes_total{peer}}, registered up front for every member but
-   * {@code self}; frames from a node that is not a member count under peer="other".
-   */
-  static void bindPeers(MeterRegistry r, PeerTransport peers, java.util.Set<Long> members, long self) {
-    // Peers that join later get their series on first traffic; known ones show up at zero at once.
-    Map<Long, Counter[]> byPeer = new java.util.concurrent.ConcurrentHashMap<>();
-    for (long id : members) {
-      if (id != self) {
-        byPeer.put(id, peerCounters(r, Long.toString(id)));
-      }
-    }
-    // Bounded: a sender id comes from the frame itself, and a garbage one must not mint series.
-    java.util.function.LongFunction<Counter[]> of = id -> {
-      Counter[] known = byPeer.get(id);
-      if (known != null) {
-        return known;
-      }
-      return id <= 0 || id == self || byPeer.size() >= 64
-          ? byPeer.computeIfAbsent(0L, k -> peerCounters(r, "other"))
-          : byPeer.computeIfAbsent(id, k -> peerCounters(r, Long.toString(k)));
-    };
-    peers.setTraffic(new PeerTransport.Traffic() {
-      @Override
-      public void sent(long peerId, int bytes) {
-        of.apply(peerId)[0].increment(bytes);
-      }
-
-      @Override
-      public void received(byte[] frame, int bytes) {
-        of.apply(senderOf(frame))[1].increment(bytes);
-      }
-    });
-  }
-
-  private static Counter[] peerCounters(MeterRegistry r, String peer) {
-    return new Counter[] {
-        Counter.builder("flotilla.peer.sent").baseUnit("bytes").tag("peer", peer)
-            .description("bytes of Raft frames (with length prefix) queued to this peer's connection").register(r),
-        Counter.builder("flotilla.peer.received").baseUnit("bytes").tag("peer", peer)
-            .description("bytes of Raft frames (with length prefix) received from this peer").register(r)};
-  }
-
-  /**
-   * The sender of a peer frame without decoding it: a Raft message (raft.proto RaftMessage) or a
-   * snapshot chunk (a 0 byte, then SnapshotChunk) both carry {@code from} as field 2, a varint,
-   * after {@code group_id} (field 1). -1 when it cannot be read.
-   */
-  static long senderOf(byte[] frame) {
-    try {
-      int off = frame.length > 0 && frame[0] == 0 ? 1 : 0;
-      // (offset, length): a chunk frame's body is one byte shorter than the frame. With the frame's
-      // length here a short chunk was read past its end, and the exception closed the connection.
-      com.google.protobuf.CodedInputStream in = com.google.protobuf.CodedInputStream.newInstance(frame, off,
-          frame.length - off);
-      for (int i = 0; i < 2; i++) {
-        int tag = in.readTag();
-        if (tag == (2 << 3)) {
-          return in.readUInt64();
-        }
-        if (tag != (1 << 3)) {
-          return -1;
-        }
-        in.readUInt64();
-      }
-      return -1;
-    } catch (IOException e) {
-      return -1;
-    }
   }
 
   private static <T> void gauge(MeterRegistry r, String name, T obj, ToDoubleFunction<T> f, String description) {
@@ -311,12 +240,32 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
 
   // ---------------------------------------------------------------------------- client port
 
-  long requestStarted() {
+  /** {@code handler}, each request timed by operation and counted (errors, in flight). */
+  RequestHandler timed(RequestHandler handler) {
+    return r -> {
+      long started = requestStarted();
+      Op op = switch (r.getOpCase()) {
+        case PUT -> Op.PUT;
+        case GET -> Op.GET;
+        case DELETE -> Op.DELETE;
+        case CAS -> Op.CAS;
+        case INCR -> Op.INCR;
+        case SCAN -> Op.SCAN;
+        case TXN -> Op.TXN;
+        case STATUS -> Op.STATUS;
+        default -> Op.OTHER;
+      };
+      return handler.handle(r).whenComplete((resp, t) ->
+          requestDone(op, started, t != null || resp == null || resp.hasError()));
+    };
+  }
+
+  private long requestStarted() {
     inFlight.incrementAndGet();
     return System.nanoTime();
   }
 
-  void requestDone(Op op, long startNanos, boolean error) {
+  private void requestDone(Op op, long startNanos, boolean error) {
     inFlight.decrementAndGet();
     requests.get(op).record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
     if (error) {

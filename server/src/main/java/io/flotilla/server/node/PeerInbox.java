@@ -1,12 +1,15 @@
 package io.flotilla.server.node;
 
+import io.flotilla.client.wire.Frames;
 import io.flotilla.raft.DropReason;
 import io.flotilla.raft.Message;
 import io.flotilla.raft.MessageValidator;
-import io.flotilla.raft.codec.MessageCodec;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.node.SnapshotChunker;
 import io.flotilla.raft.node.SnapshotChunker.Assembler;
+import io.flotilla.raft.node.SnapshotChunker.SnapshotChunk;
+import io.flotilla.server.proto.PeerFrame;
+import io.flotilla.server.store.Replica;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.SocketAddress;
@@ -14,38 +17,47 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The peer port's inbound path: what kind of frame, decode, validate, reassemble snapshot chunks,
- * deliver to the Raft node. Nothing a peer sends is trusted: an invalid frame is dropped, counted
- * ({@code flotilla_peer_dropped_total{reason}}, docs/metrics.md) and logged with the remote address
- * at a bounded rate, and the node carries on. Stateless checks run here on the network thread, so
- * junk never queues for the Raft loop; checks against the node's state (is the sender a member, is
- * a claimed match within the log) run in the core, which hands the reason back on the loop.
- *
- * <p>A peer frame is a Raft message (protobuf {@code RaftMessage}) or, marked by a leading zero
- * byte (a tag protobuf never writes first), a snapshot chunk. Thread-safe.
+ * The peer port's inbound path: decode the {@link PeerFrames envelope} and its body, count the
+ * bytes against the sender, route by group id to this node's replica of that group, validate,
+ * reassemble snapshot chunks, deliver to the replica's Raft node. Nothing a peer sends is trusted:
+ * an invalid frame is dropped, counted ({@code flotilla_peer_dropped_total{reason}},
+ * docs/metrics.md) and logged with the remote address at a bounded rate, and the node carries on.
+ * A frame for a group this node holds no replica of is dropped as {@link DropReason#MISROUTED}.
+ * Stateless checks run here on the network thread, so junk never queues for a Raft loop; checks
+ * against a replica's state (is the sender a member, is a claimed match within the log) run in
+ * its core, which hands the reason back on its loop. Thread-safe.
  */
 final class PeerInbox {
   private static final Logger LOG = LoggerFactory.getLogger(PeerInbox.class);
-  static final byte CHUNK_FRAME = 0;
   /** A partial snapshot that has received nothing for this long was abandoned by its sender. */
   private static final long ABANDON_AFTER_NANOS = TimeUnit.SECONDS.toNanos(30);
+  /** The sender of a frame whose body did not decode: its bytes count under peer="other". */
+  private static final long UNKNOWN_SENDER = -1;
 
-  private final long groupId;
   private final long self;
+  private final LongFunction<Replica> replicas;
+  private final PeerTraffic traffic;
+  /** Node-wide: all partial snapshots together stay within one budget, whatever groups they are for. */
   private final Assembler assembler;
   private final Map<DropReason, Counter> dropped = new EnumMap<>(DropReason.class);
   private final RateLimitedLog logLimit = new RateLimitedLog(20, TimeUnit.SECONDS.toNanos(1), System::nanoTime);
-  /** Set once the node is built (the transport starts first); frames before that are ignored. */
-  private volatile RaftNode raft;
+  /** Set once the replicas are built (the transport starts first); frames before that are ignored. */
+  private volatile boolean open;
 
-  /** @param snapshotBudgetBytes bytes of partial snapshots held at once, node-wide */
-  PeerInbox(long groupId, long self, long snapshotBudgetBytes, MeterRegistry registry) {
-    this.groupId = groupId;
+  /**
+   * @param replicas            this node's replica of a group id, or null when it holds none
+   * @param snapshotBudgetBytes bytes of partial snapshots held at once, node-wide
+   */
+  PeerInbox(long self, LongFunction<Replica> replicas, long snapshotBudgetBytes, PeerTraffic traffic,
+      MeterRegistry registry) {
     this.self = self;
+    this.replicas = replicas;
+    this.traffic = traffic;
     this.assembler = new Assembler(snapshotBudgetBytes, ABANDON_AFTER_NANOS, System::nanoTime);
     for (DropReason r : DropReason.values()) {
       dropped.put(r, Counter.builder("flotilla.peer.dropped").tag("reason", r.tag())
@@ -53,51 +65,87 @@ final class PeerInbox {
     }
   }
 
-  void attach(RaftNode node) {
-    this.raft = node;
+  /** From now on frames are routed to the replicas. */
+  void open() {
+    this.open = true;
   }
 
   /** On a network thread: one frame from the peer connection at {@code remote}. */
   void accept(byte[] frame, SocketAddress remote) {
-    RaftNode node = raft;
-    if (node == null) {
-      return; // still starting: as if lost in transit
-    }
-    if (frame.length > 0 && frame[0] == CHUNK_FRAME) {
-      acceptChunk(node, frame, remote);
-      return;
-    }
-    Message m;
+    int bytes = frame.length + Frames.LENGTH_BYTES;
+    PeerFrame envelope;
     try {
-      m = MessageCodec.decode(frame);
-    } catch (Exception e) { // InvalidProtocolBufferException, or a value no record accepts
-      drop(DropReason.UNDECODABLE, remote, frame.length + " bytes: " + e.getMessage());
+      envelope = PeerFrames.decode(frame);
+    } catch (Exception e) { // InvalidProtocolBufferException
+      traffic.received(UNKNOWN_SENDER, bytes);
+      undecodable(remote, "frame of " + frame.length + " bytes: " + e.getMessage());
       return;
     }
-    deliver(node, m, remote);
+    switch (envelope.getBodyCase()) {
+      case RAFT_MESSAGE -> {
+        Message m;
+        try {
+          m = PeerFrames.message(envelope.getRaftMessage());
+        } catch (Exception e) { // bad protobuf, or a value no message record accepts
+          traffic.received(UNKNOWN_SENDER, bytes);
+          undecodable(remote, "Raft message of " + frame.length + " bytes: " + e.getMessage());
+          return;
+        }
+        traffic.received(m.from(), bytes);
+        Replica replica = route(envelope.getGroupId(), remote, describe(m));
+        if (replica != null) {
+          deliver(replica, m, remote);
+        }
+      }
+      case SNAPSHOT_CHUNK -> {
+        SnapshotChunk chunk;
+        try {
+          chunk = PeerFrames.chunk(envelope.getSnapshotChunk());
+        } catch (Exception e) {
+          traffic.received(UNKNOWN_SENDER, bytes);
+          undecodable(remote, "snapshot chunk frame of " + frame.length + " bytes: " + e.getMessage());
+          return;
+        }
+        traffic.received(chunk.from(), bytes);
+        String what = "snapshot chunk from " + chunk.from() + " term " + chunk.term() + " at " + chunk.offset();
+        Replica replica = route(envelope.getGroupId(), remote, what);
+        if (replica != null) {
+          acceptChunk(replica, chunk, remote, what);
+        }
+      }
+      default -> { // BODY_NOT_SET: no body, or only one this node does not know
+        traffic.received(UNKNOWN_SENDER, bytes);
+        undecodable(remote, "frame of " + frame.length + " bytes without a known body");
+      }
+    }
   }
 
-  private void deliver(RaftNode node, Message m, SocketAddress remote) {
-    Optional<DropReason> invalid = MessageValidator.validate(m, groupId, self);
+  /** This node's replica of {@code groupId}; null (dropped, or still starting) when there is none. */
+  private Replica route(long groupId, SocketAddress remote, String what) {
+    if (!open) {
+      return null; // still starting: as if lost in transit
+    }
+    Replica replica = replicas.apply(groupId);
+    if (replica == null) {
+      drop(DropReason.MISROUTED, remote, what + " for group " + groupId + ", which this node holds no replica of");
+    }
+    return replica;
+  }
+
+  private void deliver(Replica replica, Message m, SocketAddress remote) {
+    Optional<DropReason> invalid = MessageValidator.validate(m, replica.groupId(), self);
     if (invalid.isPresent()) {
       drop(invalid.get(), remote, describe(m));
       return;
     }
-    node.deliver(m, reason -> drop(reason, remote, describe(m)));
+    replica.raft().deliver(m, reason -> drop(reason, remote, describe(m)));
   }
 
-  private void acceptChunk(RaftNode node, byte[] frame, SocketAddress remote) {
-    SnapshotChunker.SnapshotChunk chunk;
-    try {
-      chunk = SnapshotChunker.decode(java.util.Arrays.copyOfRange(frame, 1, frame.length));
-    } catch (Exception e) {
-      drop(DropReason.UNDECODABLE, remote, "snapshot chunk of " + frame.length + " bytes: " + e.getMessage());
-      return;
-    }
+  private void acceptChunk(Replica replica, SnapshotChunk chunk, SocketAddress remote, String what) {
+    RaftNode node = replica.raft();
     // The node's view is a loop round old at most; a chunk refused for that is resent by the leader.
-    Optional<DropReason> sender = SnapshotChunker.checkSender(chunk, groupId, self, node.leaderId(), node.term(),
-        node.configuration());
-    String what = "snapshot chunk from " + chunk.from() + " term " + chunk.term() + " at " + chunk.offset();
+    Optional<DropReason> sender = SnapshotChunker.checkSender(chunk, replica.groupId(), self, node.leaderId(),
+        node.term(), node.configuration());
     if (sender.isPresent()) {
       drop(sender.get(), remote, what);
       return;
@@ -107,7 +155,7 @@ final class PeerInbox {
       outcome = assembler.offer(chunk);
     }
     if (outcome instanceof Assembler.Complete done) {
-      deliver(node, done.message(), remote);
+      deliver(replica, done.message(), remote);
     } else if (outcome instanceof Assembler.Dropped d) {
       drop(d.reason(), remote, what);
     }
@@ -115,6 +163,13 @@ final class PeerInbox {
 
   private static String describe(Message m) {
     return m.getClass().getSimpleName() + " from " + m.from() + " to " + m.to() + " term " + m.term();
+  }
+
+  /** Drops undecodable input; before the node has started it is ignored, like every frame then. */
+  private void undecodable(SocketAddress remote, String what) {
+    if (open) {
+      drop(DropReason.UNDECODABLE, remote, what);
+    }
   }
 
   private void drop(DropReason reason, SocketAddress remote, String what) {

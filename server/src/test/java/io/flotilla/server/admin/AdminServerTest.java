@@ -11,7 +11,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -31,8 +33,8 @@ class AdminServerTest {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     registry.counter("flotilla.test.requests").increment(3);
     admin = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
-        new AdminServer.Sources(healthy::get, () -> Map.of("nodeId", 1, "role", "LEADER"),
-            registry));
+        new AdminServer.Sources(healthy::get,
+            () -> CompletableFuture.completedFuture(Map.of("nodeId", 1, "role", "LEADER")), registry));
   }
 
   @AfterEach
@@ -119,7 +121,7 @@ class AdminServerTest {
       }
     };
     AdminServer withFaults = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
-        new AdminServer.Sources(healthy::get, () -> Map.of(), registry, faults));
+        new AdminServer.Sources(healthy::get, () -> CompletableFuture.completedFuture(Map.of()), registry, faults));
     try {
       HttpResponse<String> r = post(withFaults, "/fault?drop-to=3,2");
       assertThat(r.statusCode()).isEqualTo(200);
@@ -136,6 +138,44 @@ class AdminServerTest {
       assertThat(stalls).containsExactly(1500L);
     } finally {
       withFaults.close();
+    }
+  }
+
+  @Test
+  void healthAnswersWhileASlowStatusIsBeingBuilt() throws Exception {
+    CompletableFuture<Object> slow = new CompletableFuture<>();
+    AdminServer slowStatus = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
+        new AdminServer.Sources(healthy::get, () -> slow, registry));
+    try {
+      URI base = URI.create("http://127.0.0.1:" + slowStatus.localAddress().getPort());
+      CompletableFuture<HttpResponse<String>> status = http.sendAsync(
+          HttpRequest.newBuilder(base.resolve("/status")).build(), HttpResponse.BodyHandlers.ofString());
+      // The one event loop of this server is free while the status is pending: /health and
+      // /metrics (on other connections) answer at once.
+      HttpResponse<String> health = http.send(HttpRequest.newBuilder(base.resolve("/health"))
+          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(http.send(HttpRequest.newBuilder(base.resolve("/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      assertThat(status).isNotDone();
+      slow.complete(Map.of("nodeId", 9));
+      HttpResponse<String> r = status.get(5, TimeUnit.SECONDS);
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).contains("\"nodeId\" : 9");
+      // A failed status is a 500, not a hung request.
+      AdminServer failing = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), group, group,
+          new AdminServer.Sources(healthy::get,
+              () -> CompletableFuture.failedFuture(new IllegalStateException("busy")), registry));
+      try {
+        HttpResponse<String> f = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + failing.localAddress().getPort() + "/status")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(f.statusCode()).isEqualTo(500);
+        assertThat(f.body()).contains("busy");
+      } finally {
+        failing.close();
+      }
+    } finally {
+      slowStatus.close();
     }
   }
 }

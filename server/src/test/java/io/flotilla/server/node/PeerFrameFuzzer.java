@@ -9,6 +9,7 @@ import io.flotilla.raft.codec.MessageCodec;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.node.SnapshotChunker;
 import io.flotilla.raft.proto.RaftMessage;
+import io.flotilla.server.proto.PeerFrame;
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -22,11 +23,13 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Sends random and mutated peer frames to one node's peer port over a connection of its own, as a
- * stray or broken peer would. What it sends is invalid by construction: garbage; messages that
+ * stray or broken peer would. What it sends is invalid by construction: garbage (as the whole frame,
+ * a malformed envelope, or as the body of a well-formed one); messages that
  * break a structural rule; messages a member never sends in that state (a match past the leader's
  * log, a heartbeat committing past any log, a second leader of the leader's term, a ReadIndex
  * answer from a node that is not the leader); misaddressed messages; answers and snapshot chunks
- * from strangers; bit-flipped, truncated and extended copies of all these.
+ * from strangers; frames for groups the node does not hold; bit-flipped, truncated and extended
+ * copies of all these (of the whole envelope, or of its body only).
  *
  * <p>What it never sends: a well-formed message that claims to come from a member in a plausible
  * state. Raft believes members (the peer port authenticates nobody, docs/protocol.md), so such a
@@ -151,35 +154,38 @@ final class PeerFrameFuzzer implements Runnable {
     byte[] frame;
     boolean deliberate = true; // built invalid on purpose (and from a member, some of them)
     if (kind < 12) {
-      frame = new byte[r.nextInt(300)];
-      r.nextBytes(frame);
-      if (frame.length > 0 && r.nextInt(3) == 0) {
-        frame[0] = PeerInbox.CHUNK_FRAME;
-      }
+      byte[] junk = new byte[r.nextInt(300)];
+      r.nextBytes(junk);
+      // Junk as the whole frame (a malformed envelope), or as a body in a well-formed one.
+      frame = switch (r.nextInt(3)) {
+        case 0 -> junk;
+        case 1 -> PeerFrame.newBuilder().setGroupId(1).setRaftMessage(ByteString.copyFrom(junk)).build().toByteArray();
+        default -> PeerFrame.newBuilder().setGroupId(1).setSnapshotChunk(ByteString.copyFrom(junk)).build().toByteArray();
+      };
       deliberate = false;
     } else if (kind < 27) {
-      frame = MessageCodec.encode(brokenAppend(x));
+      frame = envelope(brokenAppend(x));
     } else if (kind < 34) {
       // A match (or a rejected index) far past the leader's log, in its term.
-      frame = MessageCodec.encode(new Message.AppendEntriesResponse(1, x, self, term, r.nextBoolean(),
+      frame = envelope(new Message.AppendEntriesResponse(1, x, self, term, r.nextBoolean(),
           FAR + r.nextInt(1000), 0, 0));
     } else if (kind < 41) {
-      frame = MessageCodec.encode(new Message.Heartbeat(1, x, self, term + r.nextInt(2), FAR + r.nextInt(1000), 0));
+      frame = envelope(new Message.Heartbeat(1, x, self, term + r.nextInt(2), FAR + r.nextInt(1000), 0));
     } else if (kind < 47) {
       if (role != Role.LEADER) {
         return null;
       }
       // A second leader of the target's own term; prevLogIndex past any log, so that even if the
       // target stepped down meanwhile (same term) nothing of it can be appended.
-      frame = MessageCodec.encode(r.nextBoolean()
+      frame = envelope(r.nextBoolean()
           ? new Message.AppendEntries(1, x, self, term, FAR, Math.max(1, term), List.of(), 0)
           : new Message.Heartbeat(1, x, self, term, 0, 0));
     } else if (kind < 57) {
-      frame = MessageCodec.encode(misaddressed());
+      frame = envelope(misaddressed());
     } else if (kind < 69) {
       long from = stranger();
       long t = r.nextInt(4) == 0 ? Math.max(0, term - r.nextInt(2)) : term + 1 + r.nextInt(3);
-      frame = MessageCodec.encode(switch (r.nextInt(4)) {
+      frame = envelope(switch (r.nextInt(4)) {
         case 0 -> new Message.AppendEntriesResponse(1, from, self, t, true, r.nextInt(100), 0, 0);
         case 1 -> new Message.HeartbeatResponse(1, from, self, t, r.nextInt(10));
         case 2 -> new Message.RequestVoteResponse(1, from, self, t, true, r.nextBoolean());
@@ -192,19 +198,28 @@ final class PeerFrameFuzzer implements Runnable {
       }
       // A read index from a node that is not the leader: in a term far ahead, which no election
       // of this test reaches, so it can never pass for the leader's answer.
-      frame = MessageCodec.encode(new Message.ReadIndexResponse(1, notLeader, self, term + 1000 + r.nextInt(1000),
+      frame = envelope(new Message.ReadIndexResponse(1, notLeader, self, term + 1000 + r.nextInt(1000),
           1 + r.nextInt(50), 0));
     } else if (kind < 88) {
       frame = chunk();
     } else if (kind < 94) {
       frame = undecodable(x);
     } else {
-      return mutate(MessageCodec.encode(misaddressed()));
+      return mutate(envelope(misaddressed()));
     }
     if (r.nextInt(5) == 0) {
       return mutate(frame);
     }
     return deliberate ? frame : screened(frame);
+  }
+
+  /**
+   * {@code m} in the peer port's envelope. The envelope names the message's own group, except now
+   * and then a misaddressed message's goes in group 1's envelope: then the group inside is wrong.
+   */
+  private byte[] envelope(Message m) {
+    long group = m.groupId() != 1 && r.nextBoolean() ? 1 : m.groupId();
+    return PeerFrames.message(group, m);
   }
 
   /** AppendEntries from a member, in a term the target would take, breaking one structural rule. */
@@ -268,11 +283,7 @@ final class PeerFrameFuzzer implements Runnable {
     long offset = r.nextInt(3) == 0 ? r.nextLong() : r.nextBoolean() ? 0 : r.nextInt(1 << 20);
     var c = new SnapshotChunker.SnapshotChunk(1, from, r.nextInt(10) == 0 ? 3 + self : self, Math.max(1, t),
         1 + r.nextInt(1000), Math.max(1, t - r.nextInt(2)), offset, data, r.nextBoolean(), r.nextInt() | 1);
-    byte[] body = SnapshotChunker.encode(c);
-    byte[] frame = new byte[body.length + 1];
-    frame[0] = PeerInbox.CHUNK_FRAME;
-    System.arraycopy(body, 0, frame, 1, body.length);
-    return frame;
+    return PeerFrames.chunk(1, c);
   }
 
   /** Protobuf that parses but that no message record accepts. */
@@ -286,11 +297,33 @@ final class PeerFrameFuzzer implements Runnable {
           .addEntries(io.flotilla.raft.proto.Entry.newBuilder().setIndex(1).setTerm(1).setTypeValue(7)
               .setData(ByteString.copyFromUtf8("x"))));
     }
-    return b.build().toByteArray();
+    return PeerFrame.newBuilder().setGroupId(1).setRaftMessage(b.build().toByteString()).build().toByteArray();
   }
 
-  /** Flips bits, truncates or extends; the result is screened like any random frame. */
+  /**
+   * Flips bits, truncates or extends the whole frame (the envelope) or, half the time, only its
+   * body in an intact envelope; the result is screened like any random frame.
+   */
   private byte[] mutate(byte[] frame) {
+    if (r.nextBoolean()) {
+      try {
+        PeerFrame f = PeerFrame.parseFrom(frame);
+        if (f.hasRaftMessage()) {
+          return screened(f.toBuilder().setRaftMessage(ByteString.copyFrom(mutated(f.getRaftMessage().toByteArray())))
+              .build().toByteArray());
+        }
+        if (f.hasSnapshotChunk()) {
+          return screened(f.toBuilder().setSnapshotChunk(ByteString.copyFrom(mutated(f.getSnapshotChunk().toByteArray())))
+              .build().toByteArray());
+        }
+      } catch (IOException notAnEnvelope) {
+        // mutate it whole, below
+      }
+    }
+    return screened(mutated(frame));
+  }
+
+  private byte[] mutated(byte[] frame) {
     byte[] m = frame;
     switch (r.nextInt(3)) {
       case 0 -> {
@@ -307,7 +340,7 @@ final class PeerFrameFuzzer implements Runnable {
         }
       }
     }
-    return screened(m);
+    return m;
   }
 
   /**
@@ -318,25 +351,28 @@ final class PeerFrameFuzzer implements Runnable {
    */
   private byte[] screened(byte[] frame) {
     try {
+      PeerFrame f = PeerFrame.parseFrom(frame);
       long from;
       long to;
       long group;
       boolean leaderOrCandidate = false;
-      if (frame.length > 0 && frame[0] == PeerInbox.CHUNK_FRAME) {
-        var c = SnapshotChunker.decode(java.util.Arrays.copyOfRange(frame, 1, frame.length));
+      if (f.hasSnapshotChunk()) {
+        var c = SnapshotChunker.decode(f.getSnapshotChunk().toByteArray());
         from = c.from();
         to = c.to();
         group = c.groupId();
-      } else {
-        Message m = MessageCodec.decode(frame);
+      } else if (f.hasRaftMessage()) {
+        Message m = MessageCodec.decode(f.getRaftMessage().toByteArray());
         from = m.from();
         to = m.to();
         group = m.groupId();
         leaderOrCandidate = m instanceof Message.AppendEntries || m instanceof Message.Heartbeat
             || m instanceof Message.InstallSnapshot || m instanceof Message.TimeoutNow
             || m instanceof Message.RequestVote;
+      } else {
+        return frame; // no body: dropped as undecodable
       }
-      boolean forgery = group == 1 && to == self && from >= 1 && from != self
+      boolean forgery = f.getGroupId() == 1 && group == 1 && to == self && from >= 1 && from != self
           && (from <= 3 || leaderOrCandidate);
       return forgery ? null : frame;
     } catch (Exception undecodable) {

@@ -1,4 +1,4 @@
-package io.flotilla.server.node;
+package io.flotilla.server.store;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
@@ -75,27 +75,23 @@ final class KvApplier implements StateMachine, AutoCloseable {
   }
 
   /**
-   * Whether an entry may change who the members are or where they live: a configuration entry, or
-   * a member record. A member record is a Command whose first byte is the tag of its field 15
-   * (length-delimited): protobuf writes fields in number order and the leader writes member records
-   * without a session (fields 1 and 2), so no other command starts with that byte. Guessing wrong
-   * the other way only costs a reload of the (small) member table.
+   * Whether applying changed who the members are or where they live: a configuration entry was
+   * applied, or the state machine, which owns the Command format, says a member record (or a
+   * snapshot) changed its member table.
    */
-  private static boolean touchesMembership(Entry e) {
-    return e.type() == EntryType.CONF_CHANGE
-        || (e.type() == EntryType.NORMAL && e.data().length > 0 && e.data()[0] == MEMBER_TAG);
+  private boolean membershipMoved(boolean confChange, long membersVersionBefore) {
+    return confChange || sm.membersVersion() != membersVersionBefore;
   }
-
-  private static final byte MEMBER_TAG = (15 << 3) | 2;
 
   @Override
   public void applyAll(List<Entry> entries) {
     List<CommittedCommand> batch = new ArrayList<>(entries.size());
-    boolean membership = false;
+    boolean confChange = false;
     for (Entry e : entries) {
       batch.add(new CommittedCommand(e.index(), e.term(), e.type() == EntryType.NORMAL ? e.data() : EMPTY));
-      membership |= touchesMembership(e);
+      confChange |= e.type() == EntryType.CONF_CHANGE;
     }
+    long membersVersion = sm.membersVersion();
     List<Result> out;
     try {
       out = sm.apply(batch);
@@ -111,7 +107,7 @@ final class KvApplier implements StateMachine, AutoCloseable {
         results[slot] = out.get(i);
       }
     }
-    if (membership) {
+    if (membershipMoved(confChange, membersVersion)) {
       membershipChanged.run();
     }
   }
@@ -178,6 +174,7 @@ final class KvApplier implements StateMachine, AutoCloseable {
   public void apply(Entry entry) {
     // NOOP and CONF_CHANGE entries still advance the applied index (empty command).
     byte[] data = entry.type() == EntryType.NORMAL ? entry.data() : EMPTY;
+    long membersVersion = sm.membersVersion();
     Result r;
     try {
       r = sm.apply(List.of(new CommittedCommand(entry.index(), entry.term(), data))).get(0);
@@ -189,7 +186,7 @@ final class KvApplier implements StateMachine, AutoCloseable {
       indexes[slot] = entry.index();
       results[slot] = r;
     }
-    if (touchesMembership(entry)) {
+    if (membershipMoved(entry.type() == EntryType.CONF_CHANGE, membersVersion)) {
       membershipChanged.run();
     }
   }

@@ -1,4 +1,4 @@
-package io.flotilla.server.node;
+package io.flotilla.server.store;
 
 import io.flotilla.raft.RecoveryFence;
 import io.flotilla.raft.storage.WalRaftStorage;

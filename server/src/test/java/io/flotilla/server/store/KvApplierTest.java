@@ -1,4 +1,4 @@
-package io.flotilla.server.node;
+package io.flotilla.server.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,0 +1,147 @@
+package io.flotilla.server.node;
+
+import io.flotilla.client.proto.StatusResult;
+import io.flotilla.raft.Role;
+import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.quorum.Configuration;
+import io.flotilla.server.membership.MemberDirectory;
+import io.flotilla.server.membership.MembershipService;
+import io.flotilla.server.store.Replica;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node's view of itself: the client protocol's {@code status} answer (cheap, served where it
+ * is asked) and the admin port's {@code /status} JSON (docs/protocol.md, "Admin HTTP port").
+ *
+ * <p>{@code /status} waits up to 2 s for the Raft loop and hashes the whole state machine, so it
+ * runs on a thread of its own, never on a Netty event loop: {@code /health} and {@code /metrics},
+ * on the admin port's loop, answer while a big digest runs. At most {@value #MAX_QUEUED} requests
+ * wait for that thread; more are refused rather than queued without bound.
+ */
+final class StatusService implements AutoCloseable {
+  private static final int MAX_QUEUED = 16;
+
+  private final long self;
+  private final Replica replica;
+  private final MemberDirectory directory;
+  private final MembershipService membership;
+  private final ExecutorService executor;
+
+  StatusService(long self, Replica replica, MemberDirectory directory, MembershipService membership) {
+    this.self = self;
+    this.replica = replica;
+    this.directory = directory;
+    this.membership = membership;
+    this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(MAX_QUEUED),
+        r -> {
+          Thread t = new Thread(r, "flotilla-status-" + self);
+          t.setDaemon(true);
+          return t;
+        });
+  }
+
+  /** The answer to the client protocol's {@code status} request: volatile reads only. */
+  StatusResult statusResult() {
+    RaftNode raft = replica.raft();
+    long leader = raft.leaderId();
+    StatusResult.Builder s = StatusResult.newBuilder().setNodeId(self)
+        .setRole(raft.isStopped() ? "STOPPED" : raft.role().name()).setLeaderId(leader)
+        .setAppliedIndex(replica.stateMachine().appliedIndex()).setTerm(replica.storage().hardState().term());
+    String client = directory.clientAddress(leader);
+    if (client != null) {
+      s.setLeaderClientAddress(client);
+    }
+    return s.build();
+  }
+
+  /**
+   * The {@code /status} JSON object, built on the status thread. Fails at once (the admin port
+   * answers 500) when {@value #MAX_QUEUED} requests are already waiting or the node is closing.
+   */
+  CompletableFuture<Object> adminStatus() {
+    try {
+      return CompletableFuture.supplyAsync(this::adminStatusNow, executor);
+    } catch (RejectedExecutionException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException("node " + self + ": " + MAX_QUEUED
+          + " /status requests are already waiting (or the node is closing); try again later", e));
+    }
+  }
+
+  /** On the status thread, which may block: it serves nothing else. */
+  private Map<String, Object> adminStatusNow() {
+    RaftNode raft = replica.raft();
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("nodeId", self);
+    if (raft.isStopped()) {
+      s.put("role", "STOPPED");
+      s.put("removed", membership.isRemoved());
+      s.put("applied", replica.stateMachine().appliedIndex());
+      return s;
+    }
+    RaftNode.Status rs;
+    try {
+      rs = raft.status().get(2, TimeUnit.SECONDS);
+    } catch (Exception e) { // no answer in time, or the node is closing
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      s.put("role", "UNRESPONSIVE");
+      return s;
+    }
+    fullStatus(s, rs);
+    return s;
+  }
+
+  private void fullStatus(Map<String, Object> s, RaftNode.Status rs) {
+    s.put("role", rs.role().name());
+    s.put("term", rs.term());
+    s.put("leader", rs.leaderId());
+    s.put("commit", rs.commitIndex());
+    s.put("applied", replica.stateMachine().appliedIndex());
+    s.put("lastLogIndex", rs.lastIndex());
+    s.put("snapshotIndex", rs.snapshotIndex());
+    s.put("snapshotsTaken", rs.snapshotsTaken());
+    s.put("snapshotsInstalled", rs.snapshotsInstalled());
+    s.put("recovery", replica.recoveryStatus());
+    // Hash of the state machine: equal on every replica at the same applied index. It reads the
+    // whole state: fine for an operator or a chaos check, not for a tight polling loop.
+    s.put("digest", HexFormat.of().formatHex(replica.stateMachine().digest()));
+    Configuration cfg = rs.configuration();
+    s.put("removed", !cfg.isEmpty() && !cfg.isMember(self));
+    s.put("joint", cfg.isJoint());
+    List<Map<String, Object>> members = new ArrayList<>();
+    for (long id : new TreeSet<>(cfg.members())) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("id", id);
+      NodeConfig.Member where = directory.where(id);
+      if (where != null) {
+        m.put("peer", where.peer().toString());
+        if (where.client() != null) {
+          m.put("client", where.client().toString());
+        }
+      }
+      m.put("role", cfg.isVoter(id) ? "voter" : "learner");
+      if (rs.role() == Role.LEADER) {
+        m.put("matchIndex", rs.matchIndex().getOrDefault(id, 0L));
+      }
+      members.add(m);
+    }
+    s.put("members", members);
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+  }
+}

@@ -1,0 +1,123 @@
+package io.flotilla.server.store;
+
+import io.flotilla.raft.HardState;
+import io.flotilla.raft.RaftConfig;
+import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.node.Transport;
+import io.flotilla.raft.storage.RaftStorage;
+import io.flotilla.raft.storage.WalRaftStorage;
+import io.flotilla.server.node.NodeConfig;
+import io.flotilla.storage.KvStateMachine;
+import io.flotilla.storage.proto.Command;
+import io.flotilla.storage.proto.MemberInfo;
+import io.flotilla.storage.proto.Result;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * This node's member of one Raft group (CockroachDB's Replica): the group's {@link RaftNode}, the
+ * applier that turns its committed entries into state-machine batches, and the plumbing that
+ * hands a proposer the applied result of its own entry. It does not speak the client protocol
+ * (that is {@code request.RequestService}) or decide who the members are (that is
+ * {@code membership}); it only proposes and reads.
+ */
+public final class Replica implements AutoCloseable {
+  /** The applied result of a proposal; {@code result} is null once it is no longer remembered. */
+  public record Applied(long index, Result result) {}
+
+  private final long groupId;
+  private final WalRaftStorage storage;
+  private final KvStateMachine sm;
+  private final KvApplier applier;
+  private final RaftNode raft;
+
+  /**
+   * @param voters            the group's voters for a log without a configuration (empty for a
+   *                          node that joins: the leader's log or snapshot brings one)
+   * @param transport         sends this group's messages to peers
+   * @param membershipChanged run on the Raft loop after the member records or the configuration
+   *                          may have changed
+   */
+  Replica(long groupId, NodeConfig config, Set<Long> voters, WalRaftStorage storage,
+      KvStateMachine sm, Transport transport, Runnable membershipChanged) throws IOException {
+    this.groupId = groupId;
+    this.storage = storage;
+    this.sm = sm;
+    long applied = Recovery.startApplied(storage, sm.appliedIndex());
+    HardState hs = storage.hardState();
+    if (applied > hs.commitIndex()) {
+      // Applied entries are committed by definition; the log persists the commit index lazily.
+      storage.setHardState(hs.withCommitIndex(applied));
+    }
+    this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
+    RaftConfig rc = RaftConfig.of(groupId, config.id(), voters,
+        new SplittableRandom(System.nanoTime() ^ config.id())).withApplied(applied);
+    if (config.leaseReads()) {
+      rc = rc.withLeaseRead(NodeConfig.LEASE_DRIFT_TICKS);
+    }
+    // Set before the Raft node exists: building it may install a snapshot, which changes members.
+    applier.onMembershipChange(membershipChanged);
+    this.raft = newRaftNode(rc, storage, transport, applier, config);
+  }
+
+  /**
+   * The one place a {@link RaftNode} is made. Its threading is about to move to a scheduler shared
+   * by all replicas; that change belongs here and nowhere else.
+   */
+  private static RaftNode newRaftNode(RaftConfig rc, RaftStorage storage, Transport transport,
+      KvApplier applier, NodeConfig config) {
+    return new RaftNode(rc, storage, transport, applier, config.tickMillis(),
+        new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
+  }
+
+  public long groupId() {
+    return groupId;
+  }
+
+  public RaftNode raft() {
+    return raft;
+  }
+
+  /** The state this group's log has been applied to (reads are served from it). */
+  public KvStateMachine stateMachine() {
+    return sm;
+  }
+
+  /** The group's durable Raft state: its log, hard state and snapshot. */
+  public WalRaftStorage storage() {
+    return storage;
+  }
+
+  /** The {@code "recovery"} field of {@code /status}: null unless this start followed a recovery cut. */
+  public Map<String, Object> recoveryStatus() {
+    return Recovery.status(storage);
+  }
+
+  void start() {
+    raft.start();
+  }
+
+  /**
+   * Proposes {@code command} (an encoded storage Command) and completes with its applied result:
+   * the Raft loop completes a proposal right after applying it, while the applier still holds the
+   * result (see {@link KvApplier}).
+   */
+  public CompletableFuture<Applied> propose(byte[] command) {
+    return raft.propose(command).thenApply(index -> new Applied(index, applier.resultOf(index)));
+  }
+
+  /** Proposes a member record (where a member lives); completes with its log index once applied. */
+  public CompletableFuture<Long> proposeMemberRecord(MemberInfo record) {
+    return raft.propose(Command.newBuilder().setMember(record).build().toByteArray());
+  }
+
+  /** Stops the Raft node and the snapshotter; the store's log and state machine stay open. */
+  @Override
+  public void close() {
+    raft.close();
+    applier.close();
+  }
+}

@@ -1,0 +1,92 @@
+package io.flotilla.server.node;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.raft.Message;
+import java.io.DataOutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A running node's peer and admin ports where the Store and the status thread meet them. */
+class NodeSurfacesTest {
+  @TempDir Path dir;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private HttpResponse<String> admin(FlotillaNode node, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.adminAddress().getPort() + path))
+        .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static long misrouted(String metrics) {
+    Matcher m = Pattern.compile("flotilla_peer_dropped_total\\{reason=\"misrouted\",?\\} ([0-9.E]+)").matcher(metrics);
+    return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
+  }
+
+  @Test
+  void framesForAGroupTheNodeDoesNotHoldAreDroppedCountedAndTheNodeCarriesOn() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir, 1).startAll(); FlotillaClient c = cluster.client()) {
+      cluster.awaitLeader();
+      FlotillaNode node = cluster.node(1);
+      long before = misrouted(admin(node, "/metrics").body());
+      InetSocketAddress peer = node.peerAddress();
+      try (Socket s = new Socket("127.0.0.1", peer.getPort());
+           DataOutputStream out = new DataOutputStream(s.getOutputStream())) {
+        for (long group : new long[] {0, 2, 99, Long.MAX_VALUE}) {
+          // A message well-formed in every other way: from a node, to this one, its group consistent.
+          byte[] frame = PeerFrames.message(group, new Message.Heartbeat(group, 2, 1, 1_000, 0, 0));
+          out.writeInt(frame.length);
+          out.write(frame);
+        }
+        out.flush();
+        await().atMost(Duration.ofSeconds(20))
+            .until(() -> misrouted(admin(node, "/metrics").body()) - before == 4);
+      }
+      assertThat(admin(node, "/health").body()).isEqualTo("ok\n");
+      assertThat(node.isLeader()).isTrue(); // no higher term was taken from the stray frames
+      c.blocking().put("after".getBytes(UTF_8), "stray frames".getBytes(UTF_8));
+      assertThat(c.blocking().get("after".getBytes(UTF_8))).isNotEmpty();
+    }
+  }
+
+  @Test
+  void healthAnswersWhileStatusWaitsOnAStalledRaftLoop() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir, 1).startAll()) {
+      cluster.awaitLeader();
+      FlotillaNode node = cluster.node(1);
+      var stall = node.stallRaftLoopForTesting(4_000);
+      // /status waits up to 2 s for the stalled loop. It used to do so on the admin port's only
+      // event loop, holding /health behind it; now it waits on the status thread.
+      CompletableFuture<HttpResponse<String>> status = CompletableFuture.supplyAsync(() -> {
+        try {
+          return admin(node, "/status");
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      Thread.sleep(200); // the status request is in, waiting on the loop
+      long start = System.nanoTime();
+      HttpResponse<String> health = admin(node, "/health");
+      long healthMillis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(status).as("status still waiting for the stalled loop").isNotDone();
+      assertThat(healthMillis).as("/health answered while /status waited").isLessThan(1_000);
+      assertThat(status.get().body()).contains("\"role\" : \"UNRESPONSIVE\"");
+      stall.join();
+      assertThat(admin(node, "/status").body()).contains("\"role\" : \"LEADER\"").contains("\"digest\"");
+    }
+  }
+}
