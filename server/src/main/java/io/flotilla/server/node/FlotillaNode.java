@@ -68,7 +68,7 @@ public final class FlotillaNode implements AutoCloseable {
 
   private FlotillaNode(NodeConfig config, MembershipOptions membershipOptions) throws IOException, InterruptedException {
     this.config = config;
-    this.store = Store.open(config.dataDir(), nodeMetrics);
+    this.store = Store.open(config.dataDir(), config.id(), config.tickMillis(), nodeMetrics);
     KvStateMachine sm = store.stateMachine();
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));

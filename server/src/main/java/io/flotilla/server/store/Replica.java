@@ -3,6 +3,7 @@ package io.flotilla.server.store;
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.node.RaftNode;
+import io.flotilla.raft.node.RaftScheduler;
 import io.flotilla.raft.node.Transport;
 import io.flotilla.raft.storage.RaftStorage;
 import io.flotilla.raft.storage.WalRaftStorage;
@@ -42,7 +43,8 @@ public final class Replica implements AutoCloseable {
    *                          may have changed
    */
   Replica(long groupId, NodeConfig config, Set<Long> voters, WalRaftStorage storage,
-      KvStateMachine sm, Transport transport, Runnable membershipChanged) throws IOException {
+      KvStateMachine sm, RaftScheduler scheduler, Transport transport, Runnable membershipChanged)
+      throws IOException {
     this.groupId = groupId;
     this.storage = storage;
     this.sm = sm;
@@ -60,16 +62,13 @@ public final class Replica implements AutoCloseable {
     }
     // Set before the Raft node exists: building it may install a snapshot, which changes members.
     applier.onMembershipChange(membershipChanged);
-    this.raft = newRaftNode(rc, storage, transport, applier, config);
+    this.raft = newRaftNode(scheduler, rc, storage, transport, applier, config);
   }
 
-  /**
-   * The one place a {@link RaftNode} is made. Its threading is about to move to a scheduler shared
-   * by all replicas; that change belongs here and nowhere else.
-   */
-  private static RaftNode newRaftNode(RaftConfig rc, RaftStorage storage, Transport transport,
-      KvApplier applier, NodeConfig config) {
-    return new RaftNode(rc, storage, transport, applier, config.tickMillis(),
+  /** The one place a {@link RaftNode} is made: on the store's scheduler, shared by its replicas. */
+  private static RaftNode newRaftNode(RaftScheduler scheduler, RaftConfig rc, RaftStorage storage,
+      Transport transport, KvApplier applier, NodeConfig config) {
+    return new RaftNode(scheduler, rc, storage, transport, applier, config.tickMillis(),
         new RaftNode.SnapshotPolicy(config.snapshotEntries(), config.snapshotBytes()));
   }
 

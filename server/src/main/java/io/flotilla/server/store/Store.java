@@ -1,5 +1,6 @@
 package io.flotilla.server.store;
 
+import io.flotilla.raft.node.RaftScheduler;
 import io.flotilla.raft.node.Transport;
 import io.flotilla.raft.storage.WalRaftStorage;
 import io.flotilla.server.node.NodeConfig;
@@ -38,22 +39,30 @@ public final class Store implements AutoCloseable {
   private final WalRaftStorage storage;
   private final KvStateMachine sm;
   private final Map<Long, Replica> replicas = new ConcurrentHashMap<>();
+  /**
+   * Drives every replica's Raft group: a fixed pool of workers (one: this node's groups share a
+   * log, whose force is the scarce resource) and one timer, never a thread per group.
+   */
+  private final RaftScheduler scheduler;
 
-  private Store(Path dataDir, WalRaftStorage storage, KvStateMachine sm) {
+  private Store(Path dataDir, WalRaftStorage storage, KvStateMachine sm, RaftScheduler scheduler) {
     this.dataDir = dataDir;
     this.storage = storage;
     this.sm = sm;
+    this.scheduler = scheduler;
   }
 
   /**
    * Opens the log (stamped with {@link #KV_GROUP_ID}, so log and Raft agree on the group; a log
    * written under another group id does not open) and the state machine in {@code dataDir}.
    */
-  public static Store open(Path dataDir, WalListener walListener) throws IOException {
+  public static Store open(Path dataDir, long nodeId, long tickMillis, WalListener walListener)
+      throws IOException {
     WalRaftStorage storage = WalRaftStorage.open(
         WalOptions.defaults(dataDir.resolve("raft")).withGroupId(KV_GROUP_ID), walListener);
     try {
-      return new Store(dataDir, storage, KvStateMachine.open(dataDir.resolve("state"), StorageOptions.defaults()));
+      KvStateMachine sm = KvStateMachine.open(dataDir.resolve("state"), StorageOptions.defaults());
+      return new Store(dataDir, storage, sm, new RaftScheduler("n" + nodeId, 1, tickMillis));
     } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;
@@ -82,7 +91,7 @@ public final class Store implements AutoCloseable {
       // One log and one state machine, both the key-value group's: another group needs its own.
       throw new IllegalStateException("this store holds group " + KV_GROUP_ID + " only; asked for " + groupId);
     }
-    Replica r = new Replica(groupId, config, voters, storage, sm, transport, membershipChanged);
+    Replica r = new Replica(groupId, config, voters, storage, sm, scheduler, transport, membershipChanged);
     replicas.put(groupId, r);
     return r;
   }
@@ -110,6 +119,7 @@ public final class Store implements AutoCloseable {
   @Override
   public void close() throws IOException {
     stopReplicas();
+    scheduler.close();
     storage.close();
     sm.close();
   }
