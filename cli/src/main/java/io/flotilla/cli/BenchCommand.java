@@ -7,7 +7,7 @@ import io.flotilla.client.proto.Consistency;
 import io.flotilla.loadgen.KvTarget;
 import io.flotilla.loadgen.LoadGenerator;
 import io.flotilla.loadgen.Report;
-import io.flotilla.loadgen.Workload;
+import io.flotilla.loadgen.OpMix;
 import io.flotilla.server.local.LocalCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,15 +91,15 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Workload workload;
+    OpMix workload;
     LoadGenerator.Settings settings;
     try {
-      Workload.KeyChooser chooser = switch (keyDist) {
-        case "uniform" -> Workload.KeyChooser.uniform(keys);
-        case "zipf" -> Workload.KeyChooser.zipf(keys, 0.99);
+      OpMix.KeyChooser chooser = switch (keyDist) {
+        case "uniform" -> OpMix.KeyChooser.uniform(keys);
+        case "zipf" -> OpMix.KeyChooser.zipf(keys, 0.99);
         default -> throw new IllegalArgumentException("--key-dist must be uniform or zipf");
       };
-      workload = new Workload(Workload.parseMix(mix), chooser);
+      workload = new OpMix(OpMix.parseMix(mix), chooser);
       if (local == 0 && (endpoints == null || endpoints.isBlank())) {
         throw new IllegalArgumentException("give --endpoints (or $FLOTILLA_ENDPOINTS), or --local N");
       }

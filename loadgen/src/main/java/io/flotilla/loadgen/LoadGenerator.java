@@ -29,7 +29,7 @@ public final class LoadGenerator {
 
   /** What to run. {@code rate} 0 = closed loop. */
   public record Settings(java.util.function.Supplier<KvTarget> targets, int clients, int concurrency, Duration duration, Duration warmup,
-                         int valueSize, Workload workload, Consistency consistency, double rate, long seed) {
+                         int valueSize, OpMix workload, Consistency consistency, double rate, long seed) {
     public Settings {
       if (clients <= 0 || concurrency <= 0 || valueSize < 0 || rate < 0) {
         throw new IllegalArgumentException("clients and concurrency must be positive, value size and rate >= 0");
@@ -49,10 +49,10 @@ public final class LoadGenerator {
 
   private static final byte[] KEY = "key-".getBytes(UTF_8);
   private static final byte[] CTR = "ctr-".getBytes(UTF_8);
-  private static final String[] OP_NAMES = new String[Workload.Op.values().length];
+  private static final String[] OP_NAMES = new String[OpMix.Op.values().length];
 
   static {
-    for (Workload.Op op : Workload.Op.values()) {
+    for (OpMix.Op op : OpMix.Op.values()) {
       OP_NAMES[op.ordinal()] = op.name().toLowerCase(java.util.Locale.ROOT);
     }
   }
@@ -181,7 +181,7 @@ public final class LoadGenerator {
   }
 
   private void send(KvTarget c, SplittableRandom rnd, long start, Semaphore inFlight) {
-    Workload.Op op = s.workload().nextOp(rnd);
+    OpMix.Op op = s.workload().nextOp(rnd);
     long k = s.workload().nextKey(rnd);
     byte[] key = key(KEY, k);
     CompletableFuture<?> f;

@@ -64,7 +64,7 @@ class CrashEquivalenceTest {
     Process child = new ProcessBuilder(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"),
-        CrashChild.class.getName(),
+        StorageCrashChild.class.getName(),
         dir.toString(), Long.toString(seed), Integer.toString(COUNT), Integer.toString(MAX_BATCH),
         Long.toString(EXPIRY))
         .redirectError(stderr.toFile())

@@ -11,7 +11,7 @@ import java.util.Arrays;
  */
 final class EntryCache {
   private final long maxBytes;
-  private Entry[] ring = new Entry[1024];
+  private WalEntry[] ring = new WalEntry[1024];
   /** Index of the oldest cached entry; the cache holds [first, first + size). */
   private long first = 1;
   private int size;
@@ -29,7 +29,7 @@ final class EntryCache {
     bytes = 0;
   }
 
-  void add(Entry e) {
+  void add(WalEntry e) {
     if (e.index() != first + size) {
       throw new IllegalStateException("cache expects index " + (first + size) + ", got " + e.index());
     }
@@ -41,7 +41,7 @@ final class EntryCache {
     bytes += e.payload().length;
   }
 
-  Entry get(long index) {
+  WalEntry get(long index) {
     if (index < first || index >= first + size) {
       return null;
     }
@@ -91,7 +91,7 @@ final class EntryCache {
   }
 
   private void grow() {
-    Entry[] bigger = new Entry[ring.length * 2];
+    WalEntry[] bigger = new WalEntry[ring.length * 2];
     for (long i = first; i < first + size; i++) {
       bigger[(int) Math.floorMod(i, (long) bigger.length)] = ring[slot(i)];
     }

@@ -70,7 +70,7 @@ final class RecordFormat {
   }
 
   /** Writes one record at the buffer's position and advances it. */
-  static void encode(ByteBuffer out, Entry e, int batchStart, long groupId, CRC32C crc) {
+  static void encode(ByteBuffer out, WalEntry e, int batchStart, long groupId, CRC32C crc) {
     int start = out.position();
     out.putInt(RECORD_MAGIC);
     out.putInt(0); // CRC, filled below

@@ -18,8 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A segmented, checksummed, group-committed write-ahead log of {@link Entry entries} with dense
- * indexes, plus the {@link HardStateStore} of the same directory.
+ * A segmented, checksummed, group-committed write-ahead log of {@link WalEntry entries} with dense
+ * indexes, plus the {@link HardStateFile} of the same directory.
  *
  * <p>Threads: any number of threads may append and read. Appends take a short lock to assign or
  * check indexes and queue the entries; one writer thread drains the queue, writes everything
@@ -43,7 +43,7 @@ public final class Wal implements AutoCloseable {
   final WalOptions options;
   final WalListener listener;
   private final DirLock dirLock;
-  private final HardStateStore hardState;
+  private final HardStateFile hardState;
   private final RecoveryReport report;
 
   /** Serialises index assignment and queueing; truncations hold it until done. */
@@ -71,7 +71,7 @@ public final class Wal implements AutoCloseable {
   private volatile boolean closed;
   private final Thread writerThread;
 
-  private Wal(WalOptions options, WalListener listener, DirLock dirLock, HardStateStore hardState,
+  private Wal(WalOptions options, WalListener listener, DirLock dirLock, HardStateFile hardState,
       WalRecovery.State state) throws IOException {
     this.options = options;
     this.listener = listener;
@@ -122,7 +122,7 @@ public final class Wal implements AutoCloseable {
     return report;
   }
 
-  public HardStateStore hardState() {
+  public HardStateFile hardState() {
     return hardState;
   }
 
@@ -140,9 +140,9 @@ public final class Wal implements AutoCloseable {
       if (!admit(f)) {
         return f;
       }
-      Entry e = new Entry(lastIndex + 1, term, payload);
+      WalEntry e = new WalEntry(lastIndex + 1, term, payload);
       publish(e);
-      enqueue(new WalWriter.Append(new Entry[] {e}, f));
+      enqueue(new WalWriter.Append(new WalEntry[] {e}, f));
     } finally {
       appendLock.unlock();
     }
@@ -154,11 +154,11 @@ public final class Wal implements AutoCloseable {
    * after {@link #lastIndex()}; to replace a suffix, call {@link #truncateSuffix} first. The future
    * completes with the last index once all of them are durable.
    */
-  public CompletableFuture<Long> append(List<Entry> entries) {
+  public CompletableFuture<Long> append(List<WalEntry> entries) {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(durableIndex);
     }
-    Entry[] batch = checkedBatch(entries);
+    WalEntry[] batch = checkedBatch(entries);
     CompletableFuture<Long> f = new CompletableFuture<>();
     appendLock.lock();
     try {
@@ -179,11 +179,11 @@ public final class Wal implements AutoCloseable {
    * writer's path, since an interrupt during file I/O would close the file (and fail the log).
    * Throws {@link WalFailedException} (or {@link WalException} when closed) if they are not.
    */
-  public long appendDurably(List<Entry> entries) throws IOException {
+  public long appendDurably(List<WalEntry> entries) throws IOException {
     if (entries.isEmpty()) {
       return durableIndex;
     }
-    Entry[] batch = checkedBatch(entries);
+    WalEntry[] batch = checkedBatch(entries);
     CompletableFuture<Long> f = new CompletableFuture<>();
     WalWriter.Append op = new WalWriter.Append(batch, f);
     boolean inline = false;
@@ -212,8 +212,8 @@ public final class Wal implements AutoCloseable {
     return await(f);
   }
 
-  private Entry[] checkedBatch(List<Entry> entries) {
-    Entry[] batch = entries.toArray(new Entry[0]);
+  private WalEntry[] checkedBatch(List<WalEntry> entries) {
+    WalEntry[] batch = entries.toArray(new WalEntry[0]);
     for (int i = 0; i < batch.length; i++) {
       checkPayload(batch[i].payload());
       if (i > 0 && batch[i].index() != batch[i - 1].index() + 1) {
@@ -228,7 +228,7 @@ public final class Wal implements AutoCloseable {
   }
 
   /** Runs under appendLock: checks the batch continues the log and publishes it, or fails f. */
-  private boolean admitBatch(Entry[] batch, CompletableFuture<Long> f) {
+  private boolean admitBatch(WalEntry[] batch, CompletableFuture<Long> f) {
     if (batch[0].index() != lastIndex + 1) {
       throw new IllegalArgumentException("append at " + batch[0].index() + " but the log ends at "
           + lastIndex + " (truncateSuffix first to replace entries)");
@@ -237,7 +237,7 @@ public final class Wal implements AutoCloseable {
     if (!admit(f)) {
       return false;
     }
-    for (Entry e : batch) {
+    for (WalEntry e : batch) {
       publish(e);
     }
     return true;
@@ -264,7 +264,7 @@ public final class Wal implements AutoCloseable {
   }
 
   /** Runs under appendLock: makes the entry readable before it is written. */
-  private void publish(Entry e) {
+  private void publish(WalEntry e) {
     stateLock.writeLock().lock();
     try {
       terms.append(e.index(), e.term());
@@ -429,8 +429,8 @@ public final class Wal implements AutoCloseable {
     }
   }
 
-  public Entry entry(long index) {
-    List<Entry> one = entries(index, index + 1, 0);
+  public WalEntry entry(long index) {
+    List<WalEntry> one = entries(index, index + 1, 0);
     return one.get(0);
   }
 
@@ -440,7 +440,7 @@ public final class Wal implements AutoCloseable {
    * Recent entries come from memory; older ones are read from the segments and checked against
    * their checksums, so damage is reported here rather than replicated.
    */
-  public List<Entry> entries(long from, long to, long maxBytes) {
+  public List<WalEntry> entries(long from, long to, long maxBytes) {
     if (from >= to) {
       return List.of();
     }
@@ -450,7 +450,7 @@ public final class Wal implements AutoCloseable {
       Budget budget = new Budget(maxBytes, new ArrayList<>((int) Math.min(to - from, 1024)));
       long i = from;
       while (i < to) {
-        Entry cached = cache.get(i);
+        WalEntry cached = cache.get(i);
         if (cached != null) {
           if (!budget.take(cached)) {
             break;
@@ -474,16 +474,16 @@ public final class Wal implements AutoCloseable {
   /** Entries gathered by one read and the payload bytes they add up to. */
   private static final class Budget {
     final long maxBytes;
-    final List<Entry> out;
+    final List<WalEntry> out;
     long bytes;
 
-    Budget(long maxBytes, List<Entry> out) {
+    Budget(long maxBytes, List<WalEntry> out) {
       this.maxBytes = maxBytes;
       this.out = out;
     }
 
     /** Adds the entry unless it would pass the budget; the first entry is always taken. */
-    boolean take(Entry e) {
+    boolean take(WalEntry e) {
       if (!out.isEmpty() && maxBytes > 0 && bytes + e.payload().length > maxBytes) {
         return false;
       }
@@ -541,7 +541,7 @@ public final class Wal implements AutoCloseable {
     return i;
   }
 
-  private Entry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)
+  private WalEntry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)
       throws WalCorruptionException {
     long fileOffset = seg.offsetOf(index);
     if (buf.getInt(at) != RecordFormat.RECORD_MAGIC
@@ -554,7 +554,7 @@ public final class Wal implements AutoCloseable {
     }
     byte[] payload = new byte[size - RecordFormat.HEADER_SIZE];
     buf.get(at + RecordFormat.HEADER_SIZE, payload);
-    return new Entry(index, buf.getLong(at + RecordFormat.OFF_TERM), payload);
+    return new WalEntry(index, buf.getLong(at + RecordFormat.OFF_TERM), payload);
   }
 
   /** Caller holds the state lock. */

@@ -25,7 +25,7 @@ final class WalRecovery {
 
   /** The recovered state handed to the log. */
   record State(List<Segment> segments, long compactIndex, long compactTerm, long lastIndex,
-      TermRuns terms, RecoveryReport report, HardStateStore hardState) {}
+      TermRuns terms, RecoveryReport report, HardStateFile hardState) {}
 
   private final WalOptions options;
   private final Path dir;
@@ -34,7 +34,7 @@ final class WalRecovery {
   private boolean repaired;
   private long firstLostIndex;
   private long lostBytes;
-  private HardStateStore hardState;
+  private HardStateFile hardState;
   /** What this open cut (NONE: nothing that may have been forced). */
   private RecoveryCut cut = RecoveryCut.NONE;
 
@@ -55,7 +55,7 @@ final class WalRecovery {
 
   State recover() throws IOException {
     deleteLeftoverTemporaries();
-    hardState = HardStateStore.open(dir);
+    hardState = HardStateFile.open(dir);
     RecoveryCut pending = hardState.load().cut();
     if (!pending.isNone()) {
       events.add("a recovery cut from an earlier start is still unresolved: entries from "
@@ -277,7 +277,7 @@ final class WalRecovery {
       throws IOException {
     RecoveryCut made = new RecoveryCut(from, Math.max(from, until), hardState.load().term());
     cut = cut.merge(made);
-    HardState hs = hardState.load();
+    WalHardState hs = hardState.load();
     RecoveryCut merged = hs.cut().merge(made);
     if (!merged.equals(hs.cut())) {
       hardState.save(hs.withCut(merged));

@@ -25,7 +25,7 @@ final class WalWriter implements Runnable {
     CompletableFuture<?> future();
   }
 
-  record Append(Entry[] entries, CompletableFuture<Long> future) implements Op {}
+  record Append(WalEntry[] entries, CompletableFuture<Long> future) implements Op {}
 
   record TruncateSuffix(long index, CompletableFuture<Void> future) implements Op {}
 
@@ -202,7 +202,7 @@ final class WalWriter implements Runnable {
       pendingFirstIndex = a.entries()[0].index();
     }
     pendingAppends.add(a);
-    for (Entry e : a.entries()) {
+    for (WalEntry e : a.entries()) {
       int size = e.encodedSize();
       Segment seg = activeSegment(e.index(), size);
       if (size > buf.remaining()) {
@@ -342,7 +342,7 @@ final class WalWriter implements Runnable {
     groupBytes = 0;
     groupWriteNanos = 0;
     for (Append a : pendingAppends) {
-      Entry[] es = a.entries();
+      WalEntry[] es = a.entries();
       a.future().complete(es[es.length - 1].index());
     }
     pendingAppends.clear();

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Runs {@link CrashChild} in a separate JVM and reads what it promised. */
+/** Runs {@link WalCrashChild} in a separate JVM and reads what it promised. */
 final class ChildJvm implements AutoCloseable {
   private final Process process;
   private final BufferedReader out;
@@ -18,7 +18,7 @@ final class ChildJvm implements AutoCloseable {
   ChildJvm(Path workDir, String... args) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC",
-        "-cp", System.getProperty("java.class.path"), CrashChild.class.getName()));
+        "-cp", System.getProperty("java.class.path"), WalCrashChild.class.getName()));
     cmd.addAll(List.of(args));
     stderr = Files.createTempFile(workDir, "child", ".err");
     process = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();

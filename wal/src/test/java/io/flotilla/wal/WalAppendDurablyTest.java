@@ -26,10 +26,10 @@ class WalAppendDurablyTest {
     });
   }
 
-  private static List<Entry> entries(long from, int n, long term) {
-    List<Entry> out = new ArrayList<>();
+  private static List<WalEntry> entries(long from, int n, long term) {
+    List<WalEntry> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      out.add(new Entry(from + i, term, WalTestSupport.payload(from + i, term, 30)));
+      out.add(new WalEntry(from + i, term, WalTestSupport.payload(from + i, term, 30)));
     }
     return out;
   }

@@ -64,9 +64,9 @@ class WalConcurrencyTest {
     }
     try (Wal wal = Wal.open(WalTestSupport.small(dir).withCacheBytes(0))) {
       assertThat(wal.lastIndex()).isEqualTo(THREADS * PER_THREAD);
-      List<Entry> all = wal.entries(1, wal.lastIndex() + 1, 0);
+      List<WalEntry> all = wal.entries(1, wal.lastIndex() + 1, 0);
       assertThat(all).hasSize(THREADS * PER_THREAD);
-      for (Entry e : all) {
+      for (WalEntry e : all) {
         ByteBuffer p = ByteBuffer.wrap(e.payload());
         int tid = (int) p.getLong(0);
         int seq = (int) p.getLong(8);

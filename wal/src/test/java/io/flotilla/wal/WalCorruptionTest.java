@@ -58,7 +58,7 @@ class WalCorruptionTest {
       assertThat(r.lostBytes()).isGreaterThanOrEqualTo(13L * RECORD);
       assertThat(r.events()).anyMatch(e -> e.contains("entries from 8 on are lost"));
       assertThat(wal.lastIndex()).isEqualTo(7);
-      assertThat(wal.entries(1, 8, 0)).extracting(Entry::index).containsExactly(1L, 2L, 3L, 4L, 5L,
+      assertThat(wal.entries(1, 8, 0)).extracting(WalEntry::index).containsExactly(1L, 2L, 3L, 4L, 5L,
           6L, 7L);
       wal.append(2, payload(8, 2, SIZE)).join();
     }
@@ -115,9 +115,9 @@ class WalCorruptionTest {
     // acknowledged, so damage followed only by records of the same write is a torn tail.
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       WalTestSupport.appendEach(wal, 10, 1, SIZE);
-      List<Entry> batch = new ArrayList<>();
+      List<WalEntry> batch = new ArrayList<>();
       for (int i = 11; i <= 15; i++) {
-        batch.add(new Entry(i, 1, payload(i, 1, SIZE)));
+        batch.add(new WalEntry(i, 1, payload(i, 1, SIZE)));
       }
       wal.append(batch).join();
     }
@@ -133,7 +133,7 @@ class WalCorruptionTest {
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       WalTestSupport.appendEach(wal, 10, 1, SIZE);
     }
-    // Entry 9 went bad after entry 10 had been written by a later write.
+    // WalEntry 9 went bad after entry 10 had been written by a later write.
     WalTestSupport.flipByte(WalTestSupport.lastSegment(dir), offsetOf(9) + RecordFormat.HEADER_SIZE + 3);
     assertThatThrownBy(() -> Wal.open(WalOptions.defaults(dir)))
         .isInstanceOf(WalCorruptionException.class).hasMessageContaining("later write");

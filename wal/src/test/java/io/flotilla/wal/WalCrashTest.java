@@ -63,7 +63,7 @@ class WalCrashTest {
         long maxPromised = promised.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
         assertThat(wal.lastIndex()).as(ctx(round, "last index")).isGreaterThanOrEqualTo(maxPromised);
         for (Map.Entry<Long, long[]> p : promised.entrySet()) {
-          Entry e = wal.entry(p.getKey());
+          WalEntry e = wal.entry(p.getKey());
           assertThat(e.payload()).as(ctx(round, "payload of index " + p.getKey()))
               .isEqualTo(WalTestSupport.payload(p.getValue()[0], p.getValue()[1], SIZE));
         }
@@ -92,10 +92,10 @@ class WalCrashTest {
           lastPromised = Long.parseLong(line);
         }
       }
-      HardState hs = HardStateStore.open(dir).load();
+      WalHardState hs = HardStateFile.open(dir).load();
       // The old value or the new one, whole: never a mix, never older than what was promised.
       assertThat(hs.term()).as(ctx(round, "term")).isBetween(lastPromised, lastPromised + 1);
-      assertThat(hs).as(ctx(round, "fields")).isEqualTo(new HardState(hs.term(), hs.term() % 5,
+      assertThat(hs).as(ctx(round, "fields")).isEqualTo(new WalHardState(hs.term(), hs.term() % 5,
           2 * hs.term()));
     }
   }

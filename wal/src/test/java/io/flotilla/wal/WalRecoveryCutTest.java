@@ -34,7 +34,7 @@ class WalRecoveryCutTest {
   /** Entries 1..n, each its own forced write, under hard state term {@link #TERM}. */
   private void writeEach(int n) throws Exception {
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
-      wal.hardState().save(new HardState(TERM, 2, 0));
+      wal.hardState().save(new WalHardState(TERM, 2, 0));
       WalTestSupport.appendEach(wal, n, TERM, SIZE);
     }
   }
@@ -52,7 +52,7 @@ class WalRecoveryCutTest {
       assertThat(cut.fromIndex()).isEqualTo(10);
       assertThat(cut.untilIndex()).as("an upper bound on what was lost").isEqualTo(10);
       assertThat(cut.term()).isEqualTo(TERM);
-      assertThat(wal.hardState().load()).isEqualTo(new HardState(TERM, 2, 0, cut));
+      assertThat(wal.hardState().load()).isEqualTo(new WalHardState(TERM, 2, 0, cut));
       assertThat(wal.recoveryReport().events()).anyMatch(e -> e.contains("recovery cut: entries from 10"
           + " up to at most 10") && e.contains(seg.getFileName().toString())
           && e.contains("offset " + offsetOf(10)));
@@ -67,10 +67,10 @@ class WalRecoveryCutTest {
       wal.hardState().save(wal.hardState().load().withCut(RecoveryCut.NONE));
     }
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
-      assertThat(wal.hardState().load()).isEqualTo(new HardState(TERM, 2, 0));
+      assertThat(wal.hardState().load()).isEqualTo(new WalHardState(TERM, 2, 0));
       assertThat(wal.recoveryReport().events()).noneMatch(e -> e.contains("recovery cut"));
     }
-    assertThat(Files.readAllBytes(dir.resolve(HardStateStore.FILE_NAME))).hasSize(12 + 28);
+    assertThat(Files.readAllBytes(dir.resolve(HardStateFile.FILE_NAME))).hasSize(12 + 28);
   }
 
   @Test
@@ -79,11 +79,11 @@ class WalRecoveryCutTest {
     // One forced write of 5 entries after 3 single ones: the damage in entry 5 is followed by
     // intact records of the same write, so recovery takes it for a torn write and cuts 5..8.
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
-      wal.hardState().save(new HardState(TERM, 0, 0));
+      wal.hardState().save(new WalHardState(TERM, 0, 0));
       WalTestSupport.appendEach(wal, 3, TERM, SIZE);
-      List<Entry> group = new ArrayList<>();
+      List<WalEntry> group = new ArrayList<>();
       for (int i = 4; i <= 8; i++) {
-        group.add(new Entry(i, TERM, payload(i, TERM, SIZE)));
+        group.add(new WalEntry(i, TERM, payload(i, TERM, SIZE)));
       }
       wal.append(group).join();
     }
@@ -119,8 +119,8 @@ class WalRecoveryCutTest {
     }
     try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
       // A later term, then a second cut lower down while the first is unresolved.
-      HardState hs = wal.hardState().load();
-      wal.hardState().save(new HardState(TERM + 2, 0, 0, hs.cut()));
+      WalHardState hs = wal.hardState().load();
+      wal.hardState().save(new WalHardState(TERM + 2, 0, 0, hs.cut()));
     }
     try (FileChannel ch = FileChannel.open(seg, StandardOpenOption.WRITE)) {
       ch.truncate(offsetOf(7) + 60);
@@ -159,7 +159,7 @@ class WalRecoveryCutTest {
     Path d = dir.resolve("small");
     WalOptions small = WalOptions.defaults(d).withSegmentBytes(4096).withPreallocateBytes(0);
     try (Wal wal = Wal.open(small)) {
-      wal.hardState().save(new HardState(TERM, 0, 0));
+      wal.hardState().save(new WalHardState(TERM, 0, 0));
       WalTestSupport.appendEach(wal, 100, TERM, SIZE); // several segments
     }
     Path last = WalTestSupport.lastSegment(d);
@@ -183,7 +183,7 @@ class WalRecoveryCutTest {
     writeEach(1);
     ByteBuffer body = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
     body.putInt(2).putLong(TERM).putLong(0).putLong(0).flip();
-    new AtomicFile(dir.resolve(HardStateStore.FILE_NAME)).write(body);
+    new AtomicFile(dir.resolve(HardStateFile.FILE_NAME)).write(body);
     assertThatThrownBy(() -> Wal.open(WalOptions.defaults(dir)))
         .isInstanceOf(WalCorruptionException.class).hasMessageContaining("too short");
   }

@@ -32,11 +32,11 @@ class WalRoundTripTest {
       assertThat(wal.recoveryReport().tornBytes()).isZero();
       assertThat(wal.firstIndex()).isEqualTo(1);
       assertThat(wal.lastIndex()).isEqualTo(n);
-      List<Entry> all = wal.entries(1, n + 1, 0);
+      List<WalEntry> all = wal.entries(1, n + 1, 0);
       assertThat(all).hasSize(n);
       for (int i = 1; i <= n; i++) {
         long term = 1 + i / 100;
-        assertThat(all.get(i - 1)).isEqualTo(new Entry(i, term, payload(i, term, 1 + i % 200)));
+        assertThat(all.get(i - 1)).isEqualTo(new WalEntry(i, term, payload(i, term, 1 + i % 200)));
         assertThat(wal.term(i)).isEqualTo(term);
       }
       // And the log goes on where it stopped.
@@ -47,17 +47,17 @@ class WalRoundTripTest {
   @Test
   void batchAppendWithCallerChosenIndexes() throws Exception {
     try (Wal wal = Wal.open(small(dir))) {
-      List<Entry> batch = new ArrayList<>();
+      List<WalEntry> batch = new ArrayList<>();
       for (int i = 1; i <= 50; i++) {
-        batch.add(new Entry(i, 3, payload(i, 3, 64)));
+        batch.add(new WalEntry(i, 3, payload(i, 3, 64)));
       }
       assertThat(wal.append(batch).join()).isEqualTo(50);
-      assertThatThrownBy(() -> wal.append(List.of(new Entry(52, 3, new byte[1]))))
+      assertThatThrownBy(() -> wal.append(List.of(new WalEntry(52, 3, new byte[1]))))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ends at 50");
-      assertThatThrownBy(() -> wal.append(List.of(new Entry(51, 2, new byte[1]))))
+      assertThatThrownBy(() -> wal.append(List.of(new WalEntry(51, 2, new byte[1]))))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("below");
-      assertThatThrownBy(() -> wal.append(List.of(new Entry(51, 3, new byte[1]),
-          new Entry(53, 3, new byte[1])))).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> wal.append(List.of(new WalEntry(51, 3, new byte[1]),
+          new WalEntry(53, 3, new byte[1])))).isInstanceOf(IllegalArgumentException.class);
       assertThat(wal.lastIndex()).isEqualTo(50);
     }
   }
@@ -71,7 +71,7 @@ class WalRoundTripTest {
       assertThat(wal.entries(1, 101, 1)).hasSize(1);
       assertThat(wal.entries(5, 101, 0)).hasSize(96);
       assertThat(wal.entries(40, 40, 0)).isEmpty();
-      assertThat(wal.entry(77)).isEqualTo(new Entry(77, 1, payload(77, 1, 100)));
+      assertThat(wal.entry(77)).isEqualTo(new WalEntry(77, 1, payload(77, 1, 100)));
       assertThatThrownBy(() -> wal.entries(0, 3, 0)).isInstanceOf(IndexOutOfBoundsException.class);
       assertThatThrownBy(() -> wal.entries(99, 102, 0))
           .isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("past the last");
@@ -104,11 +104,11 @@ class WalRoundTripTest {
   @Test
   void hardStateRoundTripsAndStartsEmpty() throws Exception {
     try (Wal wal = Wal.open(small(dir))) {
-      assertThat(wal.hardState().load()).isEqualTo(HardState.EMPTY);
-      wal.hardState().save(new HardState(7, 3, 42));
+      assertThat(wal.hardState().load()).isEqualTo(WalHardState.EMPTY);
+      wal.hardState().save(new WalHardState(7, 3, 42));
     }
     try (Wal wal = Wal.open(small(dir))) {
-      assertThat(wal.hardState().load()).isEqualTo(new HardState(7, 3, 42));
+      assertThat(wal.hardState().load()).isEqualTo(new WalHardState(7, 3, 42));
     }
   }
 
@@ -130,9 +130,9 @@ class WalRoundTripTest {
   @Test
   void largeWritesGrowTheFileAndReadBackAfterReopen() throws Exception {
     // One group far above the zero-fill threshold, then small ones after it.
-    List<Entry> big = new ArrayList<>();
+    List<WalEntry> big = new ArrayList<>();
     for (int i = 1; i <= 200; i++) {
-      big.add(new Entry(i, 1, payload(i, 1, 4000)));
+      big.add(new WalEntry(i, 1, payload(i, 1, 4000)));
     }
     WalOptions opts = WalOptions.defaults(dir).withSegmentBytes(4 << 20);
     try (Wal wal = Wal.open(opts)) {

@@ -85,7 +85,7 @@ class WalTornTailTest {
     WalOptions opts = WalOptions.defaults(dir).withPreallocateBytes(0);
     try (Wal wal = Wal.open(opts)) {
       assertThat(wal.lastIndex()).as(what).isEqualTo(complete);
-      List<Entry> back = wal.entries(1, complete + 1, 0);
+      List<WalEntry> back = wal.entries(1, complete + 1, 0);
       for (int i = 1; i <= complete; i++) {
         assertThat(back.get(i - 1).payload()).as(what).isEqualTo(payload(i, 1, SIZE));
       }

@@ -26,9 +26,9 @@ class WalTruncationTest {
       assertThat(wal.durableIndex()).isEqualTo(49);
       assertThat(WalTestSupport.segmentFiles(dir).size()).isLessThan(before);
       assertThatThrownBy(() -> wal.entries(50, 51, 0)).isInstanceOf(IndexOutOfBoundsException.class);
-      List<Entry> replacement = new ArrayList<>();
+      List<WalEntry> replacement = new ArrayList<>();
       for (int i = 50; i <= 60; i++) {
-        replacement.add(new Entry(i, 2, payload(i, 2, SIZE)));
+        replacement.add(new WalEntry(i, 2, payload(i, 2, SIZE)));
       }
       wal.append(replacement).join();
     }
@@ -36,7 +36,7 @@ class WalTruncationTest {
       assertThat(wal.lastIndex()).isEqualTo(60);
       for (long i = 1; i <= 60; i++) {
         long term = i < 50 ? 1 : 2;
-        assertThat(wal.entry(i)).isEqualTo(new Entry(i, term, payload(i, term, SIZE)));
+        assertThat(wal.entry(i)).isEqualTo(new WalEntry(i, term, payload(i, term, SIZE)));
       }
     }
   }

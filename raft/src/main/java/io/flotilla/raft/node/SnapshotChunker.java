@@ -50,16 +50,24 @@ public final class SnapshotChunker {
 
     /** A transport-level snapshot chunk on the wire. */
     public static byte[] encode(SnapshotChunk c) {
-        return io.flotilla.raft.proto.SnapshotChunk.newBuilder()
-                .setGroupId(c.groupId()).setFrom(c.from()).setTo(c.to()).setTerm(c.term())
-                .setSnapshotIndex(c.snapshotIndex()).setSnapshotTerm(c.snapshotTerm()).setOffset(c.offset())
-                .setData(com.google.protobuf.ByteString.copyFrom(c.data())).setDone(c.done()).setCrc32C(c.crc32c())
-                .setConfiguration(io.flotilla.raft.codec.MessageCodec.toProto(c.configuration()))
-                .build().toByteArray();
+        return toProto(c).toByteArray();
     }
 
     public static SnapshotChunk decode(byte[] bytes) throws com.google.protobuf.InvalidProtocolBufferException {
-        var p = io.flotilla.raft.proto.SnapshotChunk.parseFrom(bytes);
+        return fromProto(io.flotilla.raft.proto.SnapshotChunk.parseFrom(bytes));
+    }
+
+    /** The chunk as its protobuf message (for a transport that embeds it in an envelope of its own). */
+    public static io.flotilla.raft.proto.SnapshotChunk toProto(SnapshotChunk c) {
+        return io.flotilla.raft.proto.SnapshotChunk.newBuilder()
+                .setGroupId(c.groupId()).setFrom(c.from()).setTo(c.to()).setTerm(c.term())
+                .setSnapshotIndex(c.snapshotIndex()).setSnapshotTerm(c.snapshotTerm()).setOffset(c.offset())
+                .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(c.data())).setDone(c.done())
+                .setCrc32C(c.crc32c()).setConfiguration(io.flotilla.raft.codec.MessageCodec.toProto(c.configuration()))
+                .build();
+    }
+
+    public static SnapshotChunk fromProto(io.flotilla.raft.proto.SnapshotChunk p) {
         return new SnapshotChunk(p.getGroupId(), p.getFrom(), p.getTo(), p.getTerm(),
                 p.getSnapshotIndex(), p.getSnapshotTerm(), p.getOffset(), p.getData().toByteArray(), p.getDone(),
                 p.getCrc32C(), io.flotilla.raft.codec.MessageCodec.fromProto(p.getConfiguration()));

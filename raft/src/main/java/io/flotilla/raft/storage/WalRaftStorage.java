@@ -76,7 +76,7 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private WalRaftStorage(Wal wal, Path dir) throws IOException {
     this.wal = wal;
     this.dir = dir;
-    io.flotilla.wal.HardState hs = wal.hardState().load();
+    io.flotilla.wal.WalHardState hs = wal.hardState().load();
     this.snapshot = readSnapshot(dir.resolve(SNAPSHOT_FILE));
     long compactIndex = wal.firstIndex() - 1;
     if (snapshot.index() > compactIndex) {
@@ -146,9 +146,9 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   @Override
   public List<Entry> entries(long from, long toExclusive, long maxBytes) {
-    List<io.flotilla.wal.Entry> raw = wal.entries(from, toExclusive, maxBytes);
+    List<io.flotilla.wal.WalEntry> raw = wal.entries(from, toExclusive, maxBytes);
     List<Entry> out = new ArrayList<>(raw.size());
-    for (io.flotilla.wal.Entry e : raw) {
+    for (io.flotilla.wal.WalEntry e : raw) {
       out.add(decode(e));
     }
     return out;
@@ -173,7 +173,7 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    List<io.flotilla.wal.Entry> raw = new ArrayList<>(entries.size());
+    List<io.flotilla.wal.WalEntry> raw = new ArrayList<>(entries.size());
     for (Entry e : entries) {
       raw.add(encode(e));
     }
@@ -199,7 +199,7 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
           || !hardState.fence().equals(savedHardState.fence())) {
         RecoveryFence f = hardState.fence();
         RecoveryCut cut = f.isUp() ? new RecoveryCut(f.fromIndex(), f.untilIndex(), f.term()) : RecoveryCut.NONE;
-        wal.hardState().save(new io.flotilla.wal.HardState(hardState.term(),
+        wal.hardState().save(new io.flotilla.wal.WalHardState(hardState.term(),
             hardState.votedFor(), hardState.commitIndex(), cut));
         if (savedHardState.fence().isUp() && !f.isUp()) {
           LOG.warn("{}: recovery fence lifted: the log holds entries of term {} from its leader, so every entry"
@@ -332,15 +332,15 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     wal.close();
   }
 
-  static io.flotilla.wal.Entry encode(Entry e) {
+  static io.flotilla.wal.WalEntry encode(Entry e) {
     byte[] data = e.data();
     byte[] payload = new byte[data.length + 1];
     payload[0] = (byte) e.type().ordinal();
     System.arraycopy(data, 0, payload, 1, data.length);
-    return new io.flotilla.wal.Entry(e.index(), e.term(), payload);
+    return new io.flotilla.wal.WalEntry(e.index(), e.term(), payload);
   }
 
-  static Entry decode(io.flotilla.wal.Entry e) {
+  static Entry decode(io.flotilla.wal.WalEntry e) {
     byte[] p = e.payload();
     if (p.length == 0 || p[0] < 0 || p[0] >= TYPES.length) {
       throw new IllegalStateException("entry " + e.index() + " has no valid type byte");

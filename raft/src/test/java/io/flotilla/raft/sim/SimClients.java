@@ -152,7 +152,7 @@ final class SimClients {
         }
         CompletableFuture<Long> f = new CompletableFuture<>();
         if (op.write) {
-            ProposeResult r = n.replica.propose(KvStateMachine.encodePut(op.opId, op.key, op.value), n.replica.nanos(), f);
+            ProposeResult r = n.replica.propose(SimRegisters.encodePut(op.opId, op.key, op.value), n.replica.nanos(), f);
             if (r instanceof Rejected rej) {
                 history.remove(op.opId); // never in the log: no effect
                 if (!op.done) {

@@ -19,7 +19,7 @@ final class SimNode {
     RaftReplica replica;
     /** {@code replica.core()}, for the invariants and the operator; null while crashed. */
     RaftCore core;
-    KvStateMachine stateMachine;
+    SimRegisters stateMachine;
     /** Bumped on every crash so that events scheduled for an old incarnation are ignored. */
     int incarnation;
     /** Simulated milliseconds between this incarnation's ticks: its clock rate. */

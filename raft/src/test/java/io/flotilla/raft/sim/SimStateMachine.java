@@ -6,14 +6,14 @@ import io.flotilla.raft.node.StateMachine;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The production driver's view of a simulated node's {@link KvStateMachine}: every apply, install
+ * The production driver's view of a simulated node's {@link SimRegisters}: every apply, install
  * and snapshot passes the cluster invariants first, so the simulator checks exactly what
  * {@link io.flotilla.raft.node.RaftReplica} hands the state machine.
  */
 final class SimStateMachine implements StateMachine {
 
     private final SimNode node;
-    private final KvStateMachine sm;
+    private final SimRegisters sm;
     private final ClusterInvariants invariants;
     private final Runnable onInstall;
     private final Runnable onSnapshot;

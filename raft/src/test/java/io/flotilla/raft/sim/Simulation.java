@@ -243,7 +243,7 @@ public final class Simulation {
             return;
         }
         // The state machine is in memory: rebuild it from the durable snapshot, then from the log.
-        KvStateMachine sm = new KvStateMachine();
+        SimRegisters sm = new SimRegisters();
         Snapshot snapshot = n.storage.snapshot();
         if (!snapshot.isEmpty() && !options.forgetSnapshotOnRestart()) {
             sm.restore(snapshot.data());
@@ -251,7 +251,7 @@ public final class Simulation {
         if (!snapshot.isEmpty() && options.forgetSnapshotOnRestart()) {
             // BUG INJECTION: a driver that forgets to restore the snapshot (the state machine
             // starts empty but claims to have applied everything the snapshot covers).
-            sm.restore(new KvStateMachine().serializeAt(snapshot.index()));
+            sm.restore(new SimRegisters().serializeAt(snapshot.index()));
         }
         RaftConfig cfg = RaftConfig.of(GROUP, n.id, n.bootstrap, random.split())
                 .withElection(options.preVote(), options.checkQuorum())

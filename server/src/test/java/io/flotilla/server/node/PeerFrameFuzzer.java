@@ -159,8 +159,8 @@ final class PeerFrameFuzzer implements Runnable {
       // Junk as the whole frame (a malformed envelope), or as a body in a well-formed one.
       frame = switch (r.nextInt(3)) {
         case 0 -> junk;
-        case 1 -> PeerFrame.newBuilder().setGroupId(1).setRaftMessage(ByteString.copyFrom(junk)).build().toByteArray();
-        default -> PeerFrame.newBuilder().setGroupId(1).setSnapshotChunk(ByteString.copyFrom(junk)).build().toByteArray();
+        case 1 -> rawEnvelope(1, PeerFrame.RAFT_MESSAGE_FIELD_NUMBER, junk);
+        default -> rawEnvelope(1, PeerFrame.SNAPSHOT_CHUNK_FIELD_NUMBER, junk);
       };
       deliberate = false;
     } else if (kind < 27) {
@@ -297,7 +297,24 @@ final class PeerFrameFuzzer implements Runnable {
           .addEntries(io.flotilla.raft.proto.Entry.newBuilder().setIndex(1).setTerm(1).setTypeValue(7)
               .setData(ByteString.copyFromUtf8("x"))));
     }
-    return PeerFrame.newBuilder().setGroupId(1).setRaftMessage(b.build().toByteString()).build().toByteArray();
+    return PeerFrame.newBuilder().setGroupId(1).setRaftMessage(b.build()).build().toByteArray();
+  }
+
+  /**
+   * An envelope of group {@code group} whose body field {@code field} holds {@code body} as it is:
+   * the only way to send a body that is not a valid message, which is the point.
+   */
+  static byte[] rawEnvelope(long group, int field, byte[] body) {
+    try {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      com.google.protobuf.CodedOutputStream c = com.google.protobuf.CodedOutputStream.newInstance(out);
+      c.writeUInt64(PeerFrame.GROUP_ID_FIELD_NUMBER, group);
+      c.writeByteArray(field, body);
+      c.flush();
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
@@ -309,12 +326,12 @@ final class PeerFrameFuzzer implements Runnable {
       try {
         PeerFrame f = PeerFrame.parseFrom(frame);
         if (f.hasRaftMessage()) {
-          return screened(f.toBuilder().setRaftMessage(ByteString.copyFrom(mutated(f.getRaftMessage().toByteArray())))
-              .build().toByteArray());
+          return screened(rawEnvelope(f.getGroupId(), PeerFrame.RAFT_MESSAGE_FIELD_NUMBER,
+              mutated(f.getRaftMessage().toByteArray())));
         }
         if (f.hasSnapshotChunk()) {
-          return screened(f.toBuilder().setSnapshotChunk(ByteString.copyFrom(mutated(f.getSnapshotChunk().toByteArray())))
-              .build().toByteArray());
+          return screened(rawEnvelope(f.getGroupId(), PeerFrame.SNAPSHOT_CHUNK_FIELD_NUMBER,
+              mutated(f.getSnapshotChunk().toByteArray())));
         }
       } catch (IOException notAnEnvelope) {
         // mutate it whole, below

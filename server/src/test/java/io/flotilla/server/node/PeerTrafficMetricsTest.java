@@ -56,8 +56,7 @@ class PeerTrafficMetricsTest {
     // exception that would close the peer's connection.
     byte[] cut = Arrays.copyOf(chunk, chunk.length - 1);
     assertThat(countedFor("other", cut)).isEqualTo(cut.length + 4);
-    byte[] badBody = PeerFrame.newBuilder().setGroupId(1).setSnapshotChunk(ByteString.copyFrom(new byte[] {0x08}))
-        .build().toByteArray();
+    byte[] badBody = PeerFrameFuzzer.rawEnvelope(1, PeerFrame.SNAPSHOT_CHUNK_FIELD_NUMBER, new byte[] {0x08});
     assertThat(countedFor("other", badBody)).isEqualTo(badBody.length + 4);
   }
 

@@ -8,35 +8,35 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-class WorkloadTest {
+class OpMixTest {
   private static final long SEED = 42;
 
   @Test
   void mixesParseAndBadOnesSayWhy() {
-    assertThat(Workload.parseMix("get=90, put=10")).containsEntry(Workload.Op.GET, 90).containsEntry(Workload.Op.PUT, 10);
-    assertThatThrownBy(() -> Workload.parseMix("get")).hasMessageContaining("OP=WEIGHT");
-    assertThatThrownBy(() -> Workload.parseMix("fly=3")).hasMessageContaining("unknown operation 'fly'");
-    assertThatThrownBy(() -> Workload.parseMix("get=x")).hasMessageContaining("not a number");
-    assertThatThrownBy(() -> Workload.parseMix("get=1,get=2")).hasMessageContaining("repeated");
-    assertThatThrownBy(() -> new Workload(Workload.parseMix("get=0"), Workload.KeyChooser.uniform(10)))
+    assertThat(OpMix.parseMix("get=90, put=10")).containsEntry(OpMix.Op.GET, 90).containsEntry(OpMix.Op.PUT, 10);
+    assertThatThrownBy(() -> OpMix.parseMix("get")).hasMessageContaining("OP=WEIGHT");
+    assertThatThrownBy(() -> OpMix.parseMix("fly=3")).hasMessageContaining("unknown operation 'fly'");
+    assertThatThrownBy(() -> OpMix.parseMix("get=x")).hasMessageContaining("not a number");
+    assertThatThrownBy(() -> OpMix.parseMix("get=1,get=2")).hasMessageContaining("repeated");
+    assertThatThrownBy(() -> new OpMix(OpMix.parseMix("get=0"), OpMix.KeyChooser.uniform(10)))
         .hasMessageContaining("positive weight");
   }
 
   @Test
   void operationsFollowTheirWeights() {
-    Workload w = new Workload(Workload.parseMix("get=90,put=10"), Workload.KeyChooser.uniform(10));
+    OpMix w = new OpMix(OpMix.parseMix("get=90,put=10"), OpMix.KeyChooser.uniform(10));
     SplittableRandom rnd = new SplittableRandom(SEED);
-    Map<Workload.Op, Integer> seen = new EnumMap<>(Workload.Op.class);
+    Map<OpMix.Op, Integer> seen = new EnumMap<>(OpMix.Op.class);
     for (int i = 0; i < 100_000; i++) {
       seen.merge(w.nextOp(rnd), 1, Integer::sum);
     }
-    assertThat(seen).containsOnlyKeys(Workload.Op.GET, Workload.Op.PUT);
-    assertThat(seen.get(Workload.Op.GET)).isBetween(89_000, 91_000);
+    assertThat(seen).containsOnlyKeys(OpMix.Op.GET, OpMix.Op.PUT);
+    assertThat(seen.get(OpMix.Op.GET)).isBetween(89_000, 91_000);
   }
 
   @Test
   void uniformKeysCoverTheRangeEvenly() {
-    Workload.KeyChooser u = Workload.KeyChooser.uniform(100);
+    OpMix.KeyChooser u = OpMix.KeyChooser.uniform(100);
     SplittableRandom rnd = new SplittableRandom(SEED);
     int[] hits = new int[100];
     for (int i = 0; i < 100_000; i++) {
@@ -49,7 +49,7 @@ class WorkloadTest {
 
   @Test
   void zipfKeysAreSkewedTowardTheFirstAndStayInRange() {
-    Workload.KeyChooser z = Workload.KeyChooser.zipf(1000, 0.99);
+    OpMix.KeyChooser z = OpMix.KeyChooser.zipf(1000, 0.99);
     SplittableRandom rnd = new SplittableRandom(SEED);
     int[] hits = new int[1000];
     for (int i = 0; i < 100_000; i++) {

@@ -12,7 +12,7 @@ import java.util.Set;
  * A key-value register state machine for the simulator. Commands are {@code "opId key value"}; the
  * set of applied op ids lets the final check prove that every acknowledged write was applied.
  */
-public final class KvStateMachine {
+public final class SimRegisters {
 
     private final Map<String, Long> values = new HashMap<>();
     private final Set<Long> appliedOps = new HashSet<>();

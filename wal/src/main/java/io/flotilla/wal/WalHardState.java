@@ -8,10 +8,10 @@ import java.util.Objects;
  * never needed for safety), and a {@link RecoveryCut} that recovery made and the owner has not
  * yet resolved ({@link RecoveryCut#NONE} normally).
  */
-public record HardState(long term, long votedFor, long commitIndex, RecoveryCut cut) {
-  public static final HardState EMPTY = new HardState(0, 0, 0);
+public record WalHardState(long term, long votedFor, long commitIndex, RecoveryCut cut) {
+  public static final WalHardState EMPTY = new WalHardState(0, 0, 0);
 
-  public HardState {
+  public WalHardState {
     if (term < 0 || votedFor < 0 || commitIndex < 0) {
       throw new IllegalArgumentException("negative field in " + term + "/" + votedFor + "/"
           + commitIndex);
@@ -20,11 +20,11 @@ public record HardState(long term, long votedFor, long commitIndex, RecoveryCut 
   }
 
   /** Without a pending recovery cut. */
-  public HardState(long term, long votedFor, long commitIndex) {
+  public WalHardState(long term, long votedFor, long commitIndex) {
     this(term, votedFor, commitIndex, RecoveryCut.NONE);
   }
 
-  public HardState withCut(RecoveryCut newCut) {
-    return new HardState(term, votedFor, commitIndex, newCut);
+  public WalHardState withCut(RecoveryCut newCut) {
+    return new WalHardState(term, votedFor, commitIndex, newCut);
   }
 }

@@ -10,8 +10,8 @@ import java.util.Objects;
  * keeps recent entries in memory and hands the same instance to readers, so copying on every read
  * would cost the replication hot path an allocation per entry.
  */
-public record Entry(long index, long term, byte[] payload) {
-  public Entry {
+public record WalEntry(long index, long term, byte[] payload) {
+  public WalEntry {
     if (index <= 0) {
       throw new IllegalArgumentException("index must be positive: " + index);
     }
@@ -28,7 +28,7 @@ public record Entry(long index, long term, byte[] payload) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Entry e
+    return o instanceof WalEntry e
         && e.index == index
         && e.term == term
         && Arrays.equals(e.payload, payload);
@@ -41,6 +41,6 @@ public record Entry(long index, long term, byte[] payload) {
 
   @Override
   public String toString() {
-    return "Entry[index=" + index + ", term=" + term + ", bytes=" + payload.length + "]";
+    return "WalEntry[index=" + index + ", term=" + term + ", bytes=" + payload.length + "]";
   }
 }

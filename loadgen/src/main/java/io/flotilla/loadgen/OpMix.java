@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * What the load generator sends: an operation mix, a key space and a key distribution. Pure and
  * seeded, so it is tested without a cluster.
  */
-public final class Workload {
+public final class OpMix {
 
   /** The operations a mix may name. */
   public enum Op { PUT, GET, CAS, INCR, DELETE }
@@ -21,7 +21,7 @@ public final class Workload {
   private final int totalWeight;
   private final KeyChooser keys;
 
-  public Workload(Map<Op, Integer> mix, KeyChooser keys) {
+  public OpMix(Map<Op, Integer> mix, KeyChooser keys) {
     if (mix.isEmpty() || mix.values().stream().anyMatch(w -> w < 0)
         || mix.values().stream().mapToInt(Integer::intValue).sum() <= 0) {
       throw new IllegalArgumentException("the mix needs at least one operation with a positive weight: " + mix);

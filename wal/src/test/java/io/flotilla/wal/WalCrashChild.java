@@ -18,13 +18,13 @@ import java.util.concurrent.CountDownLatch;
  *       as Raft does: three in four with {@link Wal#appendDurably} (written on that thread), the
  *       fourth with {@link Wal#append(java.util.List)} and a join (written by the writer thread);
  *       prints {@code index thread seq} for each entry once the call returns.
- *   <li>{@code hardstate DIR}: saves HardState(k, k % 5, 2k) for k = start.. and prints k after
+ *   <li>{@code hardstate DIR}: saves WalHardState(k, k % 5, 2k) for k = start.. and prints k after
  *       each save returns.
  *   <li>{@code lock DIR}: opens the log, prints LOCKED, waits for stdin to close.
  * </ul>
  */
-public final class CrashChild {
-  private CrashChild() {}
+public final class WalCrashChild {
+  private WalCrashChild() {}
 
   @SuppressWarnings("try") // the lock mode holds the log open without using it
   public static void main(String[] args) throws Exception {
@@ -78,16 +78,16 @@ public final class CrashChild {
     long seq = 0;
     for (long batch = 0; ; batch++) {
       long next = wal.lastIndex() + 1;
-      java.util.List<Entry> entries = new java.util.ArrayList<>();
+      java.util.List<WalEntry> entries = new java.util.ArrayList<>();
       for (int i = 0; i < 1 + (int) (batch % 3); i++) {
-        entries.add(new Entry(next + i, 1, WalTestSupport.payload(thread, seq + i, size)));
+        entries.add(new WalEntry(next + i, 1, WalTestSupport.payload(thread, seq + i, size)));
       }
       if (batch % 4 == 3) {
         wal.append(entries).join();
       } else {
         wal.appendDurably(entries);
       }
-      for (Entry e : entries) {
+      for (WalEntry e : entries) {
         out.println(e.index() + " " + thread + " " + seq++);
       }
       out.flush();
@@ -95,11 +95,11 @@ public final class CrashChild {
   }
 
   private static void hardState(PrintStream out, Path dir) throws Exception {
-    HardStateStore store = HardStateStore.open(dir);
+    HardStateFile store = HardStateFile.open(dir);
     long k = store.load().term();
     while (true) {
       k++;
-      store.save(new HardState(k, k % 5, 2 * k));
+      store.save(new WalHardState(k, k % 5, 2 * k));
       out.println(k);
       out.flush();
     }

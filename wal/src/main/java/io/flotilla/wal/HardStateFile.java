@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Persists {@link HardState} by atomic replacement. The body is versioned and length-delimited so
+ * Persists {@link WalHardState} by atomic replacement. The body is versioned and length-delimited so
  * later versions can append fields; an older reader ignores bytes it does not know.
  *
  * <pre>
@@ -23,34 +23,34 @@ import java.util.Optional;
  * <p>Not thread-safe: one Raft driver owns it. Each {@link #save} costs two forces and a rename, so
  * a driver saves only when term or vote change; commitIndex rides along when they do.
  */
-public final class HardStateStore {
+public final class HardStateFile {
   static final String FILE_NAME = "hardstate";
   private static final int V1_SIZE = 4 + 8 + 8 + 8;
   private static final int V2_SIZE = V1_SIZE + 8 + 8 + 8;
 
   private final AtomicFile file;
-  private HardState current;
+  private WalHardState current;
 
-  private HardStateStore(AtomicFile file, HardState current) {
+  private HardStateFile(AtomicFile file, WalHardState current) {
     this.file = file;
     this.current = current;
   }
 
   /** Opens the store in {@code dir} (created if missing), reading the last saved value. */
-  public static HardStateStore open(Path dir) throws IOException {
+  public static HardStateFile open(Path dir) throws IOException {
     Files.createDirectories(dir);
     AtomicFile file = new AtomicFile(dir.resolve(FILE_NAME));
     Optional<ByteBuffer> body = file.read();
-    HardState hs = body.isEmpty() ? HardState.EMPTY : decode(file.path(), body.get());
-    return new HardStateStore(file, hs);
+    WalHardState hs = body.isEmpty() ? WalHardState.EMPTY : decode(file.path(), body.get());
+    return new HardStateFile(file, hs);
   }
 
-  public HardState load() {
+  public WalHardState load() {
     return current;
   }
 
   /** Durably replaces the stored value; returns only once it would survive a crash. */
-  public void save(HardState hs) throws IOException {
+  public void save(WalHardState hs) throws IOException {
     boolean cut = !hs.cut().isNone();
     ByteBuffer b = ByteBuffer.allocate(cut ? V2_SIZE : V1_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(cut ? 2 : 1).putLong(hs.term()).putLong(hs.votedFor()).putLong(hs.commitIndex());
@@ -62,7 +62,7 @@ public final class HardStateStore {
     current = hs;
   }
 
-  private static HardState decode(Path path, ByteBuffer b) throws WalCorruptionException {
+  private static WalHardState decode(Path path, ByteBuffer b) throws WalCorruptionException {
     if (b.remaining() < V1_SIZE) {
       throw new WalCorruptionException(path, 0, "hard state body too short: " + b.remaining());
     }
@@ -77,7 +77,7 @@ public final class HardStateStore {
     try {
       RecoveryCut cut = version >= 2
           ? new RecoveryCut(b.getLong(28), b.getLong(36), b.getLong(44)) : RecoveryCut.NONE;
-      return new HardState(b.getLong(4), b.getLong(12), b.getLong(20), cut);
+      return new WalHardState(b.getLong(4), b.getLong(12), b.getLong(20), cut);
     } catch (IllegalArgumentException e) {
       throw new WalCorruptionException(path, 0, e.getMessage());
     }

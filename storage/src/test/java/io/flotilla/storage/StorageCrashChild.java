@@ -10,9 +10,9 @@ import java.util.SplittableRandom;
  * and prints {@code applied <index>} after each batch, until killed or done.
  * Args: dir seed count maxBatch sessionExpiryEntries.
  */
-public final class CrashChild {
+public final class StorageCrashChild {
 
-  private CrashChild() {}
+  private StorageCrashChild() {}
 
   public static void main(String[] args) throws Exception {
     Path dir = Path.of(args[0]);
