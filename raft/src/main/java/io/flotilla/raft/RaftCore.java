@@ -14,7 +14,6 @@ import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.HardStateStore;
 import io.flotilla.raft.storage.LogStorage;
 import io.flotilla.raft.tracker.Progress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -72,12 +71,8 @@ public final class RaftCore {
     /** Leader-only state (Progress per peer, reads, transfer). Null unless leader. */
     private Leader leader;
 
-    // Output accumulated for the next Ready.
-    private List<Message> msgs = new ArrayList<>();
-    private List<ReadState> readStates = new ArrayList<>();
-    private List<Failure> failures = new ArrayList<>();
-    /** A queued message acknowledges state that must be durable first (a vote or appended entries). */
-    private boolean msgsNeedPersist;
+    /** Messages, read states and failures accumulated for the next Ready. */
+    private final Outbox outbox = new Outbox();
     private HardState prevHardState;
     private boolean readyOutstanding;
 
@@ -364,8 +359,7 @@ public final class RaftCore {
 
     /** Whether {@link #ready()} has anything; cheap, so idle groups cost little. */
     public boolean hasReady() {
-        return !msgs.isEmpty() || log.hasUnstable() || !readStates.isEmpty() || !failures.isEmpty()
-                || hardStateChanged() || lastApplied < applyLimit();
+        return !outbox.isEmpty() || log.hasUnstable() || hardStateChanged() || lastApplied < applyLimit();
     }
 
     public Ready ready() {
@@ -377,13 +371,8 @@ public final class RaftCore {
         boolean termOrVoteChanged = hs != null && (hs.term() != prevHardState.term() || hs.votedFor() != prevHardState.votedFor());
         long limit = applyLimit();
         List<Entry> committed = lastApplied < limit ? log.slice(lastApplied + 1, limit + 1, config.maxApplyBytes()) : List.of();
-        Ready rd = new Ready(hs, log.unstableEntries(), msgs,
-                role == Role.LEADER && !termOrVoteChanged && !msgsNeedPersist,
-                committed, readStates, failures, log.unstableSnapshot());
-        msgs = new ArrayList<>();
-        readStates = new ArrayList<>();
-        failures = new ArrayList<>();
-        msgsNeedPersist = false;
+        Ready rd = outbox.take(hs, log.unstableEntries(), role == Role.LEADER && !termOrVoteChanged, committed,
+                log.unstableSnapshot());
         readyOutstanding = true;
         return rd;
     }
@@ -541,7 +530,7 @@ public final class RaftCore {
                 elections.campaign(Elections.CampaignType.TRANSFER);
             }
         } else if (m instanceof ReadIndexResponse r) {
-            readStates.add(new ReadState(r.requestId(), r.readIndex()));
+            outbox.readState(new ReadState(r.requestId(), r.readIndex()));
         }
         // Anything else is a response to an old role or a request meant for a leader: ignore.
     }
@@ -645,24 +634,24 @@ public final class RaftCore {
         InvariantViolation.check(votedFor == 0 || votedFor == candidate, "node %d voting twice in term %d", id, term);
         electionElapsed = 0;
         votedFor = candidate;
-        msgsNeedPersist = true;
+        outbox.ackAfterPersist();
     }
 
     void addReadState(ReadState rs) {
-        readStates.add(rs);
+        outbox.readState(rs);
     }
 
     void addFailure(Failure f) {
-        failures.add(f);
+        outbox.failure(f);
     }
 
     void send(Message m) {
-        msgs.add(m);
+        outbox.send(m);
     }
 
     /** The queued messages acknowledge appended entries or a snapshot: persist before sending. */
     void ackAfterPersist() {
-        msgsNeedPersist = true;
+        outbox.ackAfterPersist();
     }
 
     @Override
