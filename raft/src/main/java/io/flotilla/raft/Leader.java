@@ -161,7 +161,9 @@ final class Leader {
     void handOverOnRemoval() {
         long best = 0;
         long bestMatch = -1;
-        for (long v : core.configuration().voters()) {
+        // In id order: Set.of's iteration order changes from one JVM to the next, and a tie must
+        // go the same way every time (the simulator replays a seed exactly).
+        for (long v : new java.util.TreeSet<>(core.configuration().voters())) {
             Progress pr = progress.get(v);
             if (pr != null && pr.matchIndex() > bestMatch) {
                 best = v;
@@ -407,6 +409,44 @@ final class Leader {
         Progress pr = progress.get(peer);
         if (pr.state() == Progress.State.SNAPSHOT) {
             pr.becomeProbe();
+        }
+    }
+
+    /**
+     * Whether this leader's group is idle enough to quiesce (RaftConfig.quiesce): nothing proposed,
+     * read or transferring, everything committed and applied here, the no-op of its term committed,
+     * no membership change in flight, and every follower holding the whole log but those the
+     * driver reported unreachable (down, cut off: a dead node must not keep every group awake;
+     * when it is reachable again, the leader wakes to catch it up).
+     */
+    boolean canQuiesce() {
+        long last = log.lastIndex();
+        if (!pendingProposals.isEmpty() || proposalsUnsent || !readsAwaitingTermCommit.isEmpty() || !readOnly.isEmpty()
+                || leadTransferee != 0 || core.commitIndex() != last || core.lastApplied() != last
+                || log.term(last) != term || pendingConfIndex > core.commitIndex() || core.configuration().isJoint()) {
+            return false;
+        }
+        Set<Long> caughtUp = new HashSet<>();
+        caughtUp.add(id);
+        for (Map.Entry<Long, Progress> e : progress.entrySet()) {
+            Progress pr = e.getValue();
+            if (e.getKey() == id) {
+                continue;
+            }
+            if (pr.matchIndex() == last && pr.state() == Progress.State.REPLICATE) {
+                caughtUp.add(e.getKey());
+            } else if (!core.isUnreachable(e.getKey())) {
+                return false; // a reachable follower still behind: keep replicating
+            }
+        }
+        return core.configuration().isQuorum(caughtUp);
+    }
+
+    /** The last heartbeat before quiescing: followers holding the whole log stop their timers. */
+    void bcastQuiesce() {
+        for (long p : core.peers()) {
+            long commit = Math.min(progress.get(p).matchIndex(), core.commitIndex());
+            core.send(new Heartbeat(config.groupId(), id, p, term, commit, 0, true));
         }
     }
 

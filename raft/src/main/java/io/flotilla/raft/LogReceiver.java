@@ -88,6 +88,11 @@ final class LogReceiver {
         core.ackAfterPersist();
     }
 
+    /** The commit a quiesce heartbeat carries, without an answer. */
+    void handleQuiesceHeartbeat(Heartbeat hb) {
+        core.commitTo(hb.commitIndex());
+    }
+
     void handleHeartbeat(Heartbeat hb) {
         core.commitTo(hb.commitIndex());
         core.send(new HeartbeatResponse(groupId, id, hb.from(), core.term(), hb.readContext()));

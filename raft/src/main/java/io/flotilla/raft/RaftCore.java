@@ -65,6 +65,15 @@ public final class RaftCore {
     private boolean startupLease;
     private int heartbeatElapsed;
     private int randomizedElectionTimeout;
+    /**
+     * Quiesced (RaftConfig.quiesce): ticks do nothing, so an idle group costs no heartbeats and no
+     * elections. A leader quiesces when its group is idle; a follower when its leader says so and
+     * it holds the leader's whole log. Any proposal, read, request or message but a quiesce
+     * heartbeat wakes it, and so does hearing that its leader's node is unreachable.
+     */
+    private boolean quiesced;
+    /** Peers the driver reported unreachable and not heard from since: they do not keep a group awake. */
+    private final java.util.Set<Long> unreachable = new java.util.HashSet<>();
     /** Campaigns, vote counting and granting votes. */
     private final Elections elections;
 
@@ -187,9 +196,15 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- inputs
 
-    /** One unit of logical time. */
+    /** One unit of logical time (nothing while quiesced). */
     public void tick() {
         checkNoReadyOutstanding();
+        if (quiesced) {
+            if (role == Role.LEADER) {
+                leader.tick(); // a lease keeps running out while quiesced: it is wall time, not activity
+            }
+            return;
+        }
         if (role == Role.LEADER) {
             tickHeartbeat();
         } else {
@@ -203,6 +218,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
+        unquiesce();
         if (role != Role.LEADER && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             elections.campaign(config.preVote() ? Elections.CampaignType.PRE_VOTE : Elections.CampaignType.ELECTION);
@@ -212,6 +228,7 @@ public final class RaftCore {
     /** Proposes a command; only a leader accepts it. */
     public ProposeResult propose(byte[] data) {
         checkNoReadyOutstanding();
+        unquiesce();
         if (role != Role.LEADER) {
             return new Rejected(RaftError.NOT_LEADER, leaderId);
         }
@@ -228,6 +245,7 @@ public final class RaftCore {
      */
     public ConfChangeResult proposeConfChange(ConfChange change) {
         checkNoReadyOutstanding();
+        unquiesce();
         if (role != Role.LEADER) {
             return new ConfChangeResult.Refused(ConfChangeError.NOT_LEADER, leaderId, "not the leader");
         }
@@ -242,6 +260,7 @@ public final class RaftCore {
      */
     public ReadResult readIndex(long requestId) {
         checkNoReadyOutstanding();
+        unquiesce();
         if (role == Role.LEADER) {
             leader.handleReadIndex(new ReadOnly.Request(id, requestId));
             return new ReadResult.Pending(requestId);
@@ -256,6 +275,7 @@ public final class RaftCore {
     /** Hands leadership to {@code target} once its log is caught up (§3.10). Empty if accepted. */
     public java.util.Optional<Rejected> transferLeadership(long target) {
         checkNoReadyOutstanding();
+        unquiesce();
         if (!configuration().isVoter(target)) {
             // Learners included: they may lag arbitrarily and do not count in any quorum.
             throw new IllegalArgumentException("not a voter: " + target);
@@ -304,6 +324,10 @@ public final class RaftCore {
         }
         if (invalid.isPresent()) {
             return invalid;
+        }
+        unreachable.remove(m.from());
+        if (!(m instanceof Heartbeat hb && hb.quiesce())) {
+            unquiesce(); // any message but a quiesce heartbeat: the group has work
         }
         // Messages from non-members are not dropped (but see MessageStateCheck): a joining node
         // hears from a leader it does not know yet, a node promoted before it learned so must still
@@ -356,6 +380,63 @@ public final class RaftCore {
     }
 
     // ---------------------------------------------------------------- Ready
+
+    /** Whether this group is quiesced (RaftConfig.quiesce): its ticks do nothing until it wakes. */
+    public boolean isQuiesced() {
+        return quiesced;
+    }
+
+    /**
+     * Driver feedback: the node of {@code peer} is unreachable (its link went silent or down). A
+     * follower quiesced under that leader wakes, so that its election timer can replace a leader
+     * that may be gone; nothing else changes.
+     */
+    public void peerUnreachable(long peer) {
+        checkNoReadyOutstanding();
+        unreachable.add(peer);
+        if (quiesced && role != Role.LEADER && leaderId == peer) {
+            unquiesce();
+        }
+    }
+
+    /**
+     * Driver feedback: the node of {@code peer} is reachable again. A leader that quiesced without
+     * it wakes to catch it up (it quiesces again once every reachable follower holds its log).
+     */
+    public void peerReachable(long peer) {
+        checkNoReadyOutstanding();
+        if (unreachable.remove(peer) && role == Role.LEADER) {
+            unquiesce();
+        }
+    }
+
+    /** Whether the driver reported {@code peer} unreachable and nothing was heard from it since. */
+    boolean isUnreachable(long peer) {
+        return unreachable.contains(peer);
+    }
+
+    private void unquiesce() {
+        if (quiesced) {
+            quiesced = false;
+            electionElapsed = 0;
+            heartbeatElapsed = 0;
+        }
+    }
+
+    /**
+     * A leader's quiesce heartbeat: a follower holding exactly the leader's (committed) log stops
+     * its timer and answers nothing (an answer would wake the leader); one that does not answers
+     * as to any heartbeat, which wakes the leader to catch it up.
+     */
+    private void quiesceFollower(Heartbeat hb) {
+        receiver.handleQuiesceHeartbeat(hb);
+        if (log.lastIndex() == hb.commitIndex() && commitIndex == hb.commitIndex() && log.lastTerm() == term) {
+            quiesced = true;
+        } else {
+            unquiesce();
+            receiver.handleHeartbeat(hb);
+        }
+    }
 
     /** Whether {@link #ready()} has anything; cheap, so idle groups cost little. */
     public boolean hasReady() {
@@ -506,6 +587,11 @@ public final class RaftCore {
         }
         if (heartbeatElapsed >= config.heartbeatTick()) {
             heartbeatElapsed = 0;
+            if (config.quiesce() && leader.canQuiesce()) {
+                leader.bcastQuiesce();
+                quiesced = true;
+                return;
+            }
             leader.bcastHeartbeat();
         }
     }
@@ -520,7 +606,11 @@ public final class RaftCore {
         } else if (m instanceof Heartbeat hb) {
             electionElapsed = 0;
             leaderId = hb.from();
-            receiver.handleHeartbeat(hb);
+            if (hb.quiesce()) {
+                quiesceFollower(hb);
+            } else {
+                receiver.handleHeartbeat(hb);
+            }
         } else if (m instanceof InstallSnapshot is) {
             electionElapsed = 0;
             leaderId = is.from();

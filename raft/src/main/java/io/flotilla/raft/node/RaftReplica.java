@@ -80,6 +80,7 @@ public final class RaftReplica {
     private volatile long appliedIndex;
     private volatile long commitIndex;
     private volatile Configuration configuration;
+    private volatile boolean quiesced;
 
     /**
      * @param clock   a monotonic clock in nanoseconds (System::nanoTime; tests and the simulator
@@ -166,7 +167,7 @@ public final class RaftReplica {
             return;
         }
         long feed = clock.take(owed);
-        if (owed > electionTick) {
+        if (owed > electionTick && !core.isQuiesced()) { // a quiesced group is not woken: that is no stall
             log.warn("node {} group {}: the Raft loop fell {} ms behind its clock (a stall: slow force or apply, GC,"
                     + " pause); feeding {} missed ticks before anything else", id, groupId, owed * tickMillis, feed);
         }
@@ -180,6 +181,16 @@ public final class RaftReplica {
     /** A message from a peer; {@code dropped} hears if the core found it invalid against its state. */
     public void step(Message m, Consumer<DropReason> dropped) {
         core.step(m).ifPresent(dropped);
+    }
+
+    /** The node of {@code peer} is unreachable: a follower quiesced under it wakes (RaftCore#peerUnreachable). */
+    public void peerUnreachable(long peer) {
+        core.peerUnreachable(peer);
+    }
+
+    /** The node of {@code peer} is reachable again (RaftCore#peerReachable). */
+    public void peerReachable(long peer) {
+        core.peerReachable(peer);
     }
 
     /** An InstallSnapshot for {@code peer} could not be sent: the leader retries at once. */
@@ -447,6 +458,7 @@ public final class RaftReplica {
 
     /** Publishes role, term and indexes for readers on other threads (after a round). */
     void publish() {
+        quiesced = core.isQuiesced();
         commitIndex = core.commitIndex();
         configuration = core.configuration();
         if (role != core.role() || leaderId != core.leaderId() || term != core.term()) {
@@ -481,5 +493,10 @@ public final class RaftReplica {
 
     public Configuration configuration() {
         return configuration;
+    }
+
+    /** Whether the group is quiesced (as of the last round): the scheduler's timer skips it. */
+    public boolean isQuiesced() {
+        return quiesced;
     }
 }

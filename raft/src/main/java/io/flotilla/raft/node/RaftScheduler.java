@@ -101,9 +101,12 @@ public final class RaftScheduler implements AutoCloseable {
         return s;
     }
 
+    /** A quiesced replica is not woken: its ticks would do nothing (any input wakes it). */
     private void wakeAll() {
         for (Slot s : slots) {
-            s.submit(WAKE, null);
+            if (!s.replica.isQuiesced()) {
+                s.submit(WAKE, null);
+            }
         }
     }
 
