@@ -2,8 +2,6 @@ package io.flotilla.wal;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +11,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +64,8 @@ public final class Wal implements AutoCloseable {
   /** Held for a writer round and for an inline write: one of them touches the files at a time. */
   final ReentrantLock writeLock = new ReentrantLock();
   private final WalWriter writer;
+  /** The read path of {@link #entries}, run under the stateLock taken here. */
+  private final SegmentReader reader;
   private volatile Throwable failure;
   private volatile boolean closed;
   private final Thread writerThread;
@@ -87,6 +86,7 @@ public final class Wal implements AutoCloseable {
     this.durableIndex = lastIndex;
     this.cache = new EntryCache(options.cacheBytes());
     this.cache.reset(lastIndex + 1);
+    this.reader = new SegmentReader(this);
     this.writer = new WalWriter(this);
     this.writerThread = new Thread(writer, "wal-writer-" + options.dir().getFileName());
     this.writerThread.setDaemon(true);
@@ -447,49 +447,11 @@ public final class Wal implements AutoCloseable {
     stateLock.readLock().lock();
     try {
       checkRange(from, to);
-      Budget budget = new Budget(maxBytes, new ArrayList<>((int) Math.min(to - from, 1024)));
-      long i = from;
-      while (i < to) {
-        WalEntry cached = cache.get(i);
-        if (cached != null) {
-          if (!budget.take(cached)) {
-            break;
-          }
-          i++;
-        } else {
-          i = readFromSegment(i, to, budget);
-          if (i < 0) {
-            break;
-          }
-        }
-      }
-      return budget.out;
+      return reader.read(from, to, maxBytes);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } finally {
       stateLock.readLock().unlock();
-    }
-  }
-
-  /** Entries gathered by one read and the payload bytes they add up to. */
-  private static final class Budget {
-    final long maxBytes;
-    final List<WalEntry> out;
-    long bytes;
-
-    Budget(long maxBytes, List<WalEntry> out) {
-      this.maxBytes = maxBytes;
-      this.out = out;
-    }
-
-    /** Adds the entry unless it would pass the budget; the first entry is always taken. */
-    boolean take(WalEntry e) {
-      if (!out.isEmpty() && maxBytes > 0 && bytes + e.payload().length > maxBytes) {
-        return false;
-      }
-      out.add(e);
-      bytes += e.payload().length;
-      return true;
     }
   }
 
@@ -502,79 +464,6 @@ public final class Wal implements AutoCloseable {
       throw new IndexOutOfBoundsException("index " + (to - 1) + " is past the last index "
           + lastIndex);
     }
-  }
-
-  /**
-   * Reads entries from {@code from} out of the segment holding it, until the end of that segment,
-   * {@code to}, the first cached entry, or the budget. Returns the next index to read, or -1 when
-   * the budget is spent. Reads in chunks of up to 1 MiB so a catching-up follower costs few calls.
-   */
-  private long readFromSegment(long from, long to, Budget budget) throws IOException {
-    Segment seg = segmentFor(from);
-    long end = Math.min(to, seg.lastIndex() + 1);
-    CRC32C crc = new CRC32C();
-    long i = from;
-    while (i < end && cache.get(i) == null) {
-      long chunkStart = seg.offsetOf(i);
-      long j = i + 1; // always at least one record, however large
-      while (j < end && cache.get(j) == null && seg.endOf(j) - chunkStart <= (1 << 20)) {
-        j++;
-      }
-      long chunkEnd = seg.endOf(j - 1);
-      ByteBuffer buf = ByteBuffer.allocate((int) (chunkEnd - chunkStart))
-          .order(ByteOrder.LITTLE_ENDIAN);
-      while (buf.hasRemaining()) {
-        if (seg.channel.read(buf, chunkStart + buf.position()) < 0) {
-          throw new WalCorruptionException(seg.path, chunkStart + buf.position(),
-              "unexpected end of file while reading index " + i);
-        }
-      }
-      for (long k = i; k < j; k++) {
-        int at = (int) (seg.offsetOf(k) - chunkStart);
-        int size = (int) (seg.endOf(k) - seg.offsetOf(k));
-        if (!budget.take(decode(seg, buf, at, size, k, crc))) {
-          return -1;
-        }
-      }
-      i = j;
-    }
-    return i;
-  }
-
-  private WalEntry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)
-      throws WalCorruptionException {
-    long fileOffset = seg.offsetOf(index);
-    if (buf.getInt(at) != RecordFormat.RECORD_MAGIC
-        || buf.getInt(at + RecordFormat.OFF_LENGTH) != size - RecordFormat.HEADER_SIZE
-        || RecordFormat.recordCrc(buf, at, size, crc) != buf.getInt(at + RecordFormat.OFF_CRC)
-        || buf.getLong(at + RecordFormat.OFF_INDEX) != index) {
-      failure = new WalCorruptionException(seg.path, fileOffset, "record for index " + index
-          + " failed its checksum on read");
-      throw (WalCorruptionException) failure;
-    }
-    byte[] payload = new byte[size - RecordFormat.HEADER_SIZE];
-    buf.get(at + RecordFormat.HEADER_SIZE, payload);
-    return new WalEntry(index, buf.getLong(at + RecordFormat.OFF_TERM), payload);
-  }
-
-  /** Caller holds the state lock. */
-  private Segment segmentFor(long index) {
-    int lo = 0;
-    int hi = segments.size() - 1;
-    while (lo < hi) {
-      int mid = (lo + hi + 1) >>> 1;
-      if (segments.get(mid).firstIndex <= index) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    Segment s = segments.isEmpty() ? null : segments.get(lo);
-    if (s == null || index < s.firstIndex || index > s.lastIndex()) {
-      throw new IllegalStateException("index " + index + " is neither cached nor in a segment"
-          + " (written up to " + writtenIndex + ")");
-    }
-    return s;
   }
 
   // --------------------------------------------------------------------- writer's callbacks
@@ -598,6 +487,14 @@ public final class Wal implements AutoCloseable {
       failure = t;
       LOG.error("WAL {} failed; it accepts no more writes until reopened", options.dir(), t);
     }
+  }
+
+  /**
+   * Called by the {@link SegmentReader} when a record fails its checksum on read: the log is
+   * corrupt, so it takes no more writes (set, not logged: the reader throws it to its caller).
+   */
+  void failCorrupt(WalCorruptionException e) {
+    failure = e;
   }
 
   Throwable failure() {
