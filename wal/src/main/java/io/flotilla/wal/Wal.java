@@ -66,6 +66,8 @@ public final class Wal implements AutoCloseable {
   private final WalWriter writer;
   /** The read path of {@link #entries}, run under the stateLock taken here. */
   private final SegmentReader reader;
+  /** Checks truncations for this class and runs them for the writer (its crash rules). */
+  final WalTruncation truncation;
   private volatile Throwable failure;
   private volatile boolean closed;
   private final Thread writerThread;
@@ -87,6 +89,7 @@ public final class Wal implements AutoCloseable {
     this.cache = new EntryCache(options.cacheBytes());
     this.cache.reset(lastIndex + 1);
     this.reader = new SegmentReader(this);
+    this.truncation = new WalTruncation(this);
     this.writer = new WalWriter(this);
     this.writerThread = new Thread(writer, "wal-writer-" + options.dir().getFileName());
     this.writerThread.setDaemon(true);
@@ -306,19 +309,9 @@ public final class Wal implements AutoCloseable {
   public void truncateSuffix(long index) throws IOException {
     appendLock.lock();
     try {
-      stateLock.readLock().lock();
-      try {
-        if (index <= compactIndex) {
-          throw new IllegalArgumentException("cannot truncate at " + index
-              + ": entries up to " + compactIndex + " are compacted (and so committed)");
-        }
-        if (index > lastIndex) {
-          return;
-        }
-      } finally {
-        stateLock.readLock().unlock();
+      if (truncation.suffixToCut(index)) {
+        runExclusive(new WalWriter.TruncateSuffix(index, new CompletableFuture<>()));
       }
-      runExclusive(new WalWriter.TruncateSuffix(index, new CompletableFuture<>()));
     } finally {
       appendLock.unlock();
     }
@@ -333,19 +326,9 @@ public final class Wal implements AutoCloseable {
   public void truncatePrefix(long index, long term) throws IOException {
     appendLock.lock();
     try {
-      stateLock.readLock().lock();
-      try {
-        if (index <= compactIndex) {
-          return;
-        }
-        if (index <= lastIndex && index >= compactIndex + 1 && terms.termOf(index) != term) {
-          throw new IllegalArgumentException("compaction at " + index + " with term " + term
-              + " but the log has term " + terms.termOf(index) + " there");
-        }
-      } finally {
-        stateLock.readLock().unlock();
+      if (truncation.prefixToCompact(index, term)) {
+        runExclusive(new WalWriter.TruncatePrefix(index, term, new CompletableFuture<>()));
       }
-      runExclusive(new WalWriter.TruncatePrefix(index, term, new CompletableFuture<>()));
     } finally {
       appendLock.unlock();
     }
