@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -135,7 +134,7 @@ public final class Wal implements AutoCloseable {
    * Appends one entry at the next index. The future completes with that index once durable.
    */
   public CompletableFuture<Long> append(long term, byte[] payload) {
-    checkPayload(payload);
+    AppendChecks.checkPayload(payload, options.maxEntryBytes());
     CompletableFuture<Long> f = new CompletableFuture<>();
     appendLock.lock();
     try {
@@ -161,7 +160,7 @@ public final class Wal implements AutoCloseable {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(durableIndex);
     }
-    WalEntry[] batch = checkedBatch(entries);
+    WalEntry[] batch = AppendChecks.checkedBatch(entries, options.maxEntryBytes());
     CompletableFuture<Long> f = new CompletableFuture<>();
     appendLock.lock();
     try {
@@ -186,14 +185,14 @@ public final class Wal implements AutoCloseable {
     if (entries.isEmpty()) {
       return durableIndex;
     }
-    WalEntry[] batch = checkedBatch(entries);
+    WalEntry[] batch = AppendChecks.checkedBatch(entries, options.maxEntryBytes());
     CompletableFuture<Long> f = new CompletableFuture<>();
     WalWriter.Append op = new WalWriter.Append(batch, f);
     boolean inline = false;
     appendLock.lock();
     try {
       if (!admitBatch(batch, f)) {
-        return await(f);
+        return WalWriter.await(f);
       }
       // Nothing queued or in a writer round (appends queue under appendLock, so none can slip in
       // ahead): entries published before these are all written, and later ones wait for writeLock.
@@ -212,22 +211,7 @@ public final class Wal implements AutoCloseable {
         writeLock.unlock();
       }
     }
-    return await(f);
-  }
-
-  private WalEntry[] checkedBatch(List<WalEntry> entries) {
-    WalEntry[] batch = entries.toArray(new WalEntry[0]);
-    for (int i = 0; i < batch.length; i++) {
-      checkPayload(batch[i].payload());
-      if (i > 0 && batch[i].index() != batch[i - 1].index() + 1) {
-        throw new IllegalArgumentException("entries not dense: " + batch[i - 1].index() + " then "
-            + batch[i].index());
-      }
-      if (i > 0 && batch[i].term() < batch[i - 1].term()) {
-        throw new IllegalArgumentException("term decreases at index " + batch[i].index());
-      }
-    }
-    return batch;
+    return WalWriter.await(f);
   }
 
   /** Runs under appendLock: checks the batch continues the log and publishes it, or fails f. */
@@ -292,13 +276,6 @@ public final class Wal implements AutoCloseable {
     }
   }
 
-  private void checkPayload(byte[] payload) {
-    if (payload.length > options.maxEntryBytes()) {
-      throw new IllegalArgumentException("entry of " + payload.length + " bytes exceeds the limit of "
-          + options.maxEntryBytes());
-    }
-  }
-
   // ------------------------------------------------------------------------------ truncation
 
   /**
@@ -336,36 +313,10 @@ public final class Wal implements AutoCloseable {
 
   private void runExclusive(WalWriter.Op op) throws IOException {
     if (!admit(op.future())) {
-      await(op.future());
+      WalWriter.await(op.future());
     }
     enqueue(op);
-    await(op.future());
-  }
-
-  private static <T> T await(CompletableFuture<T> f) throws IOException {
-    boolean interrupted = false;
-    try {
-      while (true) {
-        try {
-          return f.get();
-        } catch (InterruptedException e) {
-          interrupted = true;
-        } catch (ExecutionException e) {
-          Throwable c = e.getCause();
-          if (c instanceof IOException io) {
-            throw io;
-          }
-          if (c instanceof RuntimeException re) {
-            throw re;
-          }
-          throw new WalException("WAL operation failed", c);
-        }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    WalWriter.await(op.future());
   }
 
   // ----------------------------------------------------------------------------------- reads

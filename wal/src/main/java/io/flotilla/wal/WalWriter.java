@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.zip.CRC32C;
 
 /**
@@ -106,6 +107,38 @@ final class WalWriter implements Runnable {
       commitPending();
     } catch (Throwable t) {
       failAll(t, List.of());
+    }
+  }
+
+  /**
+   * Blocks until {@code f}, the future of an op this writer completes (or {@code Wal} failed before
+   * queueing), is done; rethrows its failure as the I/O or runtime exception it is. An interrupt
+   * does not end the wait, since the op runs whether or not anyone waits and the caller must not
+   * return before it has; it is restored on the way out.
+   */
+  static <T> T await(CompletableFuture<T> f) throws IOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return f.get();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          Throwable c = e.getCause();
+          if (c instanceof IOException io) {
+            throw io;
+          }
+          if (c instanceof RuntimeException re) {
+            throw re;
+          }
+          throw new WalException("WAL operation failed", c);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
