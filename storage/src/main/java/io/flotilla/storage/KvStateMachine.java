@@ -269,9 +269,11 @@ public final class KvStateMachine implements AutoCloseable {
    */
   public java.util.SortedMap<Long, MemberInfo> members() {
     lock.readLock().lock();
-    try (RocksIterator it = store.db.newIterator(store.meta)) {
-      checkUsable();
-      return StateReads.members(it);
+    try {
+      checkUsable(); // before the iterator: a closed database must not be touched
+      try (RocksIterator it = store.db.newIterator(store.meta)) {
+        return StateReads.members(it);
+      }
     } finally {
       lock.readLock().unlock();
     }
