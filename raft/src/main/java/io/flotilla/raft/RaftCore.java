@@ -5,10 +5,8 @@ import io.flotilla.raft.Message.AppendEntriesResponse;
 import io.flotilla.raft.Message.Heartbeat;
 import io.flotilla.raft.Message.InstallSnapshot;
 import io.flotilla.raft.Message.ReadIndexRequest;
-import io.flotilla.raft.Message.ReadIndexResponse;
 import io.flotilla.raft.Message.RequestVote;
 import io.flotilla.raft.Message.RequestVoteResponse;
-import io.flotilla.raft.Message.TimeoutNow;
 import io.flotilla.raft.log.RaftLog;
 import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.HardStateStore;
@@ -65,15 +63,8 @@ public final class RaftCore {
     private boolean startupLease;
     private int heartbeatElapsed;
     private int randomizedElectionTimeout;
-    /**
-     * Quiesced (RaftConfig.quiesce): ticks do nothing, so an idle group costs no heartbeats and no
-     * elections. A leader quiesces when its group is idle; a follower when its leader says so and
-     * it holds the leader's whole log. Any proposal, read, request or message but a quiesce
-     * heartbeat wakes it, and so does hearing that its leader's node is unreachable.
-     */
-    private boolean quiesced;
-    /** Peers the driver reported unreachable and not heard from since: they do not keep a group awake. */
-    private final java.util.Set<Long> unreachable = new java.util.HashSet<>();
+    /** Whether idle, and which peers the driver reported unreachable (RaftConfig.quiesce). */
+    private final Quiescence quiescence = new Quiescence();
     /** Campaigns, vote counting and granting votes. */
     private final Elections elections;
 
@@ -199,7 +190,7 @@ public final class RaftCore {
     /** One unit of logical time (nothing while quiesced). */
     public void tick() {
         checkNoReadyOutstanding();
-        if (quiesced) {
+        if (quiescence.isQuiesced()) {
             if (role == Role.LEADER) {
                 leader.tick(); // a lease keeps running out while quiesced: it is wall time, not activity
             }
@@ -218,7 +209,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
-        unquiesce();
+        wake();
         if (role != Role.LEADER && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             elections.campaign(config.preVote() ? Elections.CampaignType.PRE_VOTE : Elections.CampaignType.ELECTION);
@@ -228,7 +219,7 @@ public final class RaftCore {
     /** Proposes a command; only a leader accepts it. */
     public ProposeResult propose(byte[] data) {
         checkNoReadyOutstanding();
-        unquiesce();
+        wake();
         if (role != Role.LEADER) {
             return new Rejected(RaftError.NOT_LEADER, leaderId);
         }
@@ -245,7 +236,7 @@ public final class RaftCore {
      */
     public ConfChangeResult proposeConfChange(ConfChange change) {
         checkNoReadyOutstanding();
-        unquiesce();
+        wake();
         if (role != Role.LEADER) {
             return new ConfChangeResult.Refused(ConfChangeError.NOT_LEADER, leaderId, "not the leader");
         }
@@ -260,7 +251,7 @@ public final class RaftCore {
      */
     public ReadResult readIndex(long requestId) {
         checkNoReadyOutstanding();
-        unquiesce();
+        wake();
         if (role == Role.LEADER) {
             leader.handleReadIndex(new ReadOnly.Request(id, requestId));
             return new ReadResult.Pending(requestId);
@@ -275,7 +266,7 @@ public final class RaftCore {
     /** Hands leadership to {@code target} once its log is caught up (§3.10). Empty if accepted. */
     public java.util.Optional<Rejected> transferLeadership(long target) {
         checkNoReadyOutstanding();
-        unquiesce();
+        wake();
         if (!configuration().isVoter(target)) {
             // Learners included: they may lag arbitrarily and do not count in any quorum.
             throw new IllegalArgumentException("not a voter: " + target);
@@ -325,9 +316,9 @@ public final class RaftCore {
         if (invalid.isPresent()) {
             return invalid;
         }
-        unreachable.remove(m.from());
+        quiescence.heardFrom(m.from());
         if (!(m instanceof Heartbeat hb && hb.quiesce())) {
-            unquiesce(); // any message but a quiesce heartbeat: the group has work
+            wake(); // any message but a quiesce heartbeat: the group has work
         }
         // Messages from non-members are not dropped (but see MessageStateCheck): a joining node
         // hears from a leader it does not know yet, a node promoted before it learned so must still
@@ -372,8 +363,8 @@ public final class RaftCore {
         }
         switch (role) {
             case LEADER -> leader.step(m);
-            case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
-            case FOLLOWER -> stepFollower(m);
+            case CANDIDATE, PRE_CANDIDATE -> receiver.stepCandidate(m, elections);
+            case FOLLOWER -> receiver.stepFollower(m, elections);
         }
         afterLeaderCommit();
         return VALID;
@@ -383,19 +374,18 @@ public final class RaftCore {
 
     /** Whether this group is quiesced (RaftConfig.quiesce): its ticks do nothing until it wakes. */
     public boolean isQuiesced() {
-        return quiesced;
+        return quiescence.isQuiesced();
     }
 
     /**
      * Driver feedback: the node of {@code peer} is unreachable (its link went silent or down). A
      * follower quiesced under that leader wakes, so that its election timer can replace a leader
-     * that may be gone; nothing else changes.
+     * that may be gone; a leader no longer waits for that peer before quiescing.
      */
     public void peerUnreachable(long peer) {
         checkNoReadyOutstanding();
-        unreachable.add(peer);
-        if (quiesced && role != Role.LEADER && leaderId == peer) {
-            unquiesce();
+        if (quiescence.unreachable(peer) && role != Role.LEADER && leaderId == peer) {
+            wake();
         }
     }
 
@@ -405,37 +395,33 @@ public final class RaftCore {
      */
     public void peerReachable(long peer) {
         checkNoReadyOutstanding();
-        if (unreachable.remove(peer) && role == Role.LEADER) {
-            unquiesce();
+        if (quiescence.reachable(peer) && role == Role.LEADER) {
+            wake();
         }
     }
 
     /** Whether the driver reported {@code peer} unreachable and nothing was heard from it since. */
     boolean isUnreachable(long peer) {
-        return unreachable.contains(peer);
+        return quiescence.isUnreachable(peer);
     }
 
-    private void unquiesce() {
-        if (quiesced) {
-            quiesced = false;
+    /** Ends quiescence, with fresh timers. */
+    void wake() {
+        if (quiescence.wake()) {
             electionElapsed = 0;
             heartbeatElapsed = 0;
         }
     }
 
-    /**
-     * A leader's quiesce heartbeat: a follower holding exactly the leader's (committed) log stops
-     * its timer and answers nothing (an answer would wake the leader); one that does not answers
-     * as to any heartbeat, which wakes the leader to catch it up.
-     */
-    private void quiesceFollower(Heartbeat hb) {
-        receiver.handleQuiesceHeartbeat(hb);
-        if (log.lastIndex() == hb.commitIndex() && commitIndex == hb.commitIndex() && log.lastTerm() == term) {
-            quiesced = true;
-        } else {
-            unquiesce();
-            receiver.handleHeartbeat(hb);
-        }
+    /** A follower holding its leader's whole log stops its timers (LogReceiver, on a quiesce heartbeat). */
+    void quiesceFollower() {
+        quiescence.quiesce();
+    }
+
+    /** A message from {@code leader} of this term: the election timer restarts. */
+    void heardFromLeader(long leader) {
+        electionElapsed = 0;
+        leaderId = leader;
     }
 
     /** Whether {@link #ready()} has anything; cheap, so idle groups cost little. */
@@ -589,7 +575,7 @@ public final class RaftCore {
             heartbeatElapsed = 0;
             if (config.quiesce() && leader.canQuiesce()) {
                 leader.bcastQuiesce();
-                quiesced = true;
+                quiescence.quiesce();
                 return;
             }
             leader.bcastHeartbeat();
@@ -597,48 +583,6 @@ public final class RaftCore {
     }
 
     // ---------------------------------------------------------------- per-role steps
-
-    private void stepFollower(Message m) {
-        if (m instanceof AppendEntries ae) {
-            electionElapsed = 0;
-            leaderId = ae.from();
-            receiver.handleAppendEntries(ae);
-        } else if (m instanceof Heartbeat hb) {
-            electionElapsed = 0;
-            leaderId = hb.from();
-            if (hb.quiesce()) {
-                quiesceFollower(hb);
-            } else {
-                receiver.handleHeartbeat(hb);
-            }
-        } else if (m instanceof InstallSnapshot is) {
-            electionElapsed = 0;
-            leaderId = is.from();
-            receiver.handleInstallSnapshot(is);
-        } else if (m instanceof TimeoutNow) {
-            if (configuration().isVoter(id) && !fence.isUp()) {
-                elections.campaign(Elections.CampaignType.TRANSFER);
-            }
-        } else if (m instanceof ReadIndexResponse r) {
-            outbox.readState(new ReadState(r.requestId(), r.readIndex()));
-        }
-        // Anything else is a response to an old role or a request meant for a leader: ignore.
-    }
-
-    private void stepCandidate(Message m) {
-        if (m instanceof RequestVoteResponse r) {
-            elections.onVoteResponse(r);
-        } else if (m instanceof AppendEntries ae) {
-            becomeFollower(term, ae.from()); // someone else won this term
-            receiver.handleAppendEntries(ae);
-        } else if (m instanceof Heartbeat hb) {
-            becomeFollower(term, hb.from());
-            receiver.handleHeartbeat(hb);
-        } else if (m instanceof InstallSnapshot is) {
-            becomeFollower(term, is.from());
-            receiver.handleInstallSnapshot(is);
-        }
-    }
 
     void commitTo(long index) {
         if (index <= commitIndex) {
