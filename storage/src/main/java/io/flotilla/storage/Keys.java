@@ -2,41 +2,97 @@ package io.flotilla.storage;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
-/** Key layout of the {@code meta} and {@code sessions} column families. */
+/**
+ * Key layout of the {@code meta} and {@code sessions} column families (docs/storage.md). Everything
+ * a range owns besides its user keys is range-local: under {@code "range/" + id} in {@code meta}
+ * (its descriptor, its applied index, the member records its log carries) and under its id in
+ * {@code sessions}, so that one write batch can change a range's data and the state describing it,
+ * and a range's snapshot is its key span plus these prefixes.
+ */
 final class Keys {
 
   static final String CF_META = "meta";
   static final String CF_SESSIONS = "sessions";
 
-  /** meta: 16 bytes, applied index then applied term, both big-endian. */
-  static final byte[] META_APPLIED = "applied".getBytes(StandardCharsets.US_ASCII);
-
-  /** meta: "member/" + big-endian id → a MemberInfo. */
-  static final byte[] META_MEMBER_PREFIX = "member/".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] RANGE_PREFIX = "range/".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DESC = "/desc".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] APPLIED = "/applied".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] MEMBER = "/member/".getBytes(StandardCharsets.US_ASCII);
 
   private Keys() {}
 
-  static byte[] memberKey(long id) {
-    return ByteBuffer.allocate(META_MEMBER_PREFIX.length + Long.BYTES).put(META_MEMBER_PREFIX).putLong(id).array();
+  /** meta: every key of range {@code rangeId} starts with this. */
+  static byte[] rangePrefix(long rangeId) {
+    return ByteBuffer.allocate(RANGE_PREFIX.length + Long.BYTES).put(RANGE_PREFIX).putLong(rangeId).array();
   }
 
-  static byte[] clientKey(long clientId) {
-    return ByteBuffer.allocate(Long.BYTES).putLong(clientId).array();
+  /** The first key past every range-local meta key of {@code rangeId}. */
+  static byte[] rangePrefixEnd(long rangeId) {
+    return increment(rangePrefix(rangeId));
+  }
+
+  /** meta: the range's descriptor (a RangeDescriptor). */
+  static byte[] descKey(long rangeId) {
+    return concat(rangePrefix(rangeId), DESC);
+  }
+
+  /** meta: 16 bytes, the range's applied index then applied term, both big-endian. */
+  static byte[] appliedKey(long rangeId) {
+    return concat(rangePrefix(rangeId), APPLIED);
+  }
+
+  /** meta: a member record (MemberInfo) carried by the log of {@code rangeId}. */
+  static byte[] memberKey(long rangeId, long memberId) {
+    return ByteBuffer.allocate(RANGE_PREFIX.length + Long.BYTES + MEMBER.length + Long.BYTES)
+        .put(RANGE_PREFIX).putLong(rangeId).put(MEMBER).putLong(memberId).array();
+  }
+
+  static byte[] memberPrefix(long rangeId) {
+    return concat(rangePrefix(rangeId), MEMBER);
+  }
+
+  /** Whether {@code key} (of meta) is a descriptor key, and of which range (-1 if not). */
+  static long rangeOfDescKey(byte[] key) {
+    int idLen = RANGE_PREFIX.length + Long.BYTES;
+    if (key.length != idLen + DESC.length || !Arrays.equals(key, 0, RANGE_PREFIX.length, RANGE_PREFIX, 0,
+        RANGE_PREFIX.length) || !Arrays.equals(key, idLen, key.length, DESC, 0, DESC.length)) {
+      return -1;
+    }
+    return ByteBuffer.wrap(key, RANGE_PREFIX.length, Long.BYTES).getLong();
+  }
+
+  /** The meta keys of every descriptor start here. */
+  static byte[] descScanStart() {
+    return RANGE_PREFIX;
+  }
+
+  /** sessions: range id then client id, big-endian. */
+  static byte[] sessionKey(long rangeId, long clientId) {
+    return ByteBuffer.allocate(2 * Long.BYTES).putLong(rangeId).putLong(clientId).array();
+  }
+
+  static byte[] sessionPrefix(long rangeId) {
+    return ByteBuffer.allocate(Long.BYTES).putLong(rangeId).array();
+  }
+
+  static byte[] sessionPrefixEnd(long rangeId) {
+    return increment(sessionPrefix(rangeId));
   }
 
   static long clientId(byte[] key) {
-    if (key.length != Long.BYTES) {
+    if (key.length != 2 * Long.BYTES) {
       throw new StorageFailure("sessions key of length " + key.length);
     }
-    return ByteBuffer.wrap(key).getLong();
+    return ByteBuffer.wrap(key, Long.BYTES, Long.BYTES).getLong();
   }
 
   static byte[] appliedValue(long index, long term) {
     return ByteBuffer.allocate(2 * Long.BYTES).putLong(index).putLong(term).array();
   }
 
-  /** Returns {index, term}; {0, 0} for a fresh database. */
+  /** Returns {index, term}; {0, 0} when absent. */
   static long[] parseApplied(byte[] value) {
     if (value == null) {
       return new long[] {0, 0};
@@ -46,5 +102,27 @@ final class Keys {
     }
     ByteBuffer b = ByteBuffer.wrap(value);
     return new long[] {b.getLong(), b.getLong()};
+  }
+
+  /** Whether {@code key} starts with {@code prefix}. */
+  static boolean hasPrefix(byte[] key, byte[] prefix) {
+    return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /** The smallest key greater than every key starting with {@code prefix} (a fixed-length id prefix). */
+  private static byte[] increment(byte[] prefix) {
+    byte[] out = prefix.clone();
+    for (int i = out.length - 1; i >= 0; i--) {
+      if (++out[i] != 0) {
+        return out;
+      }
+    }
+    throw new IllegalArgumentException("prefix of all 0xff has no successor");
   }
 }

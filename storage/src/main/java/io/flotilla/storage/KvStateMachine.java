@@ -17,7 +17,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import io.flotilla.storage.proto.RangeDescriptor;
+import org.rocksdb.WriteBatch;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -27,17 +33,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The replicated key-value state machine: applies committed Raft entries to RocksDB.
+ * A node's replicated key-value state: one RocksDB holding every range this node has a replica of
+ * (docs/ranges.md). Each range is a {@link RangeState}: its span of the user keys, and its
+ * range-local applied index, descriptor, member records and sessions, which it writes in the same
+ * batch as the data they describe. A new store starts with one range, {@link #DEFAULT_RANGE_ID},
+ * covering every key; splits make more.
  *
- * <p><b>Atomicity.</b> One {@link #apply} call is one RocksDB write batch holding the user-data
- * changes, the session-table changes and the new applied index. After any crash the database
- * equals "all entries up to the persisted {@link #appliedIndex()}", so the driver replays the Raft
- * log from {@code appliedIndex() + 1}.
+ * <p>The methods that name no range ({@link #apply}, {@link #appliedIndex}, {@link #digest},
+ * {@link #members}, ...) are those of the default range, for a node with one range; reads by key
+ * ({@link #get}, {@link #scan}) see every range's keys.
  *
- * <p><b>Threads.</b> {@link #apply}, {@link #installSnapshot} and {@link #close} are called by one
- * driver thread. {@link #get}, {@link #scan}, {@link #digest}, {@link #appliedIndex} and
- * {@link #createSnapshot} may be called from any thread concurrently with apply (RocksDB is
- * thread-safe); reads see whole batches only. Install and close exclude all of them.
+ * <p><b>Threads.</b> Each range is applied by one driver thread; reads may come from any thread
+ * and see whole batches only. A whole-store install ({@link #installSnapshot}) and {@link #close}
+ * exclude everything else.
  *
  * <p>No Raft logic, no network, no wall clock, no threads of its own.
  */
@@ -45,20 +53,21 @@ public final class KvStateMachine implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(KvStateMachine.class);
 
+  /** The range a new store starts with: every key. */
+  public static final long DEFAULT_RANGE_ID = 1;
+
+  private static final byte[] PAST_EVERY_KEY = pastEveryKeyBytes();
+
   private final StorageOptions options;
   private final DbLayout layout;
   private final CommandExecutor executor;
   private final WriteOptions writeOptions;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final Map<Long, RangeState> ranges = new ConcurrentHashMap<>();
 
   private RocksStore store;
-  private SessionTable sessions;
-  private volatile long appliedIndex;
-  private volatile long appliedTerm;
-  /** See {@link #membersVersion()}; written by the one applying thread (or install, exclusively). */
-  private volatile long membersVersion;
-  /** Member records applied by the batch in progress; touched only by the applying thread. */
-  private int memberRecordsInBatch;
+  /** See {@link #membersVersion()}. */
+  private final AtomicLong membersVersion = new AtomicLong();
   private volatile boolean failed;
   private volatile boolean closed;
 
@@ -88,209 +97,227 @@ public final class KvStateMachine implements AutoCloseable {
     }
   }
 
+  /** Loads every range of {@code newStore}; a new store gets the default range, holding every key. */
   private void adopt(RocksStore newStore) {
-    long[] applied = newStore.readApplied();
     this.store = newStore;
-    this.sessions = SessionTable.load(newStore.db, newStore.sessions, options.sessionExpiryEntries());
-    this.appliedIndex = applied[0];
-    this.appliedTerm = applied[1];
+    ranges.clear();
+    try (RocksIterator it = newStore.db.newIterator(newStore.meta)) {
+      for (it.seek(Keys.descScanStart()); it.isValid(); it.next()) {
+        long id = Keys.rangeOfDescKey(it.key());
+        if (id < 0) {
+          continue;
+        }
+        RangeDescriptor d = RangeDescriptor.parseFrom(it.value());
+        long[] applied = Keys.parseApplied(newStore.db.get(newStore.meta, Keys.appliedKey(id)));
+        RangeState r = new RangeState(this, d, applied[0], applied[1]);
+        r.reloadSessions();
+        ranges.put(id, r);
+      }
+      StateReads.checkIterator(it);
+    } catch (RocksDBException | InvalidProtocolBufferException e) {
+      throw new StorageFailure("cannot read the range descriptors", e);
+    }
+    if (ranges.isEmpty()) {
+      RangeDescriptor all = RangeDescriptor.newBuilder().setRangeId(DEFAULT_RANGE_ID).build();
+      try (WriteBatch batch = new WriteBatch()) {
+        batch.put(newStore.meta, Keys.descKey(DEFAULT_RANGE_ID), all.toByteArray());
+        batch.put(newStore.meta, Keys.appliedKey(DEFAULT_RANGE_ID), Keys.appliedValue(0, 0));
+        newStore.db.write(writeOptions, batch);
+      } catch (RocksDBException e) {
+        throw new StorageFailure("cannot create the default range", e);
+      }
+      RangeState r = new RangeState(this, all, 0, 0);
+      r.reloadSessions();
+      ranges.put(DEFAULT_RANGE_ID, r);
+    }
   }
 
   public StorageOptions options() {
     return options;
   }
 
+  // ---------------------------------------------------------------------------------- ranges
+
+  /** The range {@code id}, or null when this store holds none. */
+  public RangeState range(long id) {
+    return ranges.get(id);
+  }
+
+  /** Every range, in key order. */
+  public List<RangeState> ranges() {
+    List<RangeState> out = new ArrayList<>(ranges.values());
+    out.sort((a, b) -> Arrays.compareUnsigned(a.descriptor().getStartKey().toByteArray(),
+        b.descriptor().getStartKey().toByteArray()));
+    return out;
+  }
+
+  /** The range holding {@code key}, or null. */
+  public RangeState rangeFor(byte[] key) {
+    for (RangeState r : ranges.values()) {
+      if (r.contains(key)) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** The default range (see {@link #DEFAULT_RANGE_ID}). */
+  public RangeState defaultRange() {
+    RangeState r = ranges.get(DEFAULT_RANGE_ID);
+    if (r == null) {
+      throw new IllegalStateException("this store holds no range " + DEFAULT_RANGE_ID);
+    }
+    return r;
+  }
+
   /**
-   * The last log index reflected in the state (0 for a fresh state machine). Published after the
-   * batch is visible to {@link #get}, so a reader that sees index {@code i} here reads state at
-   * least as new as {@code i} (what ReadIndex needs).
+   * Creates range {@code d.range_id} from a snapshot of it (a replica this node did not have):
+   * refused when the store holds that range already or another range holding its keys.
    */
+  public RangeState installRange(byte[] snapshot) {
+    return write(() -> {
+      RangeSnapshots.Header h = RangeSnapshots.header(snapshot);
+      long id = h.descriptor().getRangeId();
+      if (ranges.containsKey(id)) {
+        throw new StorageFailure("range " + id + " exists here; install into it instead");
+      }
+      RangeState other = overlapping(h.descriptor(), id);
+      if (other != null) {
+        throw new StorageFailure("snapshot of range " + id + " " + Spans.show(h.descriptor()) + " overlaps range "
+            + other.id() + " " + Spans.show(other.descriptor()) + " on this node");
+      }
+      RangeSnapshots.install(store, writeOptions, null, snapshot, descriptorsBut(id));
+      RangeState r = new RangeState(this, h.descriptor(), h.appliedIndex(), h.appliedTerm());
+      r.reloadSessions();
+      ranges.put(id, r);
+      membersVersion.incrementAndGet();
+      return r;
+    });
+  }
+
+  /** A range a split just made (its batch is written): from now on it is served. */
+  void adoptRange(RangeState r) {
+    r.reloadSessions();
+    ranges.put(r.id(), r);
+  }
+
+  /** A range other than {@code exceptId} holding a key of {@code d}'s span, or null. */
+  RangeState overlapping(RangeDescriptor d, long exceptId) {
+    for (RangeState r : ranges.values()) {
+      if (r.id() != exceptId && Spans.overlap(d, r.descriptor())) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  List<RangeDescriptor> descriptorsBut(long exceptId) {
+    return ranges.values().stream().filter(r -> r.id() != exceptId).map(RangeState::descriptor).toList();
+  }
+
+  /** A key past every valid key (no key is longer than StorageOptions.MAX_KEY_LIMIT). */
+  static byte[] pastEveryKey() {
+    return PAST_EVERY_KEY;
+  }
+
+  private static byte[] pastEveryKeyBytes() {
+    byte[] k = new byte[StorageOptions.MAX_KEY_LIMIT + 1];
+    Arrays.fill(k, (byte) 0xff);
+    return k;
+  }
+
+  // ------------------------------------------------------------- what the ranges share
+
+  RocksStore store() {
+    return store;
+  }
+
+  CommandExecutor executor() {
+    return executor;
+  }
+
+  WriteOptions writeOptions() {
+    return writeOptions;
+  }
+
+  /** A failed write left memory ahead of disk: refuse further use until reopened. */
+  void fail() {
+    failed = true;
+  }
+
+  void membersChanged(int records) {
+    membersVersion.addAndGet(records);
+  }
+
+  /** Runs {@code read} under the read lock on a usable store. */
+  <T> T read(java.util.function.Supplier<T> read) {
+    lock.readLock().lock();
+    try {
+      checkUsable();
+      return read.get();
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /** Runs {@code write} under the write lock (nothing else runs meanwhile) on a usable store. */
+  <T> T write(java.util.function.Supplier<T> write) {
+    lock.writeLock().lock();
+    try {
+      checkUsable();
+      return write.get();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  // ------------------------------------------------------- the default range, for one range
+
+  /** The default range's last applied log index (0 for a fresh state machine). */
   public long appliedIndex() {
-    return appliedIndex;
+    return defaultRange().appliedIndex();
   }
 
   /** The term of the entry at {@link #appliedIndex()} (0 for a fresh state machine). */
   public long appliedTerm() {
-    return appliedTerm;
+    return defaultRange().appliedTerm();
   }
 
   /**
-   * A counter that moves whenever {@link #members()} may have changed: once per member record
+   * A counter that moves whenever the member records may have changed: once per member record
    * applied (a valid one: a refused record changes nothing), and on every snapshot install. Not
    * persisted (it starts at 0 on open) and not replicated: the driver compares it before and after
    * an apply to learn whether to reload the member table, without knowing the Command format.
    */
   public long membersVersion() {
-    return membersVersion;
+    return membersVersion.get();
   }
 
-  /** Number of live sessions (for metrics and tests). */
+  /** Number of live sessions of the default range (for metrics and tests). */
   public int sessionCount() {
-    lock.readLock().lock();
-    try {
-      checkUsable();
-      return sessions.size();
-    } finally {
-      lock.readLock().unlock();
-    }
+    return defaultRange().sessionCount();
   }
 
-  /**
-   * Applies committed entries in one atomic batch and returns one Result per entry, in order.
-   * Entries at or below {@link #appliedIndex()} are skipped ({@code already_applied}); the rest must
-   * continue the log without gaps and with non-decreasing terms, or this throws
-   * {@link IllegalStateException} and applies nothing: that is a driver bug.
-   */
+  /** Applies committed entries of the default range: see {@link RangeState#apply}. */
   public List<Result> apply(List<CommittedCommand> entries) {
-    lock.readLock().lock();
-    try {
-      checkUsable();
-      long applied = appliedIndex;
-      long expected = applied + 1;
-      long previous = 0;
-      long term = appliedTerm;
-      for (CommittedCommand e : entries) {
-        if (e.index() <= previous) {
-          throw new IllegalStateException("entry indexes not strictly increasing: " + e.index() + " after " + previous);
-        }
-        previous = e.index();
-        if (e.index() > applied) {
-          if (e.index() != expected) {
-            throw new IllegalStateException("log gap: expected index " + expected + ", got " + e.index()
-                + " (appliedIndex " + applied + ")");
-          }
-          if (e.term() < term) {
-            throw new IllegalStateException("term went back from " + term + " to " + e.term() + " at index " + e.index());
-          }
-          term = e.term();
-          expected++;
-        }
-      }
-      if (expected == applied + 1) {
-        return entries.stream().map(e -> Results.ALREADY_APPLIED).toList();
-      }
-      return applyBatch(entries, applied);
-    } finally {
-      lock.readLock().unlock();
-    }
+    return defaultRange().apply(entries);
   }
 
-  private List<Result> applyBatch(List<CommittedCommand> entries, long applied) {
-    List<Result> results = new ArrayList<>(entries.size());
-    CommittedCommand lastApplied = null;
-    memberRecordsInBatch = 0;
-    try (WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
-         ReadOptions readOptions = new ReadOptions()) {
-      ColumnView data = new BatchColumn(store.db, batch, store.data, readOptions);
-      ColumnView sessionView = new BatchColumn(store.db, batch, store.sessions, readOptions);
-      ColumnView meta = new BatchColumn(store.db, batch, store.meta, readOptions);
-      for (CommittedCommand e : entries) {
-        if (e.index() <= applied) {
-          results.add(Results.ALREADY_APPLIED);
-          continue;
-        }
-        sessions.expire(e.index(), sessionView);
-        results.add(applyOne(e, data, sessionView, meta));
-        lastApplied = e;
-      }
-      batch.put(store.meta, Keys.META_APPLIED, Keys.appliedValue(lastApplied.index(), lastApplied.term()));
-      store.db.write(writeOptions, batch);
-    } catch (RocksDBException | RuntimeException e) {
-      // The in-memory session index may be ahead of disk now: refuse further use.
-      failed = true;
-      throw e instanceof StorageFailure sf ? sf : new StorageFailure("apply failed; reopen required", e);
-    }
-    appliedTerm = lastApplied.term();
-    appliedIndex = lastApplied.index();
-    if (memberRecordsInBatch > 0) {
-      // Published after the batch is readable, like the applied index: a reader that sees the new
-      // version finds the new records in members().
-      membersVersion += memberRecordsInBatch;
-    }
-    return results;
-  }
-
-  private Result applyOne(CommittedCommand entry, ColumnView data, ColumnView sessionView, ColumnView meta) {
-    if (entry.data().length == 0) {
-      return Results.NOOP;
-    }
-    Command command;
-    try {
-      command = Command.parseFrom(entry.data());
-    } catch (InvalidProtocolBufferException e) {
-      return Results.error(Error.Code.INVALID_ARGUMENT, "malformed command");
-    }
-    if (command.hasMember()) {
-      MemberInfo m = command.getMember();
-      if (m.getId() <= 0 || m.getPeerAddress().isEmpty()) {
-        return Results.error(Error.Code.INVALID_ARGUMENT, "member record needs an id and a peer address");
-      }
-      meta.put(Keys.memberKey(m.getId()), m.toByteArray());
-      memberRecordsInBatch++;
-      return Results.NOOP;
-    }
-    long clientId = command.getClientId();
-    long sequence = command.getSequence();
-    if (clientId == 0 || sequence == 0) {
-      return executor.execute(command, data);
-    }
-    SessionRecord session = sessions.get(clientId, sessionView);
-    if (session == null) {
-      if (Long.compareUnsigned(sequence, 1) > 0) {
-        return Results.error(Error.Code.SESSION_EXPIRED,
-            "no session for client " + Long.toUnsignedString(clientId) + "; register with sequence 1");
-      }
-    } else {
-      int c = Long.compareUnsigned(sequence, session.getLastSequence());
-      if (c == 0) {
-        // A retry must be the same write: a different command under an applied sequence would
-        // otherwise be answered with the first one's result while silently never applied.
-        ByteString remembered = session.getLastCommandDigest();
-        if (!remembered.isEmpty() && !remembered.equals(sessions.digest(entry.data()))) {
-          return Results.error(Error.Code.SEQUENCE_REUSED, "sequence " + Long.toUnsignedString(sequence)
-              + " of client " + Long.toUnsignedString(clientId) + " was already applied for a different write;"
-              + " this one was not applied");
-        }
-        return session.getLastResult();
-      }
-      if (c < 0) {
-        return Results.error(Error.Code.STALE_SEQUENCE, "sequence " + Long.toUnsignedString(sequence)
-            + " is older than last applied " + Long.toUnsignedString(session.getLastSequence()));
-      }
-    }
-    Result result = executor.execute(command, data);
-    sessions.record(clientId, sequence, entry.index(), result, sessions.digest(entry.data()), sessionView);
-    return result;
-  }
-
-  /**
-   * Every member record ever applied (see {@code MemberInfo} in kv.proto), by id, as of the last
-   * applied batch. Part of snapshots, like all replicated state.
-   */
+  /** Every member record the default range's log carried, by id. */
   public java.util.SortedMap<Long, MemberInfo> members() {
-    lock.readLock().lock();
-    try {
-      checkUsable(); // before the iterator: a closed database must not be touched
-      try (RocksIterator it = store.db.newIterator(store.meta)) {
-        return StateReads.members(it);
-      }
-    } finally {
-      lock.readLock().unlock();
-    }
+    return defaultRange().members();
   }
 
-  /** The value of {@code key} as of the last applied batch. */
+  /** The value of {@code key} as of the last applied batch of the range holding it. */
   public Optional<byte[]> get(byte[] key) {
     Objects.requireNonNull(key, "key");
-    lock.readLock().lock();
-    try {
-      checkUsable();
-      return Optional.ofNullable(store.db.get(store.data, key));
-    } catch (RocksDBException e) {
-      throw new StorageFailure("get failed", e);
-    } finally {
-      lock.readLock().unlock();
-    }
+    return read(() -> {
+      try {
+        return Optional.ofNullable(store.db.get(store.data, key));
+      } catch (RocksDBException e) {
+        throw new StorageFailure("get failed", e);
+      }
+    });
   }
 
   /**
@@ -317,30 +344,15 @@ public final class KvStateMachine implements AutoCloseable {
     if (maxBytes < 1) {
       throw new IllegalArgumentException("maxBytes < 1: " + maxBytes);
     }
-    lock.readLock().lock();
-    try {
-      checkUsable();
-      return StateReads.scan(store, startInclusive, endExclusive, limit, maxBytes);
-    } finally {
-      lock.readLock().unlock();
-    }
+    return read(() -> StateReads.scan(store, startInclusive, endExclusive, limit, maxBytes));
   }
 
   /** What a pair costs a page beyond its key and value bytes (a protobuf entry's tags and lengths). */
   public static final int SCAN_PAIR_OVERHEAD_BYTES = 16;
 
-  /**
-   * SHA-256 over the applied index and term, then every user pair and every session record in key
-   * order, from one consistent view. Equal on replicas that applied the same log prefix.
-   */
+  /** The default range's digest: see {@link RangeState#digest()}. */
   public byte[] digest() {
-    lock.readLock().lock();
-    try {
-      checkUsable();
-      return StateDigest.of(store);
-    } finally {
-      lock.readLock().unlock();
-    }
+    return defaultRange().digest();
   }
 
   /**
@@ -388,7 +400,7 @@ public final class KvStateMachine implements AutoCloseable {
       RocksStore old = store;
       old.close();
       adopt(fresh);
-      membersVersion++; // the member table is the snapshot's now
+      membersVersion.incrementAndGet(); // the member table is the snapshot's now
       try {
         FsUtil.deleteRecursively(old.dir);
       } catch (IOException e) {

@@ -79,10 +79,10 @@ final class RocksStore implements AutoCloseable {
     }
   }
 
-  /** {applied index, applied term} as persisted in {@code meta}. */
+  /** {applied index, applied term} of the default range, as persisted (a whole-store checkpoint's). */
   long[] readApplied() {
     try {
-      return Keys.parseApplied(db.get(meta, Keys.META_APPLIED));
+      return Keys.parseApplied(db.get(meta, Keys.appliedKey(KvStateMachine.DEFAULT_RANGE_ID)));
     } catch (RocksDBException e) {
       throw new StorageFailure("cannot read applied index", e);
     }

@@ -35,6 +35,7 @@ final class SessionTable {
     }
   }
 
+  private final long rangeId;
   private final long expiryEntries;
   private final Map<Long, Long> lastTouched = new HashMap<>();
   private final NavigableSet<Touch> byTouch = new TreeSet<>();
@@ -42,7 +43,8 @@ final class SessionTable {
   /** Only the apply path uses this table, so one digest instance serves every command. */
   private final MessageDigest sha;
 
-  private SessionTable(long expiryEntries) {
+  private SessionTable(long rangeId, long expiryEntries) {
+    this.rangeId = rangeId;
     this.expiryEntries = expiryEntries;
     try {
       this.sha = MessageDigest.getInstance("SHA-256");
@@ -51,10 +53,12 @@ final class SessionTable {
     }
   }
 
-  static SessionTable load(RocksDB db, ColumnFamilyHandle sessionsCf, long expiryEntries) {
-    SessionTable table = new SessionTable(expiryEntries);
+  /** The sessions of range {@code rangeId} (its prefix of the sessions column family). */
+  static SessionTable load(RocksDB db, ColumnFamilyHandle sessionsCf, long rangeId, long expiryEntries) {
+    SessionTable table = new SessionTable(rangeId, expiryEntries);
+    byte[] prefix = Keys.sessionPrefix(rangeId);
     try (RocksIterator it = db.newIterator(sessionsCf)) {
-      for (it.seekToFirst(); it.isValid(); it.next()) {
+      for (it.seek(prefix); it.isValid() && Keys.hasPrefix(it.key(), prefix); it.next()) {
         long clientId = Keys.clientId(it.key());
         table.index(clientId, parse(it.value()).getLastTouchedIndex());
       }
@@ -66,18 +70,23 @@ final class SessionTable {
     return lastTouched.size();
   }
 
+  /** The client ids with a live session, in id order (a split copies them to the right range). */
+  java.util.List<Long> clients() {
+    return lastTouched.keySet().stream().sorted().toList();
+  }
+
   /** Removes, through {@code sessions}, every session expired as of log index {@code index}. */
   void expire(long index, ColumnView sessions) {
     while (!byTouch.isEmpty() && index - byTouch.first().index() > expiryEntries) {
       Touch oldest = byTouch.pollFirst();
       lastTouched.remove(oldest.clientId());
-      sessions.delete(Keys.clientKey(oldest.clientId()));
+      sessions.delete(Keys.sessionKey(rangeId, oldest.clientId()));
     }
   }
 
   /** The session of {@code clientId}, or null when unknown or expired. */
   SessionRecord get(long clientId, ColumnView sessions) {
-    byte[] raw = sessions.get(Keys.clientKey(clientId));
+    byte[] raw = sessions.get(Keys.sessionKey(rangeId, clientId));
     return raw == null ? null : parse(raw);
   }
 
@@ -89,7 +98,7 @@ final class SessionTable {
         .setLastResult(result)
         .setLastCommandDigest(commandDigest)
         .build();
-    sessions.put(Keys.clientKey(clientId), record.toByteArray());
+    sessions.put(Keys.sessionKey(rangeId, clientId), record.toByteArray());
     index(clientId, index);
   }
 

@@ -11,8 +11,8 @@ import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 
 /**
- * The iterations behind {@link KvStateMachine}'s local reads: a page of {@link KvStateMachine#scan}
- * and the member table of {@link KvStateMachine#members}.
+ * The iterations behind the local reads: a page of {@link KvStateMachine#scan} and a range's
+ * member table ({@link RangeState#members}).
  *
  * <p>Separate from the state machine because they only read one open {@link RocksStore}: the
  * state machine keeps its lock and its usable-check around each call, and these loops hold
@@ -53,15 +53,12 @@ final class StateReads {
     }
   }
 
-  /** Every member record, by id, read through {@code it}, an iterator over the meta column. */
-  static SortedMap<Long, MemberInfo> members(RocksIterator it) {
+  /** Every member record under {@code prefix} (a range's), by id, read through {@code it} over meta. */
+  static SortedMap<Long, MemberInfo> members(RocksIterator it, byte[] prefix) {
     SortedMap<Long, MemberInfo> out = new TreeMap<>();
-    for (it.seek(Keys.META_MEMBER_PREFIX); it.isValid(); it.next()) {
-      byte[] key = it.key();
-      if (key.length != Keys.META_MEMBER_PREFIX.length + Long.BYTES
-          || !Arrays.equals(key, 0, Keys.META_MEMBER_PREFIX.length, Keys.META_MEMBER_PREFIX, 0,
-              Keys.META_MEMBER_PREFIX.length)) {
-        break;
+    for (it.seek(prefix); it.isValid() && Keys.hasPrefix(it.key(), prefix); it.next()) {
+      if (it.key().length != prefix.length + Long.BYTES) {
+        throw new StorageFailure("member key of length " + it.key().length);
       }
       try {
         MemberInfo m = MemberInfo.parseFrom(it.value());

@@ -12,13 +12,15 @@ package io.flotilla.storage;
 public record StorageOptions(int maxKeyBytes, int maxValueBytes, int maxTxnOps, long sessionExpiryEntries) {
 
   public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
+  /** No key is longer, whatever the options: a range's unbounded end is cleared up to past it. */
+  public static final int MAX_KEY_LIMIT = 64 * 1024;
   public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
   public static final int DEFAULT_MAX_TXN_OPS = 128;
   public static final long DEFAULT_SESSION_EXPIRY_ENTRIES = 1_000_000L;
 
   public StorageOptions {
-    if (maxKeyBytes < 1) {
-      throw new IllegalArgumentException("maxKeyBytes must be >= 1: " + maxKeyBytes);
+    if (maxKeyBytes < 1 || maxKeyBytes > MAX_KEY_LIMIT) {
+      throw new IllegalArgumentException("maxKeyBytes must be within [1, " + MAX_KEY_LIMIT + "]: " + maxKeyBytes);
     }
     if (maxValueBytes < 0) {
       throw new IllegalArgumentException("maxValueBytes must be >= 0: " + maxValueBytes);
