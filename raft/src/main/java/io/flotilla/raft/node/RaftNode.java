@@ -272,6 +272,14 @@ public final class RaftNode implements AutoCloseable {
         submit(() -> replica.peerReachable(peer));
     }
 
+    /**
+     * Starts an election now, as if the election timeout had elapsed (a group just made by a
+     * split, on the node that led the range it came from, so that it has a leader at once).
+     */
+    public void campaign() {
+        submit(replica::campaign);
+    }
+
     /** Whether the group is quiesced (as of the last round). */
     public boolean isQuiesced() {
         return replica.isQuiesced();

@@ -183,6 +183,11 @@ public final class RaftReplica {
         core.step(m).ifPresent(dropped);
     }
 
+    /** Starts an election now (a group just made by a split, on the node that led its parent). */
+    public void campaign() {
+        core.campaign();
+    }
+
     /** The node of {@code peer} is unreachable: a follower quiesced under it wakes (RaftCore#peerUnreachable). */
     public void peerUnreachable(long peer) {
         core.peerUnreachable(peer);

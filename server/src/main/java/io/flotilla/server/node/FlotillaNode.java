@@ -81,8 +81,8 @@ public final class FlotillaNode implements AutoCloseable {
     directory.refresh(sm.members());
     // A joining node has no configuration until the leader's log or snapshot brings one.
     Set<Long> voters = membershipOptions.join() != null ? Set.of() : config.members().keySet();
-    this.replica = store.addReplica(Store.KV_GROUP_ID, config, voters,
-        new PeerOutbox(peers).forGroup(Store.KV_GROUP_ID), () -> directory.refresh(sm.members()));
+    PeerOutbox outbox = new PeerOutbox(peers);
+    this.replica = store.openReplicas(config, voters, outbox::forGroup, () -> directory.refresh(sm.members()));
     inbox.open();
     RaftNode raft = replica.raft();
     peers.addListener(new PeerTransport.Listener() {

@@ -3,36 +3,36 @@ package io.flotilla.server.store;
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
 import io.flotilla.raft.node.StateMachine;
+import io.flotilla.raft.ConfEntry;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.storage.CommittedCommand;
 import io.flotilla.storage.KvStateMachine;
-import io.flotilla.storage.FsUtil;
+import io.flotilla.storage.RangeSnapshots;
+import io.flotilla.storage.RangeState;
 import io.flotilla.storage.proto.Result;
-import io.flotilla.storage.snapshot.SnapshotArchive;
-import io.flotilla.storage.snapshot.SnapshotMeta;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.flotilla.storage.proto.SplitResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies committed entries to the RocksDB state machine and keeps each result until the request
- * waiting for it picks it up. The Raft driver completes a proposal's future right after applying
- * its entry, on the same thread, so results live in a small ring indexed by log index; entries
- * proposed on other nodes simply overwrite their slot later.
+ * Applies one range's committed entries to its {@link RangeState} in the node's RocksDB and keeps
+ * each result until the request waiting for it picks it up. The Raft driver completes a proposal's
+ * future right after applying its entry, on the same thread, so results live in a small ring
+ * indexed by log index; entries proposed on other nodes simply overwrite their slot later.
  *
- * <p>Snapshots are RocksDB checkpoints taken on a thread of their own (the Raft loop keeps applying
- * meanwhile), packed into one {@link SnapshotArchive} for the Raft snapshot. Installing one from the
- * leader unpacks and verifies it in a scratch directory, then swaps it in atomically
- * ({@link KvStateMachine#installSnapshot}): the node never serves a half-installed state.
+ * <p>Snapshots are the range's own ({@link RangeState#snapshot}: its key span and range-local
+ * state), taken on the store's snapshot thread while the Raft loop keeps applying; installing one
+ * from the leader replaces exactly this range, atomically ({@link RangeState#install}).
+ *
+ * <p>A split applied here hands the new right-hand range to the store, with this range's Raft
+ * configuration as of the split entry (both halves keep the same replicas).
  */
-final class KvApplier implements StateMachine, AutoCloseable {
+final class KvApplier implements StateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(KvApplier.class);
 
   /** Thrown when the state machine cannot apply: the node must stop, not skip an entry. */
@@ -47,40 +47,44 @@ final class KvApplier implements StateMachine, AutoCloseable {
   private static final int RING = 1 << 16;
   private static final byte[] EMPTY = new byte[0];
   private final KvStateMachine sm;
+  private final long rangeId;
   private final long[] indexes = new long[RING];
   private final Result[] results = new Result[RING];
 
-  private final Path scratch;
-  private final ExecutorService snapshotter;
+  private final Executor snapshotter;
+  private final BiConsumer<SplitResult, Configuration> onSplit;
+  /** The configuration of the Raft snapshot last installed (read after an install). */
+  private final java.util.function.Supplier<Configuration> snapshotConfiguration;
+  /** The configuration as of the last applied entry: a split gives it to the right-hand range. */
+  private Configuration appliedConfiguration;
   /** Called on the Raft loop after the member records or the configuration may have changed. */
   private volatile Runnable membershipChanged = () -> { };
 
-  /** @param scratch a directory this applier owns for snapshots in the making; emptied here */
-  KvApplier(KvStateMachine sm, Path scratch) throws IOException {
+  /**
+   * @param snapshotter where snapshots are taken (a thread of the store's, off the Raft loop)
+   * @param onSplit     a split was applied: the new range and the configuration as of the split
+   */
+  KvApplier(KvStateMachine sm, long rangeId, Configuration appliedConfiguration,
+      java.util.function.Supplier<Configuration> snapshotConfiguration, Executor snapshotter,
+      BiConsumer<SplitResult, Configuration> onSplit) {
     this.sm = sm;
-    this.scratch = scratch;
-    if (Files.exists(scratch)) {
-      FsUtil.deleteRecursively(scratch); // leftovers of a crash mid-snapshot: never state
-    }
-    Files.createDirectories(scratch);
-    this.snapshotter = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "snapshotter");
-      t.setDaemon(true);
-      return t;
-    });
+    this.rangeId = rangeId;
+    this.appliedConfiguration = appliedConfiguration;
+    this.snapshotConfiguration = snapshotConfiguration;
+    this.snapshotter = snapshotter;
+    this.onSplit = onSplit;
   }
 
   void onMembershipChange(Runnable r) {
     this.membershipChanged = r;
   }
 
-  /**
-   * Whether applying changed who the members are or where they live: a configuration entry was
-   * applied, or the state machine, which owns the Command format, says a member record (or a
-   * snapshot) changed its member table.
-   */
-  private boolean membershipMoved(boolean confChange, long membersVersionBefore) {
-    return confChange || sm.membersVersion() != membersVersionBefore;
+  private RangeState range() {
+    RangeState r = sm.range(rangeId);
+    if (r == null) {
+      throw new ApplyFailed("range " + rangeId + " has no state on this node", null);
+    }
+    return r;
   }
 
   @Override
@@ -94,10 +98,10 @@ final class KvApplier implements StateMachine, AutoCloseable {
     long membersVersion = sm.membersVersion();
     List<Result> out;
     try {
-      out = sm.apply(batch);
+      out = range().apply(batch);
     } catch (RuntimeException e) {
       throw new ApplyFailed("cannot apply entries " + entries.get(0).index() + ".."
-          + entries.get(entries.size() - 1).index() + "; stopping this node", e);
+          + entries.get(entries.size() - 1).index() + " of range " + rangeId + "; stopping this node", e);
     }
     synchronized (this) {
       for (int i = 0; i < entries.size(); i++) {
@@ -107,87 +111,67 @@ final class KvApplier implements StateMachine, AutoCloseable {
         results[slot] = out.get(i);
       }
     }
-    if (membershipMoved(confChange, membersVersion)) {
+    // In log order: a configuration entry before a split entry is the split's configuration.
+    for (int i = 0; i < entries.size(); i++) {
+      Entry e = entries.get(i);
+      if (e.type() == EntryType.CONF_CHANGE) {
+        appliedConfiguration = ConfEntry.decode(e.data()).configuration();
+      } else if (out.get(i).hasSplit()) {
+        onSplit.accept(out.get(i).getSplit(), appliedConfiguration);
+      }
+    }
+    if (confChange || sm.membersVersion() != membersVersion) {
       membershipChanged.run();
     }
   }
 
   @Override
+  public void apply(Entry entry) {
+    applyAll(List.of(entry));
+  }
+
+  @Override
   public CompletableFuture<Taken> takeSnapshot(long appliedIndex) {
-    if (sm.appliedIndex() > appliedIndex) {
+    RangeState r = range();
+    if (r.appliedIndex() > appliedIndex) {
       // After a recovery cut the state machine is ahead of Raft until the lost entries are applied
-      // again (Recovery.startApplied): a checkpoint now would be past Raft's applied index.
-      return CompletableFuture.failedFuture(new IllegalStateException("state machine at "
-          + sm.appliedIndex() + " is ahead of Raft's applied index " + appliedIndex
+      // again (Recovery.startApplied): a snapshot now would be past Raft's applied index.
+      return CompletableFuture.failedFuture(new IllegalStateException("range " + rangeId + " at "
+          + r.appliedIndex() + " is ahead of Raft's applied index " + appliedIndex
           + " after a recovery cut; snapshot later"));
     }
     return CompletableFuture.supplyAsync(() -> {
-      Path dir = scratch.resolve("take-" + appliedIndex + "-" + System.nanoTime());
-      try {
-        SnapshotMeta meta = sm.createSnapshot(dir);
-        return new Taken(meta.appliedIndex(), SnapshotArchive.pack(meta));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      } finally {
-        deleteQuietly(dir);
-      }
+      byte[] data = r.snapshot();
+      return new Taken(RangeState.headerOf(data).appliedIndex(), data);
     }, snapshotter);
   }
 
   @Override
   public byte[] snapshot() {
-    return takeSnapshot(sm.appliedIndex()).join().data();
+    return range().snapshot();
   }
 
   @Override
   public void restore(long index, byte[] snapshot) {
-    Path dir = scratch.resolve("install-" + index + "-" + System.nanoTime());
     try {
-      SnapshotMeta meta = SnapshotArchive.unpack(snapshot, dir);
-      if (meta.appliedIndex() != index) {
-        throw new IOException("snapshot for index " + index + " holds state at " + meta.appliedIndex());
+      RangeSnapshots.Header h = RangeState.headerOf(snapshot);
+      if (h.appliedIndex() != index || h.descriptor().getRangeId() != rangeId) {
+        throw new IllegalStateException("snapshot for range " + rangeId + " at " + index + " holds range "
+            + h.descriptor().getRangeId() + " at " + h.appliedIndex());
       }
-      sm.installSnapshot(dir);
+      RangeState r = sm.range(rangeId);
+      if (r == null) {
+        sm.installRange(snapshot);
+      } else {
+        r.install(snapshot);
+      }
+      // Raft made the snapshot durable before this install: its configuration is the one now.
+      appliedConfiguration = snapshotConfiguration.get();
       membershipChanged.run();
-    } catch (IOException e) {
-      // Raft already made the snapshot durable in the log: without it the node cannot go on.
-      throw new ApplyFailed("cannot install the snapshot at index " + index + "; stopping this node", e);
-    } finally {
-      deleteQuietly(dir);
-    }
-  }
-
-  private static void deleteQuietly(Path dir) {
-    try {
-      FsUtil.deleteRecursively(dir);
-    } catch (IOException e) {
-      LOG.warn("could not delete {}; it is removed on the next start", dir, e);
-    }
-  }
-
-  @Override
-  public void close() {
-    snapshotter.shutdownNow();
-  }
-
-  @Override
-  public void apply(Entry entry) {
-    // NOOP and CONF_CHANGE entries still advance the applied index (empty command).
-    byte[] data = entry.type() == EntryType.NORMAL ? entry.data() : EMPTY;
-    long membersVersion = sm.membersVersion();
-    Result r;
-    try {
-      r = sm.apply(List.of(new CommittedCommand(entry.index(), entry.term(), data))).get(0);
     } catch (RuntimeException e) {
-      throw new ApplyFailed("cannot apply entry " + entry.index() + "; stopping this node", e);
-    }
-    int slot = (int) (entry.index() & (RING - 1));
-    synchronized (this) {
-      indexes[slot] = entry.index();
-      results[slot] = r;
-    }
-    if (membershipMoved(entry.type() == EntryType.CONF_CHANGE, membersVersion)) {
-      membershipChanged.run();
+      // Raft already made the snapshot durable in the log: without it the node cannot go on.
+      throw new ApplyFailed("cannot install the snapshot of range " + rangeId + " at index " + index
+          + "; stopping this node", e);
     }
   }
 

@@ -4,11 +4,16 @@ import io.flotilla.raft.HardState;
 import io.flotilla.raft.RaftConfig;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.node.RaftScheduler;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.node.Transport;
 import io.flotilla.raft.storage.RaftStorage;
 import io.flotilla.raft.storage.WalRaftStorage;
 import io.flotilla.server.node.NodeConfig;
 import io.flotilla.storage.KvStateMachine;
+import io.flotilla.storage.RangeState;
+import io.flotilla.storage.proto.SplitResult;
+import java.util.concurrent.Executor;
+import java.util.function.BiConsumer;
 import io.flotilla.storage.proto.Command;
 import io.flotilla.storage.proto.MemberInfo;
 import io.flotilla.storage.proto.Result;
@@ -38,31 +43,41 @@ public final class Replica implements AutoCloseable {
   /**
    * @param voters            the group's voters for a log without a configuration (empty for a
    *                          node that joins: the leader's log or snapshot brings one)
+   * @param snapshotter       where the range's snapshots are taken
    * @param transport         sends this group's messages to peers
    * @param membershipChanged run on the Raft loop after the member records or the configuration
    *                          may have changed
+   * @param onSplit           a split of this range was applied here (on the Raft loop)
    */
-  Replica(long groupId, NodeConfig config, Set<Long> voters, WalRaftStorage storage,
-      KvStateMachine sm, RaftScheduler scheduler, Transport transport, Runnable membershipChanged)
-      throws IOException {
+  Replica(long groupId, NodeConfig config, Set<Long> voters, WalRaftStorage storage, KvStateMachine sm,
+      RaftScheduler scheduler, Executor snapshotter, Transport transport, Runnable membershipChanged,
+      BiConsumer<SplitResult, Configuration> onSplit) throws IOException {
     this.groupId = groupId;
     this.storage = storage;
     this.sm = sm;
-    long applied = Recovery.startApplied(storage, sm.appliedIndex());
+    long applied = Recovery.startApplied(storage, sm.range(groupId).appliedIndex());
     HardState hs = storage.hardState();
     if (applied > hs.commitIndex()) {
       // Applied entries are committed by definition; the log persists the commit index lazily.
       storage.setHardState(hs.withCommitIndex(applied));
     }
-    this.applier = new KvApplier(sm, config.dataDir().resolve("snapshots"));
+    this.applier = new KvApplier(sm, groupId, configurationAt(storage, applied, voters),
+        () -> storage.snapshot().configuration(), snapshotter, onSplit);
     RaftConfig rc = RaftConfig.of(groupId, config.id(), voters,
-        new SplittableRandom(System.nanoTime() ^ config.id())).withApplied(applied);
+        new SplittableRandom(System.nanoTime() ^ config.id() ^ groupId)).withApplied(applied);
     if (config.leaseReads()) {
       rc = rc.withLeaseRead(NodeConfig.LEASE_DRIFT_TICKS);
     }
     // Set before the Raft node exists: building it may install a snapshot, which changes members.
     applier.onMembershipChange(membershipChanged);
     this.raft = newRaftNode(scheduler, rc, storage, transport, applier, config);
+  }
+
+  /** The group's configuration as of {@code applied}: the log's, else the bootstrap voters. */
+  private static Configuration configurationAt(WalRaftStorage storage, long applied, Set<Long> voters) {
+    Configuration c = applied >= storage.firstIndex() - 1 && applied <= storage.lastIndex()
+        ? RaftStorage.configurationAt(storage, applied) : storage.snapshot().configuration();
+    return c.isEmpty() && !voters.isEmpty() ? new Configuration(voters) : c;
   }
 
   /** The one place a {@link RaftNode} is made: on the store's scheduler, shared by its replicas. */
@@ -80,9 +95,14 @@ public final class Replica implements AutoCloseable {
     return raft;
   }
 
-  /** The state this group's log has been applied to (reads are served from it). */
+  /** The node's state machine (every range). */
   public KvStateMachine stateMachine() {
     return sm;
+  }
+
+  /** This range's state: its span, descriptor and applied index (reads are served from it). */
+  public RangeState range() {
+    return sm.range(groupId);
   }
 
   /** The group's durable Raft state: its log, hard state and snapshot. */
@@ -113,10 +133,9 @@ public final class Replica implements AutoCloseable {
     return raft.propose(Command.newBuilder().setMember(record).build().toByteArray());
   }
 
-  /** Stops the Raft node and the snapshotter; the store's log and state machine stay open. */
+  /** Stops the Raft node; the store's logs and state machine stay open. */
   @Override
   public void close() {
     raft.close();
-    applier.close();
   }
 }

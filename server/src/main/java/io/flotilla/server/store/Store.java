@@ -1,99 +1,191 @@
 package io.flotilla.server.store;
 
+import io.flotilla.raft.HardState;
+import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.node.RaftScheduler;
 import io.flotilla.raft.node.Transport;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.WalRaftStorage;
 import io.flotilla.server.node.NodeConfig;
 import io.flotilla.storage.KvStateMachine;
+import io.flotilla.storage.RangeState;
 import io.flotilla.storage.StorageOptions;
+import io.flotilla.storage.proto.RangeDescriptor;
+import io.flotilla.storage.proto.ReplicaDescriptor;
+import io.flotilla.storage.proto.SplitResult;
 import io.flotilla.wal.WalListener;
 import io.flotilla.wal.WalOptions;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.LongFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A node's storage and the Raft groups it hosts (CockroachDB's Store): the write-ahead log, the
- * RocksDB state machine, and one {@link Replica} per group, looked up by group id (peer frames
- * and client requests are routed through {@link #replica}).
+ * A node's storage and the ranges it hosts (CockroachDB's Store): the RocksDB state machine of
+ * every range, one {@link Replica} (a Raft group) per range, looked up by range id or by key,
+ * and one scheduler and one snapshot thread for all of them (docs/ranges.md).
  *
- * <p>One group today, {@link #KV_GROUP_ID}, holding the whole key space and the member records;
- * the log and the state machine are that group's. The map is real so that hosting many groups
- * changes what is in it, not who asks it.
+ * <p>A new store holds one range, {@link #KV_GROUP_ID}, covering every key and carrying the member
+ * records; splits make more while the node runs ({@link #split}), each its own Raft group with the
+ * same replicas. Each group's log is in its own directory for now: {@code raft/} for range 1,
+ * {@code raft-<id>/} for the others.
  *
- * <p>Layout under the data directory: {@code raft/} (the log, its records stamped with the group
- * id), {@code state/} (RocksDB), {@code snapshots/} (snapshots in the making).
+ * <p>Layout under the data directory: {@code raft*} (the logs, their records stamped with their
+ * group id), {@code state/} (RocksDB, all ranges).
  */
 public final class Store implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Store.class);
+
   /**
-   * The Raft group of the key space and the member records: the only group today. Not 0, the
-   * value of an unset protobuf field, so a message or frame that names no group names none.
+   * The range a new cluster starts with: every key, and the member records (the system range).
+   * Not 0, the value of an unset protobuf field, so a message or frame that names no group names none.
    */
-  public static final long KV_GROUP_ID = 1;
+  public static final long KV_GROUP_ID = KvStateMachine.DEFAULT_RANGE_ID;
 
   private final Path dataDir;
-  private final WalRaftStorage storage;
+  private final long nodeId;
+  private final WalListener walListener;
   private final KvStateMachine sm;
   private final Map<Long, Replica> replicas = new ConcurrentHashMap<>();
   /**
    * Drives every replica's Raft group: a fixed pool of workers (one: this node's groups share a
-   * log, whose force is the scarce resource) and one timer, never a thread per group.
+   * disk, whose force is the scarce resource) and one timer, never a thread per group.
    */
   private final RaftScheduler scheduler;
+  /** Takes snapshots of any range, off the Raft workers. */
+  private final ExecutorService snapshotter;
+  // Set by openReplicas: how the replicas of ranges made later are built.
+  private volatile NodeConfig config;
+  private volatile LongFunction<Transport> transports;
+  private volatile Runnable membershipChanged;
+  private volatile boolean started;
 
-  private Store(Path dataDir, WalRaftStorage storage, KvStateMachine sm, RaftScheduler scheduler) {
+  private Store(Path dataDir, long nodeId, long tickMillis, WalListener walListener, KvStateMachine sm) {
     this.dataDir = dataDir;
-    this.storage = storage;
+    this.nodeId = nodeId;
+    this.walListener = walListener;
     this.sm = sm;
-    this.scheduler = scheduler;
+    this.scheduler = new RaftScheduler("n" + nodeId, 1, tickMillis);
+    this.snapshotter = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "snapshotter-" + nodeId);
+      t.setDaemon(true);
+      return t;
+    });
   }
 
-  /**
-   * Opens the log (stamped with {@link #KV_GROUP_ID}, so log and Raft agree on the group; a log
-   * written under another group id does not open) and the state machine in {@code dataDir}.
-   */
-  public static Store open(Path dataDir, long nodeId, long tickMillis, WalListener walListener)
-      throws IOException {
-    WalRaftStorage storage = WalRaftStorage.open(
-        WalOptions.defaults(dataDir.resolve("raft")).withGroupId(KV_GROUP_ID), walListener);
-    try {
-      KvStateMachine sm = KvStateMachine.open(dataDir.resolve("state"), StorageOptions.defaults());
-      return new Store(dataDir, storage, sm, new RaftScheduler("n" + nodeId, 1, tickMillis));
-    } catch (IOException | RuntimeException e) {
-      storage.close();
-      throw e;
-    }
+  /** Opens the state machine in {@code dataDir}; the replicas come with {@link #openReplicas}. */
+  public static Store open(Path dataDir, long nodeId, long tickMillis, WalListener walListener) throws IOException {
+    KvStateMachine sm = KvStateMachine.open(dataDir.resolve("state"), StorageOptions.defaults());
+    return new Store(dataDir, nodeId, tickMillis, walListener, sm);
   }
 
-  /** The directory of the group's log (for metrics on its files). */
+  /** The directory of range {@code groupId}'s Raft log. */
+  public Path walDir(long groupId) {
+    return dataDir.resolve(groupId == KV_GROUP_ID ? "raft" : "raft-" + groupId);
+  }
+
+  /** The directory of the system range's log (for metrics on its files). */
   public Path walDir() {
-    return dataDir.resolve("raft");
+    return walDir(KV_GROUP_ID);
   }
 
-  /** The key-value state machine (member records included). */
+  /** The key-value state machine (every range, member records included). */
   public KvStateMachine stateMachine() {
     return sm;
   }
 
   /**
-   * Creates this node's replica of {@code groupId} over the store's log and state machine; it
-   * starts with {@link #start}.
+   * Creates this node's replica of every range the store holds; they start with {@link #start}.
+   * Returns the system range's.
    *
-   * @param voters the group's voters when its log holds no configuration yet (empty: joining)
+   * @param bootstrapVoters the system range's voters when its log holds no configuration yet
+   *                        (empty: joining); a range made by a split has its configuration
+   * @param transports      the transport of each group's messages to peers
+   * @param membershipChanged run on the Raft loop after the member records or the configuration
+   *                        may have changed
    */
-  public Replica addReplica(long groupId, NodeConfig config, Set<Long> voters, Transport transport,
+  public Replica openReplicas(NodeConfig config, Set<Long> bootstrapVoters, LongFunction<Transport> transports,
       Runnable membershipChanged) throws IOException {
-    if (groupId != KV_GROUP_ID || replicas.containsKey(groupId)) {
-      // One log and one state machine, both the key-value group's: another group needs its own.
-      throw new IllegalStateException("this store holds group " + KV_GROUP_ID + " only; asked for " + groupId);
+    this.config = config;
+    this.transports = transports;
+    this.membershipChanged = membershipChanged;
+    for (RangeState r : sm.ranges()) {
+      long id = r.id();
+      Set<Long> voters = id == KV_GROUP_ID ? bootstrapVoters : Set.of();
+      WalRaftStorage storage = openLog(id, r.appliedIndex() == RangeState.INITIAL_INDEX
+          ? configurationOf(r.descriptor()) : null);
+      replicas.put(id, new Replica(id, config, voters, storage, sm, scheduler, snapshotter,
+          transports.apply(id), membershipChanged, this::split));
     }
-    Replica r = new Replica(groupId, config, voters, storage, sm, scheduler, transport, membershipChanged);
-    replicas.put(groupId, r);
-    return r;
+    return replicas.get(KV_GROUP_ID);
+  }
+
+  /**
+   * Opens range {@code id}'s log; a range made by a split whose log was never written (the split
+   * just applied, or a crash right after it) gets the log a split starts with:
+   * {@code (INITIAL_INDEX, INITIAL_TERM)} committed, in configuration {@code atSplit}.
+   */
+  private WalRaftStorage openLog(long id, Configuration atSplit) throws IOException {
+    WalRaftStorage storage = WalRaftStorage.open(WalOptions.defaults(walDir(id)).withGroupId(id), walListener);
+    if (atSplit != null && storage.lastIndex() == 0 && storage.snapshot().index() == 0) {
+      storage.applySnapshot(new Snapshot(RangeState.INITIAL_INDEX, RangeState.INITIAL_TERM, new byte[0], atSplit));
+      storage.setHardState(new HardState(RangeState.INITIAL_TERM, 0, RangeState.INITIAL_INDEX));
+      storage.sync();
+    }
+    return storage;
+  }
+
+  /** The voters a descriptor names (a split copies its parent's). */
+  private static Configuration configurationOf(RangeDescriptor d) {
+    Set<Long> voters = new TreeSet<>();
+    for (ReplicaDescriptor r : d.getReplicasList()) {
+      voters.add(r.getReplicaId());
+    }
+    return new Configuration(voters);
+  }
+
+  /**
+   * On the Raft worker applying a split: the right-hand range's replica, with the parent's
+   * configuration as of the split, starts here; on the node that led the parent it campaigns at
+   * once, so the new range has a leader without waiting an election timeout.
+   */
+  private void split(SplitResult split, Configuration atSplit) {
+    RangeDescriptor right = split.getRight();
+    long id = right.getRangeId();
+    if (replicas.containsKey(id)) {
+      return;
+    }
+    try {
+      // The descriptor's replicas are those the split was planned with; a configuration change
+      // is not accepted while a split is in flight, so they are the parent's configuration here.
+      Configuration cfg = atSplit.isEmpty() ? configurationOf(right) : atSplit;
+      WalRaftStorage storage = openLog(id, cfg);
+      Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
+          membershipChanged, this::split);
+      replicas.put(id, r);
+      Replica parent = replicas.get(split.getLeft().getRangeId());
+      if (started) {
+        r.start();
+        if (parent != null && parent.raft().isLeader()) {
+          r.raft().campaign();
+        }
+      }
+      LOG.info("node {}: range {} split at {}: range {} starts with replicas {}", nodeId,
+          split.getLeft().getRangeId(), right.getStartKey().toStringUtf8(), id, cfg.members());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create range " + id + " from a split", e);
+    }
   }
 
   /** This node's replica of {@code groupId}, or null when it holds none. Any thread. */
@@ -101,26 +193,48 @@ public final class Store implements AutoCloseable {
     return replicas.get(groupId);
   }
 
-  public Collection<Replica> replicas() {
-    return List.copyOf(replicas.values());
+  /** The replica of the range holding {@code key} on this node, or null. */
+  public Replica replicaFor(byte[] key) {
+    RangeState r = sm.rangeFor(key);
+    return r == null ? null : replicas.get(r.id());
   }
 
-  /** Starts every replica's Raft node. */
+  /** Every replica, in key order of their ranges. */
+  public List<Replica> replicas() {
+    List<Replica> out = new ArrayList<>();
+    for (RangeState r : sm.ranges()) {
+      Replica replica = replicas.get(r.id());
+      if (replica != null) {
+        out.add(replica);
+      }
+    }
+    return out;
+  }
+
+  public Collection<Long> replicaIds() {
+    return List.copyOf(replicas.keySet());
+  }
+
+  /** Starts every replica's Raft group. */
   public void start() {
+    started = true;
     replicas.values().forEach(Replica::start);
   }
 
-  /** Stops every replica (nothing is persisted or applied after this); the log stays open. */
+  /** Stops every replica (nothing is persisted or applied after this); the logs stay open. */
   public void stopReplicas() {
     replicas.values().forEach(Replica::close);
   }
 
-  /** Stops the replicas if still running, then closes the log and the state machine. */
+  /** Stops the replicas if still running, then closes the logs and the state machine. */
   @Override
   public void close() throws IOException {
     stopReplicas();
     scheduler.close();
-    storage.close();
+    snapshotter.shutdownNow();
+    for (Replica r : replicas.values()) {
+      r.storage().close();
+    }
     sm.close();
   }
 }

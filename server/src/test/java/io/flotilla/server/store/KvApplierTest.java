@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flotilla.raft.Entry;
 import io.flotilla.raft.EntryType;
+import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.storage.KvStateMachine;
 import io.flotilla.storage.StorageOptions;
 import java.nio.file.Path;
@@ -16,8 +17,9 @@ class KvApplierTest {
 
   @Test
   void noSnapshotIsTakenWhileTheStateMachineIsAheadOfRaftAfterARecoveryCut() throws Exception {
-    try (KvStateMachine sm = KvStateMachine.open(dir.resolve("state"), StorageOptions.defaults());
-         KvApplier applier = new KvApplier(sm, dir.resolve("snapshots"))) {
+    try (KvStateMachine sm = KvStateMachine.open(dir.resolve("state"), StorageOptions.defaults())) {
+      KvApplier applier = new KvApplier(sm, KvStateMachine.DEFAULT_RANGE_ID, Configuration.EMPTY,
+          () -> Configuration.EMPTY, Runnable::run, (split, cfg) -> { });
       for (long i = 1; i <= 5; i++) {
         applier.apply(Entry.noop(i, 1));
       }
