@@ -132,11 +132,55 @@ public final class FlotillaClient implements AutoCloseable {
     return write(Request.newBuilder().setMemberChange(change), true).thenApply(Response::getMemberChange);
   }
 
+  /**
+   * Every range (docs/ranges.md) as one node knows them, in key order. Any node answers: each
+   * holds every range today; the leader ids are that node's view.
+   */
+  public CompletableFuture<io.flotilla.client.proto.RangeListResult> ranges() {
+    return read(Request.newBuilder().setRangeList(io.flotilla.client.proto.RangeListRequest.getDefaultInstance()),
+        Consistency.SERIALIZABLE).thenApply(Response::getRangeList);
+  }
+
+  /** Splits the range holding {@code key} at {@code key}; completes with the ranges after it. */
+  public CompletableFuture<io.flotilla.client.proto.RangeListResult> splitRange(byte[] key) {
+    return write(Request.newBuilder().setRangeSplit(io.flotilla.client.proto.RangeSplitRequest.newBuilder()
+        .setKey(bytes(key))), true).thenApply(Response::getRangeSplit);
+  }
+
+  /** Hands range {@code rangeId}'s leadership to node {@code target} (0: its most caught-up follower). */
+  public CompletableFuture<Long> transferRangeLeader(long rangeId, long target) {
+    return write(Request.newBuilder().setRangeTransferLeader(io.flotilla.client.proto.RangeTransferLeaderRequest
+        .newBuilder().setRangeId(rangeId).setTarget(target)), true).thenApply(r -> r.getRangeTransferLeader().getLeaderId());
+  }
+
   /** Hands leadership to {@code target} (0: the most caught-up follower); completes with the new leader. */
   public CompletableFuture<Long> transferLeader(long target) {
     return write(Request.newBuilder().setTransferLeader(
         io.flotilla.client.proto.TransferLeaderRequest.newBuilder().setTarget(target)), true)
         .thenApply(r -> r.getTransferLeader().getLeaderId());
+  }
+
+  /**
+   * Sends {@code request} once to the node at {@code endpoint} and completes with its answer under
+   * the caller's request id (on the wire it carries one of this client's). No retry, no redirect:
+   * for a node handing a request it does not serve to the node that does. Fails with a
+   * {@link FlotillaException}: UNAVAILABLE when the request certainly never left, TIMEOUT with
+   * {@link FlotillaException#outcomeUnknown()} when it may have reached the node.
+   */
+  public CompletableFuture<Response> forward(Endpoint endpoint, Request request) {
+    long callerId = request.getRequestId();
+    CompletableFuture<Response> out = new CompletableFuture<>();
+    router.connectionFor(endpoint.toString()).send(request).whenComplete((r, t) -> {
+      if (t == null) {
+        out.complete(r.toBuilder().setRequestId(callerId).build());
+      } else {
+        Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        out.completeExceptionally(c instanceof NodeConnection.NotSentException
+            ? new FlotillaException(Error.Code.UNAVAILABLE, "not sent to " + endpoint + ": " + c.getMessage(), false)
+            : new FlotillaException(Error.Code.TIMEOUT, "no answer from " + endpoint + ": " + c, true));
+      }
+    });
+    return out;
   }
 
   /**

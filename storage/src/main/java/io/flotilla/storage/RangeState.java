@@ -303,6 +303,21 @@ public final class RangeState {
     return node.scan(start, end, limit, maxBytes);
   }
 
+  /** RocksDB's estimate of the bytes the range's user keys take (memtables and files). */
+  public long approximateBytes() {
+    RangeDescriptor d = descriptor;
+    byte[] end = d.getEndKey().isEmpty() ? KvStateMachine.pastEveryKey() : d.getEndKey().toByteArray();
+    return node.read(() -> {
+      RocksStore store = node.store();
+      try (org.rocksdb.Slice start = new org.rocksdb.Slice(d.getStartKey().toByteArray());
+           org.rocksdb.Slice limit = new org.rocksdb.Slice(end)) {
+        long[] sizes = store.db.getApproximateSizes(store.data, List.of(new org.rocksdb.Range(start, limit)),
+            org.rocksdb.SizeApproximationFlag.INCLUDE_MEMTABLES, org.rocksdb.SizeApproximationFlag.INCLUDE_FILES);
+        return sizes.length == 0 ? 0L : sizes[0];
+      }
+    });
+  }
+
   /** Every member record this range's log carried, by id. */
   public SortedMap<Long, io.flotilla.storage.proto.MemberInfo> members() {
     return node.read(() -> {

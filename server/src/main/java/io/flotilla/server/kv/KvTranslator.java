@@ -259,6 +259,8 @@ public final class KvTranslator {
       case SESSION_EXPIRED -> Error.Code.SESSION_EXPIRED;
       case STALE_SEQUENCE -> Error.Code.STALE_SEQUENCE;
       case SEQUENCE_REUSED -> Error.Code.SEQUENCE_REUSED;
+      // The key's range split away (a retry at the range holding it now is safe: not applied).
+      case KEY_OUT_OF_RANGE, STALE_EPOCH -> Error.Code.UNAVAILABLE;
       default -> Error.Code.INTERNAL;
     };
   }

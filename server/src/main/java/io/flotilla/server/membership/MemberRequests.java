@@ -43,9 +43,7 @@ final class MemberRequests {
 
   /** The voter other than {@code self} with the highest match index in a leader's status; 0: none. */
   static long mostCaughtUpVoter(RaftNode.Status rs, long self) {
-    return rs.matchIndex().entrySet().stream()
-        .filter(e -> e.getKey() != self && rs.configuration().isVoter(e.getKey()))
-        .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0L);
+    return LeaderTransfer.mostCaughtUpVoter(rs, self);
   }
 
   CompletableFuture<Response> memberList(long requestId, boolean asChange) {
@@ -83,46 +81,21 @@ final class MemberRequests {
 
   /** Asks for the transfer, then answers once another node leads (or the request's deadline passes). */
   CompletableFuture<Response> transferLeader(long requestId, long target) {
-    RaftNode raft = replica.raft();
-    return raft.status().thenCompose(rs -> {
-      long to = target == 0 ? mostCaughtUpVoter(rs, self) : target;
-      if (to == self) {
-        return CompletableFuture.completedFuture(Response.newBuilder().setRequestId(requestId)
-            .setTransferLeader(TransferLeaderResult.newBuilder().setLeaderId(to)).build());
+    return LeaderTransfer.transfer(replica.raft(), self, target, timer).handle((leader, err) -> {
+      Throwable c = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+          ? err.getCause() : err;
+      if (c instanceof LeaderTransfer.NoSuchVoter) {
+        return KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT, c.getMessage());
       }
-      if (to == 0 || !rs.configuration().isVoter(to)) {
-        return CompletableFuture.completedFuture(KvTranslator.error(requestId, Error.Code.INVALID_ARGUMENT,
-            "no such voter to hand leadership to: " + target));
+      if (c instanceof LeaderTransfer.DidNotMove) {
+        return KvTranslator.error(requestId, Error.Code.UNAVAILABLE, c.getMessage());
       }
-      CompletableFuture<Response> done = new CompletableFuture<>();
-      raft.transferLeadership(to).whenComplete((ok, err) -> {
-        if (err != null) {
-          done.completeExceptionally(err);
-          return;
-        }
-        // The transfer completes on another node; watch the leader id until it moves.
-        pollLeader(done, requestId, 0);
-      });
-      return done;
+      if (c != null) {
+        throw c instanceof java.util.concurrent.CompletionException ce ? ce : new java.util.concurrent.CompletionException(c);
+      }
+      return Response.newBuilder().setRequestId(requestId)
+          .setTransferLeader(TransferLeaderResult.newBuilder().setLeaderId(leader)).build();
     });
-  }
-
-  private void pollLeader(CompletableFuture<Response> done, long requestId, int polls) {
-    if (done.isDone()) {
-      return;
-    }
-    RaftNode raft = replica.raft();
-    long leader = raft.leaderId();
-    if (!raft.isLeader() && leader != 0) {
-      done.complete(Response.newBuilder().setRequestId(requestId).setTransferLeader(
-          TransferLeaderResult.newBuilder().setLeaderId(leader)).build());
-      return;
-    }
-    if (polls > 1000) {
-      done.complete(KvTranslator.error(requestId, Error.Code.UNAVAILABLE, "leadership did not move in time"));
-      return;
-    }
-    timer.schedule(() -> pollLeader(done, requestId, polls + 1), 10, TimeUnit.MILLISECONDS);
   }
 
   CompletableFuture<Response> change(long requestId, MemberChangeRequest c) {

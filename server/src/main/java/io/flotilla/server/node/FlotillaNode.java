@@ -63,6 +63,7 @@ public final class FlotillaNode implements AutoCloseable {
   private final PeerTransport peers;
   private final MembershipService membership;
   private final StatusService status;
+  private final RequestService requests;
   private final ClientPort clientPort;
   private final AdminServer admin;
 
@@ -108,7 +109,7 @@ public final class FlotillaNode implements AutoCloseable {
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());
     this.membership = new MembershipService(config, membershipOptions, replica, directory, group);
     this.status = new StatusService(config.id(), replica, directory, membership);
-    RequestService requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
+    this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, nodeMetrics.timed(requests),
         config.net().clientPort());
     NetMetrics.bind(metrics, clientPort, peers);
@@ -189,6 +190,15 @@ public final class FlotillaNode implements AutoCloseable {
     return replica.raft().status().get(5, TimeUnit.SECONDS);
   }
 
+  /**
+   * Hex digest of range {@code rangeId} with its applied index ("applied:digest"), or "absent" when
+   * this node holds no such range: equal on replicas that applied the same log prefix.
+   */
+  public String rangeDigest(long rangeId) {
+    var r = store.stateMachine().range(rangeId);
+    return r == null ? "absent" : r.appliedIndex() + ":" + java.util.HexFormat.of().formatHex(r.digest());
+  }
+
   /** Hash of the replicated state; equal on every replica at the same applied index. */
   public byte[] digest() {
     return replica.stateMachine().digest();
@@ -221,6 +231,7 @@ public final class FlotillaNode implements AutoCloseable {
     // Every request already accepted gets its answer before its connection closes; the Raft
     // node still runs meanwhile, so writes in flight can still commit (or time out).
     clientPort.drainAndClose(Duration.ofMillis(RequestService.DEFAULT_TIMEOUT_MS));
+    requests.close();
     admin.close();
     status.close();
     store.stopReplicas();

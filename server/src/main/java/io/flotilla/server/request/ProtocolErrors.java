@@ -44,6 +44,10 @@ final class ProtocolErrors {
       return KvTranslator.error(id, Error.Code.UNAVAILABLE, "node " + self
           + " knows no leader yet (an election may be in progress); retry, here or at another node");
     }
+    if (c instanceof io.flotilla.client.FlotillaException fe) {
+      // Forwarded to the node serving the request, and that failed: as that node's answer would.
+      return KvTranslator.error(id, fe.code(), "forwarded: " + fe.getMessage());
+    }
     if (c instanceof ConfChangeException ce) {
       if (ce.error() == ConfChangeError.NOT_LEADER) {
         return notLeader(id, ce.leaderHint());

@@ -96,6 +96,26 @@ final class TestCluster implements AutoCloseable {
     return new FlotillaClient(ClientOptions.of(endpoints()).withRequestTimeout(Duration.ofSeconds(20)));
   }
 
+  private final Map<Long, FlotillaClient> nodeClients = new HashMap<>();
+
+  /** A client of node {@code id} alone (closed with the cluster). */
+  synchronized FlotillaClient client(long id) {
+    return nodeClients.computeIfAbsent(id, n -> new FlotillaClient(ClientOptions.of("127.0.0.1:" + ports.get(n)[0])
+        .withRequestTimeout(Duration.ofSeconds(20))));
+  }
+
+  /** The distinct digests of range {@code rangeId} on the running nodes that hold it. */
+  java.util.Set<String> rangeDigests(long rangeId) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    for (long id = 1; id <= size; id++) {
+      FlotillaNode n = nodes[(int) id];
+      if (n != null) {
+        out.add(n.rangeDigest(rangeId));
+      }
+    }
+    return out;
+  }
+
   /** The id of the running node that leads, once there is one. */
   long awaitLeader() {
     return await().atMost(Duration.ofSeconds(20)).until(() -> {
@@ -110,6 +130,10 @@ final class TestCluster implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
+    synchronized (this) {
+      nodeClients.values().forEach(FlotillaClient::close);
+      nodeClients.clear();
+    }
     for (long id = 1; id <= size; id++) {
       stop(id);
     }

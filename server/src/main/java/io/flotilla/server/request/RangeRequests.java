@@ -1,0 +1,163 @@
+package io.flotilla.server.request;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.client.proto.Error;
+import io.flotilla.client.proto.RangeInfo;
+import io.flotilla.client.proto.RangeListResult;
+import io.flotilla.client.proto.Request;
+import io.flotilla.client.proto.Response;
+import io.flotilla.client.proto.TransferLeaderResult;
+import io.flotilla.raft.quorum.Configuration;
+import io.flotilla.server.kv.KvTranslator;
+import io.flotilla.server.membership.LeaderTransfer;
+import io.flotilla.server.store.Replica;
+import io.flotilla.server.store.Store;
+import io.flotilla.storage.RangeState;
+import io.flotilla.storage.proto.Command;
+import io.flotilla.storage.proto.RangeDescriptor;
+import io.flotilla.storage.proto.ReplicaDescriptor;
+import io.flotilla.storage.proto.SplitRange;
+import java.util.Arrays;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.BiFunction;
+
+/**
+ * The range requests (docs/ranges.md): {@code range_list} (this node's view of every range),
+ * {@code range_split} (proposed by the leader of the range holding the key, through that range's
+ * log) and {@code range_transfer_leader}. A request that needs a range's leader and reaches another
+ * node is forwarded to it, or answered NOT_LEADER.
+ */
+final class RangeRequests {
+  private final long self;
+  private final Store store;
+  private final ProtocolErrors errors;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "range-requests");
+    t.setDaemon(true);
+    return t;
+  });
+
+  RangeRequests(long self, Store store, ProtocolErrors errors) {
+    this.self = self;
+    this.store = store;
+    this.errors = errors;
+  }
+
+  /**
+   * @param forward hands a request to the leader of a replica's range; null when it cannot (the
+   *                caller answers NOT_LEADER)
+   */
+  CompletableFuture<Response> handle(Request r, BiFunction<Request, Replica, CompletableFuture<Response>> forward) {
+    long id = r.getRequestId();
+    if (r.hasRangeList()) {
+      return CompletableFuture.completedFuture(list(id, false));
+    }
+    Replica replica;
+    if (r.hasRangeSplit()) {
+      byte[] key = r.getRangeSplit().getKey().toByteArray();
+      if (key.length == 0) {
+        return error(id, Error.Code.INVALID_ARGUMENT, "a split needs a key: the first key of the new range");
+      }
+      replica = store.replicaFor(key);
+    } else {
+      replica = store.replica(r.getRangeTransferLeader().getRangeId());
+      if (replica == null) {
+        return error(id, Error.Code.INVALID_ARGUMENT, "node " + self + " holds no range "
+            + r.getRangeTransferLeader().getRangeId());
+      }
+    }
+    if (replica == null) {
+      return error(id, Error.Code.UNAVAILABLE, "node " + self + " holds no range for that key yet; retry");
+    }
+    if (!replica.raft().isLeader()) {
+      CompletableFuture<Response> forwarded = forward.apply(r, replica);
+      return forwarded != null ? forwarded
+          : CompletableFuture.completedFuture(errors.notLeader(id, replica.raft().leaderId()));
+    }
+    return r.hasRangeSplit() ? split(id, replica, r.getRangeSplit().getKey().toByteArray())
+        : transfer(id, replica, r.getRangeTransferLeader().getTarget());
+  }
+
+  /**
+   * Proposes the split through the range's log. The new range id is one past every range this
+   * node holds: every node holds every range today (docs/ranges.md), so two concurrent splits
+   * could pick the same id, and then the second is refused when it applies (nothing changes).
+   */
+  private CompletableFuture<Response> split(long id, Replica replica, byte[] key) {
+    RangeDescriptor d = replica.range().descriptor();
+    if (Arrays.equals(key, d.getStartKey().toByteArray())) {
+      return CompletableFuture.completedFuture(list(id, true)); // already a boundary: done
+    }
+    Configuration cfg = replica.raft().configuration();
+    if (cfg.isJoint()) {
+      return error(id, Error.Code.UNAVAILABLE, "a membership change of range " + d.getRangeId()
+          + " is in progress: split after it; not applied, retry");
+    }
+    long rightId = 1 + store.replicaIds().stream().mapToLong(Long::longValue).max().orElse(0);
+    SplitRange.Builder split = SplitRange.newBuilder().setSplitKey(ByteString.copyFrom(key)).setRightRangeId(rightId)
+        .setExpectedEpoch(d.getEpoch());
+    for (long m : new TreeSet<>(cfg.members())) {
+      split.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m).setReplicaId(m));
+    }
+    byte[] command = Command.newBuilder().setSplit(split).build().toByteArray();
+    return replica.propose(command).thenApply(applied -> {
+      var result = applied.result();
+      if (result == null) {
+        return KvTranslator.error(id, Error.Code.INTERNAL, "the result of the split was not kept");
+      }
+      if (result.hasError()) {
+        var e = result.getError();
+        Error.Code code = e.getCode() == io.flotilla.storage.proto.Error.Code.INVALID_ARGUMENT
+            ? Error.Code.INVALID_ARGUMENT : Error.Code.UNAVAILABLE;
+        return KvTranslator.error(id, code, "split not applied: " + e.getMessage());
+      }
+      return list(id, true);
+    });
+  }
+
+  private CompletableFuture<Response> transfer(long id, Replica replica, long target) {
+    return LeaderTransfer.transfer(replica.raft(), self, target, timer).handle((leader, err) -> {
+      Throwable c = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+      if (c instanceof LeaderTransfer.NoSuchVoter) {
+        return KvTranslator.error(id, Error.Code.INVALID_ARGUMENT, c.getMessage());
+      }
+      if (c instanceof LeaderTransfer.DidNotMove) {
+        return KvTranslator.error(id, Error.Code.UNAVAILABLE, c.getMessage());
+      }
+      if (c != null) {
+        throw c instanceof CompletionException ce ? ce : new CompletionException(c);
+      }
+      return Response.newBuilder().setRequestId(id)
+          .setRangeTransferLeader(TransferLeaderResult.newBuilder().setLeaderId(leader)).build();
+    });
+  }
+
+  /** This node's view of every range, in key order. */
+  private Response list(long id, boolean asSplit) {
+    RangeListResult.Builder out = RangeListResult.newBuilder();
+    for (Replica replica : store.replicas()) {
+      RangeState range = replica.range();
+      RangeDescriptor d = range.descriptor();
+      RangeInfo.Builder info = RangeInfo.newBuilder().setRangeId(d.getRangeId()).setStartKey(d.getStartKey())
+          .setEndKey(d.getEndKey()).setEpochConfVersion(d.getEpoch().getConfVersion())
+          .setEpochVersion(d.getEpoch().getVersion()).setLeaderId(replica.raft().leaderId())
+          .setApproximateBytes(range.approximateBytes()).setAppliedIndex(range.appliedIndex());
+      new TreeSet<>(replica.raft().configuration().members()).forEach(info::addReplicas);
+      out.addRanges(info);
+    }
+    Response.Builder b = Response.newBuilder().setRequestId(id);
+    return (asSplit ? b.setRangeSplit(out) : b.setRangeList(out)).build();
+  }
+
+  private static CompletableFuture<Response> error(long id, Error.Code code, String message) {
+    return CompletableFuture.completedFuture(KvTranslator.error(id, code, message));
+  }
+
+  void close() {
+    timer.shutdownNow();
+  }
+}
