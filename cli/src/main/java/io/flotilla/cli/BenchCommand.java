@@ -61,6 +61,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--keys", defaultValue = "100000", description = "Distinct keys. Default: ${DEFAULT-VALUE}.")
   long keys;
 
+  @Option(names = "--ranges", defaultValue = "1",
+      description = "With --local: split the cluster into this many ranges evenly over the keys, leaders"
+          + " spread over the nodes (docs/ranges.md). Default: ${DEFAULT-VALUE}.")
+  int ranges;
+
   @Option(names = "--key-dist", defaultValue = "uniform", description = "uniform or zipf (theta 0.99). Default: ${DEFAULT-VALUE}.")
   String keyDist;
 
@@ -128,6 +133,7 @@ final class BenchCommand implements Callable<Integer> {
       cluster.startAll();
       awaitLeader(cluster.clientEndpoints());
       String eps = cluster.clientEndpoints();
+      Presplit.apply(eps, ranges, keys, local, new java.io.PrintWriter(System.err, true));
       boolean withSessions = sessions;
       return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps, withSessions), settings.clients(), settings.concurrency(),
           settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),

@@ -29,6 +29,11 @@ final class LocalCommand implements Callable<Integer> {
           + " or --server-arg=--snapshot-entries=5000 (repeatable).")
   java.util.List<String> serverArgs = new java.util.ArrayList<>();
 
+  @Option(names = "--ranges", defaultValue = "1",
+      description = "Split the fresh cluster into this many ranges, evenly over the keys bench writes"
+          + " (key-0000000000..), with their leaders spread over the nodes (docs/ranges.md). Default: ${DEFAULT-VALUE}.")
+  int ranges;
+
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -39,6 +44,7 @@ final class LocalCommand implements Callable<Integer> {
     // (FlotillaMain prints it), and the endpoints below are never printed for a broken cluster.
     cluster.startAll();
     java.io.PrintWriter out = spec.commandLine().getOut();
+    Presplit.apply(cluster.clientEndpoints(), ranges, 100_000, nodes, out);
     for (int i = 1; i <= nodes; i++) {
       out.printf("node %d: client %s  peer %s  admin http://%s%n", i, cluster.client(i),
           cluster.peer(i), cluster.admin(i));
