@@ -108,7 +108,7 @@ public final class FlotillaNode implements AutoCloseable {
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());
     this.membership = new MembershipService(config, membershipOptions, replica, directory, group);
-    this.status = new StatusService(config.id(), replica, directory, membership);
+    this.status = new StatusService(config.id(), store, replica, directory, membership);
     this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, nodeMetrics.timed(requests),
         config.net().clientPort());

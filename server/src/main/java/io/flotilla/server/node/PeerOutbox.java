@@ -34,7 +34,12 @@ final class PeerOutbox {
   }
 
   private void send(long groupId, Message m) {
-    if (m instanceof Message.InstallSnapshot install) {
+    if (m instanceof Message.InstallSnapshot install && install.snapshot().data().length == 0) {
+      // The start of a range a split made (docs/ranges.md): no state to send yet. A replica that
+      // needs it waits until the range's first real snapshot; the leader's snapshot attempt
+      // times out and it probes again meanwhile.
+      LOG.debug("range {}: no snapshot to send node {} yet", groupId, m.to());
+    } else if (m instanceof Message.InstallSnapshot install) {
       if (!peers.sendSnapshot(m.to(), () -> chunkFrames(groupId, install))) {
         LOG.debug("snapshot at {} to node {} not sent: one is in flight", install.snapshot().index(), m.to());
       }

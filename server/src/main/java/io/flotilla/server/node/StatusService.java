@@ -34,12 +34,15 @@ final class StatusService implements AutoCloseable {
 
   private final long self;
   private final Replica replica;
+  private final io.flotilla.server.store.Store store;
   private final MemberDirectory directory;
   private final MembershipService membership;
   private final ExecutorService executor;
 
-  StatusService(long self, Replica replica, MemberDirectory directory, MembershipService membership) {
+  StatusService(long self, io.flotilla.server.store.Store store, Replica replica, MemberDirectory directory,
+      MembershipService membership) {
     this.self = self;
+    this.store = store;
     this.replica = replica;
     this.directory = directory;
     this.membership = membership;
@@ -138,6 +141,31 @@ final class StatusService implements AutoCloseable {
       members.add(m);
     }
     s.put("members", members);
+    s.put("ranges", ranges());
+  }
+
+  /** Every range this node holds, in key order: its Raft group as this node sees it, and its state. */
+  private List<Map<String, Object>> ranges() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (var r : store.replicas()) {
+      RaftNode raft = r.raft();
+      var range = r.range();
+      var d = range.descriptor();
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("id", r.groupId());
+      m.put("start", d.getStartKey().toStringUtf8());
+      m.put("end", d.getEndKey().toStringUtf8());
+      m.put("epochVersion", d.getEpoch().getVersion());
+      m.put("role", raft.isStopped() ? "STOPPED" : raft.role().name());
+      m.put("term", raft.term());
+      m.put("leader", raft.leaderId());
+      m.put("commit", raft.commitIndex());
+      m.put("applied", range.appliedIndex());
+      m.put("quiesced", raft.isQuiesced());
+      m.put("digest", HexFormat.of().formatHex(range.digest()));
+      out.add(m);
+    }
+    return out;
   }
 
   @Override
