@@ -118,6 +118,15 @@ public final class KvStateMachine implements AutoCloseable {
       throw new StorageFailure("cannot read the range descriptors", e);
     }
     if (ranges.isEmpty()) {
+      try {
+        if (newStore.db.get(newStore.meta, "applied".getBytes(java.nio.charset.StandardCharsets.US_ASCII)) != null) {
+          // Taken for a new store, its commands would be applied a second time (a counter twice).
+          throw new StorageFailure(newStore.dir + " holds state in the format before ranges (a global applied"
+              + " index): it cannot be opened; there has been no release to migrate from, start this node empty");
+        }
+      } catch (RocksDBException e) {
+        throw new StorageFailure("cannot read " + newStore.dir, e);
+      }
       RangeDescriptor all = RangeDescriptor.newBuilder().setRangeId(DEFAULT_RANGE_ID).build();
       try (WriteBatch batch = new WriteBatch()) {
         batch.put(newStore.meta, Keys.descKey(DEFAULT_RANGE_ID), all.toByteArray());
