@@ -12,11 +12,13 @@ import java.util.Map;
  * that does not continue its group, a term going back, an unknown type) is refused, which the
  * scanner reports as corruption at that record.
  *
- * <p>Segments are reclaimed oldest first, so the log may begin in the middle of a group's history:
- * the first entry seen of a group may have any index, and only at the end is each group's log
- * required to start right after its compaction point ({@link #finish}). Every record a later
- * one overrides is older than it, so what replay keeps is what the group had (docs/wal.md,
- * "Recovery on open").
+ * <p>Segments are reclaimed oldest first, so the log may begin in the middle of a group's history,
+ * and history a later record supersedes may have lost parts of itself: the first entry seen of a
+ * group may have any index, an entry past the next expected index starts the group's run of
+ * entries over, and only at the end is each group's log required to start right after its
+ * compaction point ({@link #finish}). Every record a later one overrides is older than it, and
+ * whole segments are never missing (their log positions are contiguous), so what replay keeps is
+ * what the group had (docs/wal.md, "Recovery on open").
  */
 final class Replay implements SegmentScanner.Sink {
   final Map<Long, GroupState> groups = new HashMap<>();
@@ -71,10 +73,18 @@ final class Replay implements SegmentScanner.Sink {
       return "entry record with index " + index;
     }
     Long next = g == null ? null : g.index.isEmpty() ? expected.get(id) : (Long) (g.index.last() + 1);
-    if (next != null && index != next) {
+    if (next != null && index < next) {
       return "record index " + index + " of group " + id + " where " + next + " was expected";
     }
-    long prevTerm = g == null ? -1 : g.index.isEmpty() ? (next == null ? -1 : g.compactTerm)
+    if (next != null && index > next) {
+      // A gap: what came before it is history a later record supersedes (a compaction past the
+      // end, in the own group's file; a reset or removal; a compaction whose entries were
+      // reclaimed), or finish() finds the group's log does not reach back to its compaction point.
+      g.index.reset(index);
+      g.terms.clear();
+      next = null;
+    }
+    long prevTerm = g == null || next == null ? -1 : g.index.isEmpty() ? g.compactTerm
         : g.terms.lastTerm();
     if (term < prevTerm) {
       return "term " + term + " at index " + index + " of group " + id

@@ -43,6 +43,8 @@ final class WalRecovery {
   private long lostBytes;
   private HardStateFile hardState;
   private RecoveryCuts pendingCuts;
+  /** The cuts this open made, by group. */
+  private final Map<Long, RecoveryCut> cutsMade = new TreeMap<>();
   private GroupState own;
   /** The own group's compaction point from its file, which replay applies only at the end. */
   private long fileCompactIndex;
@@ -117,10 +119,12 @@ final class WalRecovery {
       }
       throw e;
     }
-    // Cuts saved for groups whose hard state is in records: Wal.open writes them there.
+    // Cuts saved for groups whose hard state is in records: Wal.open writes them there. A group
+    // may be known only from the bytes that were cut.
     for (long id : pendingCuts.cuts().keySet()) {
       replay.groups.computeIfAbsent(id, k -> new GroupState(k, false));
     }
+    cutsMade.forEach((id, cut) -> replay.groups.get(id).cutAtOpen = cut);
     for (GroupState g : replay.groups.values()) {
       if (!g.fileBacked) {
         reportPending(g.id, g.hardState.cut());
@@ -301,9 +305,7 @@ final class WalRecovery {
       }
       long term = Math.max(g == null ? 0 : g.hardState.term(), touched.getOrDefault(id, 0L));
       RecoveryCut made = new RecoveryCut(lastKept + 1, until, term);
-      if (g != null) {
-        g.cutAtOpen = g.cutAtOpen.merge(made);
-      }
+      cutsMade.merge(id, made, RecoveryCut::merge);
       if (g != null && g.fileBacked) {
         WalHardState hs = hardState.load();
         RecoveryCut merged = hs.cut().merge(made);

@@ -99,6 +99,7 @@ final class WalWriter implements Runnable {
       records.flush();
       if (w.force()) {
         forceAndAcknowledge();
+        reclaimIfDue();
       }
     } catch (Throwable t) {
       failAll(t, List.of());
@@ -228,7 +229,7 @@ final class WalWriter implements Runnable {
 
   /** After a segment roll, once nothing is left unforced: free what no group needs any more. */
   private void reclaimIfDue() throws IOException {
-    if (wal.reclaimDue() && !records.dirty()) {
+    if (!records.dirty() && wal.reclaimDue()) {
       wal.reclaimer.reclaim();
     }
   }
