@@ -103,6 +103,63 @@ class SharedWalRaftStorageTest {
     }
   }
 
+  /**
+   * A recovery cut in a shared log fences exactly the groups whose records it cut: the last write
+   * was group 2's alone, so group 2 opens behind a fence and groups 1 and 3 do not.
+   */
+  @Test
+  void aCutOfOneGroupsRecordsFencesThatGroupOnly() throws Exception {
+    Path walDir = dir.resolve("wal");
+    try (Wal wal = Wal.open(WalOptions.shared(walDir))) {
+      for (long g : new long[] {1, 3, 2}) {
+        WalRaftStorage s = WalRaftStorage.open(wal, g, dir);
+        s.persist(new HardState(2, g, 0), run(1, 4, 2, "g" + g + "-"));
+      }
+      for (long g : new long[] {1, 3, 2}) {
+        WalRaftStorage.open(wal, g, dir).persist(null, run(5, 5, 2, "g" + g + "-"));
+      }
+    }
+    flipLastByte(walDir); // inside group 2's entry 5, the last record of the last forced write
+    RecoveryFence fence;
+    try (Wal wal = Wal.open(WalOptions.shared(walDir))) {
+      WalRaftStorage two = WalRaftStorage.open(wal, 2, dir);
+      fence = two.recoveryFenceAtOpen();
+      assertThat(fence.isUp()).isTrue();
+      assertThat(fence.fromIndex()).isEqualTo(5);
+      assertThat(fence.term()).isEqualTo(2);
+      assertThat(two.lastIndex()).isEqualTo(4);
+      for (long g : new long[] {1, 3}) {
+        WalRaftStorage other = WalRaftStorage.open(wal, g, dir);
+        assertThat(other.recoveryFenceAtOpen()).isEqualTo(RecoveryFence.NONE);
+        assertThat(other.lastIndex()).isEqualTo(5);
+      }
+      // The core lifts it once an entry of a later term is in the log: the change is saved.
+      two.persist(new HardState(3, 0, 4), List.of(e(5, 3, "from-the-new-leader")));
+      assertThat(two.recoveryFence()).isEqualTo(RecoveryFence.NONE);
+    }
+    try (Wal wal = Wal.open(WalOptions.shared(walDir))) {
+      WalRaftStorage two = WalRaftStorage.open(wal, 2, dir);
+      assertThat(two.recoveryFenceAtOpen()).isEqualTo(RecoveryFence.NONE);
+      assertThat(two.hardState()).isEqualTo(new HardState(3, 0, 4));
+      assertThat(two.entries(5, 6, Long.MAX_VALUE)).containsExactly(e(5, 3, "from-the-new-leader"));
+    }
+  }
+
+  /** Flips the last non-zero byte of the newest segment: the end of its last record's payload. */
+  private static void flipLastByte(Path walDir) throws Exception {
+    Path seg;
+    try (var files = java.nio.file.Files.list(walDir)) {
+      seg = files.filter(p -> p.toString().endsWith(".wal")).sorted().reduce((a, b) -> b).orElseThrow();
+    }
+    byte[] bytes = java.nio.file.Files.readAllBytes(seg);
+    int last = bytes.length - 1;
+    while (bytes[last] == 0) {
+      last--;
+    }
+    bytes[last] ^= 0x40;
+    java.nio.file.Files.write(seg, bytes);
+  }
+
   /** The scheduler's round: every replica's Ready written, then each one's storage synced. */
   @Test
   void aRoundOfManyGroupsIsForcedOnceHoweverManyStoragesSync() throws Exception {
