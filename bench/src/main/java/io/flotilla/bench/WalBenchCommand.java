@@ -74,6 +74,21 @@ final class WalBenchCommand implements Callable<Integer> {
           + " alike. Default: 2.")
   Integer rounds;
 
+  @Option(names = "--groups", paramLabel = "N", split = ",", splitSynopsisLabel = ",",
+      description = "Also run the shared-log scenarios with these group counts, e.g. 1,64: the"
+          + " workers write one entry of each of their groups unforced, then sync once (a Raft"
+          + " scheduler's round). Prints forces/s and appends/s. Default: none.")
+  List<Integer> groups;
+
+  @Option(names = "--group-workers", paramLabel = "N", defaultValue = "2",
+      description = "Worker threads of the group scenarios. Default: ${DEFAULT-VALUE}.")
+  int groupWorkers;
+
+  @Option(names = "--replay-mib", paramLabel = "MIB", defaultValue = "0",
+      description = "Also time a reopen (recovery replay) of a shared log of this many MiB over 64"
+          + " groups. Default: ${DEFAULT-VALUE} (skip).")
+  int replayMib;
+
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -103,6 +118,30 @@ final class WalBenchCommand implements Callable<Integer> {
     report.header();
     var results = WalScenarios.runAll(settings, report::row);
     report.goals(results, payload);
+    if (groups != null && !groups.isEmpty()) {
+      out.printf(Locale.ROOT, "%nShared log, %d worker(s): each round writes one entry of each of"
+          + " its groups unforced, then syncs%n", groupWorkers);
+      out.printf(Locale.ROOT, "%-16s %7s %11s %9s %13s %10s %10s%n", "scenario", "groups",
+          "appends/s", "forces/s", "appends/force", "round p50", "round p99");
+      for (int round = 0; round < settings.rounds(); round++) {
+        for (int g : groups) {
+          WalGroupScenarios.Result r = WalGroupScenarios.rounds(dir, warm,
+              measured.dividedBy(settings.rounds()), payload, g, groupWorkers);
+          out.printf(Locale.ROOT, "%-16s %7d %11.0f %9.0f %13.1f %8.3f ms %7.3f ms%n", r.name(),
+              r.groups(), r.appendsPerSecond(), r.forcesPerSecond(), r.appendsPerForce(),
+              r.roundLatency().getValueAtPercentile(50) / 1e6,
+              r.roundLatency().getValueAtPercentile(99) / 1e6);
+          out.flush();
+        }
+      }
+    }
+    if (replayMib > 0) {
+      WalGroupScenarios.Replay r = WalGroupScenarios.replay(dir, 64, (long) replayMib << 20,
+          payload);
+      out.printf(Locale.ROOT, "%nReopen of a shared log of %d MiB over %d groups (%d segments):"
+          + " %.0f ms (%.0f MB/s)%n", replayMib, r.groups(), r.segments(), r.openNanos() / 1e6,
+          r.bytes() / 1e6 / (r.openNanos() / 1e9));
+    }
     return 0;
   }
 

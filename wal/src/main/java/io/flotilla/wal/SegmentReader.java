@@ -8,16 +8,19 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * The read path behind {@link Wal#entries}: entries come from the {@link EntryCache} when they are
+ * The read path of a group's {@code entries}: entries come from the group's cache when they are
  * there and otherwise from the segment files, read in chunks and checked against their checksums,
  * so damage is reported here rather than replicated.
  *
- * <p>Separate from {@link Wal} because it only reads: it runs entirely under the state lock that
- * {@code Wal.entries} holds (read side) and takes no lock of its own, touches no file position
- * the writer uses (positional reads only), and writes nothing. Its one effect on the log is
- * failing it when a record on disk is corrupt.
+ * <p>Separate from {@link Wal} because it only reads: it runs entirely under the state lock its
+ * caller holds (read side) and takes no lock of its own, touches no file position the writer uses
+ * (positional reads only), and writes nothing. Its one effect on the log is failing it when a
+ * record on disk is corrupt.
  */
 final class SegmentReader {
+  /** A chunk read from a segment spans at most this many bytes (other groups' records included). */
+  private static final int CHUNK_BYTES = 1 << 20;
+
   private final Wal wal;
 
   SegmentReader(Wal wal) {
@@ -25,21 +28,22 @@ final class SegmentReader {
   }
 
   /**
-   * Entries in [{@code from}, {@code to}) within {@code maxBytes} (see {@link Wal#entries}). The
-   * caller holds the state lock (read) and has checked that the range is in the log.
+   * Entries of {@code g} in [{@code from}, {@code to}) within {@code maxBytes} (see
+   * {@link GroupLog#entries}). The caller holds the state lock (read) and has checked that the
+   * range is in the log.
    */
-  List<WalEntry> read(long from, long to, long maxBytes) throws IOException {
+  List<WalEntry> read(GroupState g, long from, long to, long maxBytes) throws IOException {
     Budget budget = new Budget(maxBytes, new ArrayList<>((int) Math.min(to - from, 1024)));
     long i = from;
     while (i < to) {
-      WalEntry cached = wal.cache.get(i);
+      WalEntry cached = g.index.cached(i);
       if (cached != null) {
         if (!budget.take(cached)) {
           break;
         }
         i++;
       } else {
-        i = readFromSegment(i, to, budget);
+        i = readFromSegment(g, i, to, budget);
         if (i < 0) {
           break;
         }
@@ -71,34 +75,39 @@ final class SegmentReader {
   }
 
   /**
-   * Reads entries from {@code from} out of the segment holding it, until the end of that segment,
-   * {@code to}, the first cached entry, or the budget. Returns the next index to read, or -1 when
-   * the budget is spent. Reads in chunks of up to 1 MiB so a catching-up follower costs few calls.
+   * Reads entries from {@code from} out of the segment holding it, while they are in that segment,
+   * before {@code to}, not cached, and within the budget. Returns the next index to read, or -1
+   * when the budget is spent. Reads in chunks of up to 1 MiB (records of other groups between
+   * them included) so a catching-up follower costs few calls.
    */
-  private long readFromSegment(long from, long to, Budget budget) throws IOException {
-    Segment seg = segmentFor(from);
-    long end = Math.min(to, seg.lastIndex() + 1);
+  private long readFromSegment(GroupState g, long from, long to, Budget budget)
+      throws IOException {
+    GroupIndex ix = g.index;
+    Segment seg = ix.segment(from);
+    long end = Math.min(to, ix.writtenLast() + 1);
     CRC32C crc = new CRC32C();
     long i = from;
-    while (i < end && wal.cache.get(i) == null) {
-      long chunkStart = seg.offsetOf(i);
+    while (i < end && ix.cached(i) == null && ix.segment(i) == seg) {
+      long chunkStart = seg.offsetOf(ix.ordinal(i));
       long j = i + 1; // always at least one record, however large
-      while (j < end && wal.cache.get(j) == null && seg.endOf(j) - chunkStart <= (1 << 20)) {
+      while (j < end && ix.cached(j) == null && ix.segment(j) == seg
+          && seg.endOf(ix.ordinal(j)) - chunkStart <= CHUNK_BYTES) {
         j++;
       }
-      long chunkEnd = seg.endOf(j - 1);
+      long chunkEnd = seg.endOf(ix.ordinal(j - 1));
       ByteBuffer buf = ByteBuffer.allocate((int) (chunkEnd - chunkStart))
           .order(ByteOrder.LITTLE_ENDIAN);
       while (buf.hasRemaining()) {
         if (seg.channel.read(buf, chunkStart + buf.position()) < 0) {
-          throw new WalCorruptionException(seg.path, chunkStart + buf.position(),
-              "unexpected end of file while reading index " + i);
+          throw wal.corruptOnRead(seg, chunkStart + buf.position(),
+              "unexpected end of file while reading index " + i + " of group " + g.id);
         }
       }
       for (long k = i; k < j; k++) {
-        int at = (int) (seg.offsetOf(k) - chunkStart);
-        int size = (int) (seg.endOf(k) - seg.offsetOf(k));
-        if (!budget.take(decode(seg, buf, at, size, k, crc))) {
+        int ord = ix.ordinal(k);
+        int at = (int) (seg.offsetOf(ord) - chunkStart);
+        int size = (int) (seg.endOf(ord) - seg.offsetOf(ord));
+        if (!budget.take(decode(g, seg, buf, at, size, k, crc))) {
           return -1;
         }
       }
@@ -107,41 +116,19 @@ final class SegmentReader {
     return i;
   }
 
-  private WalEntry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)
-      throws WalCorruptionException {
-    long fileOffset = seg.offsetOf(index);
+  private WalEntry decode(GroupState g, Segment seg, ByteBuffer buf, int at, int size, long index,
+      CRC32C crc) throws WalCorruptionException {
     if (buf.getInt(at) != RecordFormat.RECORD_MAGIC
         || buf.getInt(at + RecordFormat.OFF_LENGTH) != size - RecordFormat.HEADER_SIZE
         || RecordFormat.recordCrc(buf, at, size, crc) != buf.getInt(at + RecordFormat.OFF_CRC)
+        || buf.get(at + RecordFormat.OFF_TYPE) != RecordFormat.TYPE_ENTRY
+        || buf.getLong(at + RecordFormat.OFF_GROUP) != g.id
         || buf.getLong(at + RecordFormat.OFF_INDEX) != index) {
-      WalCorruptionException corrupt = new WalCorruptionException(seg.path, fileOffset,
-          "record for index " + index + " failed its checksum on read");
-      wal.failCorrupt(corrupt);
-      throw corrupt;
+      throw wal.corruptOnRead(seg, seg.offsetOf(g.index.ordinal(index)),
+          "record for index " + index + " of group " + g.id + " failed its checksum on read");
     }
     byte[] payload = new byte[size - RecordFormat.HEADER_SIZE];
     buf.get(at + RecordFormat.HEADER_SIZE, payload);
     return new WalEntry(index, buf.getLong(at + RecordFormat.OFF_TERM), payload);
-  }
-
-  /** Caller holds the state lock. */
-  private Segment segmentFor(long index) {
-    List<Segment> segments = wal.segments;
-    int lo = 0;
-    int hi = segments.size() - 1;
-    while (lo < hi) {
-      int mid = (lo + hi + 1) >>> 1;
-      if (segments.get(mid).firstIndex <= index) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    Segment s = segments.isEmpty() ? null : segments.get(lo);
-    if (s == null || index < s.firstIndex || index > s.lastIndex()) {
-      throw new IllegalStateException("index " + index + " is neither cached nor in a segment"
-          + " (written up to " + wal.writtenIndex + ")");
-    }
-    return s;
   }
 }

@@ -1,11 +1,13 @@
 package io.flotilla.wal;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -14,21 +16,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A segmented, checksummed, group-committed write-ahead log of {@link WalEntry entries} with dense
- * indexes, plus the {@link HardStateFile} of the same directory.
+ * A segmented, checksummed, group-committed write-ahead log holding the logs of any number of Raft
+ * groups ({@link #group(long)}), each with dense indexes, a hard state and a compaction point of
+ * its own, in one sequence of segment files with one writer: one force makes every group's
+ * writes durable, so the forces per second do not grow with the number of groups.
  *
- * <p>Threads: any number of threads may append and read. Appends take a short lock to assign or
- * check indexes and queue the entries; one writer thread drains the queue, writes everything
- * queued as one write and forces once (group commit), then completes the futures. A future never
- * completes before the force that made its entries durable returned. Futures complete on the writer
- * thread: attach heavy work with the {@code *Async} variants. {@link #appendDurably} is for a
- * caller that would only wait for the writer anyway (Raft's loop): when nothing else is queued or
- * being written it writes and forces on the calling thread, which saves the two thread hand-offs
- * (wake the writer, wake the caller) that cost more CPU than the write itself on a small VM.
+ * <p>The single-group API of earlier builds ({@link #append(long, byte[])}, {@link #entries},
+ * {@link #hardState()}, ...) is the log of the group {@link WalOptions#groupId()}, whose hard
+ * state and compaction point stay in the {@code hardstate} and {@code compaction} files beside the
+ * segments. A node's shared log is opened with {@link WalOptions#shared} (no group of its own).
  *
- * <p>Visibility: an appended entry is readable at once (from memory), before it is durable;
- * {@link #durableIndex()} says how far the log is on disk. Raft needs exactly this: a leader sends
- * entries to followers while its own force is in flight, and counts itself only once durable.
+ * <p>Threads: any number of threads may append and read. Appends take a short lock to check
+ * indexes and queue the records; one writer thread drains the queue, writes everything queued as
+ * one write and forces once if anyone waits (group commit), then completes the futures. A future
+ * never completes before the force that made its entries durable returned. Futures complete on the
+ * writer thread: attach heavy work with the {@code *Async} variants. Writes of a caller that
+ * would only wait for the writer anyway ({@link GroupLog#appendDurably}, {@link GroupLog#write},
+ * {@link #sync()}) run on the calling thread when nothing else is queued or being written, which
+ * saves the two thread hand-offs (wake the writer, wake the caller) that cost more CPU than the
+ * write itself on a small VM.
  *
  * <p>Failure: an I/O error while writing or forcing fails the log for good (see
  * {@link WalFailedException}); every pending and later write fails with it. Reopen to recover.
@@ -40,55 +46,50 @@ public final class Wal implements AutoCloseable {
   final WalListener listener;
   private final DirLock dirLock;
   private final HardStateFile hardState;
-  private final RecoveryReport report;
+  private RecoveryReport report;
 
-  /** Serialises index assignment and queueing; truncations hold it until done. */
-  private final ReentrantLock appendLock = new ReentrantLock();
-  /** Guards everything below against the writer's metadata updates. */
+  /** Serialises admission (index checks) and queueing; truncations hold it until done. */
+  final ReentrantLock appendLock = new ReentrantLock();
+  /** Guards the segments, every group's state and the tail run against the writer's updates. */
   final ReentrantReadWriteLock stateLock = new ReentrantReadWriteLock();
   final List<Segment> segments;
-  final EntryCache cache;
-  final TermRuns terms;
-  long compactIndex;
-  long compactTerm;
-  /** Last index accepted (appended); entries up to here are readable. */
-  private long lastIndex;
-  /** Last index written to a file (maybe not yet forced); the cache may evict up to here. */
-  long writtenIndex;
-  private volatile long durableIndex;
+  final ConcurrentHashMap<Long, GroupState> groups = new ConcurrentHashMap<>();
+  final TailRun tailRun;
+  /** Position of the next segment when none is left (the writer's; under writeLock). */
+  long positionWhenEmpty = 1;
+  private boolean rolled;
+  /** The log's own group (the single-group API), or null for a shared log. */
+  private final GroupLog own;
 
   final LinkedBlockingQueue<WalWriter.Op> queue = new LinkedBlockingQueue<>();
   /** Ops queued and not yet processed: increased under appendLock, decreased by the writer. */
   final AtomicInteger outstanding = new AtomicInteger();
   /** Held for a writer round and for an inline write: one of them touches the files at a time. */
   final ReentrantLock writeLock = new ReentrantLock();
-  private final WalWriter writer;
-  /** The read path of {@link #entries}, run under the stateLock taken here. */
-  private final SegmentReader reader;
-  /** Checks truncations for this class and runs them for the writer (its crash rules). */
+  /** Sequence of the last write admitted (under appendLock) and of the last one forced. */
+  private volatile long writeSeq;
+  private volatile long durableSeq;
+  final WalWriter writer;
+  final SegmentReader reader;
   final WalTruncation truncation;
+  final Reclaimer reclaimer;
   private volatile Throwable failure;
   private volatile boolean closed;
   private final Thread writerThread;
 
-  private Wal(WalOptions options, WalListener listener, DirLock dirLock, HardStateFile hardState,
-      WalRecovery.State state) throws IOException {
+  private Wal(WalOptions options, WalListener listener, DirLock dirLock, WalRecovery.State state) {
     this.options = options;
     this.listener = listener;
     this.dirLock = dirLock;
-    this.hardState = hardState;
-    this.report = state.report();
+    this.hardState = state.hardState();
     this.segments = new ArrayList<>(state.segments());
-    this.terms = state.terms();
-    this.compactIndex = state.compactIndex();
-    this.compactTerm = state.compactTerm();
-    this.lastIndex = state.lastIndex();
-    this.writtenIndex = lastIndex;
-    this.durableIndex = lastIndex;
-    this.cache = new EntryCache(options.cacheBytes());
-    this.cache.reset(lastIndex + 1);
+    this.groups.putAll(state.groups());
+    this.tailRun = state.tailRun();
+    GroupState ownState = groups.get(options.groupId());
+    this.own = ownState == null ? null : new GroupLog(this, ownState);
     this.reader = new SegmentReader(this);
     this.truncation = new WalTruncation(this);
+    this.reclaimer = new Reclaimer(this);
     this.writer = new WalWriter(this);
     this.writerThread = new Thread(writer, "wal-writer-" + options.dir().getFileName());
     this.writerThread.setDaemon(true);
@@ -108,136 +109,236 @@ public final class Wal implements AutoCloseable {
   public static Wal open(WalOptions options, WalListener listener) throws IOException {
     Files.createDirectories(options.dir());
     DirLock lock = DirLock.acquire(options.dir());
+    Wal wal;
+    WalRecovery.State state;
     try {
-      WalRecovery.State state = new WalRecovery(options).recover();
-      for (String e : state.report().events()) {
-        LOG.warn("{}: {}", options.dir(), e);
-      }
-      return new Wal(options, listener, lock, state.hardState(), state);
+      state = new WalRecovery(options).recover();
+      wal = new Wal(options, listener, lock, state);
     } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;
     }
+    try {
+      wal.finishOpen(state);
+    } catch (IOException | RuntimeException e) {
+      wal.close();
+      throw e;
+    }
+    for (String e : wal.report.events()) {
+      LOG.warn("{}: {}", options.dir(), e);
+    }
+    return wal;
+  }
+
+  /**
+   * Frees the segments no group needs (a compaction cut short by a crash is finished here) and
+   * writes each recovery cut saved for a group with its state in records into a hard-state record
+   * of that group, then drops the file that held them (docs/wal.md, "Recovery on open").
+   */
+  private void finishOpen(WalRecovery.State state) throws IOException {
+    List<String> events = new ArrayList<>(state.events());
+    Map<Long, RecoveryCut> cuts = new TreeMap<>();
+    writeLock.lock();
+    try {
+      reclaimer.reclaim(events);
+      Map<Long, RecoveryCut> pending = state.pendingCuts().cuts();
+      for (Map.Entry<Long, RecoveryCut> e : pending.entrySet()) {
+        GroupState g = groups.get(e.getKey());
+        WalHardState hs = g.hardState.withCut(g.hardState.cut().merge(e.getValue()));
+        g.hardState = hs;
+        g.writtenHardState = hs;
+        writer.records.hardState(g, hs);
+      }
+      if (!pending.isEmpty()) {
+        writer.records.force();
+        state.pendingCuts().delete();
+      }
+    } finally {
+      writeLock.unlock();
+    }
+    for (GroupState g : groups.values()) {
+      if (!g.cutAtOpen.isNone()) {
+        cuts.put(g.id, g.cutAtOpen);
+      }
+    }
+    GroupState o = own == null ? null : own.g;
+    report = new RecoveryReport(segments.size(), o == null ? 1 : o.firstIndex(),
+        o == null ? 0 : o.lastIndex(), state.tornBytes(), state.repaired(),
+        state.firstLostIndex(), state.lostBytes(), o == null ? RecoveryCut.NONE : o.cutAtOpen,
+        events, cuts);
   }
 
   public RecoveryReport recoveryReport() {
     return report;
   }
 
-  public HardStateFile hardState() {
-    return hardState;
-  }
-
-  // ---------------------------------------------------------------------------------- appends
+  // ------------------------------------------------------------------------------ the groups
 
   /**
-   * Appends one entry at the next index. The future completes with that index once durable.
+   * The log of group {@code groupId} (created empty on first use; it reaches the disk with its
+   * first write). The log's own group is the one the single-group methods of this class serve.
    */
-  public CompletableFuture<Long> append(long term, byte[] payload) {
-    AppendChecks.checkPayload(payload, options.maxEntryBytes());
-    CompletableFuture<Long> f = new CompletableFuture<>();
+  public GroupLog group(long groupId) {
+    if (groupId < 0) {
+      throw new IllegalArgumentException("group ids are not negative: " + groupId);
+    }
+    if (own != null && groupId == own.groupId()) {
+      return own;
+    }
+    return new GroupLog(this, groups.computeIfAbsent(groupId, id -> new GroupState(id, false)));
+  }
+
+  /** The groups with anything in this log (or asked for since it opened), in no order. */
+  public List<Long> groups() {
+    return List.copyOf(groups.keySet());
+  }
+
+  /**
+   * Durably forgets group {@code groupId} (its replica left this node): a remove record makes all
+   * its records garbage, the segments they pinned are reclaimed, and handles of it refuse further
+   * use. A later {@link #group(long)} of the same id starts empty.
+   */
+  public void removeGroup(long groupId) throws IOException {
+    if (own != null && groupId == own.groupId()) {
+      throw new IllegalArgumentException("group " + groupId + " is the log's own group");
+    }
     appendLock.lock();
     try {
-      checkTerm(term);
+      GroupState g = groups.get(groupId);
+      if (g != null) {
+        runExclusive(WalWriter.Kind.REMOVE, g, 0, 0);
+      }
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  /**
+   * Makes every write that returned before this call durable, with one force for all groups; a
+   * cheap no-op when nothing was written since the last force. Forces on the calling thread when
+   * the writer is idle, otherwise behind the writer's queue.
+   */
+  public void sync() throws IOException {
+    long target = writeSeq;
+    if (durableSeq >= target) {
+      throwIfFailed();
+      return;
+    }
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    boolean inline;
+    appendLock.lock();
+    try {
       if (!admit(f)) {
-        return f;
+        WalWriter.await(f);
       }
-      WalEntry e = new WalEntry(lastIndex + 1, term, payload);
-      publish(e);
-      enqueue(new WalWriter.Append(new WalEntry[] {e}, f));
-    } finally {
-      appendLock.unlock();
-    }
-    return f;
-  }
-
-  /**
-   * Appends entries whose indexes the caller chose (Raft does): they must be dense and start right
-   * after {@link #lastIndex()}; to replace a suffix, call {@link #truncateSuffix} first. The future
-   * completes with the last index once all of them are durable.
-   */
-  public CompletableFuture<Long> append(List<WalEntry> entries) {
-    if (entries.isEmpty()) {
-      return CompletableFuture.completedFuture(durableIndex);
-    }
-    WalEntry[] batch = AppendChecks.checkedBatch(entries, options.maxEntryBytes());
-    CompletableFuture<Long> f = new CompletableFuture<>();
-    appendLock.lock();
-    try {
-      if (admitBatch(batch, f)) {
-        enqueue(new WalWriter.Append(batch, f));
-      }
-    } finally {
-      appendLock.unlock();
-    }
-    return f;
-  }
-
-  /**
-   * As {@link #append(List)}, but returns only once the entries are durable (with the last index;
-   * the log's durable index when {@code entries} is empty). When no other write is queued or in
-   * progress, the write and the force run on the calling thread; otherwise the entries go to the
-   * writer like any append and this waits for them. An interrupted caller always takes the
-   * writer's path, since an interrupt during file I/O would close the file (and fail the log).
-   * Throws {@link WalFailedException} (or {@link WalException} when closed) if they are not.
-   */
-  public long appendDurably(List<WalEntry> entries) throws IOException {
-    if (entries.isEmpty()) {
-      return durableIndex;
-    }
-    WalEntry[] batch = AppendChecks.checkedBatch(entries, options.maxEntryBytes());
-    CompletableFuture<Long> f = new CompletableFuture<>();
-    WalWriter.Append op = new WalWriter.Append(batch, f);
-    boolean inline = false;
-    appendLock.lock();
-    try {
-      if (!admitBatch(batch, f)) {
-        return WalWriter.await(f);
-      }
-      // Nothing queued or in a writer round (appends queue under appendLock, so none can slip in
-      // ahead): entries published before these are all written, and later ones wait for writeLock.
       inline = outstanding.get() == 0 && !Thread.currentThread().isInterrupted()
           && writeLock.tryLock();
       if (!inline) {
-        enqueue(op);
+        enqueue(new WalWriter.Sync(f));
       }
     } finally {
       appendLock.unlock();
     }
-    if (inline) {
-      try {
-        writer.writeInline(op);
-      } finally {
-        writeLock.unlock();
-      }
+    if (!inline) {
+      WalWriter.await(f);
+      return;
     }
-    return WalWriter.await(f);
+    try {
+      if (durableSeq < target) {
+        writer.syncInline();
+      }
+    } finally {
+      writeLock.unlock();
+    }
+    throwIfFailed();
   }
 
-  /** Runs under appendLock: checks the batch continues the log and publishes it, or fails f. */
-  private boolean admitBatch(WalEntry[] batch, CompletableFuture<Long> f) {
-    if (batch[0].index() != lastIndex + 1) {
-      throw new IllegalArgumentException("append at " + batch[0].index() + " but the log ends at "
-          + lastIndex + " (truncateSuffix first to replace entries)");
+  private void throwIfFailed() throws WalFailedException {
+    Throwable t = failure;
+    if (t != null) {
+      throw new WalFailedException(t);
     }
-    checkTerm(batch[0].term());
-    if (!admit(f)) {
-      return false;
-    }
-    for (WalEntry e : batch) {
-      publish(e);
-    }
-    return true;
   }
+
+  // ------------------------------------------------------------ the own group (single-group API)
+
+  private GroupLog own() {
+    if (own == null) {
+      throw new IllegalStateException("a shared log has no group of its own: use group(id)");
+    }
+    return own;
+  }
+
+  /** The hard-state file of the log's own group. */
+  public HardStateFile hardState() {
+    own();
+    return hardState;
+  }
+
+  /** Appends one entry at the next index. The future completes with that index once durable. */
+  public CompletableFuture<Long> append(long term, byte[] payload) {
+    return own().append(term, payload);
+  }
+
+  /** See {@link GroupLog#append(List)}. */
+  public CompletableFuture<Long> append(List<WalEntry> entries) {
+    return own().append(entries);
+  }
+
+  /** See {@link GroupLog#appendDurably}. */
+  public long appendDurably(List<WalEntry> entries) throws IOException {
+    return own().appendDurably(entries);
+  }
+
+  /** See {@link GroupLog#truncateSuffix}. */
+  public void truncateSuffix(long index) throws IOException {
+    own().truncateSuffix(index);
+  }
+
+  /** See {@link GroupLog#truncatePrefix}. */
+  public void truncatePrefix(long index, long term) throws IOException {
+    own().truncatePrefix(index, term);
+  }
+
+  public long firstIndex() {
+    return own().firstIndex();
+  }
+
+  public long lastIndex() {
+    return own().lastIndex();
+  }
+
+  public long durableIndex() {
+    return own().durableIndex();
+  }
+
+  public long term(long index) {
+    return own().term(index);
+  }
+
+  public WalEntry entry(long index) {
+    return own().entry(index);
+  }
+
+  public List<WalEntry> entries(long from, long to, long maxBytes) {
+    return own().entries(from, to, maxBytes);
+  }
+
+  // --------------------------------------------------------------------- for the other classes
 
   /** Runs under appendLock: the only way anything reaches the writer. */
-  private void enqueue(WalWriter.Op op) {
+  void enqueue(WalWriter.Op op) {
     outstanding.incrementAndGet();
     queue.add(op);
   }
 
+  /** Runs under appendLock: the sequence number of a write being admitted. */
+  long nextSeq() {
+    return ++writeSeq;
+  }
+
   /** Runs under appendLock; false (and f failed) when the log takes no more writes. */
-  private boolean admit(CompletableFuture<?> f) {
+  boolean admit(CompletableFuture<?> f) {
     Throwable t = failure;
     if (t != null) {
       f.completeExceptionally(new WalFailedException(t));
@@ -250,169 +351,53 @@ public final class Wal implements AutoCloseable {
     return true;
   }
 
-  /** Runs under appendLock: makes the entry readable before it is written. */
-  private void publish(WalEntry e) {
-    stateLock.writeLock().lock();
-    try {
-      terms.append(e.index(), e.term());
-      cache.add(e);
-      lastIndex = e.index();
-    } finally {
-      stateLock.writeLock().unlock();
+  /** Runs under appendLock: queues a truncation (or the like) and waits until it is durable. */
+  void runExclusive(WalWriter.Kind kind, GroupState g, long index, long term) throws IOException {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    if (admit(f)) {
+      enqueue(new WalWriter.Exclusive(kind, g, index, term, f));
+    }
+    WalWriter.await(f);
+  }
+
+  /** The writer forced every write up to sequence {@code seq}. */
+  void markDurable(long seq) {
+    if (seq > durableSeq) {
+      durableSeq = seq;
     }
   }
 
-  /** Runs under appendLock: Raft terms in a log never decrease. */
-  private void checkTerm(long term) {
-    stateLock.readLock().lock();
-    try {
-      long prev = lastIndex == compactIndex ? compactTerm : terms.lastTerm();
-      if (term < prev) {
-        throw new IllegalArgumentException("term " + term + " is below the last entry's term "
-            + prev);
-      }
-    } finally {
-      stateLock.readLock().unlock();
-    }
+  /** The writer started a new segment: reclaiming may free old ones once it forced. */
+  void rolled() {
+    rolled = true;
   }
 
-  // ------------------------------------------------------------------------------ truncation
-
-  /**
-   * Durably removes every entry at and after {@code index} (Raft conflict resolution). Returns once
-   * the removal would survive a crash; appends from other threads wait meanwhile, so nothing is
-   * accepted at {@code index} before the old entry is gone.
-   */
-  public void truncateSuffix(long index) throws IOException {
-    appendLock.lock();
-    try {
-      if (truncation.suffixToCut(index)) {
-        runExclusive(new WalWriter.TruncateSuffix(index, new CompletableFuture<>()));
-      }
-    } finally {
-      appendLock.unlock();
-    }
+  boolean reclaimDue() {
+    boolean due = rolled;
+    rolled = false;
+    return due;
   }
 
   /**
-   * Compacts the log after a snapshot at {@code index} (whose entry has {@code term}): durably
-   * records the compaction point, then deletes every segment holding only entries at or below it.
-   * When {@code index} is past the end of the log (a snapshot installed from the leader), the log
-   * becomes empty and the next append must be at {@code index + 1}.
+   * Position of a new segment when none is left (the writer's, under writeLock): after the own
+   * group's last written index when there is one, so that a log that only ever held its own group
+   * names each segment by the index of its first entry, as earlier builds did.
    */
-  public void truncatePrefix(long index, long term) throws IOException {
-    appendLock.lock();
-    try {
-      if (truncation.prefixToCompact(index, term)) {
-        runExclusive(new WalWriter.TruncatePrefix(index, term, new CompletableFuture<>()));
-      }
-    } finally {
-      appendLock.unlock();
+  long nextPositionWhenEmpty() {
+    if (own == null) {
+      return positionWhenEmpty;
     }
-  }
-
-  private void runExclusive(WalWriter.Op op) throws IOException {
-    if (!admit(op.future())) {
-      WalWriter.await(op.future());
-    }
-    enqueue(op);
-    WalWriter.await(op.future());
-  }
-
-  // ----------------------------------------------------------------------------------- reads
-
-  /** First readable index; equals compaction point + 1. */
-  public long firstIndex() {
     stateLock.readLock().lock();
     try {
-      return compactIndex + 1;
+      return Math.max(positionWhenEmpty, own.g.index.writtenLast() + 1);
     } finally {
       stateLock.readLock().unlock();
     }
   }
 
-  /** Last appended index (maybe not yet durable); the compaction point when the log is empty. */
-  public long lastIndex() {
-    stateLock.readLock().lock();
-    try {
-      return lastIndex;
-    } finally {
-      stateLock.readLock().unlock();
-    }
-  }
-
-  /** Last index known to be on disk. */
-  public long durableIndex() {
-    return durableIndex;
-  }
-
-  /**
-   * Term of the entry at {@code index}; also answers for the compaction point itself, so Raft can
-   * check the previous entry of the first one it still has. Never does I/O.
-   */
-  public long term(long index) {
-    stateLock.readLock().lock();
-    try {
-      if (index == compactIndex) {
-        return compactTerm;
-      }
-      checkRange(index, index + 1);
-      return terms.termOf(index);
-    } finally {
-      stateLock.readLock().unlock();
-    }
-  }
-
-  public WalEntry entry(long index) {
-    List<WalEntry> one = entries(index, index + 1, 0);
-    return one.get(0);
-  }
-
-  /**
-   * Entries in [{@code from}, {@code to}), stopping early once their payloads pass
-   * {@code maxBytes} (but always at least one, so a large entry cannot stall replication).
-   * Recent entries come from memory; older ones are read from the segments and checked against
-   * their checksums, so damage is reported here rather than replicated.
-   */
-  public List<WalEntry> entries(long from, long to, long maxBytes) {
-    if (from >= to) {
-      return List.of();
-    }
-    stateLock.readLock().lock();
-    try {
-      checkRange(from, to);
-      return reader.read(from, to, maxBytes);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } finally {
-      stateLock.readLock().unlock();
-    }
-  }
-
-  private void checkRange(long from, long to) {
-    if (from <= compactIndex) {
-      throw new IndexOutOfBoundsException("index " + from + " is compacted (first index is "
-          + (compactIndex + 1) + ")");
-    }
-    if (to - 1 > lastIndex) {
-      throw new IndexOutOfBoundsException("index " + (to - 1) + " is past the last index "
-          + lastIndex);
-    }
-  }
-
-  // --------------------------------------------------------------------- writer's callbacks
-
-  /** Called by the writer, under the state lock, after a truncation. */
-  void setLastIndex(long index) {
-    lastIndex = index;
-  }
-
-  long lastIndexUnderLock() {
-    return lastIndex;
-  }
-
-  void markDurable(long index) {
-    durableIndex = index;
+  /** Each group's share of the cache budget (see docs/wal.md, "Reads"). */
+  long cacheBudgetPerGroup() {
+    return options.cacheBytes() / Math.max(1, groups.size());
   }
 
   /** Called by the writer when an I/O error makes the log unusable. */
@@ -427,8 +412,10 @@ public final class Wal implements AutoCloseable {
    * Called by the {@link SegmentReader} when a record fails its checksum on read: the log is
    * corrupt, so it takes no more writes (set, not logged: the reader throws it to its caller).
    */
-  void failCorrupt(WalCorruptionException e) {
+  WalCorruptionException corruptOnRead(Segment seg, long offset, String detail) {
+    WalCorruptionException e = new WalCorruptionException(seg.path, offset, detail);
     failure = e;
+    return e;
   }
 
   Throwable failure() {
@@ -437,7 +424,7 @@ public final class Wal implements AutoCloseable {
 
   // ------------------------------------------------------------------------------- lifecycle
 
-  /** Completes (or fails) everything queued, stops the writer, releases the directory. */
+  /** Completes (or fails) everything queued, forces what was written, stops the writer, unlocks. */
   @Override
   public void close() throws IOException {
     appendLock.lock();
@@ -446,8 +433,7 @@ public final class Wal implements AutoCloseable {
         return;
       }
       closed = true;
-      CompletableFuture<Long> done = new CompletableFuture<>();
-      enqueue(new WalWriter.Close(done));
+      enqueue(new WalWriter.Close(new CompletableFuture<>()));
     } finally {
       appendLock.unlock();
     }

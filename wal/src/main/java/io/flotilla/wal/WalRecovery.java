@@ -9,40 +9,48 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Rebuilds the in-memory state of a log from its directory, following the rules in docs/wal.md:
- * a torn final write in the last segment is cut away; anything else that is damaged is corruption
- * and fails the open (or, with repair, cuts the log there and says what was lost). Every cut that
- * may remove forced records is first saved as a {@link RecoveryCut} in the hard state, so that the
- * log's owner learns of it even after a crash that follows the cut.
+ * the segments are scanned once, in order, and every record handed to the {@link Replay}, which
+ * rebuilds each group; a torn final write in the last segment is cut away; anything else that is
+ * damaged is corruption and fails the open (or, with repair, cuts the log there and says what was
+ * lost). Every cut that may remove forced records is first saved as a {@link RecoveryCut} for each
+ * group that had records in the cut bytes (every group, when the bytes cannot say whose they
+ * were), so that each group's owner learns of it even after a crash that follows the cut.
  */
 final class WalRecovery {
   static final String COMPACTION_FILE = "compaction";
 
   /** The recovered state handed to the log. */
-  record State(List<Segment> segments, long compactIndex, long compactTerm, long lastIndex,
-      TermRuns terms, RecoveryReport report, HardStateFile hardState) {}
+  record State(List<Segment> segments, Map<Long, GroupState> groups, TailRun tailRun,
+      HardStateFile hardState, RecoveryCuts pendingCuts, List<String> events, long tornBytes,
+      boolean repaired, long firstLostIndex, long lostBytes) {}
 
   private final WalOptions options;
   private final Path dir;
   private final List<String> events = new ArrayList<>();
+  private final SegmentScanner scanner;
   private long tornBytes;
   private boolean repaired;
   private long firstLostIndex;
   private long lostBytes;
   private HardStateFile hardState;
-  /** What this open cut (NONE: nothing that may have been forced). */
-  private RecoveryCut cut = RecoveryCut.NONE;
+  private RecoveryCuts pendingCuts;
+  /** The cuts this open made, by group. */
+  private final Map<Long, RecoveryCut> cutsMade = new TreeMap<>();
+  private GroupState own;
+  /** The own group's compaction point from its file, which replay applies only at the end. */
+  private long fileCompactIndex;
+  private Replay replay;
 
-  WalRecovery(WalOptions options) {
-    this.options = options;
-    this.dir = options.dir();
-  }
-
+  /** The own group's compaction point: (index, term), replaced atomically; absent = (0, 0). */
   static AtomicFile compactionFile(Path dir) {
     return new AtomicFile(dir.resolve(COMPACTION_FILE));
   }
@@ -53,104 +61,96 @@ final class WalRecovery {
     return b;
   }
 
+  WalRecovery(WalOptions options) {
+    this.options = options;
+    this.dir = options.dir();
+    this.scanner = new SegmentScanner(options.groupId());
+  }
+
   State recover() throws IOException {
     deleteLeftoverTemporaries();
-    hardState = HardStateFile.open(dir);
-    RecoveryCut pending = hardState.load().cut();
-    if (!pending.isNone()) {
-      events.add("a recovery cut from an earlier start is still unresolved: entries from "
-          + pending.fromIndex() + " up to at most " + pending.untilIndex() + " (term "
-          + pending.term() + ") may be missing here");
-    }
     long compactIndex = 0;
     long compactTerm = 0;
-    AtomicFile cf = compactionFile(dir);
-    Optional<ByteBuffer> c = cf.read();
-    if (c.isPresent()) {
-      if (c.get().remaining() < 16) {
-        throw new WalCorruptionException(cf.path(), 0, "compaction record too short");
+    if (options.groupId() != WalOptions.NO_GROUP) {
+      own = new GroupState(options.groupId(), true);
+      hardState = HardStateFile.open(dir);
+      own.hardState = hardState.load();
+      reportPending(own.id, own.hardState.cut());
+      AtomicFile cf = compactionFile(dir);
+      Optional<ByteBuffer> c = cf.read();
+      if (c.isPresent()) {
+        if (c.get().remaining() < 16) {
+          throw new WalCorruptionException(cf.path(), 0, "compaction record too short");
+        }
+        compactIndex = c.get().getLong(0);
+        compactTerm = c.get().getLong(8);
       }
-      compactIndex = c.get().getLong(0);
-      compactTerm = c.get().getLong(8);
     }
-
+    pendingCuts = RecoveryCuts.read(dir);
+    pendingCuts.cuts().forEach(this::reportPending);
+    fileCompactIndex = compactIndex;
+    replay = new Replay(own);
     TreeMap<Long, Path> files = listSegments();
     List<Long> firsts = new ArrayList<>(files.keySet());
-    boolean deleted = false;
-    // A segment whose every entry is at or below the compaction point was on its way out when the
-    // process stopped; finish the job before looking at it.
-    while (firsts.size() > 1 && firsts.get(1) - 1 <= compactIndex) {
-      Path gone = files.remove(firsts.remove(0));
-      Files.delete(gone);
-      events.add("deleted compacted segment " + gone.getFileName());
-      deleted = true;
-    }
-
-    TermRuns terms = new TermRuns();
-    SegmentScanner scanner = new SegmentScanner(options.groupId());
     List<Segment> segments = new ArrayList<>();
-    for (int k = 0; k < firsts.size(); k++) {
-      long first = firsts.get(k);
-      Path path = files.get(first);
-      boolean last = k == firsts.size() - 1;
-      Segment seg = scanOne(scanner, first, path, last, terms, firsts.subList(k + 1, firsts.size()),
-          files);
-      if (seg == null) {
-        // Torn creation of the last segment, or repair cut everything from here on.
-        deleted = true;
-        break;
-      }
-      if (!segments.isEmpty()) {
-        Segment prev = segments.get(segments.size() - 1);
-        if (prev.lastIndex() + 1 != seg.firstIndex) {
-          seg.close();
-          closeAll(segments);
-          throw new WalCorruptionException(path, 0, "gap in the log: previous segment ends at "
-              + prev.lastIndex() + " but this one starts at " + seg.firstIndex);
+    boolean deleted = false;
+    try {
+      for (int k = 0; k < firsts.size(); k++) {
+        Path path = files.get(firsts.get(k));
+        boolean last = k == firsts.size() - 1;
+        Segment seg = scanOne(firsts.get(k), path, last, firsts.subList(k + 1, firsts.size()), files);
+        if (seg == null) {
+          deleted = true; // a torn creation of the last segment, or repair cut everything from here
+          break;
+        }
+        segments.add(seg);
+        if (repaired) {
+          deleted = true;
+          break;
         }
       }
-      segments.add(seg);
-      if (repaired) {
-        deleted = true;
-        break;
+      String missing = replay.finish(compactIndex, compactTerm);
+      if (missing != null) {
+        throw new WalCorruptionException(segments.isEmpty() ? dir : segments.get(0).path, 0, missing);
       }
-    }
-
-    long lastIndex = segments.isEmpty() ? compactIndex
-        : Math.max(compactIndex, segments.get(segments.size() - 1).lastIndex());
-    if (!segments.isEmpty() && segments.get(segments.size() - 1).lastIndex() <= compactIndex) {
-      // Everything left is below the compaction point (a snapshot past the end of the log).
+    } catch (IOException | RuntimeException e) {
       for (Segment s : segments) {
         s.close();
-        Files.delete(s.path);
-        events.add("deleted compacted segment " + s.path.getFileName());
       }
-      segments.clear();
-      terms.clear();
-      deleted = true;
+      throw e;
     }
-    if (!segments.isEmpty() && segments.get(0).firstIndex > compactIndex + 1) {
-      Segment s0 = segments.get(0);
-      closeAll(segments);
-      throw new WalCorruptionException(s0.path, 0, "log starts at " + s0.firstIndex
-          + " but the compaction point is " + compactIndex + ": entries are missing");
+    // Cuts saved for groups whose hard state is in records: Wal.open writes them there. A group
+    // may be known only from the bytes that were cut.
+    for (long id : pendingCuts.cuts().keySet()) {
+      replay.groups.computeIfAbsent(id, k -> new GroupState(k, false));
     }
-    terms.dropBefore(compactIndex + 1);
+    cutsMade.forEach((id, cut) -> replay.groups.get(id).cutAtOpen = cut);
+    for (GroupState g : replay.groups.values()) {
+      if (!g.fileBacked) {
+        reportPending(g.id, g.hardState.cut());
+      }
+    }
     if (deleted) {
       Fsync.directory(dir);
     }
-    long firstIndex = compactIndex + 1;
-    RecoveryReport report = new RecoveryReport(segments.size(), firstIndex, lastIndex, tornBytes,
-        repaired, firstLostIndex, lostBytes, cut, events);
-    return new State(segments, compactIndex, compactTerm, lastIndex, terms, report, hardState);
+    return new State(segments, replay.groups, replay.tailRun, hardState, pendingCuts, events,
+        tornBytes, repaired, firstLostIndex, lostBytes);
+  }
+
+  private void reportPending(long group, RecoveryCut pending) {
+    if (!pending.isNone()) {
+      events.add("a recovery cut from an earlier start is still unresolved: entries from "
+          + pending.fromIndex() + " up to at most " + pending.untilIndex() + " (term "
+          + pending.term() + ") of group " + group + " may be missing here");
+    }
   }
 
   /**
    * Scans one segment. Returns the segment, or null when it was deleted (a torn creation, or repair
    * removed it). Throws on corruption unless repairing.
    */
-  private Segment scanOne(SegmentScanner scanner, long first, Path path, boolean last,
-      TermRuns terms, List<Long> later, TreeMap<Long, Path> files) throws IOException {
+  private Segment scanOne(long first, Path path, boolean last, List<Long> later,
+      TreeMap<Long, Path> files) throws IOException {
     FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
     boolean ok = false;
     try {
@@ -161,8 +161,7 @@ final class WalRecovery {
           if (SegmentScanner.anyNonZero(buf, RecordFormat.SEGMENT_HEADER_SIZE)) {
             // The header was forced before any record went in: bytes behind a bad header may be
             // records that were forced too.
-            recordCut(first, scanner.lastIndexBound(buf, RecordFormat.SEGMENT_HEADER_SIZE, first - 1),
-                path, 0, buf.limit());
+            recordCuts(List.of(buf), RecordFormat.SEGMENT_HEADER_SIZE, path, 0, buf.limit());
           }
           ch.close();
           Files.delete(path);
@@ -171,16 +170,17 @@ final class WalRecovery {
           ok = true;
           return null;
         }
-        Segment kept = corrupt(seg, 0, "bad segment header", later, files, ch, buf, scanner);
+        Segment kept = corrupt(seg, 0, "bad segment header", later, files, ch, buf);
         ok = kept != null;
         return kept;
       }
-      SegmentScanner.Result r = scanner.scan(buf, seg, terms);
+      SegmentScanner.Result r = scanner.scan(buf, seg, replay);
       switch (r.outcome()) {
         case CLEAN -> {
-          if (!last && seg.lastIndex() + 1 != later.get(0)) {
-            Segment kept = corrupt(seg, r.stopOffset(), "segment ends at index " + seg.lastIndex()
-                + " but the next segment starts at " + later.get(0), later, files, ch, buf, scanner);
+          if (!last && seg.endPosition() != later.get(0)) {
+            Segment kept = corrupt(seg, r.stopOffset(), "segment ends at log position "
+                + seg.endPosition() + " but the next segment starts at " + later.get(0), later,
+                files, ch, buf);
             ok = kept != null;
             return kept;
           }
@@ -189,7 +189,7 @@ final class WalRecovery {
         case TORN -> {
           if (!last) {
             Segment kept = corrupt(seg, r.stopOffset(),
-                r.detail() + " in a segment that is not the last", later, files, ch, buf, scanner);
+                r.detail() + " in a segment that is not the last", later, files, ch, buf);
             ok = kept != null;
             return kept;
           }
@@ -197,18 +197,16 @@ final class WalRecovery {
           // Damage in the final write group: a write torn by a crash before its force (nothing
           // acknowledged), or forced records damaged since (maybe acknowledged). The bytes cannot
           // tell which, so the cut is recorded before it is made.
-          recordCut(seg.lastIndex() + 1,
-              scanner.lastIndexBound(buf, (int) r.stopOffset(), seg.lastIndex()), path,
-              r.stopOffset(), cut);
+          recordCuts(List.of(buf), (int) r.stopOffset(), path, r.stopOffset(), cut);
           ch.truncate(r.stopOffset());
           ch.force(true);
           seg.allocated = r.stopOffset();
           tornBytes += cut;
           events.add("cut torn tail of " + path.getFileName() + " at offset " + r.stopOffset()
-              + " (" + cut + " bytes, " + r.detail() + "); last index " + seg.lastIndex());
+              + " (" + cut + " bytes, " + r.detail() + ")" + ownLastIndex());
         }
         case CORRUPT -> {
-          Segment kept = corrupt(seg, r.stopOffset(), r.detail(), later, files, ch, buf, scanner);
+          Segment kept = corrupt(seg, r.stopOffset(), r.detail(), later, files, ch, buf);
           ok = kept != null;
           return kept;
         }
@@ -223,28 +221,31 @@ final class WalRecovery {
     }
   }
 
+  private String ownLastIndex() {
+    return own == null ? "" : "; last index " + own.lastIndex();
+  }
+
   /** Fails the open, or with repair cuts the log at the damage and deletes every later segment. */
   private Segment corrupt(Segment seg, long offset, String detail, List<Long> later,
-      TreeMap<Long, Path> files, FileChannel ch, ByteBuffer buf, SegmentScanner scanner)
-      throws IOException {
+      TreeMap<Long, Path> files, FileChannel ch, ByteBuffer buf) throws IOException {
     if (!options.repair()) {
       throw new WalCorruptionException(seg.path, offset, detail);
     }
     repaired = true;
-    long firstLost = seg.firstIndex + seg.count();
+    long firstLost = own == null ? 0 : own.lastIndex() + 1;
     long lost = ch.size() - offset;
-    // Repair drops records that were forced, and every later segment: record the cut first.
-    long until = scanner.lastIndexBound(buf,
-        (int) Math.max(offset, RecordFormat.SEGMENT_HEADER_SIZE), firstLost - 1);
+    // Repair drops records that were forced, and every later segment: record the cuts first.
+    List<ByteBuffer> dropped = new ArrayList<>();
+    dropped.add(buf.duplicate().position((int) Math.max(offset, RecordFormat.SEGMENT_HEADER_SIZE))
+        .slice().order(buf.order()));
     for (long f : later) {
       try (FileChannel lc = FileChannel.open(files.get(f), StandardOpenOption.READ)) {
         ByteBuffer lb = SegmentScanner.readAll(lc);
-        if (SegmentScanner.anyNonZero(lb, RecordFormat.SEGMENT_HEADER_SIZE)) {
-          until = Math.max(until, scanner.lastIndexBound(lb, RecordFormat.SEGMENT_HEADER_SIZE, f - 1));
-        }
+        dropped.add(lb.position(Math.min(lb.limit(), RecordFormat.SEGMENT_HEADER_SIZE)).slice()
+            .order(lb.order()));
       }
     }
-    recordCut(firstLost, Math.max(until, firstLost), seg.path, offset, lost);
+    recordCuts(dropped, 0, seg.path, offset, lost);
     for (long f : later) {
       Path p = files.get(f);
       lost += Files.size(p);
@@ -265,28 +266,67 @@ final class WalRecovery {
     seg.end = offset;
     seg.allocated = offset;
     events.add("repair: cut " + seg.path.getFileName() + " at offset " + offset + " (" + detail
-        + "); entries from " + firstLost + " on are lost, " + lost + " bytes dropped");
+        + ")" + (own == null ? "" : "; entries from " + firstLost + " on are lost") + ", " + lost
+        + " bytes dropped");
     return seg;
   }
 
   /**
-   * Saves the cut in the hard state (merged with any cut still pending there) before the caller
-   * destroys the bytes, and reports it.
+   * Saves a cut for every group with a record in the bytes from {@code from} on of {@code bufs}
+   * (every group, when some bytes cannot be attributed), before the caller destroys them: the
+   * log's own group in its hard-state file, every other group in {@link RecoveryCuts}.
    */
-  private void recordCut(long from, long until, Path segment, long offset, long bytes)
+  private void recordCuts(List<ByteBuffer> bufs, int from, Path segment, long offset, long bytes)
       throws IOException {
-    RecoveryCut made = new RecoveryCut(from, Math.max(from, until), hardState.load().term());
-    cut = cut.merge(made);
-    WalHardState hs = hardState.load();
-    RecoveryCut merged = hs.cut().merge(made);
-    if (!merged.equals(hs.cut())) {
-      hardState.save(hs.withCut(merged));
+    Map<Long, Long> touched = new TreeMap<>();
+    boolean attributed = true;
+    for (int k = 0; k < bufs.size() && attributed; k++) {
+      Map<Long, Long> in = scanner.groupsIn(bufs.get(k), k == 0 ? from : 0);
+      if (in == null) {
+        attributed = false;
+      } else {
+        in.forEach((g, t) -> touched.merge(g, t, Math::max));
+      }
     }
-    events.add("recovery cut: entries from " + made.fromIndex() + " up to at most "
-        + made.untilIndex() + " are removed from " + segment.getFileName() + " at offset " + offset
-        + " (" + bytes + " bytes). They may have been forced and acknowledged (the bytes cannot"
-        + " tell a torn unforced write from forced records damaged since): saved in the hard state"
-        + " with term " + made.term() + " so the node can refuse to vote until it holds them again");
+    Collection<Long> cutGroups = touched.keySet();
+    if (!attributed) {
+      TreeSet<Long> all = new TreeSet<>(replay.groups.keySet());
+      all.addAll(touched.keySet());
+      cutGroups = all;
+    }
+    boolean recordGroups = false;
+    for (long id : cutGroups) {
+      GroupState g = replay.groups.get(id);
+      long lastKept = g == null ? 0 : g.fileBacked ? Math.max(g.lastIndex(), fileCompactIndex)
+          : g.lastIndex();
+      long until = lastKept + 1;
+      for (int k = 0; k < bufs.size(); k++) {
+        until = Math.max(until, scanner.lastIndexBound(bufs.get(k), k == 0 ? from : 0, lastKept, id));
+      }
+      long term = Math.max(g == null ? 0 : g.hardState.term(), touched.getOrDefault(id, 0L));
+      RecoveryCut made = new RecoveryCut(lastKept + 1, until, term);
+      cutsMade.merge(id, made, RecoveryCut::merge);
+      if (g != null && g.fileBacked) {
+        WalHardState hs = hardState.load();
+        RecoveryCut merged = hs.cut().merge(made);
+        if (!merged.equals(hs.cut())) {
+          hardState.save(hs.withCut(merged));
+        }
+        g.hardState = hardState.load();
+      } else {
+        pendingCuts.add(id, made);
+        recordGroups = true;
+      }
+      events.add("recovery cut: entries from " + made.fromIndex() + " up to at most "
+          + made.untilIndex() + " of group " + id + " are removed from " + segment.getFileName()
+          + " at offset " + offset + " (" + bytes + " bytes). They may have been forced and"
+          + " acknowledged (the bytes cannot tell a torn unforced write from forced records"
+          + " damaged since): saved in the hard state with term " + made.term() + " so the node"
+          + " can refuse to vote until it holds them again");
+    }
+    if (recordGroups) {
+      pendingCuts.save();
+    }
   }
 
   private TreeMap<Long, Path> listSegments() throws IOException {
@@ -299,10 +339,10 @@ final class WalRecovery {
         try {
           first = Long.parseLong(digits);
         } catch (NumberFormatException e) {
-          throw new WalCorruptionException(p, 0, "segment file name is not an index");
+          throw new WalCorruptionException(p, 0, "segment file name is not a log position");
         }
         if (first <= 0 || !Segment.fileName(first).equals(name)) {
-          throw new WalCorruptionException(p, 0, "segment file name is not a canonical index");
+          throw new WalCorruptionException(p, 0, "segment file name is not a canonical log position");
         }
         files.put(first, p);
       }
@@ -321,12 +361,6 @@ final class WalRecovery {
     }
     if (any) {
       Fsync.directory(dir);
-    }
-  }
-
-  private static void closeAll(List<Segment> segments) throws IOException {
-    for (Segment s : segments) {
-      s.close();
     }
   }
 }

@@ -21,6 +21,13 @@ import java.util.concurrent.CountDownLatch;
  *   <li>{@code hardstate DIR}: saves WalHardState(k, k % 5, 2k) for k = start.. and prints k after
  *       each save returns.
  *   <li>{@code lock DIR}: opens the log, prints LOCKED, waits for stdin to close.
+ *   <li>{@code groups DIR THREADS GROUPS SIZE}: a shared log; each of THREADS threads owns GROUPS
+ *       groups and, round after round, writes entries (and now and then a hard state of a new
+ *       term) of each of them unforced, then syncs once and prints what that sync made durable:
+ *       {@code E group index term salt} per entry, {@code H group term} per hard state. Now and
+ *       then it truncates or compacts a group, printing {@code T? group index} or
+ *       {@code C? group index} before it does (the change may or may not survive a kill before
+ *       the call returns).
  * </ul>
  */
 public final class WalCrashChild {
@@ -34,6 +41,8 @@ public final class WalCrashChild {
       case "append" -> append(out, dir, Integer.parseInt(args[2]), Integer.parseInt(args[3]));
       case "durable" -> durable(out, dir, Integer.parseInt(args[2]));
       case "hardstate" -> hardState(out, dir);
+      case "groups" -> SharedWalCrashChild.run(out, dir, Integer.parseInt(args[2]),
+          Integer.parseInt(args[3]), Integer.parseInt(args[4]));
       case "lock" -> {
         try (Wal wal = Wal.open(WalOptions.defaults(dir))) {
           out.println("LOCKED");

@@ -7,6 +7,7 @@ import io.flotilla.raft.HardState;
 import io.flotilla.raft.RecoveryFence;
 import io.flotilla.raft.Snapshot;
 import io.flotilla.raft.quorum.Configuration;
+import io.flotilla.wal.GroupLog;
 import io.flotilla.wal.RecoveryCut;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalOptions;
@@ -27,21 +28,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Raft storage on the write-ahead log: entries go to the {@link Wal} (one force per
- * {@link #append}, durable when it returns: {@link Wal#appendDurably}, written on the driver's own
- * thread when the log's writer is idle), term and vote to its hard-state file.
+ * Raft storage of one group on the write-ahead log: its entries and hard state go to the group's
+ * {@link GroupLog}, written unforced by {@link #append} and {@link #setHardState} (on the driver's
+ * own thread when the log's writer is idle) and made durable by {@link #sync}, which forces the
+ * whole log once. Several groups' storages over one shared {@link Wal}
+ * ({@link #open(Wal, long, Path)}) therefore share their forces: {@code RaftScheduler} writes
+ * every replica's Ready, then the first {@code sync()} forces for all of them and the others find
+ * nothing left to force. {@link #open(WalOptions)} keeps the single-group layout of earlier builds:
+ * a log of its own, the hard state in its {@code hardstate} file.
  *
- * <p>An entry's type travels as the first byte of the WAL payload. Hard state is written through
- * only when term or vote change (each save is a rename and two forces); a change of commit index
- * alone stays in memory, because Raft never needs a persisted commit index for safety: a
- * restarted node learns it again from the leader.
+ * <p>An entry's type travels as the first byte of the WAL payload. Hard state is written only when
+ * term, vote or recovery fence change; a change of commit index alone stays in memory, because
+ * Raft never needs a persisted commit index for safety: a restarted node learns it again from the
+ * leader. In a shared log the hard state is a record in the same write as the Ready's entries;
+ * in a log of its own it is the {@code hardstate} file (a rename and two forces).
  *
- * <p>Snapshots: the latest snapshot (metadata and the state machine's bytes) lives in one file,
- * {@value #SNAPSHOT_FILE}, next to the segments, replaced atomically (temp file, force, rename,
- * force the directory) before the log is compacted with {@link Wal#truncatePrefix}; opening
- * finishes a compaction that a crash interrupted. Holding the bytes here suits small state
- * machines and tests; a server whose snapshots are RocksDB checkpoints keeps a handle in
- * {@code data} instead and streams the files itself.
+ * <p>Snapshots: the group's latest snapshot (metadata and the state machine's bytes) lives in one
+ * file ({@value #SNAPSHOT_FILE} beside a log of its own, {@code raft-snapshot-<group>} in the
+ * snapshot directory of a shared one), replaced atomically (temp file, force, rename, force the
+ * directory) before the log is compacted with {@link GroupLog#truncatePrefix} or reset with
+ * {@link GroupLog#reset}; opening finishes a compaction that a crash interrupted. Holding the
+ * bytes here suits small state machines and tests; a server whose snapshots are RocksDB
+ * checkpoints keeps a handle in {@code data} instead and streams the files itself.
  *
  * <p>A {@link RecoveryCut} the WAL saved at open is the core's {@link RecoveryFence} (the same
  * bounds and term): it reaches the core in {@link #hardState()} and goes back to the WAL's hard
@@ -64,7 +72,10 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private static final int SNAPSHOT_MAGIC_V2 = 0x534E4132;
 
   private final Wal wal;
-  private final Path dir;
+  /** Whether {@link #close} closes the log: a log of its own, not a node's shared one. */
+  private final boolean ownsWal;
+  private final GroupLog log;
+  private final Path snapshotFile;
   private Snapshot snapshot;
   private HardState hardState;
   private HardState savedHardState;
@@ -73,12 +84,15 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   /** The durable fence: up until the core lifts it and the change is saved. */
   private volatile RecoveryFence durableFence;
 
-  private WalRaftStorage(Wal wal, Path dir) throws IOException {
+  private WalRaftStorage(Wal wal, boolean ownsWal, GroupLog log, Path snapshotFile)
+      throws IOException {
     this.wal = wal;
-    this.dir = dir;
-    io.flotilla.wal.WalHardState hs = wal.hardState().load();
-    this.snapshot = readSnapshot(dir.resolve(SNAPSHOT_FILE));
-    long compactIndex = wal.firstIndex() - 1;
+    this.ownsWal = ownsWal;
+    this.log = log;
+    this.snapshotFile = snapshotFile;
+    io.flotilla.wal.WalHardState hs = log.hardState();
+    this.snapshot = readSnapshot(snapshotFile);
+    long compactIndex = log.firstIndex() - 1;
     if (snapshot.index() > compactIndex) {
       installInWal(snapshot, true); // a crash came between the snapshot file and the compaction
     } else if (snapshot.index() < compactIndex) {
@@ -96,22 +110,48 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       LOG.warn("{}: recovery fence up: entries from {} up to at most {} may be missing although this node may"
           + " have acknowledged them (term {} or earlier). It moves to a later term and grants no vote and"
           + " never campaigns until its log holds an entry of a later term from that term's leader",
-          dir, fenceAtOpen.fromIndex(), fenceAtOpen.untilIndex(), fenceAtOpen.term());
+          log, fenceAtOpen.fromIndex(), fenceAtOpen.untilIndex(), fenceAtOpen.term());
     }
   }
 
-  /** Opens (recovering) the log in {@code options.dir()}. */
+  /**
+   * Opens (recovering) a log of its own in {@code options.dir()} and stores the group
+   * {@code options.groupId()} in it; {@link #close} closes the log.
+   */
   public static WalRaftStorage open(WalOptions options) throws IOException {
-    return new WalRaftStorage(Wal.open(options), options.dir());
+    return open(options, io.flotilla.wal.WalListener.NONE);
   }
 
   /** As {@link #open(WalOptions)}, reporting every group commit to {@code listener} (metrics). */
   public static WalRaftStorage open(WalOptions options, io.flotilla.wal.WalListener listener) throws IOException {
-    return new WalRaftStorage(Wal.open(options, listener), options.dir());
+    Wal wal = Wal.open(options, listener);
+    try {
+      return new WalRaftStorage(wal, true, wal.group(options.groupId()),
+          options.dir().resolve(SNAPSHOT_FILE));
+    } catch (IOException | RuntimeException e) {
+      wal.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The storage of group {@code groupId} in a node's shared log (opened by the caller, who closes
+   * it after every storage over it), with its snapshot file {@code raft-snapshot-<groupId>} in
+   * {@code snapshotDir}. {@link #sync} forces the shared log: once for every group written since.
+   */
+  public static WalRaftStorage open(Wal shared, long groupId, Path snapshotDir) throws IOException {
+    Files.createDirectories(snapshotDir);
+    return new WalRaftStorage(shared, false, shared.group(groupId),
+        snapshotDir.resolve(SNAPSHOT_FILE + "-" + groupId));
   }
 
   public Wal wal() {
     return wal;
+  }
+
+  /** This group's log in {@link #wal()}. */
+  public GroupLog log() {
+    return log;
   }
 
   /** The recovery fence this storage opened with ({@link RecoveryFence#NONE}: none); any thread. */
@@ -126,7 +166,7 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   @Override
   public long firstIndex() {
-    return wal.firstIndex();
+    return log.firstIndex();
   }
 
   @Override
@@ -136,17 +176,17 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   @Override
   public long lastIndex() {
-    return wal.lastIndex();
+    return log.lastIndex();
   }
 
   @Override
   public long term(long index) {
-    return wal.term(index);
+    return log.term(index);
   }
 
   @Override
   public List<Entry> entries(long from, long toExclusive, long maxBytes) {
-    List<io.flotilla.wal.WalEntry> raw = wal.entries(from, toExclusive, maxBytes);
+    List<io.flotilla.wal.WalEntry> raw = log.entries(from, toExclusive, maxBytes);
     List<Entry> out = new ArrayList<>(raw.size());
     for (io.flotilla.wal.WalEntry e : raw) {
       out.add(decode(e));
@@ -165,53 +205,59 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       return;
     }
     long first = entries.get(0).index();
-    try {
-      if (first <= wal.lastIndex()) {
-        // A conflicting suffix: gone durably before anything is accepted in its place.
-        wal.truncateSuffix(first);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
     List<io.flotilla.wal.WalEntry> raw = new ArrayList<>(entries.size());
     for (Entry e : entries) {
       raw.add(encode(e));
     }
-    // Durable on return: the Raft loop would wait for it in sync() anyway, and writing on this
-    // thread spares the hand-off to the WAL's writer and back (two wake-ups per Ready).
     try {
-      wal.appendDurably(raw);
+      if (first <= log.lastIndex()) {
+        // A conflicting suffix: gone durably before anything is accepted in its place.
+        log.truncateSuffix(first);
+      }
+      // Unforced: sync() forces it, with every other group's writes of the round.
+      log.write(raw, null);
     } catch (IOException e) {
       throw new UncheckedIOException("WAL append failed", e);
     }
   }
 
+  /**
+   * Writes the hard state (unforced, in the same write as the Ready's entries) when term, vote or
+   * fence changed; a commit-only change stays in memory.
+   */
   @Override
   public void setHardState(HardState hs) {
+    HardState prev = hardState;
     hardState = hs;
+    if (hs.term() == savedHardState.term() && hs.votedFor() == savedHardState.votedFor()
+        && hs.fence().equals(savedHardState.fence())) {
+      return;
+    }
+    RecoveryFence f = hs.fence();
+    RecoveryCut cut = f.isUp() ? new RecoveryCut(f.fromIndex(), f.untilIndex(), f.term()) : RecoveryCut.NONE;
+    try {
+      log.write(List.of(), new io.flotilla.wal.WalHardState(hs.term(), hs.votedFor(), hs.commitIndex(), cut));
+    } catch (IOException e) {
+      hardState = prev;
+      throw new UncheckedIOException(e);
+    }
+    savedHardState = hs;
   }
 
   @Override
   public void sync() {
     try {
-      if (hardState.term() != savedHardState.term()
-          || hardState.votedFor() != savedHardState.votedFor()
-          || !hardState.fence().equals(savedHardState.fence())) {
-        RecoveryFence f = hardState.fence();
-        RecoveryCut cut = f.isUp() ? new RecoveryCut(f.fromIndex(), f.untilIndex(), f.term()) : RecoveryCut.NONE;
-        wal.hardState().save(new io.flotilla.wal.WalHardState(hardState.term(),
-            hardState.votedFor(), hardState.commitIndex(), cut));
-        if (savedHardState.fence().isUp() && !f.isUp()) {
-          LOG.warn("{}: recovery fence lifted: the log holds entries of term {} from its leader, so every entry"
-              + " from {} on that this node acknowledged and that can commit is back; it votes again", dir,
-              hardState.term(), savedHardState.fence().fromIndex());
-        }
-        savedHardState = hardState;
-        durableFence = f;
-      }
+      wal.sync();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    RecoveryFence f = savedHardState.fence();
+    if (durableFence.isUp() && !f.isUp()) {
+      LOG.warn("{}: recovery fence lifted: the log holds entries of term {} from its leader, so every entry"
+          + " from {} on that this node acknowledged and that can commit is back; it votes again", log,
+          savedHardState.term(), durableFence.fromIndex());
+    }
+    durableFence = f;
   }
 
   /**
@@ -237,9 +283,9 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       return;
     }
     try {
-      long term = wal.term(index);
+      long term = log.term(index);
       writeSnapshot(new Snapshot(index, term, data, configuration));
-      wal.truncatePrefix(index, term);
+      log.truncatePrefix(index, term);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -247,17 +293,14 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
 
   /** Makes the WAL start after {@code s}: keeps a matching suffix only if {@code keepSuffix}. */
   private void installInWal(Snapshot s, boolean keepSuffix) throws IOException {
-    long first = wal.firstIndex();
-    long last = wal.lastIndex();
-    if (last >= first) {
-      boolean matches = s.index() >= first && s.index() <= last && wal.term(s.index()) == s.term();
-      if (matches && !keepSuffix) {
-        wal.truncateSuffix(s.index() + 1);
-      } else if (!matches && s.index() <= last) {
-        wal.truncateSuffix(Math.max(first, s.index()));
-      }
+    long first = log.firstIndex();
+    long last = log.lastIndex();
+    boolean matches = s.index() >= first && s.index() <= last && log.term(s.index()) == s.term();
+    if (keepSuffix && matches) {
+      log.truncatePrefix(s.index(), s.term());
+    } else {
+      log.reset(s.index(), s.term());
     }
-    wal.truncatePrefix(s.index(), s.term());
   }
 
   private void writeSnapshot(Snapshot s) throws IOException {
@@ -270,7 +313,7 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     crc.update(buf.array(), 0, buf.position());
     buf.putInt((int) crc.getValue());
     buf.flip();
-    Path tmp = dir.resolve(SNAPSHOT_FILE + ".snap-tmp");
+    Path tmp = snapshotFile.resolveSibling(snapshotFile.getFileName() + ".snap-tmp");
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       while (buf.hasRemaining()) {
@@ -278,9 +321,9 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
       }
       ch.force(true);
     }
-    Files.move(tmp, dir.resolve(SNAPSHOT_FILE), StandardCopyOption.ATOMIC_MOVE,
+    Files.move(tmp, snapshotFile, StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+    try (FileChannel d = FileChannel.open(snapshotFile.getParent(), StandardOpenOption.READ)) {
       d.force(true);
     } catch (IOException e) {
       // Some platforms cannot open a directory for syncing; the rename is then as durable as it gets.
@@ -327,9 +370,12 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
     }
   }
 
+  /** Closes the log if it is this storage's own; a shared log stays open for its other groups. */
   @Override
   public void close() throws IOException {
-    wal.close();
+    if (ownsWal) {
+      wal.close();
+    }
   }
 
   static io.flotilla.wal.WalEntry encode(Entry e) {
