@@ -56,12 +56,14 @@
       b.setAttribute('aria-pressed', String(state.event && state.event.id === e.id));
       b.innerHTML = '<span class="name"></span><span class="meta"></span>';
       b.querySelector('.name').textContent = e.name;
-      b.querySelector('.meta').textContent = e.venue + ' · ' + e.when + ' · ' + e.available + ' of ' + e.capacity + ' seats free';
+      b.querySelector('.meta').textContent = metaText(e);
       b.addEventListener('click', () => selectEvent(e.id));
       li.appendChild(b);
       ul.appendChild(li);
     }
   }
+
+  function metaText(e) { return e.venue + ' · ' + e.when + ' · ' + e.available + ' of ' + e.capacity + ' seats free'; }
 
   function selectEvent(id) {
     const e = state.events.find((x) => x.id === id);
@@ -89,7 +91,7 @@
       // Seats are never freed: a map only grows. Merging keeps a seat we saw taken taken.
       Object.assign(state.taken, d.taken);
       for (const s of Object.keys(d.taken)) state.selected.delete(s);
-      renderMap();
+      paintSeats();
       setFeed('live', 'Live');
     });
     es.addEventListener('status', (m) => {
@@ -102,6 +104,7 @@
 
   function seatName(row, n) { return String.fromCharCode(65 + row) + n; }
 
+  /** Builds the seat buttons once per event; updates only change them in place (focus stays). */
   function renderMap() {
     const map = $('map');
     const e = state.event;
@@ -122,21 +125,37 @@
         b.className = 'seat';
         b.textContent = s;
         b.dataset.seat = s;
-        const taken = Object.prototype.hasOwnProperty.call(state.taken, s);
-        const mine = taken && state.mine.has(state.taken[s]);
-        if (taken) {
-          b.classList.add('taken');
-          if (mine) b.classList.add('mine');
-          b.setAttribute('aria-disabled', 'true');
-          b.setAttribute('aria-label', 'Seat ' + s + ', taken' + (mine ? ' (yours)' : ''));
-        } else {
-          b.setAttribute('aria-pressed', String(state.selected.has(s)));
-          b.setAttribute('aria-label', 'Seat ' + s + ', ' + (state.selected.has(s) ? 'chosen' : 'free'));
-        }
         b.addEventListener('click', () => toggle(s));
         row.appendChild(b);
       }
       map.appendChild(row);
+    }
+    paintSeats();
+  }
+
+  function paintSeats() {
+    if (state.event) {
+      // The event list's count of free seats follows the live map.
+      const e = state.event;
+      e.available = e.capacity - Object.keys(state.taken).length;
+      const meta = document.querySelector('#events button[data-event="' + e.id + '"] .meta');
+      if (meta) meta.textContent = metaText(e);
+    }
+    for (const b of document.querySelectorAll('#map .seat')) {
+      const s = b.dataset.seat;
+      const taken = Object.prototype.hasOwnProperty.call(state.taken, s);
+      const mine = taken && state.mine.has(state.taken[s]);
+      b.classList.toggle('taken', taken);
+      b.classList.toggle('mine', mine);
+      if (taken) {
+        b.removeAttribute('aria-pressed');
+        b.setAttribute('aria-disabled', 'true');
+        b.setAttribute('aria-label', 'Seat ' + s + ', taken' + (mine ? ' (yours)' : ''));
+      } else {
+        b.removeAttribute('aria-disabled');
+        b.setAttribute('aria-pressed', String(state.selected.has(s)));
+        b.setAttribute('aria-label', 'Seat ' + s + ', ' + (state.selected.has(s) ? 'chosen' : 'free'));
+      }
     }
     renderSelection();
   }
@@ -146,12 +165,7 @@
     if (state.selected.has(s)) state.selected.delete(s);
     else if (state.selected.size < MAX_SEATS) state.selected.add(s);
     else { showResult('bad', 'At most ' + MAX_SEATS + ' seats in one booking.'); return; }
-    const b = document.querySelector('.seat[data-seat="' + s + '"]');
-    if (b) {
-      b.setAttribute('aria-pressed', String(state.selected.has(s)));
-      b.setAttribute('aria-label', 'Seat ' + s + ', ' + (state.selected.has(s) ? 'chosen' : 'free'));
-    }
-    renderSelection();
+    paintSeats();
   }
 
   function renderSelection() {
@@ -184,14 +198,14 @@
           state.mine.add(b.id);
           state.selected.clear();
           showResult('ok', 'Confirmed: seats ' + b.seats.join(', ') + ' for ' + b.person + ' (booking ' + b.id + ').');
-          renderMap();
+          paintSeats();
           loadMine();
           return;
         }
         if (r.status === 409 && r.data.error === 'seats_taken') {
           for (const s of r.data.taken) { state.taken[s] = state.taken[s] || '?'; state.selected.delete(s); }
           showResult('bad', 'Sorry: ' + r.data.taken.join(', ') + (r.data.taken.length > 1 ? ' were' : ' was') + ' just taken by someone else. Nothing was booked.');
-          renderMap();
+          paintSeats();
           return;
         }
         if (r.status === 503 || r.status === 0) {
@@ -228,7 +242,7 @@
       li.textContent = (e ? e.name : b.eventId) + ': ' + b.seats.join(', ') + ' (' + b.id + ')';
       ul.appendChild(li);
     }
-    renderMap();
+    paintSeats();
   }
 
   let personTimer = null;

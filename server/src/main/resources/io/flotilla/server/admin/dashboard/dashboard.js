@@ -81,50 +81,92 @@
   }
 
   // ------------------------------------------------------------------------------------ nodes
+  // Rows are kept and updated in place (never rebuilt), so a keyboard user's focus on a button
+  // survives the updates.
+  const rows = new Map();
+
   function renderNodes(d) {
     const body = document.querySelector('#nodes tbody');
-    body.textContent = '';
     document.querySelector('#nodes .control-col').hidden = !d.localControl;
     $('control-note').hidden = !d.localControl;
+    const seen = new Set();
     for (const n of d.nodes) {
-      const st = n.overview ? (n.overview.status || {}) : {};
-      const role = n.reachable ? (st.role || 'UNRESPONSIVE') : 'unreachable';
-      const tr = make('tr');
-      tr.dataset.node = n.id;
-      tr.dataset.role = role;
-      tr.dataset.reachable = String(n.reachable);
-      const th = make('th');
-      th.scope = 'row';
-      const dot = make('span', '', '● ');
-      dot.style.color = color(n.id);
-      dot.setAttribute('aria-hidden', 'true');
-      th.append(dot, 'node ' + n.id + (n.id === d.servedBy ? ' (this page)' : '') + (n.member === 'learner' ? ' · learner' : ''));
-      tr.appendChild(th);
-      const roleTd = make('td');
-      roleTd.appendChild(make('span', 'role ' + role, role === 'unreachable' ? 'unreachable' : role.toLowerCase()));
-      tr.appendChild(roleTd);
-      tr.appendChild(make('td', '', n.reachable ? fmt(st.term) : '–'));
-      tr.appendChild(make('td', '', n.reachable ? (st.leader ? 'node ' + st.leader : 'none') : '–'));
-      tr.appendChild(make('td', '', n.reachable ? fmt(st.commit) : '–'));
-      tr.appendChild(make('td', '', n.reachable ? fmt(st.applied) : '–'));
-      const health = make('td');
-      if (!n.reachable) health.appendChild(make('span', 'no', 'down'));
-      else health.appendChild(make('span', n.overview.healthy ? 'ok' : 'no', n.overview.healthy ? 'healthy' : 'unhealthy'));
-      tr.appendChild(health);
-      const addr = make('td', 'addr');
-      addr.append('client ' + (n.client || '–'), make('br'), 'peer ' + (n.peer || '–'), make('br'));
+      seen.add(n.id);
+      let r = rows.get(n.id);
+      if (!r || r.control !== d.localControl) {
+        if (r) r.tr.remove();
+        r = newRow(n, d.localControl);
+        rows.set(n.id, r);
+      }
+      body.appendChild(r.tr); // keeps the order of d.nodes; moving a row keeps its focus
+      updateRow(r, n, d);
+    }
+    for (const [id, r] of rows) if (!seen.has(id)) { r.tr.remove(); rows.delete(id); }
+  }
+
+  function newRow(n, control) {
+    const tr = make('tr');
+    tr.dataset.node = n.id;
+    const th = make('th');
+    th.scope = 'row';
+    const dot = make('span', '', '● ');
+    dot.style.color = color(n.id);
+    dot.setAttribute('aria-hidden', 'true');
+    const name = make('span');
+    th.append(dot, name);
+    const role = make('span', 'role');
+    const cells = ['role', 'term', 'leader', 'commit', 'applied', 'health', 'addr'].map(() => make('td'));
+    cells[0].appendChild(role);
+    cells[6].className = 'addr';
+    tr.append(th, ...cells);
+    const r = { tr, name, role, cells, control };
+    if (control) tr.appendChild(controls(n, r));
+    label(tr, '#nodes');
+    return r;
+  }
+
+  function updateRow(r, n, d) {
+    const st = n.overview ? (n.overview.status || {}) : {};
+    const role = n.reachable ? (st.role || 'UNRESPONSIVE') : 'unreachable';
+    r.tr.dataset.role = role;
+    r.tr.dataset.reachable = String(n.reachable);
+    set(r.name, 'node ' + n.id + (n.id === d.servedBy ? ' (this page)' : '') + (n.member === 'learner' ? ' · learner' : ''));
+    r.role.className = 'role ' + role;
+    set(r.role, role === 'unreachable' ? 'unreachable' : role.toLowerCase());
+    set(r.cells[1], n.reachable ? fmt(st.term) : '–');
+    set(r.cells[2], n.reachable ? (st.leader ? 'node ' + st.leader : 'none') : '–');
+    set(r.cells[3], n.reachable ? fmt(st.commit) : '–');
+    set(r.cells[4], n.reachable ? fmt(st.applied) : '–');
+    const healthy = n.reachable && n.overview.healthy;
+    r.cells[5].className = healthy ? 'ok' : 'no';
+    set(r.cells[5], !n.reachable ? 'down' : (healthy ? 'healthy' : 'unhealthy'));
+    const addrKey = [n.client, n.peer, n.admin].join('|');
+    if (r.addrKey !== addrKey) {
+      r.addrKey = addrKey;
+      const c = r.cells[6];
+      c.textContent = '';
+      c.append('client ' + (n.client || '–'), make('br'), 'peer ' + (n.peer || '–'), make('br'));
       if (n.admin) {
         const a = make('a', '', 'admin ' + n.admin);
         a.href = 'http://' + n.admin + '/';
-        addr.appendChild(a);
+        c.appendChild(a);
       }
-      tr.appendChild(addr);
-      if (d.localControl) tr.appendChild(controls(n));
-      body.appendChild(tr);
+    }
+    if (r.kill) {
+      r.kill.disabled = !n.reachable;
+      r.restart.disabled = n.reachable;
     }
   }
 
-  function controls(n) {
+  function set(el, t) { if (el.textContent !== t) el.textContent = t; }
+
+  /** Each cell names its column (data-label): at phone width the rows become stacked cards. */
+  function label(tr, table) {
+    const heads = Array.from(document.querySelectorAll(table + ' thead th')).map((h) => h.textContent);
+    Array.from(tr.children).forEach((c, i) => { c.dataset.label = heads[i] || ''; });
+  }
+
+  function controls(n, r) {
     const td = make('td');
     const kill = make('button', 'danger', 'Kill');
     kill.type = 'button';
@@ -137,6 +179,8 @@
     restart.setAttribute('aria-label', 'Restart node ' + n.id);
     restart.addEventListener('click', () => control('restart', n.id));
     td.append(kill, restart);
+    r.kill = kill;
+    r.restart = restart;
     return td;
   }
 
@@ -187,6 +231,7 @@
       tr.appendChild(make('td', '', r.leader ? 'node ' + r.leader : 'none'));
       tr.appendChild(make('td', '', r.voters.map((v) => 'node ' + v).join(', ') + (r.joint ? ' (joint)' : '')));
       tr.appendChild(make('td', '', r.learners.length ? r.learners.map((v) => 'node ' + v).join(', ') : '–'));
+      label(tr, '#ranges');
       body.appendChild(tr);
     }
   }
@@ -259,7 +304,7 @@
 
   // ----------------------------------------------------------------------------------- events
   function renderEvents(events) {
-    const k = events.map((e) => e.node + ':' + e.seq).join(',');
+    const k = events.map((e) => e.node + ':' + e.seq + ':' + e.at).join(',');
     if (k === state.lastEventKey) return;
     state.lastEventKey = k;
     const ol = $('events');
