@@ -1,6 +1,5 @@
 package io.flotilla.app;
 
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -32,12 +31,8 @@ public final class AppCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    int colon = listen.lastIndexOf(':');
-    InetSocketAddress at = new InetSocketAddress(listen.substring(0, colon),
-        Integer.parseInt(listen.substring(colon + 1)));
-    AppServer.Options o = AppServer.Options.of(endpoints, at);
-    AppServer app = AppServer.start(new AppServer.Options(o.endpoints(), o.listen(),
-        Duration.ofMillis(storeTimeoutMillis), o.feedPollMillis(), seed, o.threads()));
+    AppServer app = AppServer.start(AppServer.Options.of(endpoints, listen)
+        .withStoreTimeout(Duration.ofMillis(storeTimeoutMillis)).withSeedEvents(seed));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       app.close();

@@ -65,6 +65,20 @@ public final class AppServer implements AutoCloseable {
     public static Options of(String endpoints, InetSocketAddress listen) {
       return new Options(endpoints, listen, Duration.ofSeconds(3), 300, true, 64);
     }
+
+    /** With the defaults, listening at {@code HOST:PORT}. */
+    public static Options of(String endpoints, String listen) {
+      io.flotilla.client.Endpoint at = io.flotilla.client.Endpoint.parse(listen);
+      return of(endpoints, new InetSocketAddress(at.host(), at.port()));
+    }
+
+    public Options withStoreTimeout(Duration d) {
+      return new Options(endpoints, listen, d, feedPollMillis, seedEvents, threads);
+    }
+
+    public Options withSeedEvents(boolean on) {
+      return new Options(endpoints, listen, storeTimeout, feedPollMillis, on, threads);
+    }
   }
 
   private AppServer(Options o) throws IOException {

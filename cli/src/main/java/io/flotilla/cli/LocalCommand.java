@@ -59,9 +59,7 @@ final class LocalCommand implements Callable<Integer> {
     out.println("dashboard: " + cluster.dashboardUrl(1) + "  (any node's admin URL serves it)");
     io.flotilla.app.AppServer site = null;
     if (app) {
-      int colon = appListen.lastIndexOf(':');
-      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(),
-          new java.net.InetSocketAddress(appListen.substring(0, colon), Integer.parseInt(appListen.substring(colon + 1)))));
+      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(), appListen));
       out.println("booking site: " + site.url() + "/");
     }
     io.flotilla.app.AppServer siteToStop = site;

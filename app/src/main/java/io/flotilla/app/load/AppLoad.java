@@ -37,7 +37,7 @@ public final class AppLoad {
 
   /** The counts and the verdict. {@code problems} is empty exactly when the check holds. */
   public record Result(long confirmed, long seatsConfirmed, long seatsBooked, long refused,
-      long retries, long unresolved, int events, double seconds, List<String> problems) {
+      long retries, long replays, long unresolved, int events, double seconds, List<String> problems) {
     public boolean ok() {
       return problems.isEmpty();
     }
@@ -55,6 +55,8 @@ public final class AppLoad {
   private final List<String> events = new ArrayList<>(); // guarded by this
   private final AtomicLong refused = new AtomicLong();
   private final AtomicLong retries = new AtomicLong();
+  /** Bookings confirmed as already there: an earlier attempt was applied and its answer lost. */
+  private final AtomicLong replays = new AtomicLong();
   private final AtomicLong unresolved = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
   private static final int ROWS = 10;
@@ -151,6 +153,9 @@ public final class AppLoad {
     for (int attempt = 0; ; attempt++) {
       HttpResponse<String> r = post(app, "/api/bookings", body);
       if (r != null && r.statusCode() == 200) {
+        if (parse(r.body()).path("replay").asBoolean()) {
+          replays.incrementAndGet();
+        }
         confirmed.put(bookingId, new Confirmation(bookingId, event, seats.stream().sorted().toList(), person));
         return app;
       }
@@ -249,19 +254,42 @@ public final class AppLoad {
     if (unresolved.get() > 0) {
       problems.add(unresolved.get() + " bookings were still in doubt at the end");
     }
-    // Every confirmation is a booking record the API returns as confirmed (one of them at random
-    // per event would do; all of them is cheap enough here).
-    for (Confirmation c : confirmed.values()) {
-      JsonNode b = get(0, "/api/bookings/" + c.bookingId(), System.nanoTime() + Duration.ofSeconds(30).toNanos());
-      if (b == null || !c.eventId().equals(b.path("eventId").asText()) || !c.person().equals(b.path("person").asText())) {
-        problems.add("booking " + c.bookingId() + " does not read back as confirmed: " + b);
+    // Every confirmation is a booking record the API returns as confirmed: read back by as many
+    // readers as there were people, spread over the app instances.
+    List<Confirmation> all = List.copyOf(confirmed.values());
+    List<String> unread = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+    List<Thread> readers = new ArrayList<>();
+    for (int i = 0; i < Math.max(1, s.people()); i++) {
+      int app = i % s.apps().size();
+      Thread t = new Thread(() -> {
+        for (int k = next.getAndIncrement(); k < all.size(); k = next.getAndIncrement()) {
+          Confirmation c = all.get(k);
+          JsonNode b = get(app, "/api/bookings/" + c.bookingId(), System.nanoTime() + Duration.ofSeconds(30).toNanos());
+          if (b == null || !c.eventId().equals(b.path("eventId").asText()) || !c.person().equals(b.path("person").asText())) {
+            unread.add("booking " + c.bookingId() + " does not read back as confirmed: " + b);
+          }
+        }
+      }, "app-load-check-" + i);
+      t.start();
+      readers.add(t);
+    }
+    for (Thread t : readers) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        problems.add("interrupted while reading bookings back");
+        break;
       }
     }
+    problems.addAll(unread);
     Result r = new Result(confirmed.size(), seatsConfirmed, booked, refused.get(), retries.get(),
-        unresolved.get(), runEvents.size(), seconds, List.copyOf(problems.subList(0, Math.min(20, problems.size()))));
+        replays.get(), unresolved.get(), runEvents.size(), seconds, List.copyOf(problems.subList(0, Math.min(20, problems.size()))));
     say("bookings confirmed: %d (%d seats); seats booked in the store: %d; refused (seats taken): %d;"
-        + " retries: %d; in doubt: %d; events: %d; %.1f bookings/s over %.1fs", r.confirmed(),
-        r.seatsConfirmed(), r.seatsBooked(), r.refused(), r.retries(), r.unresolved(), r.events(),
+        + " retries: %d (confirmed on a retry as already booked: %d); in doubt: %d; events: %d;"
+        + " %.1f bookings/s over %.1fs", r.confirmed(),
+        r.seatsConfirmed(), r.seatsBooked(), r.refused(), r.retries(), r.replays(), r.unresolved(), r.events(),
         r.confirmed() / seconds, seconds);
     if (r.ok()) {
       say("check OK: no seat booked twice, every confirmed booking present, seats booked == seats confirmed");
