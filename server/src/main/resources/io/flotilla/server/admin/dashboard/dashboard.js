@@ -36,6 +36,7 @@
 
   // ---------------------------------------------------------------------------------- polling
   async function poll() {
+    const started = Date.now();
     let data = null;
     try {
       const r = await fetch('cluster?samples=' + (state.first ? WINDOW_S : 5), { cache: 'no-store' });
@@ -49,7 +50,8 @@
       state.failures++;
       if (state.failures >= 2) servingNodeDown();
     }
-    setTimeout(poll, POLL_MS);
+    // Once a second from the start of the last poll, whatever it took.
+    setTimeout(poll, Math.max(0, POLL_MS - (Date.now() - started)));
   }
 
   function render(d) {
