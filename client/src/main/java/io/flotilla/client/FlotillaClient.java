@@ -17,15 +17,11 @@ import io.flotilla.client.proto.TxnRequest;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The Java client. Thread-safe; one multiplexed connection per node; every call is asynchronous
@@ -46,22 +42,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class FlotillaClient implements AutoCloseable {
   private final ClientOptions options;
   private final EventLoopGroup group;
-  private final List<NodeConnection> nodes = new ArrayList<>();
-  private final ConcurrentHashMap<String, NodeConnection> byAddress = new ConcurrentHashMap<>();
+  private final NodeRouter router;
   private final SessionPool sessions = new SessionPool();
-  private final AtomicInteger spread = new AtomicInteger();
-  /** Index into nodes of the believed leader, or -1. */
-  private volatile int leader = -1;
 
   public FlotillaClient(ClientOptions options) {
     this.options = options;
     this.group = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-client", true));
-    for (Endpoint e : options.endpoints()) {
-      NodeConnection c = new NodeConnection(e, group, options.maxFrameBytes(),
-          (int) options.connectTimeout().toMillis());
-      nodes.add(c);
-      byAddress.put(e.toString(), c);
-    }
+    this.router = new NodeRouter(options, group);
   }
 
   public static FlotillaClient connect(String endpoints) {
@@ -158,7 +145,7 @@ public final class FlotillaClient implements AutoCloseable {
    * node again until the deadline would tell nothing more.
    */
   public CompletableFuture<StatusResult> status(Endpoint endpoint) {
-    NodeConnection c = connectionFor(endpoint.toString());
+    NodeConnection c = router.connectionFor(endpoint.toString());
     return new Call(Request.newBuilder().setStatus(StatusRequest.getDefaultInstance()).build(),
         false, Consistency.SERIALIZABLE, null, null, c).start().thenApply(Response::getStatus);
   }
@@ -192,29 +179,6 @@ public final class FlotillaClient implements AutoCloseable {
 
   private static ByteString bytes(byte[] b) {
     return b == null ? ByteString.EMPTY : ByteString.copyFrom(b);
-  }
-
-  private NodeConnection connectionFor(String address) {
-    return byAddress.computeIfAbsent(address, a -> {
-      NodeConnection c = new NodeConnection(Endpoint.parse(a), group, options.maxFrameBytes(),
-          (int) options.connectTimeout().toMillis());
-      synchronized (nodes) {
-        nodes.add(c);
-      }
-      return c;
-    });
-  }
-
-  /** How many attempt timeouts a node that let one pass is avoided for. */
-  private static final int AVOID_FACTOR = 5;
-
-  /** One attempt got no answer within {@link ClientOptions#attemptTimeout()}. */
-  static final class AttemptTimeoutException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    AttemptTimeoutException(String message) {
-      super(message, null, false, false);
-    }
   }
 
   /** One logical call and its retries, until an answer or the deadline. */
@@ -286,26 +250,10 @@ public final class FlotillaClient implements AutoCloseable {
       attemptState = state;
       NodeConnection to = target;
       CompletableFuture<Response> attemptDone = to.send(request, () -> state.compareAndSet(NEW, WRITTEN));
-      if (!isWrite || session != null) {
-        // A frozen node (SIGSTOP, a long GC) accepts the request and never answers: give up on
-        // this attempt and try elsewhere. Reads have no effect; a write under a session is
-        // retried with the same (client id, sequence), so the cluster applies it at most once.
-        // Completing the attempt's future also frees its slot on the connection, and a late
-        // answer is then dropped. The node is avoided for a while, so the calls after this one
-        // do not each wait an attempt timeout on it too.
-        var timer = group.schedule(() -> {
-          if (attemptDone.completeExceptionally(new AttemptTimeoutException(to.endpoint()
-              + " did not answer within " + options.attemptTimeout().toMillis() + " ms"))) {
-            to.avoidFor(AVOID_FACTOR * options.attemptTimeout().toNanos());
-          }
-        }, options.attemptTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        attemptDone.whenComplete((r, e) -> timer.cancel(false));
-      }
-      attemptDone.whenComplete((r, e) -> {
-        if (r != null) {
-          to.answered();
-        }
-      });
+      // A frozen node (SIGSTOP, a long GC) accepts the request and never answers: give up on
+      // this attempt and try elsewhere. Reads have no effect; a write under a session is
+      // retried with the same (client id, sequence), so the cluster applies it at most once.
+      router.watch(to, attemptDone, !isWrite || session != null);
       attemptDone.whenComplete(this::onAnswer);
     }
 
@@ -313,19 +261,7 @@ public final class FlotillaClient implements AutoCloseable {
       if (pinned != null) {
         return pinned;
       }
-      List<NodeConnection> all;
-      synchronized (nodes) {
-        all = List.copyOf(nodes);
-      }
-      int l = leader;
-      if ((isWrite || consistency == Consistency.LINEARIZABLE) && l >= 0 && l < all.size()) {
-        return all.get(l);
-      }
-      if (!isWrite && consistency != Consistency.LINEARIZABLE) {
-        return NodeConnection.firstAnswering(all, spread::getAndIncrement);
-      }
-      // Leader unknown: walk the endpoints, one per try.
-      return NodeConnection.firstAnswering(all, () -> walk++);
+      return router.pick(isWrite, consistency, () -> walk++);
     }
 
     /** Accounts for the current attempt if no answer settled it: written means maybe applied. */
@@ -348,11 +284,11 @@ public final class FlotillaClient implements AutoCloseable {
       }
       if (err != null) {
         Throwable cause = err instanceof CompletionException ? err.getCause() : err;
-        forgetLeader(target);
+        router.forgetLeader(target);
         if (cause instanceof NodeConnection.NotSentException) {
           maybeApplied = maybeAppliedBeforeAttempt; // never reached the wire
         }
-        if (pinned != null && cause instanceof AttemptTimeoutException) {
+        if (pinned != null && cause instanceof NodeRouter.AttemptTimeoutException) {
           fail(Error.Code.TIMEOUT, cause.getMessage(), false); // only a read is ever pinned
           return;
         }
@@ -371,7 +307,7 @@ public final class FlotillaClient implements AutoCloseable {
         if (pinned == null && (isWrite || consistency == Consistency.LINEARIZABLE)) {
           // Only the leader serves these: remember it, even when no NOT_LEADER hint named it
           // (members may be configured without client addresses, and then redirects carry none).
-          rememberLeader(target);
+          router.rememberLeader(target);
         }
         succeed(r);
         return;
@@ -383,11 +319,11 @@ public final class FlotillaClient implements AutoCloseable {
       switch (e.getCode()) {
         case NOT_LEADER -> {
           if (!e.getLeaderHint().isEmpty()) {
-            follow(e.getLeaderHint());
+            router.follow(e.getLeaderHint());
             attempt++;
             send();
           } else {
-            forgetLeader(target);
+            router.forgetLeader(target);
             retryLater(false);
           }
         }
@@ -413,7 +349,7 @@ public final class FlotillaClient implements AutoCloseable {
           send();
         }
         case NODE_UNAVAILABLE -> {
-          forgetLeader(target);
+          router.forgetLeader(target);
           retryLater(true);
         }
         case TIMEOUT -> {
@@ -430,31 +366,6 @@ public final class FlotillaClient implements AutoCloseable {
         default -> fail(e.getCode(), e.getMessage(), isWrite && (maybeAppliedBeforeAttempt
             || e.getCode() == Error.Code.INTERNAL || e.getCode() == Error.Code.UNKNOWN
             || e.getCode() == Error.Code.UNRECOGNIZED));
-      }
-    }
-
-    private void follow(String hint) {
-      NodeConnection c = connectionFor(Endpoint.parse(hint).toString());
-      synchronized (nodes) {
-        leader = nodes.indexOf(c);
-      }
-    }
-
-    private void rememberLeader(NodeConnection c) {
-      synchronized (nodes) {
-        int i = nodes.indexOf(c);
-        if (i >= 0) {
-          leader = i;
-        }
-      }
-    }
-
-    private void forgetLeader(NodeConnection c) {
-      int l = leader;
-      synchronized (nodes) {
-        if (l >= 0 && l < nodes.size() && nodes.get(l) == c) {
-          leader = -1;
-        }
       }
     }
 
@@ -511,11 +422,7 @@ public final class FlotillaClient implements AutoCloseable {
 
   @Override
   public void close() {
-    List<NodeConnection> all;
-    synchronized (nodes) {
-      all = List.copyOf(nodes);
-    }
-    for (NodeConnection c : all) {
+    for (NodeConnection c : router.all()) {
       c.close();
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

@@ -32,9 +32,8 @@ final class Leader {
     private final long term;
     private final Map<Long, Progress> progress = new TreeMap<>();
     private long leadTransferee;
-    private final ReadOnly readOnly = new ReadOnly();
-    /** Reads received before this leader committed an entry of its term (§6.4 step 1). */
-    private final List<ReadOnly.Request> readsAwaitingTermCommit = new ArrayList<>();
+    /** ReadIndex requests and rounds (§6.4). */
+    private final LeaderReads reads;
     /** Indexes of entries this leader proposed that are not yet known committed. */
     private final IndexQueue pendingProposals = new IndexQueue();
     private boolean proposalsUnsent;
@@ -57,6 +56,7 @@ final class Leader {
         this.id = core.id();
         this.term = core.term();
         this.lease = new Lease(config);
+        this.reads = new LeaderReads(this, core);
         for (long v : core.configuration().members()) {
             progress.put(v, new Progress(log.lastIndex() + 1, config.maxInflight()));
         }
@@ -161,7 +161,9 @@ final class Leader {
     void handOverOnRemoval() {
         long best = 0;
         long bestMatch = -1;
-        for (long v : core.configuration().voters()) {
+        // In id order: Set.of's iteration order changes from one JVM to the next, and a tie must
+        // go the same way every time (the simulator replays a seed exactly).
+        for (long v : new java.util.TreeSet<>(core.configuration().voters())) {
             Progress pr = progress.get(v);
             if (pr != null && pr.matchIndex() > bestMatch) {
                 best = v;
@@ -200,10 +202,7 @@ final class Leader {
             core.addFailure(new Failure(Failure.Kind.PROPOSAL, index, RaftError.LEADERSHIP_LOST));
         }
         pendingProposals.clear();
-        List<ReadOnly.Request> reads = new ArrayList<>(readsAwaitingTermCommit);
-        readsAwaitingTermCommit.clear();
-        reads.addAll(readOnly.drain());
-        for (ReadOnly.Request r : reads) {
+        for (ReadOnly.Request r : reads.drainAll()) {
             if (r.from() == id) {
                 core.addFailure(new Failure(Failure.Kind.READ, r.id(), RaftError.LEADERSHIP_LOST));
             }
@@ -247,7 +246,7 @@ final class Leader {
             handleHeartbeatResponse(r);
         } else if (m instanceof ReadIndexRequest r) {
             if (progress.containsKey(r.from())) {
-                handleReadIndex(new ReadOnly.Request(r.from(), r.requestId()));
+                reads.handle(new ReadOnly.Request(r.from(), r.requestId()));
             } // else not a member (any more): its read times out, as one whose request was lost
         } else if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
             // MessageStateCheck drops these (SECOND_LEADER) before any role sees them.
@@ -319,7 +318,7 @@ final class Leader {
             sendAppend(r.from());
         }
         if (r.readContext() != 0) {
-            completeReads(readOnly.ack(r.from(), r.readContext(), core.configuration()));
+            reads.acknowledged(r.from(), r.readContext());
         }
     }
 
@@ -349,11 +348,7 @@ final class Leader {
             pendingProposals.removeFirst();
         }
         if (firstCommitOfTerm && log.term(index) == term) {
-            List<ReadOnly.Request> waiting = new ArrayList<>(readsAwaitingTermCommit);
-            readsAwaitingTermCommit.clear();
-            for (ReadOnly.Request r : waiting) {
-                handleReadIndex(r);
-            }
+            reads.termCommitted();
         }
         return true;
     }
@@ -410,10 +405,48 @@ final class Leader {
         }
     }
 
+    /**
+     * Whether this leader's group is idle enough to quiesce (RaftConfig.quiesce): nothing proposed,
+     * read or transferring, everything committed and applied here, the no-op of its term committed,
+     * no membership change in flight, and every follower holding the whole log but those the
+     * driver reported unreachable (down, cut off: a dead node must not keep every group awake;
+     * when it is reachable again, the leader wakes to catch it up).
+     */
+    boolean canQuiesce() {
+        long last = log.lastIndex();
+        if (!pendingProposals.isEmpty() || proposalsUnsent || !reads.isIdle()
+                || leadTransferee != 0 || core.commitIndex() != last || core.lastApplied() != last
+                || log.term(last) != term || pendingConfIndex > core.commitIndex() || core.configuration().isJoint()) {
+            return false;
+        }
+        Set<Long> caughtUp = new HashSet<>();
+        caughtUp.add(id);
+        for (Map.Entry<Long, Progress> e : progress.entrySet()) {
+            Progress pr = e.getValue();
+            if (e.getKey() == id) {
+                continue;
+            }
+            if (pr.matchIndex() == last && pr.state() == Progress.State.REPLICATE) {
+                caughtUp.add(e.getKey());
+            } else if (!core.isUnreachable(e.getKey())) {
+                return false; // a reachable follower still behind: keep replicating
+            }
+        }
+        return core.configuration().isQuorum(caughtUp);
+    }
+
+    /** The last heartbeat before quiescing: followers holding the whole log stop their timers. */
+    void bcastQuiesce() {
+        for (long p : core.peers()) {
+            long commit = Math.min(progress.get(p).matchIndex(), core.commitIndex());
+            core.send(new Heartbeat(config.groupId(), id, p, term, commit, 0, true));
+        }
+    }
+
     void bcastHeartbeat() {
-        long context = readOnly.roundContext();
+        long context = reads.roundContext();
         if (config.leaseRead()) {
-            context = readOnly.newContext();
+            context = reads.newContext();
             lease.heartbeatSent(context);
         }
         for (long p : core.peers()) {
@@ -445,57 +478,8 @@ final class Leader {
                 && lease.heldBy(id, core.configuration());
     }
 
+    /** A ReadIndex request of this node's ({@code from} = id) or a follower's (§6.4). */
     void handleReadIndex(ReadOnly.Request request) {
-        if (log.term(core.commitIndex()) != term) {
-            // §6.4 step 1: until the no-op commits, commitIndex may lag entries committed by
-            // earlier leaders.
-            readsAwaitingTermCommit.add(request);
-            return;
-        }
-        if (leaseValid()) {
-            // §6.4.1: no other leader can exist yet, so our commitIndex is the read point.
-            deliverReads(List.of(new ReadOnly.Completed(request, core.commitIndex())));
-            return;
-        }
-        if (request.from() != id && core.configuration().isQuorum(Set.of(id, request.from()))) {
-            // The request itself confirms us: its sender was still in our term (a vote for any
-            // other leader would have raised it) after the reads it carries arrived, and we are
-            // leader now, so no leader of a later term can have been elected, let alone have
-            // committed, before those reads began. With the sender we are a quorum (3-voter
-            // clusters), so no heartbeat round is needed; larger ones count it in the round.
-            deliverReads(List.of(new ReadOnly.Completed(request, core.commitIndex())));
-            return;
-        }
-        readOnly.add(request);
-        startReadRoundIfIdle();
-    }
-
-    private void startReadRoundIfIdle() {
-        if (readOnly.maybeStartRound(core.commitIndex(), id)) {
-            if (!completeReads(readOnly.maybeComplete(core.configuration()))) {
-                bcastHeartbeat();
-            }
-        }
-    }
-
-    /** Delivers completed reads and starts the next batched round; true if anything completed. */
-    private boolean completeReads(List<ReadOnly.Completed> done) {
-        if (done.isEmpty()) {
-            return false;
-        }
-        deliverReads(done);
-        startReadRoundIfIdle();
-        return true;
-    }
-
-    private void deliverReads(List<ReadOnly.Completed> done) {
-        for (ReadOnly.Completed c : done) {
-            if (c.request().from() == id) {
-                core.addReadState(new ReadState(c.request().id(), c.readIndex()));
-            } else {
-                core.send(new ReadIndexResponse(config.groupId(), id, c.request().from(), term, c.request().id(),
-                        c.readIndex()));
-            }
-        }
+        reads.handle(request);
     }
 }

@@ -5,14 +5,18 @@ import io.flotilla.raft.Message.AppendEntriesResponse;
 import io.flotilla.raft.Message.Heartbeat;
 import io.flotilla.raft.Message.HeartbeatResponse;
 import io.flotilla.raft.Message.InstallSnapshot;
+import io.flotilla.raft.Message.ReadIndexResponse;
+import io.flotilla.raft.Message.RequestVoteResponse;
+import io.flotilla.raft.Message.TimeoutNow;
 import io.flotilla.raft.log.RaftLog;
 import java.util.List;
 
 /**
  * The receiver side of replication, for a follower (or a candidate that just learned of a leader):
- * the AppendEntries (Figure 2), InstallSnapshot (Figure 13) and heartbeat receiver
- * implementations. Stateless apart from the core it works on; split from {@code RaftCore} so that
- * each file holds one idea, as {@link Leader} holds the sender side.
+ * how followers and candidates step a message, and the AppendEntries (Figure 2), InstallSnapshot
+ * (Figure 13) and heartbeat receiver implementations, quiesce heartbeats included. Stateless apart
+ * from the core it works on; split from {@code RaftCore} so that each file holds one idea, as
+ * {@link Leader} holds the sender side.
  */
 final class LogReceiver {
 
@@ -86,6 +90,63 @@ final class LogReceiver {
         }
         core.send(new AppendEntriesResponse(groupId, id, is.from(), term, true, s.index(), 0, 0));
         core.ackAfterPersist();
+    }
+
+    /** A follower's step: messages from its leader restart its election timer. */
+    void stepFollower(Message m, Elections elections) {
+        if (m instanceof AppendEntries ae) {
+            core.heardFromLeader(ae.from());
+            handleAppendEntries(ae);
+        } else if (m instanceof Heartbeat hb) {
+            core.heardFromLeader(hb.from());
+            if (hb.quiesce()) {
+                handleQuiesceHeartbeat(hb);
+            } else {
+                handleHeartbeat(hb);
+            }
+        } else if (m instanceof InstallSnapshot is) {
+            core.heardFromLeader(is.from());
+            handleInstallSnapshot(is);
+        } else if (m instanceof TimeoutNow) {
+            if (core.configuration().isVoter(id) && !core.fence().isUp()) {
+                elections.campaign(Elections.CampaignType.TRANSFER);
+            }
+        } else if (m instanceof ReadIndexResponse r) {
+            core.addReadState(new ReadState(r.requestId(), r.readIndex()));
+        }
+        // Anything else is a response to an old role or a request meant for a leader: ignore.
+    }
+
+    /** A (pre-)candidate's step: votes count; a leader's message of this term ends the campaign. */
+    void stepCandidate(Message m, Elections elections) {
+        if (m instanceof RequestVoteResponse r) {
+            elections.onVoteResponse(r);
+        } else if (m instanceof AppendEntries ae) {
+            core.becomeFollower(core.term(), ae.from()); // someone else won this term
+            handleAppendEntries(ae);
+        } else if (m instanceof Heartbeat hb) {
+            core.becomeFollower(core.term(), hb.from());
+            handleHeartbeat(hb);
+        } else if (m instanceof InstallSnapshot is) {
+            core.becomeFollower(core.term(), is.from());
+            handleInstallSnapshot(is);
+        }
+    }
+
+    /**
+     * A leader's quiesce heartbeat: a follower holding exactly the leader's (committed) log stops
+     * its timers and answers nothing (an answer would wake the leader); one that does not answers
+     * as to any heartbeat, which wakes the leader to catch it up.
+     */
+    private void handleQuiesceHeartbeat(Heartbeat hb) {
+        core.commitTo(hb.commitIndex());
+        if (log.lastIndex() == hb.commitIndex() && core.commitIndex() == hb.commitIndex()
+                && log.lastTerm() == core.term()) {
+            core.quiesceFollower();
+        } else {
+            core.wake();
+            handleHeartbeat(hb);
+        }
     }
 
     void handleHeartbeat(Heartbeat hb) {

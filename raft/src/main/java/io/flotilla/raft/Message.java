@@ -45,10 +45,16 @@ public sealed interface Message {
     /**
      * An empty AppendEntries that carries no consistency check. {@code commitIndex} is
      * min(leader commit, follower match) so a follower never commits past what it is known to hold.
-     * {@code readContext} is the ReadIndex round being confirmed (0 = none).
+     * {@code readContext} is the ReadIndex round being confirmed (0 = none). {@code quiesce}: the
+     * leader's group is idle and it stops heartbeating; a follower whose log ends at
+     * {@code commitIndex} in this term stops its election timer too and does not answer.
      */
-    record Heartbeat(long groupId, long from, long to, long term, long commitIndex, long readContext)
-            implements Message {}
+    record Heartbeat(long groupId, long from, long to, long term, long commitIndex, long readContext,
+                     boolean quiesce) implements Message {
+        public Heartbeat(long groupId, long from, long to, long term, long commitIndex, long readContext) {
+            this(groupId, from, to, term, commitIndex, readContext, false);
+        }
+    }
 
     record HeartbeatResponse(long groupId, long from, long to, long term, long readContext) implements Message {}
 

@@ -47,7 +47,8 @@ public record RaftConfig(
         long applied,
         RandomGenerator random,
         boolean leaseRead,
-        int maxClockDriftTicks) {
+        int maxClockDriftTicks,
+        boolean quiesce) {
 
     public RaftConfig {
         voters = Set.copyOf(voters);
@@ -73,7 +74,28 @@ public record RaftConfig(
                       int maxSizePerMsg, int maxEntriesPerMsg, int maxInflight, int maxUncommittedEntries,
                       int maxApplyBytes, boolean preVote, boolean checkQuorum, long applied, RandomGenerator random) {
         this(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg, maxEntriesPerMsg, maxInflight,
-                maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum, applied, random, false, 0);
+                maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum, applied, random, false, 0, false);
+    }
+
+    /** Without quiescence (the constructor before it existed). */
+    public RaftConfig(long groupId, long nodeId, Set<Long> voters, int electionTick, int heartbeatTick,
+                      int maxSizePerMsg, int maxEntriesPerMsg, int maxInflight, int maxUncommittedEntries,
+                      int maxApplyBytes, boolean preVote, boolean checkQuorum, long applied, RandomGenerator random,
+                      boolean leaseRead, int maxClockDriftTicks) {
+        this(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg, maxEntriesPerMsg, maxInflight,
+                maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum, applied, random, leaseRead,
+                maxClockDriftTicks, false);
+    }
+
+    /**
+     * Quiescence on: an idle group's leader stops heartbeating and its followers stop their
+     * election timers, until any proposal, read or message wakes them (docs/raft.md, Quiescence).
+     * For nodes hosting many groups, most of them idle.
+     */
+    public RaftConfig withQuiesce(boolean on) {
+        return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
+                maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
+                applied, random, leaseRead, maxClockDriftTicks, on);
     }
 
     /**
@@ -94,24 +116,24 @@ public record RaftConfig(
     public RaftConfig withLeaseRead(int newMaxClockDriftTicks) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
                 maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
-                applied, random, true, newMaxClockDriftTicks);
+                applied, random, true, newMaxClockDriftTicks, quiesce);
     }
 
     public RaftConfig withApplied(long newApplied) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
                 maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
-                newApplied, random, leaseRead, maxClockDriftTicks);
+                newApplied, random, leaseRead, maxClockDriftTicks, quiesce);
     }
 
     public RaftConfig withLimits(int sizePerMsg, int entriesPerMsg, int inflight) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, sizePerMsg,
                 entriesPerMsg, inflight, maxUncommittedEntries, maxApplyBytes, preVote, checkQuorum,
-                applied, random, leaseRead, maxClockDriftTicks);
+                applied, random, leaseRead, maxClockDriftTicks, quiesce);
     }
 
     public RaftConfig withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new RaftConfig(groupId, nodeId, voters, electionTick, heartbeatTick, maxSizePerMsg,
                 maxEntriesPerMsg, maxInflight, maxUncommittedEntries, maxApplyBytes, newPreVote, newCheckQuorum,
-                applied, random, leaseRead && newCheckQuorum, maxClockDriftTicks);
+                applied, random, leaseRead && newCheckQuorum, maxClockDriftTicks, quiesce);
     }
 }

@@ -5,16 +5,13 @@ import io.flotilla.raft.Message.AppendEntriesResponse;
 import io.flotilla.raft.Message.Heartbeat;
 import io.flotilla.raft.Message.InstallSnapshot;
 import io.flotilla.raft.Message.ReadIndexRequest;
-import io.flotilla.raft.Message.ReadIndexResponse;
 import io.flotilla.raft.Message.RequestVote;
 import io.flotilla.raft.Message.RequestVoteResponse;
-import io.flotilla.raft.Message.TimeoutNow;
 import io.flotilla.raft.log.RaftLog;
 import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.raft.storage.HardStateStore;
 import io.flotilla.raft.storage.LogStorage;
 import io.flotilla.raft.tracker.Progress;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -66,18 +63,16 @@ public final class RaftCore {
     private boolean startupLease;
     private int heartbeatElapsed;
     private int randomizedElectionTimeout;
+    /** Whether idle, and which peers the driver reported unreachable (RaftConfig.quiesce). */
+    private final Quiescence quiescence = new Quiescence();
     /** Campaigns, vote counting and granting votes. */
     private final Elections elections;
 
     /** Leader-only state (Progress per peer, reads, transfer). Null unless leader. */
     private Leader leader;
 
-    // Output accumulated for the next Ready.
-    private List<Message> msgs = new ArrayList<>();
-    private List<ReadState> readStates = new ArrayList<>();
-    private List<Failure> failures = new ArrayList<>();
-    /** A queued message acknowledges state that must be durable first (a vote or appended entries). */
-    private boolean msgsNeedPersist;
+    /** Messages, read states and failures accumulated for the next Ready. */
+    private final Outbox outbox = new Outbox();
     private HardState prevHardState;
     private boolean readyOutstanding;
 
@@ -192,9 +187,15 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- inputs
 
-    /** One unit of logical time. */
+    /** One unit of logical time (nothing while quiesced). */
     public void tick() {
         checkNoReadyOutstanding();
+        if (quiescence.isQuiesced()) {
+            if (role == Role.LEADER) {
+                leader.tick(); // a lease keeps running out while quiesced: it is wall time, not activity
+            }
+            return;
+        }
         if (role == Role.LEADER) {
             tickHeartbeat();
         } else {
@@ -208,6 +209,7 @@ public final class RaftCore {
      */
     public void campaign() {
         checkNoReadyOutstanding();
+        wake();
         if (role != Role.LEADER && configuration().isVoter(id) && !fence.isUp()) {
             electionElapsed = 0;
             elections.campaign(config.preVote() ? Elections.CampaignType.PRE_VOTE : Elections.CampaignType.ELECTION);
@@ -217,6 +219,7 @@ public final class RaftCore {
     /** Proposes a command; only a leader accepts it. */
     public ProposeResult propose(byte[] data) {
         checkNoReadyOutstanding();
+        wake();
         if (role != Role.LEADER) {
             return new Rejected(RaftError.NOT_LEADER, leaderId);
         }
@@ -233,6 +236,7 @@ public final class RaftCore {
      */
     public ConfChangeResult proposeConfChange(ConfChange change) {
         checkNoReadyOutstanding();
+        wake();
         if (role != Role.LEADER) {
             return new ConfChangeResult.Refused(ConfChangeError.NOT_LEADER, leaderId, "not the leader");
         }
@@ -247,6 +251,7 @@ public final class RaftCore {
      */
     public ReadResult readIndex(long requestId) {
         checkNoReadyOutstanding();
+        wake();
         if (role == Role.LEADER) {
             leader.handleReadIndex(new ReadOnly.Request(id, requestId));
             return new ReadResult.Pending(requestId);
@@ -261,6 +266,7 @@ public final class RaftCore {
     /** Hands leadership to {@code target} once its log is caught up (§3.10). Empty if accepted. */
     public java.util.Optional<Rejected> transferLeadership(long target) {
         checkNoReadyOutstanding();
+        wake();
         if (!configuration().isVoter(target)) {
             // Learners included: they may lag arbitrarily and do not count in any quorum.
             throw new IllegalArgumentException("not a voter: " + target);
@@ -310,6 +316,10 @@ public final class RaftCore {
         if (invalid.isPresent()) {
             return invalid;
         }
+        quiescence.heardFrom(m.from());
+        if (!(m instanceof Heartbeat hb && hb.quiesce())) {
+            wake(); // any message but a quiesce heartbeat: the group has work
+        }
         // Messages from non-members are not dropped (but see MessageStateCheck): a joining node
         // hears from a leader it does not know yet, a node promoted before it learned so must still
         // vote, and a removed leader hands over with TimeoutNow. Non-members never count in a
@@ -353,8 +363,8 @@ public final class RaftCore {
         }
         switch (role) {
             case LEADER -> leader.step(m);
-            case CANDIDATE, PRE_CANDIDATE -> stepCandidate(m);
-            case FOLLOWER -> stepFollower(m);
+            case CANDIDATE, PRE_CANDIDATE -> receiver.stepCandidate(m, elections);
+            case FOLLOWER -> receiver.stepFollower(m, elections);
         }
         afterLeaderCommit();
         return VALID;
@@ -362,10 +372,61 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- Ready
 
+    /** Whether this group is quiesced (RaftConfig.quiesce): its ticks do nothing until it wakes. */
+    public boolean isQuiesced() {
+        return quiescence.isQuiesced();
+    }
+
+    /**
+     * Driver feedback: the node of {@code peer} is unreachable (its link went silent or down). A
+     * follower quiesced under that leader wakes, so that its election timer can replace a leader
+     * that may be gone; a leader no longer waits for that peer before quiescing.
+     */
+    public void peerUnreachable(long peer) {
+        checkNoReadyOutstanding();
+        if (quiescence.unreachable(peer) && role != Role.LEADER && leaderId == peer) {
+            wake();
+        }
+    }
+
+    /**
+     * Driver feedback: the node of {@code peer} is reachable again. A leader that quiesced without
+     * it wakes to catch it up (it quiesces again once every reachable follower holds its log).
+     */
+    public void peerReachable(long peer) {
+        checkNoReadyOutstanding();
+        if (quiescence.reachable(peer) && role == Role.LEADER) {
+            wake();
+        }
+    }
+
+    /** Whether the driver reported {@code peer} unreachable and nothing was heard from it since. */
+    boolean isUnreachable(long peer) {
+        return quiescence.isUnreachable(peer);
+    }
+
+    /** Ends quiescence, with fresh timers. */
+    void wake() {
+        if (quiescence.wake()) {
+            electionElapsed = 0;
+            heartbeatElapsed = 0;
+        }
+    }
+
+    /** A follower holding its leader's whole log stops its timers (LogReceiver, on a quiesce heartbeat). */
+    void quiesceFollower() {
+        quiescence.quiesce();
+    }
+
+    /** A message from {@code leader} of this term: the election timer restarts. */
+    void heardFromLeader(long leader) {
+        electionElapsed = 0;
+        leaderId = leader;
+    }
+
     /** Whether {@link #ready()} has anything; cheap, so idle groups cost little. */
     public boolean hasReady() {
-        return !msgs.isEmpty() || log.hasUnstable() || !readStates.isEmpty() || !failures.isEmpty()
-                || hardStateChanged() || lastApplied < applyLimit();
+        return !outbox.isEmpty() || log.hasUnstable() || hardStateChanged() || lastApplied < applyLimit();
     }
 
     public Ready ready() {
@@ -377,13 +438,8 @@ public final class RaftCore {
         boolean termOrVoteChanged = hs != null && (hs.term() != prevHardState.term() || hs.votedFor() != prevHardState.votedFor());
         long limit = applyLimit();
         List<Entry> committed = lastApplied < limit ? log.slice(lastApplied + 1, limit + 1, config.maxApplyBytes()) : List.of();
-        Ready rd = new Ready(hs, log.unstableEntries(), msgs,
-                role == Role.LEADER && !termOrVoteChanged && !msgsNeedPersist,
-                committed, readStates, failures, log.unstableSnapshot());
-        msgs = new ArrayList<>();
-        readStates = new ArrayList<>();
-        failures = new ArrayList<>();
-        msgsNeedPersist = false;
+        Ready rd = outbox.take(hs, log.unstableEntries(), role == Role.LEADER && !termOrVoteChanged, committed,
+                log.unstableSnapshot());
         readyOutstanding = true;
         return rd;
     }
@@ -517,49 +573,16 @@ public final class RaftCore {
         }
         if (heartbeatElapsed >= config.heartbeatTick()) {
             heartbeatElapsed = 0;
+            if (config.quiesce() && leader.canQuiesce()) {
+                leader.bcastQuiesce();
+                quiescence.quiesce();
+                return;
+            }
             leader.bcastHeartbeat();
         }
     }
 
     // ---------------------------------------------------------------- per-role steps
-
-    private void stepFollower(Message m) {
-        if (m instanceof AppendEntries ae) {
-            electionElapsed = 0;
-            leaderId = ae.from();
-            receiver.handleAppendEntries(ae);
-        } else if (m instanceof Heartbeat hb) {
-            electionElapsed = 0;
-            leaderId = hb.from();
-            receiver.handleHeartbeat(hb);
-        } else if (m instanceof InstallSnapshot is) {
-            electionElapsed = 0;
-            leaderId = is.from();
-            receiver.handleInstallSnapshot(is);
-        } else if (m instanceof TimeoutNow) {
-            if (configuration().isVoter(id) && !fence.isUp()) {
-                elections.campaign(Elections.CampaignType.TRANSFER);
-            }
-        } else if (m instanceof ReadIndexResponse r) {
-            readStates.add(new ReadState(r.requestId(), r.readIndex()));
-        }
-        // Anything else is a response to an old role or a request meant for a leader: ignore.
-    }
-
-    private void stepCandidate(Message m) {
-        if (m instanceof RequestVoteResponse r) {
-            elections.onVoteResponse(r);
-        } else if (m instanceof AppendEntries ae) {
-            becomeFollower(term, ae.from()); // someone else won this term
-            receiver.handleAppendEntries(ae);
-        } else if (m instanceof Heartbeat hb) {
-            becomeFollower(term, hb.from());
-            receiver.handleHeartbeat(hb);
-        } else if (m instanceof InstallSnapshot is) {
-            becomeFollower(term, is.from());
-            receiver.handleInstallSnapshot(is);
-        }
-    }
 
     void commitTo(long index) {
         if (index <= commitIndex) {
@@ -645,24 +668,24 @@ public final class RaftCore {
         InvariantViolation.check(votedFor == 0 || votedFor == candidate, "node %d voting twice in term %d", id, term);
         electionElapsed = 0;
         votedFor = candidate;
-        msgsNeedPersist = true;
+        outbox.ackAfterPersist();
     }
 
     void addReadState(ReadState rs) {
-        readStates.add(rs);
+        outbox.readState(rs);
     }
 
     void addFailure(Failure f) {
-        failures.add(f);
+        outbox.failure(f);
     }
 
     void send(Message m) {
-        msgs.add(m);
+        outbox.send(m);
     }
 
     /** The queued messages acknowledge appended entries or a snapshot: persist before sending. */
     void ackAfterPersist() {
-        msgsNeedPersist = true;
+        outbox.ackAfterPersist();
     }
 
     @Override

@@ -11,23 +11,16 @@ import io.flotilla.storage.snapshot.SnapshotException;
 import io.flotilla.storage.snapshot.SnapshotFiles;
 import io.flotilla.storage.snapshot.SnapshotMeta;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import org.rocksdb.Checkpoint;
-import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
-import org.rocksdb.Snapshot;
 import org.rocksdb.WriteBatchWithIndex;
 import org.rocksdb.WriteOptions;
 import org.slf4j.Logger;
@@ -276,25 +269,11 @@ public final class KvStateMachine implements AutoCloseable {
    */
   public java.util.SortedMap<Long, MemberInfo> members() {
     lock.readLock().lock();
-    try (RocksIterator it = store.db.newIterator(store.meta)) {
-      checkUsable();
-      java.util.SortedMap<Long, MemberInfo> out = new java.util.TreeMap<>();
-      for (it.seek(Keys.META_MEMBER_PREFIX); it.isValid(); it.next()) {
-        byte[] key = it.key();
-        if (key.length != Keys.META_MEMBER_PREFIX.length + Long.BYTES
-            || !Arrays.equals(key, 0, Keys.META_MEMBER_PREFIX.length, Keys.META_MEMBER_PREFIX, 0,
-                Keys.META_MEMBER_PREFIX.length)) {
-          break;
-        }
-        try {
-          MemberInfo m = MemberInfo.parseFrom(it.value());
-          out.put(m.getId(), m);
-        } catch (InvalidProtocolBufferException e) {
-          throw new StorageFailure("corrupt member record", e);
-        }
+    try {
+      checkUsable(); // before the iterator: a closed database must not be touched
+      try (RocksIterator it = store.db.newIterator(store.meta)) {
+        return StateReads.members(it);
       }
-      checkIterator(it);
-      return out;
     } finally {
       lock.readLock().unlock();
     }
@@ -341,7 +320,7 @@ public final class KvStateMachine implements AutoCloseable {
     lock.readLock().lock();
     try {
       checkUsable();
-      return scanLocked(startInclusive, endExclusive, limit, maxBytes);
+      return StateReads.scan(store, startInclusive, endExclusive, limit, maxBytes);
     } finally {
       lock.readLock().unlock();
     }
@@ -350,77 +329,17 @@ public final class KvStateMachine implements AutoCloseable {
   /** What a pair costs a page beyond its key and value bytes (a protobuf entry's tags and lengths). */
   public static final int SCAN_PAIR_OVERHEAD_BYTES = 16;
 
-  private ScanResult scanLocked(byte[] startInclusive, byte[] endExclusive, int limit, long maxBytes) {
-    try (RocksIterator it = store.db.newIterator(store.data)) {
-      List<KvPair> out = new ArrayList<>(Math.min(limit, 1024));
-      long bytes = 0;
-      if (startInclusive.length == 0) {
-        it.seekToFirst();
-      } else {
-        it.seek(startInclusive);
-      }
-      for (; it.isValid(); it.next()) {
-        byte[] key = it.key();
-        if (endExclusive.length > 0 && Arrays.compareUnsigned(key, endExclusive) >= 0) {
-          break;
-        }
-        if (out.size() == limit) {
-          return new ScanResult(List.copyOf(out), key);
-        }
-        byte[] value = it.value();
-        long size = (long) key.length + value.length + SCAN_PAIR_OVERHEAD_BYTES;
-        if (!out.isEmpty() && bytes + size > maxBytes) {
-          return new ScanResult(List.copyOf(out), key);
-        }
-        bytes += size;
-        out.add(new KvPair(key, value));
-      }
-      checkIterator(it);
-      return new ScanResult(List.copyOf(out), null);
-    }
-  }
-
   /**
    * SHA-256 over the applied index and term, then every user pair and every session record in key
    * order, from one consistent view. Equal on replicas that applied the same log prefix.
    */
   public byte[] digest() {
     lock.readLock().lock();
-    Snapshot snapshot = null;
     try {
       checkUsable();
-      snapshot = store.db.getSnapshot();
-      try (ReadOptions ro = new ReadOptions().setSnapshot(snapshot)) {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        long[] applied = Keys.parseApplied(store.db.get(store.meta, ro, Keys.META_APPLIED));
-        sha.update(ByteBuffer.allocate(16).putLong(applied[0]).putLong(applied[1]).array());
-        digestColumn(sha, store.data, ro, (byte) 'D');
-        digestColumn(sha, store.sessions, ro, (byte) 'S');
-        return sha.digest();
-      }
-    } catch (RocksDBException e) {
-      throw new StorageFailure("digest failed", e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required of every JVM", e);
+      return StateDigest.of(store);
     } finally {
-      if (snapshot != null) {
-        store.db.releaseSnapshot(snapshot);
-      }
       lock.readLock().unlock();
-    }
-  }
-
-  private void digestColumn(MessageDigest sha, ColumnFamilyHandle cf, ReadOptions ro, byte tag) {
-    try (RocksIterator it = store.db.newIterator(cf, ro)) {
-      for (it.seekToFirst(); it.isValid(); it.next()) {
-        byte[] k = it.key();
-        byte[] v = it.value();
-        sha.update(tag);
-        sha.update(ByteBuffer.allocate(8).putInt(k.length).putInt(v.length).array());
-        sha.update(k);
-        sha.update(v);
-      }
-      checkIterator(it);
     }
   }
 
@@ -438,39 +357,17 @@ public final class KvStateMachine implements AutoCloseable {
       lock.readLock().lock();
       try {
         checkUsable();
-        try (Checkpoint checkpoint = Checkpoint.create(store.db)) {
-          checkpoint.createCheckpoint(targetDir.toString());
-        } catch (RocksDBException e) {
-          throw new IOException("checkpoint to " + targetDir + " failed", e);
-        }
+        StateSnapshots.checkpoint(store, targetDir);
       } finally {
         lock.readLock().unlock();
       }
-      long[] applied;
-      try (RocksStore checkpoint = RocksStore.openReadOnly(targetDir)) {
-        applied = checkpoint.readApplied();
-      }
-      removeInfoLogs(targetDir);
-      FsUtil.fsyncTree(targetDir);
-      SnapshotMeta meta = SnapshotFiles.writeManifest(targetDir, applied[0], applied[1]);
+      SnapshotMeta meta = StateSnapshots.finishCheckpoint(targetDir);
       LOG.info("snapshot at index {} term {}: {} files, {} bytes in {}", meta.appliedIndex(), meta.appliedTerm(),
           meta.files().size(), meta.totalBytes(), targetDir);
       return meta;
     } catch (IOException | RuntimeException e) {
       FsUtil.deleteRecursively(targetDir);  // never leave a snapshot without a valid manifest
       throw e;
-    }
-  }
-
-  /** RocksDB's human-readable info logs (LOG, LOG.old.*) are diagnostics, not state. */
-  private static void removeInfoLogs(Path dir) throws IOException {
-    try (var list = Files.list(dir)) {
-      for (Path p : (Iterable<Path>) list::iterator) {
-        String name = p.getFileName().toString();
-        if (name.equals("LOG") || name.startsWith("LOG.old") || name.equals("LOCK")) {
-          Files.delete(p);
-        }
-      }
     }
   }
 
@@ -486,29 +383,8 @@ public final class KvStateMachine implements AutoCloseable {
     lock.writeLock().lock();
     try {
       checkUsable();
-      Path next = layout.createNextDir();
-      RocksStore fresh = null;
-      try {
-        for (SnapshotMeta.FileEntry f : meta.files()) {
-          copyOrLink(snapshotDir.resolve(f.name()), next.resolve(f.name()));
-        }
-        FsUtil.fsyncTree(next);
-        FsUtil.fsync(layout.root());
-        fresh = RocksStore.open(next);
-        long[] applied = fresh.readApplied();
-        if (applied[0] != meta.appliedIndex() || applied[1] != meta.appliedTerm()) {
-          throw new SnapshotException(SnapshotException.Reason.APPLIED_INDEX_MISMATCH, "database says "
-              + applied[0] + "/" + applied[1] + ", manifest " + meta.appliedIndex() + "/" + meta.appliedTerm());
-        }
-        layout.flip(next);
-      } catch (IOException | RuntimeException e) {
-        if (fresh != null) {
-          fresh.close();
-        }
-        FsUtil.deleteRecursively(next);
-        throw e;
-      }
-      // Committed: CURRENT names `next`. From here a failure cannot go back to the old state.
+      RocksStore fresh = StateSnapshots.stageAndFlip(layout, snapshotDir, meta);
+      // Committed: CURRENT names `fresh.dir`. From here a failure cannot go back to the old state.
       RocksStore old = store;
       old.close();
       adopt(fresh);
@@ -518,31 +394,10 @@ public final class KvStateMachine implements AutoCloseable {
       } catch (IOException e) {
         LOG.warn("could not delete replaced database {}; it is removed on next open", old.dir, e);
       }
-      LOG.info("installed snapshot at index {} term {} into {}", meta.appliedIndex(), meta.appliedTerm(), next);
+      LOG.info("installed snapshot at index {} term {} into {}", meta.appliedIndex(), meta.appliedTerm(), fresh.dir);
       return meta;
     } finally {
       lock.writeLock().unlock();
-    }
-  }
-
-  /** SST files are immutable: hard-link them when possible. Everything else is copied. */
-  private static void copyOrLink(Path from, Path to) throws IOException {
-    if (from.getFileName().toString().endsWith(".sst")) {
-      try {
-        Files.createLink(to, from);
-        return;
-      } catch (IOException | UnsupportedOperationException e) {
-        // different filesystem: copy below
-      }
-    }
-    Files.copy(from, to);
-  }
-
-  private static void checkIterator(RocksIterator it) {
-    try {
-      it.status();
-    } catch (RocksDBException e) {
-      throw new StorageFailure("iterator failed", e);
     }
   }
 

@@ -78,4 +78,11 @@ class MemberRecordsTest {
       assertThat(other.members().keySet()).containsExactly(2L, 3L);
     }
   }
+
+  @Test
+  void theMemberTableOfAClosedStateMachineIsRefusedNotRead() throws Exception {
+    KvStateMachine sm = KvStateMachine.open(tmp.resolve("closed"), StorageOptions.defaults());
+    sm.close();
+    org.assertj.core.api.Assertions.assertThatThrownBy(sm::members).isInstanceOf(IllegalStateException.class);
+  }
 }

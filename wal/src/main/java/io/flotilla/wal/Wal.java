@@ -2,18 +2,14 @@ package io.flotilla.wal;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +63,10 @@ public final class Wal implements AutoCloseable {
   /** Held for a writer round and for an inline write: one of them touches the files at a time. */
   final ReentrantLock writeLock = new ReentrantLock();
   private final WalWriter writer;
+  /** The read path of {@link #entries}, run under the stateLock taken here. */
+  private final SegmentReader reader;
+  /** Checks truncations for this class and runs them for the writer (its crash rules). */
+  final WalTruncation truncation;
   private volatile Throwable failure;
   private volatile boolean closed;
   private final Thread writerThread;
@@ -87,6 +87,8 @@ public final class Wal implements AutoCloseable {
     this.durableIndex = lastIndex;
     this.cache = new EntryCache(options.cacheBytes());
     this.cache.reset(lastIndex + 1);
+    this.reader = new SegmentReader(this);
+    this.truncation = new WalTruncation(this);
     this.writer = new WalWriter(this);
     this.writerThread = new Thread(writer, "wal-writer-" + options.dir().getFileName());
     this.writerThread.setDaemon(true);
@@ -132,7 +134,7 @@ public final class Wal implements AutoCloseable {
    * Appends one entry at the next index. The future completes with that index once durable.
    */
   public CompletableFuture<Long> append(long term, byte[] payload) {
-    checkPayload(payload);
+    AppendChecks.checkPayload(payload, options.maxEntryBytes());
     CompletableFuture<Long> f = new CompletableFuture<>();
     appendLock.lock();
     try {
@@ -158,7 +160,7 @@ public final class Wal implements AutoCloseable {
     if (entries.isEmpty()) {
       return CompletableFuture.completedFuture(durableIndex);
     }
-    WalEntry[] batch = checkedBatch(entries);
+    WalEntry[] batch = AppendChecks.checkedBatch(entries, options.maxEntryBytes());
     CompletableFuture<Long> f = new CompletableFuture<>();
     appendLock.lock();
     try {
@@ -183,14 +185,14 @@ public final class Wal implements AutoCloseable {
     if (entries.isEmpty()) {
       return durableIndex;
     }
-    WalEntry[] batch = checkedBatch(entries);
+    WalEntry[] batch = AppendChecks.checkedBatch(entries, options.maxEntryBytes());
     CompletableFuture<Long> f = new CompletableFuture<>();
     WalWriter.Append op = new WalWriter.Append(batch, f);
     boolean inline = false;
     appendLock.lock();
     try {
       if (!admitBatch(batch, f)) {
-        return await(f);
+        return WalWriter.await(f);
       }
       // Nothing queued or in a writer round (appends queue under appendLock, so none can slip in
       // ahead): entries published before these are all written, and later ones wait for writeLock.
@@ -209,22 +211,7 @@ public final class Wal implements AutoCloseable {
         writeLock.unlock();
       }
     }
-    return await(f);
-  }
-
-  private WalEntry[] checkedBatch(List<WalEntry> entries) {
-    WalEntry[] batch = entries.toArray(new WalEntry[0]);
-    for (int i = 0; i < batch.length; i++) {
-      checkPayload(batch[i].payload());
-      if (i > 0 && batch[i].index() != batch[i - 1].index() + 1) {
-        throw new IllegalArgumentException("entries not dense: " + batch[i - 1].index() + " then "
-            + batch[i].index());
-      }
-      if (i > 0 && batch[i].term() < batch[i - 1].term()) {
-        throw new IllegalArgumentException("term decreases at index " + batch[i].index());
-      }
-    }
-    return batch;
+    return WalWriter.await(f);
   }
 
   /** Runs under appendLock: checks the batch continues the log and publishes it, or fails f. */
@@ -289,13 +276,6 @@ public final class Wal implements AutoCloseable {
     }
   }
 
-  private void checkPayload(byte[] payload) {
-    if (payload.length > options.maxEntryBytes()) {
-      throw new IllegalArgumentException("entry of " + payload.length + " bytes exceeds the limit of "
-          + options.maxEntryBytes());
-    }
-  }
-
   // ------------------------------------------------------------------------------ truncation
 
   /**
@@ -306,19 +286,9 @@ public final class Wal implements AutoCloseable {
   public void truncateSuffix(long index) throws IOException {
     appendLock.lock();
     try {
-      stateLock.readLock().lock();
-      try {
-        if (index <= compactIndex) {
-          throw new IllegalArgumentException("cannot truncate at " + index
-              + ": entries up to " + compactIndex + " are compacted (and so committed)");
-        }
-        if (index > lastIndex) {
-          return;
-        }
-      } finally {
-        stateLock.readLock().unlock();
+      if (truncation.suffixToCut(index)) {
+        runExclusive(new WalWriter.TruncateSuffix(index, new CompletableFuture<>()));
       }
-      runExclusive(new WalWriter.TruncateSuffix(index, new CompletableFuture<>()));
     } finally {
       appendLock.unlock();
     }
@@ -333,19 +303,9 @@ public final class Wal implements AutoCloseable {
   public void truncatePrefix(long index, long term) throws IOException {
     appendLock.lock();
     try {
-      stateLock.readLock().lock();
-      try {
-        if (index <= compactIndex) {
-          return;
-        }
-        if (index <= lastIndex && index >= compactIndex + 1 && terms.termOf(index) != term) {
-          throw new IllegalArgumentException("compaction at " + index + " with term " + term
-              + " but the log has term " + terms.termOf(index) + " there");
-        }
-      } finally {
-        stateLock.readLock().unlock();
+      if (truncation.prefixToCompact(index, term)) {
+        runExclusive(new WalWriter.TruncatePrefix(index, term, new CompletableFuture<>()));
       }
-      runExclusive(new WalWriter.TruncatePrefix(index, term, new CompletableFuture<>()));
     } finally {
       appendLock.unlock();
     }
@@ -353,36 +313,10 @@ public final class Wal implements AutoCloseable {
 
   private void runExclusive(WalWriter.Op op) throws IOException {
     if (!admit(op.future())) {
-      await(op.future());
+      WalWriter.await(op.future());
     }
     enqueue(op);
-    await(op.future());
-  }
-
-  private static <T> T await(CompletableFuture<T> f) throws IOException {
-    boolean interrupted = false;
-    try {
-      while (true) {
-        try {
-          return f.get();
-        } catch (InterruptedException e) {
-          interrupted = true;
-        } catch (ExecutionException e) {
-          Throwable c = e.getCause();
-          if (c instanceof IOException io) {
-            throw io;
-          }
-          if (c instanceof RuntimeException re) {
-            throw re;
-          }
-          throw new WalException("WAL operation failed", c);
-        }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    WalWriter.await(op.future());
   }
 
   // ----------------------------------------------------------------------------------- reads
@@ -447,49 +381,11 @@ public final class Wal implements AutoCloseable {
     stateLock.readLock().lock();
     try {
       checkRange(from, to);
-      Budget budget = new Budget(maxBytes, new ArrayList<>((int) Math.min(to - from, 1024)));
-      long i = from;
-      while (i < to) {
-        WalEntry cached = cache.get(i);
-        if (cached != null) {
-          if (!budget.take(cached)) {
-            break;
-          }
-          i++;
-        } else {
-          i = readFromSegment(i, to, budget);
-          if (i < 0) {
-            break;
-          }
-        }
-      }
-      return budget.out;
+      return reader.read(from, to, maxBytes);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } finally {
       stateLock.readLock().unlock();
-    }
-  }
-
-  /** Entries gathered by one read and the payload bytes they add up to. */
-  private static final class Budget {
-    final long maxBytes;
-    final List<WalEntry> out;
-    long bytes;
-
-    Budget(long maxBytes, List<WalEntry> out) {
-      this.maxBytes = maxBytes;
-      this.out = out;
-    }
-
-    /** Adds the entry unless it would pass the budget; the first entry is always taken. */
-    boolean take(WalEntry e) {
-      if (!out.isEmpty() && maxBytes > 0 && bytes + e.payload().length > maxBytes) {
-        return false;
-      }
-      out.add(e);
-      bytes += e.payload().length;
-      return true;
     }
   }
 
@@ -502,79 +398,6 @@ public final class Wal implements AutoCloseable {
       throw new IndexOutOfBoundsException("index " + (to - 1) + " is past the last index "
           + lastIndex);
     }
-  }
-
-  /**
-   * Reads entries from {@code from} out of the segment holding it, until the end of that segment,
-   * {@code to}, the first cached entry, or the budget. Returns the next index to read, or -1 when
-   * the budget is spent. Reads in chunks of up to 1 MiB so a catching-up follower costs few calls.
-   */
-  private long readFromSegment(long from, long to, Budget budget) throws IOException {
-    Segment seg = segmentFor(from);
-    long end = Math.min(to, seg.lastIndex() + 1);
-    CRC32C crc = new CRC32C();
-    long i = from;
-    while (i < end && cache.get(i) == null) {
-      long chunkStart = seg.offsetOf(i);
-      long j = i + 1; // always at least one record, however large
-      while (j < end && cache.get(j) == null && seg.endOf(j) - chunkStart <= (1 << 20)) {
-        j++;
-      }
-      long chunkEnd = seg.endOf(j - 1);
-      ByteBuffer buf = ByteBuffer.allocate((int) (chunkEnd - chunkStart))
-          .order(ByteOrder.LITTLE_ENDIAN);
-      while (buf.hasRemaining()) {
-        if (seg.channel.read(buf, chunkStart + buf.position()) < 0) {
-          throw new WalCorruptionException(seg.path, chunkStart + buf.position(),
-              "unexpected end of file while reading index " + i);
-        }
-      }
-      for (long k = i; k < j; k++) {
-        int at = (int) (seg.offsetOf(k) - chunkStart);
-        int size = (int) (seg.endOf(k) - seg.offsetOf(k));
-        if (!budget.take(decode(seg, buf, at, size, k, crc))) {
-          return -1;
-        }
-      }
-      i = j;
-    }
-    return i;
-  }
-
-  private WalEntry decode(Segment seg, ByteBuffer buf, int at, int size, long index, CRC32C crc)
-      throws WalCorruptionException {
-    long fileOffset = seg.offsetOf(index);
-    if (buf.getInt(at) != RecordFormat.RECORD_MAGIC
-        || buf.getInt(at + RecordFormat.OFF_LENGTH) != size - RecordFormat.HEADER_SIZE
-        || RecordFormat.recordCrc(buf, at, size, crc) != buf.getInt(at + RecordFormat.OFF_CRC)
-        || buf.getLong(at + RecordFormat.OFF_INDEX) != index) {
-      failure = new WalCorruptionException(seg.path, fileOffset, "record for index " + index
-          + " failed its checksum on read");
-      throw (WalCorruptionException) failure;
-    }
-    byte[] payload = new byte[size - RecordFormat.HEADER_SIZE];
-    buf.get(at + RecordFormat.HEADER_SIZE, payload);
-    return new WalEntry(index, buf.getLong(at + RecordFormat.OFF_TERM), payload);
-  }
-
-  /** Caller holds the state lock. */
-  private Segment segmentFor(long index) {
-    int lo = 0;
-    int hi = segments.size() - 1;
-    while (lo < hi) {
-      int mid = (lo + hi + 1) >>> 1;
-      if (segments.get(mid).firstIndex <= index) {
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
-    Segment s = segments.isEmpty() ? null : segments.get(lo);
-    if (s == null || index < s.firstIndex || index > s.lastIndex()) {
-      throw new IllegalStateException("index " + index + " is neither cached nor in a segment"
-          + " (written up to " + writtenIndex + ")");
-    }
-    return s;
   }
 
   // --------------------------------------------------------------------- writer's callbacks
@@ -598,6 +421,14 @@ public final class Wal implements AutoCloseable {
       failure = t;
       LOG.error("WAL {} failed; it accepts no more writes until reopened", options.dir(), t);
     }
+  }
+
+  /**
+   * Called by the {@link SegmentReader} when a record fails its checksum on read: the log is
+   * corrupt, so it takes no more writes (set, not logged: the reader throws it to its caller).
+   */
+  void failCorrupt(WalCorruptionException e) {
+    failure = e;
   }
 
   Throwable failure() {

@@ -4,19 +4,20 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.zip.CRC32C;
 
 /**
  * The log's only writer. It takes everything queued since its last round, encodes all appends into
  * one buffer, writes it with as few system calls as the buffer allows, forces once, publishes the
  * record positions, and only then completes the appenders' futures. Truncations and close are
- * queued too, so they happen in order with the appends around them.
+ * queued too, so they happen in order with the appends around them (the cuts themselves are
+ * {@link WalTruncation}'s).
  */
 final class WalWriter implements Runnable {
 
@@ -109,6 +110,38 @@ final class WalWriter implements Runnable {
     }
   }
 
+  /**
+   * Blocks until {@code f}, the future of an op this writer completes (or {@code Wal} failed before
+   * queueing), is done; rethrows its failure as the I/O or runtime exception it is. An interrupt
+   * does not end the wait, since the op runs whether or not anyone waits and the caller must not
+   * return before it has; it is restored on the way out.
+   */
+  static <T> T await(CompletableFuture<T> f) throws IOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return f.get();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          Throwable c = e.getCause();
+          if (c instanceof IOException io) {
+            throw io;
+          }
+          if (c instanceof RuntimeException re) {
+            throw re;
+          }
+          throw new WalException("WAL operation failed", c);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** One round under the write lock; false once the log is closed. */
   private boolean processRound(List<Op> round) {
     try {
@@ -133,10 +166,10 @@ final class WalWriter implements Runnable {
         }
         commitPending();
         if (op instanceof TruncateSuffix t) {
-          truncateSuffix(t.index());
+          wal.truncation.truncateSuffix(t.index());
           t.future().complete(null);
         } else if (op instanceof TruncatePrefix t) {
-          truncatePrefix(t.index(), t.term());
+          wal.truncation.truncatePrefix(t.index(), t.term());
           t.future().complete(null);
         } else if (op instanceof Close c) {
           c.future().complete(0L);
@@ -380,84 +413,5 @@ final class WalWriter implements Runnable {
     seg.channel.truncate(seg.dataEnd);
     seg.allocated = seg.dataEnd;
     force(seg);
-  }
-
-  // ----------------------------------------------------------------------------- truncation
-
-  private void truncateSuffix(long index) throws IOException {
-    List<Segment> doomed = new ArrayList<>();
-    Segment tail = null;
-    long cutOffset = -1;
-    wal.stateLock.writeLock().lock();
-    try {
-      List<Segment> segs = wal.segments;
-      while (!segs.isEmpty() && segs.get(segs.size() - 1).firstIndex >= index) {
-        doomed.add(segs.remove(segs.size() - 1));
-      }
-      if (!segs.isEmpty()) {
-        tail = segs.get(segs.size() - 1);
-        if (tail.lastIndex() >= index) {
-          cutOffset = tail.cutAt(index);
-        }
-      }
-      wal.cache.truncateFrom(index);
-      wal.terms.truncateFrom(index);
-      wal.setLastIndex(index - 1);
-      wal.writtenIndex = Math.min(wal.writtenIndex, index - 1);
-      wal.markDurable(Math.min(wal.durableIndex(), index - 1));
-    } finally {
-      wal.stateLock.writeLock().unlock();
-    }
-    // Newest first: a crash part-way leaves a prefix of the old log, never a log with a hole.
-    deleteSegments(doomed);
-    if (cutOffset >= 0) {
-      // Cut the file itself, so no stale record beyond the new end can be mistaken for data.
-      tail.channel.truncate(cutOffset);
-      tail.channel.force(true);
-      tail.dataEnd = cutOffset;
-      tail.allocated = cutOffset;
-    }
-  }
-
-  private void truncatePrefix(long index, long term) throws IOException {
-    // The compaction point is durable before any segment goes, so a crash in between only leaves
-    // segments that recovery knows to delete.
-    WalRecovery.compactionFile(options.dir()).write(WalRecovery.encodeCompaction(index, term));
-    List<Segment> doomed = new ArrayList<>();
-    wal.stateLock.writeLock().lock();
-    try {
-      wal.compactIndex = index;
-      wal.compactTerm = term;
-      List<Segment> segs = wal.segments;
-      if (index >= wal.lastIndexUnderLock()) {
-        doomed.addAll(segs);
-        segs.clear();
-        wal.setLastIndex(index);
-        wal.writtenIndex = index;
-        wal.markDurable(index);
-        wal.cache.reset(index + 1);
-        wal.terms.clear();
-      } else {
-        while (segs.size() > 1 && segs.get(1).firstIndex - 1 <= index) {
-          doomed.add(segs.remove(0));
-        }
-        wal.cache.dropBefore(index + 1);
-        wal.terms.dropBefore(index + 1);
-      }
-    } finally {
-      wal.stateLock.writeLock().unlock();
-    }
-    deleteSegments(doomed);
-  }
-
-  /** Deletes in list order, then makes the deletions durable with one directory force. */
-  private void deleteSegments(List<Segment> doomed) throws IOException {
-    for (Segment s : doomed) {
-      s.close();
-      Files.delete(s.path);
-    }
-    if (!doomed.isEmpty()) {
-      Fsync.directory(options.dir());
-    }
   }
 }

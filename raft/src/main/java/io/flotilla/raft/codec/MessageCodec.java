@@ -50,7 +50,7 @@ public final class MessageCodec {
                     .setRejectHintIndex(r.rejectHintIndex()).setRejectHintTerm(r.rejectHintTerm()));
         } else if (m instanceof Message.Heartbeat hb) {
             b.setHeartbeat(io.flotilla.raft.proto.Heartbeat.newBuilder()
-                    .setCommitIndex(hb.commitIndex()).setReadContext(hb.readContext()));
+                    .setCommitIndex(hb.commitIndex()).setReadContext(hb.readContext()).setQuiesce(hb.quiesce()));
         } else if (m instanceof Message.HeartbeatResponse r) {
             b.setHeartbeatResponse(io.flotilla.raft.proto.HeartbeatResponse.newBuilder()
                     .setReadContext(r.readContext()));
@@ -97,7 +97,7 @@ public final class MessageCodec {
                         r.getRejectHintIndex(), r.getRejectHintTerm());
             }
             case HEARTBEAT -> new Message.Heartbeat(g, from, to, term, p.getHeartbeat().getCommitIndex(),
-                    p.getHeartbeat().getReadContext());
+                    p.getHeartbeat().getReadContext(), p.getHeartbeat().getQuiesce());
             case HEARTBEAT_RESPONSE -> new Message.HeartbeatResponse(g, from, to, term,
                     p.getHeartbeatResponse().getReadContext());
             case READ_INDEX_REQUEST -> new Message.ReadIndexRequest(g, from, to, term,

@@ -260,6 +260,24 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
+     * Driver feedback: the node of {@code peer} is unreachable (its link went silent or down); a
+     * follower quiesced under it wakes, so that an election can replace a leader that may be gone.
+     */
+    public void reportUnreachable(long peer) {
+        submit(() -> replica.peerUnreachable(peer));
+    }
+
+    /** Driver feedback: the node of {@code peer} is reachable again (a leader quiesced without it wakes). */
+    public void reportReachable(long peer) {
+        submit(() -> replica.peerReachable(peer));
+    }
+
+    /** Whether the group is quiesced (as of the last round). */
+    public boolean isQuiesced() {
+        return replica.isQuiesced();
+    }
+
+    /**
      * Driver feedback: an InstallSnapshot for {@code peer} could not be sent; the leader retries
      * at once instead of after its snapshot timeout.
      */

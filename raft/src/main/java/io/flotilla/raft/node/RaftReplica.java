@@ -80,6 +80,7 @@ public final class RaftReplica {
     private volatile long appliedIndex;
     private volatile long commitIndex;
     private volatile Configuration configuration;
+    private volatile boolean quiesced;
 
     /**
      * @param clock   a monotonic clock in nanoseconds (System::nanoTime; tests and the simulator
@@ -166,7 +167,7 @@ public final class RaftReplica {
             return;
         }
         long feed = clock.take(owed);
-        if (owed > electionTick) {
+        if (owed > electionTick && !core.isQuiesced()) { // a quiesced group is not woken: that is no stall
             log.warn("node {} group {}: the Raft loop fell {} ms behind its clock (a stall: slow force or apply, GC,"
                     + " pause); feeding {} missed ticks before anything else", id, groupId, owed * tickMillis, feed);
         }
@@ -180,6 +181,16 @@ public final class RaftReplica {
     /** A message from a peer; {@code dropped} hears if the core found it invalid against its state. */
     public void step(Message m, Consumer<DropReason> dropped) {
         core.step(m).ifPresent(dropped);
+    }
+
+    /** The node of {@code peer} is unreachable: a follower quiesced under it wakes (RaftCore#peerUnreachable). */
+    public void peerUnreachable(long peer) {
+        core.peerUnreachable(peer);
+    }
+
+    /** The node of {@code peer} is reachable again (RaftCore#peerReachable). */
+    public void peerReachable(long peer) {
+        core.peerReachable(peer);
     }
 
     /** An InstallSnapshot for {@code peer} could not be sent: the leader retries at once. */
@@ -278,16 +289,55 @@ public final class RaftReplica {
 
     /** Handles one Ready by the contract: persist with one force, send, apply, reads, advance. */
     public void handleReady() {
+        Ready rd = writeReady();
+        if (rd.mustSync()) {
+            long t0 = clock.nanos();
+            storage.sync();
+            listener.persisted(rd.entries().size(), clock.nanos() - t0 + writeNanos);
+        }
+        finishReady(rd);
+    }
+
+    /** Time spent writing the Ready in hand (for the persist metric, which includes the force). */
+    private long writeNanos;
+    private long readyTaken;
+
+    /**
+     * The first half of handling a Ready, for a driver that forces once for several replicas
+     * sharing a log ({@link RaftScheduler}): takes the Ready, sends what may leave before it is
+     * durable (a leader's messages, §10.2.1), and writes its snapshot, entries and hard state to
+     * storage, unforced. The caller then makes storage durable ({@link RaftStorage#sync}) if
+     * {@link Ready#mustSync}, and calls {@link #finishReady} with it, touching this replica in
+     * nothing else meanwhile.
+     */
+    public Ready writeReady() {
         Ready rd = core.ready();
-        long readyTaken = clock.nanos();
+        readyTaken = clock.nanos();
         if (rd.sendBeforePersist()) {
             rd.messages().forEach(transport::send);
         }
+        writeNanos = 0;
         if (rd.mustSync()) {
             long t0 = clock.nanos();
-            storage.persist(rd.snapshot(), rd.hardState(), rd.entries());
-            listener.persisted(rd.entries().size(), clock.nanos() - t0);
+            if (rd.snapshot() != null) {
+                storage.applySnapshot(rd.snapshot());
+            }
+            storage.append(rd.entries());
+            if (rd.hardState() != null) {
+                storage.setHardState(rd.hardState());
+            }
+            writeNanos = clock.nanos() - t0;
         }
+        return rd;
+    }
+
+    /** The force that made {@code rd} durable took {@code syncNanos} (shared with other replicas). */
+    public void persisted(Ready rd, long syncNanos) {
+        listener.persisted(rd.entries().size(), writeNanos + syncNanos);
+    }
+
+    /** The second half, once {@code rd} is durable: send, install, apply, serve reads, advance. */
+    public void finishReady(Ready rd) {
         if (!rd.sendBeforePersist()) {
             rd.messages().forEach(transport::send);
         }
@@ -406,7 +456,9 @@ public final class RaftReplica {
         return stopped;
     }
 
-    private void publish() {
+    /** Publishes role, term and indexes for readers on other threads (after a round). */
+    void publish() {
+        quiesced = core.isQuiesced();
         commitIndex = core.commitIndex();
         configuration = core.configuration();
         if (role != core.role() || leaderId != core.leaderId() || term != core.term()) {
@@ -441,5 +493,10 @@ public final class RaftReplica {
 
     public Configuration configuration() {
         return configuration;
+    }
+
+    /** Whether the group is quiesced (as of the last round): the scheduler's timer skips it. */
+    public boolean isQuiesced() {
+        return quiesced;
     }
 }

@@ -1,6 +1,12 @@
 package io.flotilla.raft.node;
 
+import io.flotilla.raft.Ready;
+import io.flotilla.raft.storage.RaftStorage;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,8 +40,11 @@ public final class RaftScheduler implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(RaftScheduler.class);
 
-    /** Bounds one round so that a flood of inputs cannot postpone a force indefinitely. */
+    /** Bounds one replica's share of a round so that a flood of inputs cannot postpone a force indefinitely. */
     static final int MAX_INPUTS_PER_ROUND = 4096;
+
+    /** At most this many replicas share one round (and one force). */
+    static final int MAX_REPLICAS_PER_ROUND = 256;
 
     /** An input that does nothing: the round it causes feeds the core its due ticks. */
     private static final Runnable WAKE = () -> { };
@@ -92,9 +101,12 @@ public final class RaftScheduler implements AutoCloseable {
         return s;
     }
 
+    /** A quiesced replica is not woken: its ticks would do nothing (any input wakes it). */
     private void wakeAll() {
         for (Slot s : slots) {
-            s.submit(WAKE, null);
+            if (!s.replica.isQuiesced()) {
+                s.submit(WAKE, null);
+            }
         }
     }
 
@@ -109,7 +121,17 @@ public final class RaftScheduler implements AutoCloseable {
             if (s == leave) {
                 return;
             }
-            s.round();
+            List<Slot> batch = new ArrayList<>();
+            batch.add(s);
+            // Whoever else is ready goes in the same round: their Readies share one force.
+            for (Slot more; batch.size() < MAX_REPLICAS_PER_ROUND && (more = ready.poll()) != null; ) {
+                if (more == leave) {
+                    ready.add(leave); // for this worker's next turn, after this round
+                    break;
+                }
+                batch.add(more);
+            }
+            round(batch);
         }
     }
 
@@ -143,6 +165,119 @@ public final class RaftScheduler implements AutoCloseable {
         for (int i = 0; i < workers.length; i++) {
             ready.add(leave);
         }
+    }
+
+    /**
+     * On a worker, one round for a batch of replicas: each one's queued inputs, then their Readies
+     * in lockstep — every Ready written unforced, ONE force per storage they share (a node's
+     * replicas share its log), then each one sent, applied and advanced — until none has a Ready.
+     * So a busy node forces once per round however many groups have work (fsync is the scarce
+     * resource). A storage failure or a broken invariant stops the replicas it touched; the
+     * worker and the other replicas go on.
+     */
+    private void round(List<Slot> batch) {
+        List<Slot> live = new ArrayList<>(batch.size());
+        for (Slot s : batch) {
+            s.running.lock();
+            // Cleared before polling: an input queued from now on schedules another round.
+            s.scheduled.set(false);
+            if (s.replica.isStopped()) {
+                continue;
+            }
+            try {
+                s.runInputs();
+                s.replica.askPendingReads();
+                live.add(s);
+            } catch (Throwable e) {
+                fail(s, e);
+            }
+        }
+        try {
+            while (!live.isEmpty()) {
+                List<Slot> written = new ArrayList<>();
+                List<Ready> readies = new ArrayList<>();
+                for (Slot s : live) {
+                    if (!s.replica.hasReady()) {
+                        continue;
+                    }
+                    try {
+                        readies.add(s.replica.writeReady());
+                        written.add(s);
+                    } catch (Throwable e) {
+                        fail(s, e);
+                    }
+                }
+                if (written.isEmpty()) {
+                    break;
+                }
+                forceAll(written, readies);
+                for (int i = 0; i < written.size(); i++) {
+                    Slot s = written.get(i);
+                    if (s.replica.isStopped()) {
+                        continue;
+                    }
+                    try {
+                        s.replica.finishReady(readies.get(i));
+                    } catch (Throwable e) {
+                        fail(s, e);
+                    }
+                }
+                live.removeIf(s -> s.replica.isStopped());
+            }
+            for (Slot s : live) {
+                s.replica.publish();
+            }
+        } finally {
+            for (Slot s : batch) {
+                s.running.unlock();
+            }
+        }
+        for (Slot s : batch) {
+            if (!s.inbox.isEmpty() && !s.replica.isStopped() && s.scheduled.compareAndSet(false, true)) {
+                ready.add(s);
+            }
+        }
+    }
+
+    /**
+     * Makes the written Readies durable: one force per distinct storage among those that need
+     * one. A failed force fails every replica whose Ready it was to cover.
+     */
+    private void forceAll(List<Slot> written, List<Ready> readies) {
+        Map<RaftStorage, Long> forced = new IdentityHashMap<>();
+        for (int i = 0; i < written.size(); i++) {
+            Slot s = written.get(i);
+            Ready rd = readies.get(i);
+            if (!rd.mustSync() || s.replica.isStopped()) {
+                continue;
+            }
+            RaftStorage storage = s.replica.storage();
+            Long took = forced.get(storage);
+            if (took == null) {
+                long t0 = System.nanoTime();
+                try {
+                    storage.sync();
+                } catch (Throwable e) {
+                    for (int j = i; j < written.size(); j++) {
+                        if (written.get(j).replica.storage() == storage && readies.get(j).mustSync()) {
+                            fail(written.get(j), e);
+                        }
+                    }
+                    continue;
+                }
+                took = System.nanoTime() - t0;
+                forced.put(storage, took);
+            }
+            s.replica.persisted(rd, took);
+        }
+    }
+
+    private void fail(Slot s, Throwable e) {
+        // A storage failure or a broken invariant: nothing more may be persisted or applied by
+        // this process for this group (an fsync error is fatal for the log).
+        log.error("node {} group {} stopping: {}", s.replica.id(), s.replica.groupId(), e.toString(), e);
+        s.replica.stop(e);
+        slots.remove(s);
     }
 
     /** One replica's place in the scheduler: its inbox and its turn. */
@@ -182,33 +317,6 @@ public final class RaftScheduler implements AutoCloseable {
                 }
             });
             if (scheduled.compareAndSet(false, true)) {
-                ready.add(this);
-            }
-        }
-
-        /** On a worker: every queued input, then every Ready. A broken invariant stops the replica. */
-        private void round() {
-            running.lock();
-            try {
-                // Cleared before polling: an input queued from now on schedules another round.
-                scheduled.set(false);
-                if (replica.isStopped()) {
-                    return;
-                }
-                runInputs();
-                replica.handleReadies();
-            } catch (Throwable e) {
-                // From handling a Ready: a storage failure or a broken invariant. Nothing more may
-                // be persisted or applied by this process for this group (an fsync error is fatal
-                // for the log); the worker and the other replicas go on.
-                log.error("node {} group {} stopping: {}", replica.id(), replica.groupId(), e.toString(), e);
-                replica.stop(e);
-                slots.remove(this);
-                return;
-            } finally {
-                running.unlock();
-            }
-            if (!inbox.isEmpty() && scheduled.compareAndSet(false, true)) {
                 ready.add(this);
             }
         }

@@ -171,4 +171,98 @@ class RaftSchedulerTest {
         assertThat(nodes.get(0).get(0).status()).as("a stopped replica refuses requests")
                 .failsWithin(Duration.ofSeconds(5));
     }
+
+    /**
+     * A disk shared by several groups' storages, as a node's groups share one log: a force makes
+     * every earlier write durable, so a force with nothing written since the last one costs nothing.
+     */
+    private static final class SharedDisk {
+        private boolean dirty;
+        private int forces;
+        private int syncCalls;
+
+        synchronized void written() {
+            dirty = true;
+        }
+
+        synchronized void sync() {
+            syncCalls++;
+            if (dirty) {
+                forces++;
+                dirty = false;
+            }
+        }
+    }
+
+    private static final class OnSharedDisk extends ForwardingStorage {
+        private final SharedDisk disk;
+
+        OnSharedDisk(SharedDisk disk) {
+            super(new MemoryStorage());
+            this.disk = disk;
+        }
+
+        @Override
+        public void append(List<Entry> entries) {
+            if (!entries.isEmpty()) {
+                disk.written();
+            }
+            super.append(entries);
+        }
+
+        @Override
+        public void setHardState(io.flotilla.raft.HardState hardState) {
+            disk.written();
+            super.setHardState(hardState);
+        }
+
+        @Override
+        public void sync() {
+            disk.sync();
+            super.sync();
+        }
+    }
+
+    @Test
+    void replicasReadyInTheSameRoundShareOneForce() throws Exception {
+        RaftScheduler scheduler = new RaftScheduler("shared", 1, 10);
+        schedulers.add(scheduler);
+        SharedDisk disk = new SharedDisk();
+        List<RaftNode> groups = new ArrayList<>();
+        for (long g = 1; g <= GROUPS; g++) {
+            // Single-voter groups: each commits alone, so every proposal needs forces of its own.
+            RaftNode node = new RaftNode(scheduler, RaftConfig.of(g, 1, Set.of(1L), new SplittableRandom(SEED + g)),
+                    new OnSharedDisk(disk), m -> { }, new ListStateMachine(), 10, RaftNode.SnapshotPolicy.NEVER);
+            groups.add(node);
+            node.start();
+        }
+        nodes.add(groups);
+        for (RaftNode n : groups) {
+            await().atMost(Duration.ofSeconds(20)).until(n::isLeader);
+        }
+        int before;
+        synchronized (disk) {
+            before = disk.forces;
+        }
+        // Hold the one worker while every group gets proposals: they are all ready together after.
+        CompletableFuture<Void> stall = groups.get(0).stallForTesting(200);
+        List<CompletableFuture<Long>> writes = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            for (RaftNode n : groups) {
+                writes.add(n.propose(("w" + i).getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+        stall.get(30, TimeUnit.SECONDS);
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+        int forces;
+        int syncs;
+        synchronized (disk) {
+            forces = disk.forces - before;
+            syncs = disk.syncCalls;
+        }
+        // Each group needs at least two forces (its entries, then its commit index), so forced
+        // one by one the four would take eight or more; in one round they take what one takes.
+        assertThat(forces).as("seed %d: forces for %d groups' writes (%d sync calls)", SEED, GROUPS, syncs)
+                .isLessThan(2 * GROUPS);
+    }
 }

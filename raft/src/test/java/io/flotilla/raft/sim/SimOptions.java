@@ -46,6 +46,10 @@ package io.flotilla.raft.sim;
  *                           timeouts of them), then handles what queued, as RaftNode does
  * @param stallResumeInputsFirst BUG INJECTION: a stalled node resumes the way RaftNode did before
  *                           issue 14: the queued inputs first, the missed ticks after them
+ * @param quiesce            idle groups quiesce (RaftConfig.withQuiesce); the simulator then also
+ *                           plays the transport's liveness: every 100 ms a node hears which peers
+ *                           it cannot reach (down, or a link blocked either way), as a peer link
+ *                           that went silent reports it
  */
 public record SimOptions(
         int nodes,
@@ -72,97 +76,105 @@ public record SimOptions(
         double diskFaultRate,
         boolean forgetRecoveryFence,
         boolean stalls,
-        boolean stallResumeInputsFirst) {
+        boolean stallResumeInputsFirst,
+        boolean quiesce) {
 
     public static SimOptions defaults(int nodes) {
-        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0, 0, false, false, false);
+        return new SimOptions(nodes, 3_000, 3_000, 10, 12, 0.02, 0.02, 0.02, 0.002, 0.0005, 3, 3, true, true, false, false, true, false, false, false, 0, 0, false, false, false, false);
     }
 
     public SimOptions withFaultMillis(long millis) {
         return new SimOptions(nodes, millis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withElection(boolean newPreVote, boolean newCheckQuorum) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, newPreVote, newCheckQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withCrashAfterReadyRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, rate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withStragglerRate(double rate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate,
                 rate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash,
-                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withNetwork(long newMaxDelayMillis, double newDropRate) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, newMaxDelayMillis, newDropRate, duplicateRate,
                 stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
                 forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withSnapshots(boolean newSnapshots, boolean newForgetSnapshotOnRestart) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                newSnapshots, newForgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withMembership(boolean newMembership) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, newMembership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withLeaseRead(boolean newLeaseRead) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, newLeaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withBugs(boolean newForgetVoteOnCrash, boolean newCommitOlderTerms) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, newForgetVoteOnCrash, newCommitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withClockSkewMillis(long newClockSkewMillis) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, newClockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withStalls(boolean newStalls, boolean newStallResumeInputsFirst) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
-                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, newStalls, newStallResumeInputsFirst);
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, newStalls, newStallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withClients(int newClients, int newKeys) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, newClients, newKeys, preVote, checkQuorum, forgetVoteOnCrash,
                 commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls,
-                stallResumeInputsFirst);
+                stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withTickMillis(long newTickMillis) {
         return new SimOptions(nodes, faultMillis, healMillis, newTickMillis, maxDelayMillis, dropRate, duplicateRate,
                 stragglerRate, crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum,
                 forgetVoteOnCrash, commitOlderTerms, snapshots, forgetSnapshotOnRestart, membership, leaseRead,
-                clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst);
+                clockSkewMillis, diskFaultRate, forgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
     }
 
     public SimOptions withDiskFaults(double newDiskFaultRate, boolean newForgetRecoveryFence) {
         return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
                 crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
                 snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, newDiskFaultRate,
-                newForgetRecoveryFence, stalls, stallResumeInputsFirst);
+                newForgetRecoveryFence, stalls, stallResumeInputsFirst, quiesce);
+    }
+
+    public SimOptions withQuiesce(boolean newQuiesce) {
+        return new SimOptions(nodes, faultMillis, healMillis, tickMillis, maxDelayMillis, dropRate, duplicateRate, stragglerRate,
+                crashDuringWriteRate, crashAfterReadyRate, clients, keys, preVote, checkQuorum, forgetVoteOnCrash, commitOlderTerms,
+                snapshots, forgetSnapshotOnRestart, membership, leaseRead, clockSkewMillis, diskFaultRate, forgetRecoveryFence,
+                stalls, stallResumeInputsFirst, newQuiesce);
     }
 }

@@ -41,7 +41,7 @@ public final class Simulation {
     /** The outcome of one run; {@code failure} is null if every check passed. */
     public record Result(long seed, String failure, long events, long committed, long leaders, long okWrites,
                          long okReads, long unknownWrites, long crashes, long snapshots, long snapshotInstalls,
-                         long confChanges, long diskCuts, long stalls) {
+                         long confChanges, long diskCuts, long stalls, long quiescedAtEnd) {
         public boolean ok() {
             return failure == null;
         }
@@ -123,6 +123,9 @@ public final class Simulation {
                 restart(n);
             }
             clients.start();
+            if (options.quiesce()) {
+                schedule(LIVENESS_PROBE_MILLIS, this::probeLiveness);
+            }
             nemesis.start(options.faultMillis());
             if (membership != null) {
                 membership.start(options.faultMillis());
@@ -154,9 +157,10 @@ public final class Simulation {
             StackTraceElement at = e.getStackTrace().length > 0 ? e.getStackTrace()[0] : null;
             failure = "Unexpected " + e.getClass().getSimpleName() + ": " + e.getMessage() + " at " + at;
         }
+        long quiesced = nodes.stream().filter(n -> n.up() && n.core.isQuiesced()).count();
         return new Result(seed, failure, events, invariants.committed().size(), invariants.leadersSeen(),
                 clients.okWrites, clients.okReads, clients.unknownWrites, crashes, snapshots, snapshotInstalls,
-                confChanges, diskCuts, stalls);
+                confChanges, diskCuts, stalls, quiesced);
     }
 
     // ---------------------------------------------------------------- accessors for the helpers
@@ -259,6 +263,9 @@ public final class Simulation {
                 .withApplied(snapshot.index());
         if (options.leaseRead()) {
             cfg = cfg.withLeaseRead(2);
+        }
+        if (options.quiesce()) {
+            cfg = cfg.withQuiesce(true);
         }
         n.tickPeriod = options.tickMillis();
         if (options.clockSkewMillis() > 0) { // drawn only then: lockstep seeds replay as before
@@ -438,6 +445,37 @@ public final class Simulation {
     }
 
     // ---------------------------------------------------------------- network
+
+    /** How often the simulated transport tells each node which peers it cannot reach. */
+    private static final long LIVENESS_PROBE_MILLIS = 100;
+
+    /**
+     * The transport's liveness, as PeerLink reports a link that went silent for about an election
+     * timeout: a node hears of every peer that is down or cut off from it in either direction, so
+     * that followers quiesced under a lost leader wake (SimOptions.quiesce).
+     */
+    private void probeLiveness() {
+        for (SimNode a : nodes) {
+            for (SimNode b : nodes) {
+                if (a == b || !a.up()) {
+                    continue;
+                }
+                long peer = b.id;
+                boolean lost = !b.up() || blockedLinks.contains(a.id * 1000 + b.id)
+                        || blockedLinks.contains(b.id * 1000 + a.id);
+                if (lost) {
+                    unreachableSeen.add(a.id * 1000 + b.id);
+                    input(a, () -> a.replica.peerUnreachable(peer));
+                } else if (unreachableSeen.remove(a.id * 1000 + b.id)) {
+                    input(a, () -> a.replica.peerReachable(peer)); // the link is back
+                }
+            }
+        }
+        schedule(LIVENESS_PROBE_MILLIS, this::probeLiveness);
+    }
+
+    /** Pairs (a * 1000 + b) for which a was last told that b is unreachable. */
+    private final Set<Long> unreachableSeen = new HashSet<>();
 
     /** The replicas' transport: the network as the nemesis left it. */
     private void send(Message m) {

@@ -6,9 +6,10 @@ package io.flotilla.server.net;
  */
 public enum PeerFrameKind {
   /**
-   * A leader's heartbeat. Only the newest unsent one per peer is kept: a newer heartbeat carries
-   * everything an older one would (term, commit index, a read context at least as new), so a
-   * follower that cannot keep up costs one queued heartbeat, not one per tick.
+   * A leader's heartbeat. Only the newest unsent one per peer and Raft group is kept: a newer
+   * heartbeat of the same group carries everything an older one would (term, commit index, a read
+   * context at least as new), so a follower that cannot keep up costs one queued heartbeat per
+   * group, not one per tick; another group's heartbeat never replaces it.
    */
   HEARTBEAT,
   /** Anything else (log entries, votes, responses): queued in order, bounded, dropped past it. */

@@ -16,6 +16,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -64,7 +65,9 @@ final class PeerLink {
   private final EventLoop loop;
   private final PeerTransport transport;
   private final PeerTransport.Options options;
-  private final AtomicReference<byte[]> heartbeat = new AtomicReference<>();
+  /** The newest unsent heartbeat of each group (PeerFrameKind.HEARTBEAT), by group. */
+  private final ConcurrentHashMap<Long, byte[]> heartbeats = new ConcurrentHashMap<>();
+  private final AtomicLong heartbeatBytes = new AtomicLong();
   private final Queue<byte[]> others = new ConcurrentLinkedQueue<>();
   private final AtomicInteger othersCount = new AtomicInteger();
   private final AtomicLong othersBytes = new AtomicLong();
@@ -101,20 +104,22 @@ final class PeerLink {
 
   /** Bytes waiting here for the socket (heartbeat, queue, snapshot chunks not yet written). */
   long queuedBytes() {
-    byte[] hb = heartbeat.get();
     Channel ch = channel; // read from another thread: a gauge's estimate
     var out = ch == null ? null : ch.unsafe().outboundBuffer();
     long inSocket = out == null ? 0 : out.totalPendingWriteBytes();
-    return (hb == null ? 0 : hb.length) + othersBytes.get() + snapshotBytes.get() + inSocket;
+    return heartbeatBytes.get() + othersBytes.get() + snapshotBytes.get() + inSocket;
   }
 
   boolean snapshotInFlight() {
     return snapshot.get() != null;
   }
 
-  void enqueue(PeerFrameKind kind, byte[] frame) {
+  /** {@code group}: whose heartbeat a HEARTBEAT frame is (another group's never replaces it). */
+  void enqueue(PeerFrameKind kind, long group, byte[] frame) {
     if (kind == PeerFrameKind.HEARTBEAT) {
-      if (heartbeat.getAndSet(frame) != null) {
+      byte[] old = heartbeats.put(group, frame);
+      heartbeatBytes.addAndGet(frame.length - (old == null ? 0 : old.length));
+      if (old != null) {
         transport.heartbeatsCoalesced.incrementAndGet();
       }
     } else {
@@ -128,6 +133,18 @@ final class PeerLink {
       others.add(frame);
     }
     scheduleDrain();
+  }
+
+  /** Any group's unsent heartbeat, or null. */
+  private byte[] takeHeartbeat() {
+    for (Long group : heartbeats.keySet()) {
+      byte[] f = heartbeats.remove(group);
+      if (f != null) {
+        heartbeatBytes.addAndGet(-f.length);
+        return f;
+      }
+    }
+    return null;
   }
 
   /** False when a snapshot is already in flight to this peer (the new one is not queued). */
@@ -159,7 +176,7 @@ final class PeerLink {
     }
     boolean wrote = false;
     while (channel.isWritable()) {
-      byte[] f = heartbeat.getAndSet(null);
+      byte[] f = takeHeartbeat();
       if (f == null && (f = others.poll()) != null) {
         othersCount.decrementAndGet();
         othersBytes.addAndGet(-f.length);
@@ -349,7 +366,8 @@ final class PeerLink {
   }
 
   private void discardQueues() {
-    heartbeat.set(null);
+    heartbeats.clear();
+    heartbeatBytes.set(0);
     snapshot.set(null);
     snapshotBytes.set(0);
     while (others.poll() != null) {

@@ -244,6 +244,14 @@ public final class PeerTransport implements AutoCloseable {
 
   /** Queues a frame for {@code nodeId}; never blocks. Unknown peers and overflow drop the frame. */
   public void send(long nodeId, PeerFrameKind kind, byte[] frame) {
+    send(nodeId, kind, 0, frame);
+  }
+
+  /**
+   * As {@link #send(long, PeerFrameKind, byte[])}; {@code group} names whose heartbeat a
+   * HEARTBEAT frame is, so that one group's heartbeat never replaces another's.
+   */
+  public void send(long nodeId, PeerFrameKind kind, long group, byte[] frame) {
     if (frame.length == 0) {
       throw new IllegalArgumentException("empty frames are the transport's pings");
     }
@@ -256,7 +264,7 @@ public final class PeerTransport implements AutoCloseable {
       framesDropped.incrementAndGet();
       return;
     }
-    link.enqueue(kind, frame);
+    link.enqueue(kind, group, frame);
   }
 
   /** {@link #send(long, PeerFrameKind, byte[])} of an {@link PeerFrameKind#OTHER} frame. */

@@ -99,6 +99,17 @@ public final class FlotillaNode implements AutoCloseable {
         // whichever group; a replica not sending that peer a snapshot ignores this.
         store.replicas().forEach(r -> r.raft().reportSnapshotFailure(peer));
       }
+
+      @Override
+      public void linkLost(long peer) {
+        // Followers of a leader there wake from quiescence; leaders stop waiting for it.
+        store.replicas().forEach(r -> r.raft().reportUnreachable(peer));
+      }
+
+      @Override
+      public void linkRestored(long peer) {
+        store.replicas().forEach(r -> r.raft().reportReachable(peer));
+      }
     });
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());

@@ -39,7 +39,7 @@ final class PeerOutbox {
         LOG.debug("snapshot at {} to node {} not sent: one is in flight", install.snapshot().index(), m.to());
       }
     } else {
-      peers.send(m.to(), m instanceof Message.Heartbeat ? PeerFrameKind.HEARTBEAT : PeerFrameKind.OTHER,
+      peers.send(m.to(), m instanceof Message.Heartbeat ? PeerFrameKind.HEARTBEAT : PeerFrameKind.OTHER, groupId,
           PeerFrames.message(groupId, m));
     }
   }

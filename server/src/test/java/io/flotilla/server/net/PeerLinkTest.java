@@ -196,4 +196,30 @@ class PeerLinkTest {
     assertThat(a.snapshotInFlight(2)).isFalse();
     assertThat(a.sendSnapshot(2, () -> snapshot(2, KiB))).isTrue();
   }
+
+  @Test
+  void aHeartbeatReplacesOnlyAnUnsentOneOfItsOwnGroup() throws Exception {
+    PeerTransport.Options o = options(600_000);
+    PeerTransport a = transport(o, new CopyOnWriteArrayList<>());
+    List<byte[]> received = new CopyOnWriteArrayList<>();
+    // The peer is not listening yet: every heartbeat waits in the link while it dials.
+    int port;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    a.setPeer(2, new Endpoint("127.0.0.1", port));
+    for (int tick = 0; tick < 5; tick++) {
+      for (int g = 1; g <= 3; g++) {
+        a.send(2, PeerFrameKind.HEARTBEAT, g, frame(16, g * 100 + tick));
+      }
+    }
+    PeerTransport b = PeerTransport.start(new InetSocketAddress("127.0.0.1", port), group,
+        (bytes, from) -> received.add(bytes), o);
+    toClose.add(b);
+    // Three groups, five ticks each: each group's newest heartbeat arrives, and only that one.
+    await().atMost(Duration.ofSeconds(20)).until(() -> received.size() >= 3);
+    List<Integer> tags = received.stream().map(f -> ByteBuffer.wrap(f).getInt()).sorted().toList();
+    assertThat(tags).containsExactly(104, 204, 304);
+    assertThat(a.heartbeatsCoalesced()).isEqualTo(12);
+  }
 }
