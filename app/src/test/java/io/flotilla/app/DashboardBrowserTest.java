@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
@@ -22,6 +23,7 @@ import org.openqa.selenium.WebElement;
  * <p>Rerun: {@code ./mvnw -o -B -pl app -am verify -Dtest=DashboardBrowserTest
  * -Dsurefire.failIfNoSpecifiedTests=false} (needs /usr/bin/chromium and /usr/bin/chromedriver).
  */
+@ExtendWith(RerunHint.class)
 class DashboardBrowserTest {
   @TempDir Path dir;
 

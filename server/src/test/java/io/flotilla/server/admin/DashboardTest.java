@@ -93,6 +93,17 @@ class DashboardTest {
   }
 
   @Test
+  void saysWhenTheServingNodeHasLostTheLeader() throws Exception {
+    try (Dashboard lost = new Dashboard(2, registry, new EventRing(2, 4), () -> CompletableFuture.completedFuture(
+        Map.of("nodeId", 2, "role", "CANDIDATE", "term", 4, "leader", 0)), () -> true, () -> "voters=[2]")) {
+      Map<String, Object> own = lost.overview(0, 0).get(5, TimeUnit.SECONDS);
+      assertThat(own.get("status").toString()).contains("CANDIDATE");
+      assertThat(lost.serve("GET", "/cluster", Map.of(), null).get(5, TimeUnit.SECONDS).body())
+          .asString().contains("\"leaderLost\":true").contains("\"leader\":0");
+    }
+  }
+
+  @Test
   void killAndRestartOnlyThroughALocalClusterToolAndOnlyWithTheHeader() throws Exception {
     assertThat(post("/control/kill?node=2", true).statusCode()).isEqualTo(403);
     List<String> asked = new CopyOnWriteArrayList<>();
