@@ -146,13 +146,15 @@
     if (r.addrKey !== addrKey) {
       r.addrKey = addrKey;
       const c = r.cells[6];
-      c.textContent = '';
-      c.append('client ' + (n.client || '–'), make('br'), 'peer ' + (n.peer || '–'), make('br'));
+      const box = make('div'); // one block: at phone width the cell is a row of label + value
+      box.append('client ' + (n.client || '–'), make('br'), 'peer ' + (n.peer || '–'), make('br'));
       if (n.admin) {
         const a = make('a', '', 'admin ' + n.admin);
         a.href = 'http://' + n.admin + '/';
-        c.appendChild(a);
+        box.appendChild(a);
       }
+      c.textContent = '';
+      c.appendChild(box);
     }
     if (r.kill) {
       r.kill.disabled = !n.reachable;
