@@ -44,13 +44,14 @@ final class Demo {
   }
 
   Outcome run() throws Exception {
-    try (LocalCluster cluster = new LocalCluster(s.nodes(), s.basePort(), s.dataDir());
+    try (LocalCluster cluster = new LocalCluster(s.nodes(), s.basePort(), s.dataDir()).withDashboardControl();
         FlotillaClient client = new FlotillaClient(ClientOptions.of(clusterEndpoints())
             .withRequestTimeout(Duration.ofSeconds(15)));
         FlotillaClient probe = new FlotillaClient(ClientOptions.of(clusterEndpoints())
             .withRequestTimeout(Duration.ofMillis(500)))) {
       say("starting %d nodes as separate processes (logs in %s)", s.nodes(), s.dataDir());
       cluster.startAll();
+      say("watch it live: %s (the cluster dashboard, served by every node)", cluster.dashboardUrl(1));
       int leader = awaitLeader(cluster, probe);
       say("node %d is the leader", leader);
 

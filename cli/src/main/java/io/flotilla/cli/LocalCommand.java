@@ -7,10 +7,15 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Starts a local cluster of separate JVMs and keeps it up until Ctrl-C or SIGTERM. */
+/**
+ * Starts a local cluster of separate JVMs and keeps it up until Ctrl-C or SIGTERM; with
+ * {@code --app}, the booking site beside it. Prints the dashboard's URL; its kill and restart
+ * buttons work here (this process holds the node processes).
+ */
 @Command(name = "local", mixinStandardHelpOptions = true,
     description = "Starts NODES nodes as separate processes on 127.0.0.1 and stops them all on"
-        + " Ctrl-C or SIGTERM. Node logs: DATA-DIR/nodeN.log.")
+        + " Ctrl-C or SIGTERM. Node logs: DATA-DIR/nodeN.log. Prints the cluster dashboard's URL"
+        + " (with kill and restart buttons); --app also serves the booking site.")
 final class LocalCommand implements Callable<Integer> {
   @Option(names = "--nodes", defaultValue = "3", description = "Default: ${DEFAULT-VALUE}.")
   int nodes;
@@ -34,12 +39,19 @@ final class LocalCommand implements Callable<Integer> {
           + " (key-0000000000..), with their leaders spread over the nodes (docs/ranges.md). Default: ${DEFAULT-VALUE}.")
   int ranges;
 
+  @Option(names = "--app", description = "Also serve the booking site (bin/flotilla app) on this cluster.")
+  boolean app;
+
+  @Option(names = "--app-listen", defaultValue = "127.0.0.1:8080",
+      description = "Where --app listens, HOST:PORT. Default: ${DEFAULT-VALUE}.")
+  String appListen;
+
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs);
+    LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs).withDashboardControl();
     // Waits until every node serves; a node that cannot start fails the command with its error
     // (FlotillaMain prints it), and the endpoints below are never printed for a broken cluster.
     cluster.startAll();
@@ -50,13 +62,23 @@ final class LocalCommand implements Callable<Integer> {
           cluster.peer(i), cluster.admin(i));
     }
     out.println("endpoints: " + cluster.clientEndpoints());
+    out.println("dashboard: " + cluster.dashboardUrl(1) + "  (any node's admin URL serves it)");
+    io.flotilla.app.AppServer site = null;
+    if (app) {
+      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(), appListen));
+      out.println("booking site: " + site.url() + "/");
+    }
+    io.flotilla.app.AppServer siteToStop = site;
     out.println("try: bin/flotilla put --endpoints " + cluster.clientEndpoints()
         + " hello world");
     out.println("Ctrl-C stops the cluster; data stays in " + dataDir);
     out.flush();
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      cluster.stopAll();
+      if (siteToStop != null) {
+        siteToStop.close();
+      }
+      cluster.close();
       done.countDown();
     }));
     done.await();

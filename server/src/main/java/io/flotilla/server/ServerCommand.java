@@ -153,6 +153,12 @@ public final class ServerCommand implements Callable<Integer> {
           + " which holds its Raft loop for N ms.")
   boolean faultInjection;
 
+  @Option(names = "--local-control", hidden = true, paramLabel = "URL",
+      description = "Given only by a local-cluster tool (bin/flotilla local, demo) to the nodes it"
+          + " starts: where the dashboard's kill and restart buttons are forwarded (that tool holds"
+          + " the processes). Without it the buttons do not exist.")
+  java.net.URI localControl;
+
   @Override
   public Integer call() throws Exception {
     int modes = (members != null ? 1 : 0) + (bootstrap ? 1 : 0) + (join != null ? 1 : 0);
@@ -179,6 +185,9 @@ public final class ServerCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     FlotillaNode node = FlotillaNode.start(config, membership);
+    if (localControl != null) {
+      node.enableLocalControl(localControl);
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin HTTP port: {@code GET /health} (200 "ok" or 503), {@code GET /status} (JSON of
- * whatever the node reports), {@code GET /metrics} (Prometheus text from Micrometer). Read-only,
- * except {@code /fault} on a node started with fault injection enabled (tests and chaos runs).
+ * whatever the node reports), {@code GET /metrics} (Prometheus text from Micrometer), and the
+ * cluster dashboard at {@code /} with its JSON ({@link Dashboard}). Read-only, except
+ * {@code /fault} on a node started with fault injection enabled (tests and chaos runs) and the
+ * dashboard's kill and restart on a node of a local cluster.
  *
  * <p>The status source answers with a future and is never waited for on the event loop: a slow
  * status (the node hashes its whole state) leaves {@code /health} and {@code /metrics} answering.
@@ -58,10 +60,15 @@ public final class AdminServer implements AutoCloseable {
    * {@code status} starts building the status object (serialized as JSON) and returns at once.
    */
   public record Sources(BooleanSupplier healthy, Supplier<CompletableFuture<?>> status,
-      PrometheusMeterRegistry metrics, FaultControl faults) {
+      PrometheusMeterRegistry metrics, FaultControl faults, Dashboard dashboard) {
+    public Sources(BooleanSupplier healthy, Supplier<CompletableFuture<?>> status,
+        PrometheusMeterRegistry metrics, FaultControl faults) {
+      this(healthy, status, metrics, faults, null);
+    }
+
     public Sources(BooleanSupplier healthy, Supplier<CompletableFuture<?>> status,
         PrometheusMeterRegistry metrics) {
-      this(healthy, status, metrics, null);
+      this(healthy, status, metrics, null, null);
     }
   }
 
@@ -165,6 +172,11 @@ public final class AdminServer implements AutoCloseable {
         fault(ctx, req, uri);
         return;
       }
+      if (sources.dashboard() != null && Dashboard.handles(path)) {
+        later(ctx, req, sources.dashboard().serve(req.method().name(), path, uri.parameters(),
+            req.headers().get(Dashboard.CONTROL_HEADER)));
+        return;
+      }
       if (req.method() != HttpMethod.GET) {
         send(ctx, req, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "GET only\n");
         return;
@@ -180,7 +192,7 @@ public final class AdminServer implements AutoCloseable {
           case "/metrics" -> send(ctx, req, HttpResponseStatus.OK, PROMETHEUS_CONTENT_TYPE,
               sources.metrics().scrape());
           default -> send(ctx, req, HttpResponseStatus.NOT_FOUND, "text/plain",
-              "not found; try /health, /status or /metrics\n");
+              "not found; try /, /health, /status or /metrics\n");
         }
       } catch (Exception e) {
         LOG.warn("admin request {} failed", path, e);
@@ -193,25 +205,39 @@ public final class AdminServer implements AutoCloseable {
      * connection reads nothing more, so that answers on a keep-alive connection stay in order.
      */
     private void status(ChannelHandlerContext ctx, FullHttpRequest req) {
-      boolean keepAlive = HttpUtil.isKeepAlive(req);
       CompletableFuture<?> status;
       try {
         status = sources.status().get();
       } catch (RuntimeException e) {
         status = CompletableFuture.failedFuture(e);
       }
-      ctx.channel().config().setAutoRead(false);
-      status.whenComplete((s, t) -> {
+      later(ctx, req, status.handle((s, t) -> {
         try {
           if (t == null) {
-            send(ctx, keepAlive, HttpResponseStatus.OK, "application/json", json.writeValueAsString(s) + "\n");
-            return;
+            return new Dashboard.Reply(200, "application/json",
+                (json.writeValueAsString(s) + "\n").getBytes(StandardCharsets.UTF_8));
           }
-          LOG.warn("admin request /status failed", t);
-          send(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", t + "\n");
         } catch (Exception e) {
-          LOG.warn("admin request /status failed", e);
-          send(ctx, keepAlive, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", e + "\n");
+          t = e;
+        }
+        LOG.warn("admin request /status failed", t);
+        return Dashboard.Reply.text(500, String.valueOf(t));
+      }));
+    }
+
+    /** Answers with {@code reply} once it completes; reads nothing more on the connection meanwhile. */
+    private static void later(ChannelHandlerContext ctx, FullHttpRequest req,
+        CompletableFuture<Dashboard.Reply> reply) {
+      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      ctx.channel().config().setAutoRead(false);
+      reply.whenComplete((r, t) -> {
+        try {
+          Dashboard.Reply out = t == null ? r : Dashboard.Reply.text(500, String.valueOf(t));
+          FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+              HttpResponseStatus.valueOf(out.status()), Unpooled.wrappedBuffer(out.body()));
+          resp.headers().set(HttpHeaderNames.CONTENT_TYPE, out.contentType());
+          resp.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+          write(ctx, keepAlive, resp);
         } finally {
           ctx.channel().config().setAutoRead(true);
         }
@@ -293,6 +319,10 @@ public final class AdminServer implements AutoCloseable {
       FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
           Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
       resp.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+      write(ctx, keepAlive, resp);
+    }
+
+    private static void write(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse resp) {
       HttpUtil.setContentLength(resp, resp.content().readableBytes());
       if (keepAlive) {
         resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);

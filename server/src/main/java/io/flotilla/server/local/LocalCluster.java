@@ -25,6 +25,8 @@ public final class LocalCluster implements AutoCloseable {
   /** Size of each node's log when it was last started: its lines since then are this run's. */
   private final long[] logOffset;
   private boolean clientAddressesInMembers = true;
+  /** The dashboard's kill and restart, for the nodes this cluster starts; null: off. */
+  private LocalControlServer control;
 
   public LocalCluster(int nodes, int basePort, Path dataDir) {
     this(nodes, basePort, dataDir, List.of());
@@ -82,6 +84,23 @@ public final class LocalCluster implements AutoCloseable {
   public LocalCluster withoutClientAddressesInMembers() {
     clientAddressesInMembers = false;
     return this;
+  }
+
+  /**
+   * Turns on the kill and restart buttons of the nodes' dashboards ({@code local} and {@code demo}
+   * only): this process serves them on loopback ({@link LocalControlServer}) and tells each node it
+   * starts where. Call before starting nodes.
+   */
+  public LocalCluster withDashboardControl() throws IOException {
+    if (control == null) {
+      control = LocalControlServer.start(this);
+    }
+    return this;
+  }
+
+  /** The dashboard of node {@code id}: {@code http://127.0.0.1:ADMIN/}. */
+  public String dashboardUrl(int id) {
+    return "http://" + admin(id) + "/";
   }
 
   /**
@@ -173,7 +192,7 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /** Starts node {@code id} (again, after a kill, on the same data directory). */
-  public void start(int id) throws IOException {
+  public synchronized void start(int id) throws IOException {
     List<String> members = new ArrayList<>();
     for (int i = 1; i <= nodes; i++) {
       members.add(i + "=" + peer(i) + (clientAddressesInMembers ? "/" + client(i) : ""));
@@ -189,6 +208,9 @@ public final class LocalCluster implements AutoCloseable {
         "--peer", peer(id).toString(), "--admin", admin(id).toString(),
         "--members", String.join(",", members), "--tick-ms", "50"));
     cmd.addAll(serverArgs);
+    if (control != null) {
+      cmd.addAll(List.of("--local-control", control.url().toString()));
+    }
     Path log = dataDir.resolve("node" + id + ".log");
     logOffset[id] = Files.exists(log) ? Files.size(log) : 0;
     processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -196,7 +218,7 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is flushed; exactly a crash. */
-  public void kill(int id) throws InterruptedException {
+  public synchronized void kill(int id) throws InterruptedException {
     Process p = processes[id];
     if (p != null) {
       p.toHandle().destroyForcibly();
@@ -265,7 +287,7 @@ public final class LocalCluster implements AutoCloseable {
     return dataDir.resolve("node" + id + ".log");
   }
 
-  public boolean alive(int id) {
+  public synchronized boolean alive(int id) {
     return processes[id] != null && processes[id].isAlive();
   }
 
@@ -299,5 +321,8 @@ public final class LocalCluster implements AutoCloseable {
   @Override
   public void close() {
     stopAll();
+    if (control != null) {
+      control.close();
+    }
   }
 }

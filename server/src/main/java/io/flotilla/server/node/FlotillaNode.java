@@ -4,6 +4,8 @@ import io.flotilla.client.Endpoint;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.server.admin.AdminServer;
+import io.flotilla.server.admin.Dashboard;
+import io.flotilla.server.admin.EventRing;
 import io.flotilla.server.membership.MemberDirectory;
 import io.flotilla.server.membership.MembershipService;
 import io.flotilla.server.net.ClientPort;
@@ -54,7 +56,10 @@ public final class FlotillaNode implements AutoCloseable {
 
   private final NodeConfig config;
   private final PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-  private final NodeMetrics nodeMetrics = new NodeMetrics(metrics);
+  private final NodeMetrics nodeMetrics;
+  /** Recent elections, leaders, snapshots and membership changes, for the dashboard. */
+  private final EventRing events;
+  private final Dashboard dashboard;
   private final Store store;
   private final Replica replica;
   private final EventLoopGroup group;
@@ -69,6 +74,8 @@ public final class FlotillaNode implements AutoCloseable {
 
   private FlotillaNode(NodeConfig config, MembershipOptions membershipOptions) throws IOException, InterruptedException {
     this.config = config;
+    this.events = new EventRing(config.id(), 200);
+    this.nodeMetrics = new NodeMetrics(metrics, events);
     this.store = Store.open(config.dataDir(), config.id(), config.tickMillis(), nodeMetrics);
     KvStateMachine sm = store.stateMachine();
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
@@ -113,10 +120,15 @@ public final class FlotillaNode implements AutoCloseable {
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, nodeMetrics.timed(requests),
         config.net().clientPort());
     NetMetrics.bind(metrics, clientPort, peers);
+    java.util.function.BooleanSupplier healthy = () -> !raft.isStopped() || membership.removedByCluster();
+    this.dashboard = new Dashboard(config.id(), metrics, events, status::adminStatusBrief, healthy,
+        () -> raft.configuration().toString());
     this.admin = AdminServer.start(bind(config.adminBind()),
-        new AdminServer.Sources(() -> !raft.isStopped() || membership.removedByCluster(), status::adminStatus,
-            metrics, config.faultInjection() ? faultControl(peers, raft) : null));
+        new AdminServer.Sources(healthy, status::adminStatus,
+            metrics, config.faultInjection() ? faultControl(peers, raft) : null, dashboard));
+    dashboard.setAdminAddress(config.members().get(config.id()).peer().host() + ":" + admin.localAddress().getPort());
     store.start();
+    events.record(EventRing.NODE, "node " + config.id() + " started (applied index " + raft.appliedIndex() + ")");
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
         clientPort.localAddress(), peers.localAddress(), admin.localAddress(), raft.appliedIndex());
     membership.start();
@@ -158,6 +170,15 @@ public final class FlotillaNode implements AutoCloseable {
         raft.stallForTesting(millis);
       }
     };
+  }
+
+  /**
+   * Turns on the dashboard's kill and restart buttons, forwarded to the local-cluster tool at
+   * {@code tool} that started this node (its hidden {@code --local-control} option). Never on a
+   * node started any other way.
+   */
+  public void enableLocalControl(java.net.URI tool) {
+    dashboard.enableLocalControl(tool);
   }
 
   /** TEST ONLY: holds the Raft loop for {@code millis} (see {@link RaftNode#stallForTesting}). */
@@ -233,6 +254,7 @@ public final class FlotillaNode implements AutoCloseable {
     clientPort.drainAndClose(Duration.ofMillis(RequestService.DEFAULT_TIMEOUT_MS));
     requests.close();
     admin.close();
+    dashboard.close();
     status.close();
     store.stopReplicas();
     peers.close();

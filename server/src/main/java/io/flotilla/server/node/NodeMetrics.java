@@ -3,6 +3,7 @@ package io.flotilla.server.node;
 import io.flotilla.raft.Role;
 import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.storage.WalRaftStorage;
+import io.flotilla.server.admin.EventRing;
 import io.flotilla.server.net.RequestHandler;
 import io.flotilla.wal.WalListener;
 import io.micrometer.core.instrument.Counter;
@@ -61,8 +62,16 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   private final Counter requestErrors;
   private final AtomicInteger inFlight = new AtomicInteger();
   private long lastLeader = -1;
+  private Role lastRole;
+  /** The dashboard's recent events: elections, new leaders, snapshots (rare, so cheap to record). */
+  private final EventRing events;
 
   NodeMetrics(MeterRegistry r) {
+    this(r, new EventRing(0, 1));
+  }
+
+  NodeMetrics(MeterRegistry r, EventRing events) {
+    this.events = events;
     walForce = timer(r, "flotilla.wal.force", "fdatasync of one WAL group commit");
     walWrite = timer(r, "flotilla.wal.write", "write calls of one WAL group commit");
     walBatchEntries = DistributionSummary.builder("flotilla.wal.batch.entries")
@@ -215,10 +224,21 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   public void roleChanged(Role role, long term, long leaderId) {
     if (role == Role.PRE_CANDIDATE || role == Role.CANDIDATE) {
       electionsStarted.increment();
+      if (role != lastRole) {
+        events.record(EventRing.ELECTION, (role == Role.PRE_CANDIDATE ? "pre-vote" : "campaign")
+            + " for term " + (role == Role.PRE_CANDIDATE ? term + 1 : term) + " (no leader heard from)");
+      }
     }
+    if (role == Role.LEADER && lastRole != Role.LEADER) {
+      events.record(EventRing.LEADER, "became leader in term " + term);
+    }
+    lastRole = role;
     if (leaderId != lastLeader && leaderId != 0) {
       if (lastLeader != -1) {
         leaderChanges.increment();
+      }
+      if (role != Role.LEADER) {
+        events.record(EventRing.LEADER, "follows node " + leaderId + " in term " + term);
       }
       lastLeader = leaderId;
     }
@@ -226,6 +246,7 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
 
   @Override
   public void snapshotTaken(long index, long bytes, long nanos) {
+    events.record(EventRing.SNAPSHOT, "snapshot taken at index " + index + " (" + bytes + " bytes), log compacted");
     snapshotsTaken.increment();
     snapshotBytes.record(bytes);
     snapshotTake.record(nanos, TimeUnit.NANOSECONDS);
@@ -233,6 +254,7 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
 
   @Override
   public void snapshotInstalled(long index, long bytes, long nanos) {
+    events.record(EventRing.SNAPSHOT, "snapshot installed from the leader at index " + index + " (" + bytes + " bytes)");
     snapshotsInstalled.increment();
     snapshotBytes.record(bytes);
     snapshotInstall.record(nanos, TimeUnit.NANOSECONDS);
