@@ -280,6 +280,16 @@ public final class RaftNode implements AutoCloseable {
         submit(replica::campaign);
     }
 
+    /**
+     * Takes a snapshot (and compacts the log below it) as soon as one can be taken, whatever the
+     * policy's thresholds: a node's shared log asks this of a group whose old records keep a
+     * segment from being freed (docs/wal.md, "Reclaiming segments"). Without a snapshot policy,
+     * nothing.
+     */
+    public void requestSnapshot() {
+        submit(replica::requestSnapshot);
+    }
+
     /** Whether the group is quiesced (as of the last round). */
     public boolean isQuiesced() {
         return replica.isQuiesced();

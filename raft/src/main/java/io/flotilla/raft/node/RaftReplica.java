@@ -188,6 +188,12 @@ public final class RaftReplica {
         core.campaign();
     }
 
+    /** Takes a snapshot as soon as one can be taken (the policy's thresholds aside). */
+    public void requestSnapshot() {
+        snapshotter.request();
+        snapshotter.maybeTake(this);
+    }
+
     /** The node of {@code peer} is unreachable: a follower quiesced under it wakes (RaftCore#peerUnreachable). */
     public void peerUnreachable(long peer) {
         core.peerUnreachable(peer);

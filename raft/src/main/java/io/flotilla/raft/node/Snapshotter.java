@@ -21,6 +21,8 @@ final class Snapshotter {
     private boolean inFlight;
     private long notBefore;
     private long bytesSinceSnapshot;
+    /** Asked for by the log (a shared log cannot free a segment this group pins): due now. */
+    private boolean requested;
     private volatile long taken;
     private volatile long installed;
 
@@ -47,18 +49,28 @@ final class Snapshotter {
         installed++;
     }
 
-    /** After a Ready: starts a snapshot if the policy says one is due. */
+    /**
+     * Takes a snapshot at the next chance whatever the policy's thresholds say (when anything was
+     * applied since the last): a shared log asks when this group's old records keep a segment
+     * from being freed.
+     */
+    void request() {
+        requested = true;
+    }
+
+    /** After a Ready: starts a snapshot if the policy says one is due, or one was requested. */
     void maybeTake(RaftReplica replica) {
         long applied = replica.appliedIndex();
-        if (inFlight || !policy.enabled() || applied < notBefore) {
+        if (inFlight || !policy.enabled() || (applied < notBefore && !requested)) {
             return;
         }
         long since = applied - replica.storage().snapshot().index();
-        boolean due = (policy.entries() > 0 && since >= policy.entries())
+        boolean due = requested || (policy.entries() > 0 && since >= policy.entries())
                 || (policy.bytes() > 0 && bytesSinceSnapshot >= policy.bytes());
         if (!due || since <= 0) {
             return;
         }
+        requested = false;
         inFlight = true;
         bytesSinceSnapshot = 0;
         long started = replica.nanos();

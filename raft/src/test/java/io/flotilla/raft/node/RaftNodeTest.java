@@ -177,6 +177,27 @@ class RaftNodeTest {
         assertThat(late.commands).containsExactlyElementsOf(machines.get(0).commands);
     }
 
+    @Test
+    void aRequestedSnapshotIsTakenBeforeThePolicyWouldTakeOne() throws Exception {
+        // A node's shared log asks a group whose old records pin a segment to compact now: the
+        // policy (every 1,000 entries) alone would not take one after 5.
+        MemoryStorage storage = new MemoryStorage();
+        RaftNode node = new RaftNode(RaftConfig.of(1, 1, Set.of(1L), new SplittableRandom(1)), storage,
+                new InProcessTransport(), new ListStateMachine(), 10, 1000);
+        nodes.add(node);
+        node.start();
+        long last = 0;
+        for (int i = 0; i < 5; i++) {
+            byte[] command = ("cmd" + i).getBytes(StandardCharsets.UTF_8);
+            last = onLeaderWithRetry(leader -> leader.propose(command));
+        }
+        assertThat(storage.snapshot().index()).as("no snapshot before the request").isZero();
+        node.requestSnapshot();
+        long applied = last;
+        await().atMost(Duration.ofSeconds(10)).until(() -> storage.snapshot().index() >= applied);
+        assertThat(storage.firstIndex()).as("log compacted below the snapshot").isGreaterThan(applied);
+    }
+
     /** Runs a membership change on the current leader until it is final (retryable refusals retried). */
     private Configuration changeWithRetry(ConfChange change) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

@@ -114,6 +114,7 @@ public final class FlotillaNode implements AutoCloseable {
     });
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());
+    NodeMetrics.bindStore(metrics, store);
     this.membership = new MembershipService(config, membershipOptions, replica, directory, group);
     this.status = new StatusService(config.id(), store, replica, directory, membership);
     this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);

@@ -39,6 +39,7 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   private final Timer walForce;
   private final Timer walWrite;
   private final DistributionSummary walBatchEntries;
+  private final DistributionSummary walBatchGroups;
   private final Counter walBytes;
   private final Timer raftPersist;
   private final Timer applyBatch;
@@ -76,6 +77,10 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
     walWrite = timer(r, "flotilla.wal.write", "write calls of one WAL group commit");
     walBatchEntries = DistributionSummary.builder("flotilla.wal.batch.entries")
         .description("entries made durable by one WAL force").publishPercentileHistogram().register(r);
+    // The count of flotilla.wal.force per second is the node's forces per second: one shared log
+    // for every range, so it must not grow with the number of ranges; this grows instead.
+    walBatchGroups = DistributionSummary.builder("flotilla.wal.batch.groups")
+        .description("Raft groups (ranges) with records in one WAL force").register(r);
     walBytes = Counter.builder("flotilla.wal.bytes").baseUnit("bytes")
         .description("bytes written to the WAL").register(r);
     raftPersist = timer(r, "flotilla.raft.persist", "one Raft round's persist: append + hard state + force");
@@ -152,6 +157,16 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
         "entries the WAL's recovery may have cut at this start (an upper bound; 0: none)");
   }
 
+  /** Gauges of the ranges this node hosts (read when scraped). */
+  static void bindStore(MeterRegistry r, io.flotilla.server.store.Store store) {
+    gauge(r, "flotilla.ranges", store, s -> s.replicas().size(), "ranges with a replica on this node");
+    gauge(r, "flotilla.ranges.leader", store,
+        s -> s.replicas().stream().filter(x -> x.raft().isLeader()).count(), "ranges this node leads");
+    // Quiesced ranges take no ticks and send no heartbeats (docs/ranges.md).
+    gauge(r, "flotilla.ranges.quiesced", store,
+        s -> s.replicas().stream().filter(x -> x.raft().isQuiesced()).count(), "ranges quiesced on this node");
+  }
+
   private static <T> void gauge(MeterRegistry r, String name, T obj, ToDoubleFunction<T> f, String description) {
     Gauge.builder(name, obj, f).description(description).register(r);
   }
@@ -166,6 +181,12 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   }
 
   // ------------------------------------------------------------------------- WAL writer thread
+
+  @Override
+  public void onGroupCommit(int entries, int groups, long bytes, long writeNanos, long forceNanos) {
+    walBatchGroups.record(groups);
+    onCommit(entries, bytes, writeNanos, forceNanos);
+  }
 
   @Override
   public void onCommit(int entries, long bytes, long writeNanos, long forceNanos) {

@@ -13,6 +13,7 @@ import io.flotilla.storage.StorageOptions;
 import io.flotilla.storage.proto.RangeDescriptor;
 import io.flotilla.storage.proto.ReplicaDescriptor;
 import io.flotilla.storage.proto.SplitResult;
+import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalListener;
 import io.flotilla.wal.WalOptions;
 import java.io.IOException;
@@ -38,11 +39,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A new store holds one range, {@link #KV_GROUP_ID}, covering every key and carrying the member
  * records; splits make more while the node runs ({@link #split}), each its own Raft group with the
- * same replicas. Each group's log is in its own directory for now: {@code raft/} for range 1,
- * {@code raft-<id>/} for the others.
+ * same replicas. Every group's log is in ONE shared write-ahead log: the scheduler writes each
+ * replica's Ready unforced and forces once per round for all of them, so forces per second do
+ * not grow with the number of ranges (fsync is the scarce resource).
  *
- * <p>Layout under the data directory: {@code raft*} (the logs, their records stamped with their
- * group id), {@code state/} (RocksDB, all ranges).
+ * <p>Layout under the data directory: {@code raft/} (the shared log, records stamped with their
+ * group id), {@code raft-snapshots/} (each group's snapshot metadata, {@code raft-snapshot-<id>}),
+ * {@code state/} (RocksDB, all ranges).
  */
 public final class Store implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Store.class);
@@ -55,8 +58,9 @@ public final class Store implements AutoCloseable {
 
   private final Path dataDir;
   private final long nodeId;
-  private final WalListener walListener;
   private final KvStateMachine sm;
+  /** Every replica's log. Opened after the state machine, closed after every replica stopped. */
+  private final Wal wal;
   private final Map<Long, Replica> replicas = new ConcurrentHashMap<>();
   /**
    * Drives every replica's Raft group: a fixed pool of workers (one: this node's groups share a
@@ -71,11 +75,11 @@ public final class Store implements AutoCloseable {
   private volatile Runnable membershipChanged;
   private volatile boolean started;
 
-  private Store(Path dataDir, long nodeId, long tickMillis, WalListener walListener, KvStateMachine sm) {
+  private Store(Path dataDir, long nodeId, long tickMillis, KvStateMachine sm, Wal wal) {
     this.dataDir = dataDir;
     this.nodeId = nodeId;
-    this.walListener = walListener;
     this.sm = sm;
+    this.wal = wal;
     this.scheduler = new RaftScheduler("n" + nodeId, 1, tickMillis);
     this.snapshotter = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "snapshotter-" + nodeId);
@@ -84,20 +88,58 @@ public final class Store implements AutoCloseable {
     });
   }
 
-  /** Opens the state machine in {@code dataDir}; the replicas come with {@link #openReplicas}. */
+  /**
+   * Opens the state machine and the shared log in {@code dataDir} (recovering both); the replicas
+   * come with {@link #openReplicas}. {@code walListener} hears every force of the log.
+   */
   public static Store open(Path dataDir, long nodeId, long tickMillis, WalListener walListener) throws IOException {
     KvStateMachine sm = KvStateMachine.open(dataDir.resolve("state"), StorageOptions.defaults());
-    return new Store(dataDir, nodeId, tickMillis, walListener, sm);
+    Store[] self = new Store[1];
+    WalListener listener = new WalListener() {
+      @Override
+      public void onCommit(int entries, long bytes, long writeNanos, long forceNanos) {
+        walListener.onCommit(entries, bytes, writeNanos, forceNanos);
+      }
+
+      @Override
+      public void onGroupCommit(int entries, int groups, long bytes, long writeNanos, long forceNanos) {
+        walListener.onGroupCommit(entries, groups, bytes, writeNanos, forceNanos);
+      }
+
+      @Override
+      public void onCompactionWanted(long groupId, long liveBytes) {
+        // Under the log's locks: only queue the request on the replica's worker.
+        Store store = self[0];
+        Replica r = store == null ? null : store.replicas.get(groupId);
+        if (r != null && r.raft() != null) {
+          r.raft().requestSnapshot();
+        }
+      }
+    };
+    Wal wal;
+    try {
+      wal = Wal.open(WalOptions.shared(walDir(dataDir)), listener);
+    } catch (IOException | RuntimeException e) {
+      sm.close();
+      throw e;
+    }
+    self[0] = new Store(dataDir, nodeId, tickMillis, sm, wal);
+    return self[0];
   }
 
-  /** The directory of range {@code groupId}'s Raft log. */
-  public Path walDir(long groupId) {
-    return dataDir.resolve(groupId == KV_GROUP_ID ? "raft" : "raft-" + groupId);
+  /** The directory of the node's shared Raft log (every range's). */
+  public static Path walDir(Path dataDir) {
+    return dataDir.resolve("raft");
   }
 
-  /** The directory of the system range's log (for metrics on its files). */
+  /** The directory of the node's shared Raft log (for metrics on its files). */
   public Path walDir() {
-    return walDir(KV_GROUP_ID);
+    return walDir(dataDir);
+  }
+
+  /** The node's shared Raft log. */
+  public Wal wal() {
+    return wal;
   }
 
   /** The key-value state machine (every range, member records included). */
@@ -137,7 +179,7 @@ public final class Store implements AutoCloseable {
    * {@code (INITIAL_INDEX, INITIAL_TERM)} committed, in configuration {@code atSplit}.
    */
   private WalRaftStorage openLog(long id, Configuration atSplit) throws IOException {
-    WalRaftStorage storage = WalRaftStorage.open(WalOptions.defaults(walDir(id)).withGroupId(id), walListener);
+    WalRaftStorage storage = WalRaftStorage.open(wal, id, dataDir.resolve("raft-snapshots"));
     if (atSplit != null && storage.lastIndex() == 0 && storage.snapshot().index() == 0) {
       storage.applySnapshot(new Snapshot(RangeState.INITIAL_INDEX, RangeState.INITIAL_TERM, new byte[0], atSplit));
       storage.setHardState(new HardState(RangeState.INITIAL_TERM, 0, RangeState.INITIAL_INDEX));
@@ -232,9 +274,13 @@ public final class Store implements AutoCloseable {
     stopReplicas();
     scheduler.close();
     snapshotter.shutdownNow();
-    for (Replica r : replicas.values()) {
-      r.storage().close();
+    try {
+      for (Replica r : replicas.values()) {
+        r.storage().close(); // nothing: the log is shared
+      }
+      wal.close();
+    } finally {
+      sm.close();
     }
-    sm.close();
   }
 }

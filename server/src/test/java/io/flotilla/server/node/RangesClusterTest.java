@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Many ranges on real nodes (three in one JVM, fsync'd logs, RocksDB, loopback): splits through
  * the client protocol, each range its own Raft group with its own leader, requests routed (and
  * forwarded) by key from any node, scans stitched across ranges, cross-range transactions
- * refused, a node stopped and restarted catching every range up to equal digests.
+ * refused, a node stopped and restarted catching every range up to equal digests, every range's
+ * log in the node's one shared WAL.
  */
 class RangesClusterTest {
 
@@ -115,6 +116,16 @@ class RangesClusterTest {
       });
       assertThat(cluster.client(stopped).get(b("z"), Consistency.SERIALIZABLE).get(10, TimeUnit.SECONDS)
           .map(RangesClusterTest::s)).contains("after-z");
+      // One shared log per node holds every range's records (no log directory per range); each
+      // range made by a split has its snapshot metadata beside it.
+      for (long n = 1; n <= 3; n++) {
+        Path data = dir.resolve("n" + n);
+        try (var files = java.nio.file.Files.list(data)) {
+          assertThat(files.map(p -> p.getFileName().toString()).toList()).as("node %d's data directory", n)
+              .contains("raft", "raft-snapshots", "state").noneMatch(f -> f.matches("raft-[0-9]+"));
+        }
+        assertThat(data.resolve("raft-snapshots").resolve("raft-snapshot-3")).exists();
+      }
     }
   }
 }
