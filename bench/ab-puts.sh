@@ -6,13 +6,16 @@
 # so that drift in the machine's state falls on both.
 #
 #   bench/ab-puts.sh --a /path/to/checkout-before --b /path/to/checkout-after [--rounds 2]
-#       [--warmup 45s] [--duration 15s] [--concurrency "1 16 256"]
+#       [--warmup 45s] [--duration 15s] [--concurrency "1 16 256"] [--ranges-a 1] [--ranges-b 1]
 #
+# --ranges-a / --ranges-b pre-split that build's cluster into N ranges (local --ranges N; both may be
+# the same checkout to compare range counts). Each cell also reports the WAL forces per second per
+# node and the Raft groups per force, from the nodes' /metrics (0 where a build has no such metric).
 # Each checkout must be built (./mvnw -q -B -DskipTests package). Ports 46400-46422; data and
 # logs in /tmp/bench-ab-*. Prints one line per cell and a table at the end (docs/benchmarks.md).
 set -euo pipefail
 
-a="" b="" rounds=2 warmup=45s duration=15s concurrency="1 16 256"
+a="" b="" rounds=2 warmup=45s duration=15s concurrency="1 16 256" ranges_a=1 ranges_b=1
 while (( $# )); do
   case "$1" in
     --a) a="$2"; shift 2 ;;
@@ -21,7 +24,9 @@ while (( $# )); do
     --warmup) warmup="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --concurrency) concurrency="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --ranges-a) ranges_a="$2"; shift 2 ;;
+    --ranges-b) ranges_b="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "ab-puts: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -54,6 +59,15 @@ node_pids() { # the processes listening on the three client ports
     ss -ltnpH "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
   done
 }
+wal_forces() { # forces and groups-in-forces summed over the three nodes' /metrics
+  local f=0 g=0 port m
+  for port in 46402 46412 46422; do
+    m="$(curl -sf "http://127.0.0.1:$port/metrics" || true)"
+    f="$(awk -v t="$f" '/^flotilla_wal_force_seconds_count/ { t += $2 } END { printf "%d", t }' <<<"$m")"
+    g="$(awk -v t="$g" '/^flotilla_wal_batch_groups_sum/ { t += $2 } END { printf "%d", t }' <<<"$m")"
+  done
+  echo "$f $g"
+}
 cluster_ticks() { # utime + stime of the given processes, in clock ticks
   local t=0 pid
   for pid in "$@"; do
@@ -62,10 +76,11 @@ cluster_ticks() { # utime + stime of the given processes, in clock ticks
   echo "$t"
 }
 
-run_build() { # label flotilla round
-  local label="$1" flotilla="$2" round="$3"
+run_build() { # label flotilla round ranges
+  local label="$1" flotilla="$2" round="$3" ranges="$4" split=()
+  if (( ranges > 1 )); then split=(--ranges "$ranges"); fi
   rm -rf "$work/data"
-  "$flotilla" local --base-port 46400 --data-dir "$work/data" >"$work/local-$label-$round.log" 2>&1 &
+  "$flotilla" local --base-port 46400 --data-dir "$work/data" "${split[@]}" >"$work/local-$label-$round.log" 2>&1 &
   cluster_pid=$!
   local up=""
   for _ in $(seq 1 300); do
@@ -83,30 +98,37 @@ run_build() { # label flotilla round
     "$flotilla" bench --endpoints "$endpoints" --mix put=100 --concurrency "$c" --duration 3s --warmup 0s \
       >/dev/null 2>&1
     before="$(cluster_ticks "${pids[@]}")"
+    forces_before="$(wal_forces)"
     out="$("$flotilla" bench --endpoints "$endpoints" --mix put=100 --concurrency "$c" --duration "$duration" \
       --warmup 0s 2>/dev/null | tail -1)"
     after="$(cluster_ticks "${pids[@]}")"
-    python3 - "$label" "$round" "$c" "$load" "$before" "$after" "$hz" "$out" >>"$results" <<'EOF'
+    forces_after="$(wal_forces)"
+    python3 - "$label" "$round" "$c" "$load" "$before" "$after" "$hz" "$out" "$ranges" "$forces_before" \
+      "$forces_after" "$duration" >>"$results" <<'EOF'
 import json, sys
-label, rnd, c, load, before, after, hz, out = sys.argv[1:]
+label, rnd, c, load, before, after, hz, out, ranges, fb, fa, dur = sys.argv[1:]
 r = json.loads(out)
 cpu = (int(after) - int(before)) / int(hz)
-print("\t".join([label, rnd, c, load, "%.0f" % r["opsPerSec"], "%.3f" % r["latencyMs"]["p50"],
-                 "%.3f" % r["latencyMs"]["p99"], "%.1f" % (cpu / max(r["ops"], 1) * 1e6), str(r["errors"])]))
+f0, g0 = map(int, fb.split()); f1, g1 = map(int, fa.split())
+forces = f1 - f0
+secs = float(dur.rstrip("s"))  # the cell's measured window (forces counted around it, so a bound)
+print("\t".join([label, rnd, ranges, c, load, "%.0f" % r["opsPerSec"], "%.3f" % r["latencyMs"]["p50"],
+                 "%.3f" % r["latencyMs"]["p99"], "%.1f" % (cpu / max(r["ops"], 1) * 1e6),
+                 "%.0f" % (forces / 3 / secs), "%.2f" % ((g1 - g0) / forces if forces else 0), str(r["errors"])]))
 EOF
-    tail -1 "$results" | awk -F'\t' '{ printf "build %s round %s, %s in flight: %s puts/s, p50 %s ms, p99 %s ms, %s us CPU per put (load %s, errors %s)\n", $1, $2, $3, $5, $6, $7, $8, $4, $9 }' >&2
+    tail -1 "$results" | awk -F'\t' '{ printf "build %s round %s, %s ranges, %s in flight: %s puts/s, p50 %s ms, p99 %s ms, %s us CPU per put, %s WAL forces/s per node, %s groups per force (load %s, errors %s)\n", $1, $2, $3, $4, $6, $7, $8, $9, $10, $11, $5, $12 }' >&2
   done
   stop_cluster
 }
 
 for round in $(seq 1 "$rounds"); do
-  run_build A "$flotilla_a" "$round"
-  run_build B "$flotilla_b" "$round"
+  run_build A "$flotilla_a" "$round" "$ranges_a"
+  run_build B "$flotilla_b" "$round" "$ranges_b"
 done
 
 echo
-echo "| build | round | in flight | load | puts/s | p50 ms | p99 ms | cluster CPU µs per put | errors |"
-echo "|---|---|---|---|---|---|---|---|---|"
-awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' "$results"
+echo "| build | round | ranges | in flight | load | puts/s | p50 ms | p99 ms | cluster CPU µs per put | WAL forces/s per node | groups per force | errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' "$results"
 echo
 echo "A = $a ($(git -C "$a" rev-parse --short HEAD 2>/dev/null || echo '?')), B = $b ($(git -C "$b" rev-parse --short HEAD 2>/dev/null || echo '?')); data in $work"
