@@ -44,6 +44,8 @@ public final class FlotillaClient implements AutoCloseable {
   private final EventLoopGroup group;
   private final NodeRouter router;
   private final SessionPool sessions = new SessionPool();
+  /** Each range's leader, so that a key's request goes straight there (docs/ranges.md). */
+  private final RangeCache rangeCache = new RangeCache(this::ranges, this::members);
 
   public FlotillaClient(ClientOptions options) {
     this.options = options;
@@ -144,7 +146,10 @@ public final class FlotillaClient implements AutoCloseable {
   /** Splits the range holding {@code key} at {@code key}; completes with the ranges after it. */
   public CompletableFuture<io.flotilla.client.proto.RangeListResult> splitRange(byte[] key) {
     return write(Request.newBuilder().setRangeSplit(io.flotilla.client.proto.RangeSplitRequest.newBuilder()
-        .setKey(bytes(key))), true).thenApply(Response::getRangeSplit);
+        .setKey(bytes(key))), true).thenApply(r -> {
+          rangeCache.invalidate();
+          return r.getRangeSplit();
+        });
   }
 
   /** Hands range {@code rangeId}'s leadership to node {@code target} (0: its most caught-up follower). */
@@ -172,7 +177,7 @@ public final class FlotillaClient implements AutoCloseable {
     CompletableFuture<Response> out = new CompletableFuture<>();
     router.connectionFor(endpoint.toString()).send(request).whenComplete((r, t) -> {
       if (t == null) {
-        out.complete(r.toBuilder().setRequestId(callerId).build());
+        out.complete(r.toBuilder().setRequestId(callerId).setForwarded(true).build());
       } else {
         Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
         out.completeExceptionally(c instanceof NodeConnection.NotSentException
@@ -263,6 +268,10 @@ public final class FlotillaClient implements AutoCloseable {
      */
     volatile java.util.concurrent.atomic.AtomicInteger attemptState;
     NodeConnection target;
+    /** The current attempt went to the leader of the key's range, from the range cache. */
+    boolean routedByRange;
+    /** The next attempt goes where the last one did (it answered, and it serves the key). */
+    boolean sameTarget;
 
     Call(Request request, boolean isWrite, Consistency consistency, Error.Code alsoOk,
         SessionPool.Session session, NodeConnection pinned) {
@@ -304,6 +313,23 @@ public final class FlotillaClient implements AutoCloseable {
     private NodeConnection pickTarget() {
       if (pinned != null) {
         return pinned;
+      }
+      if (sameTarget && target != null) {
+        sameTarget = false;
+        return target;
+      }
+      routedByRange = false;
+      if (attempt == 0 && (isWrite || consistency == Consistency.LINEARIZABLE)) {
+        // First try: the key's range leader, when the cache knows it. A retry routes the usual
+        // way (a stale entry costs one forward or one redirect, never a wrong answer).
+        String leader = rangeCache.leaderFor(request);
+        if (leader != null) {
+          NodeConnection c = router.connectionFor(leader);
+          if (!c.avoided(System.nanoTime())) {
+            routedByRange = true;
+            return c;
+          }
+        }
       }
       return router.pick(isWrite, consistency, () -> walk++);
     }
@@ -347,8 +373,11 @@ public final class FlotillaClient implements AutoCloseable {
         retryLater(true);
         return;
       }
+      if (r.getForwarded()) {
+        rangeCache.rangesExist(); // the cluster has ranges led elsewhere: route by key from now on
+      }
       if (!r.hasError() || r.getError().getCode() == alsoOk) {
-        if (pinned == null && (isWrite || consistency == Consistency.LINEARIZABLE)) {
+        if (pinned == null && !routedByRange && (isWrite || consistency == Consistency.LINEARIZABLE)) {
           // Only the leader serves these: remember it, even when no NOT_LEADER hint named it
           // (members may be configured without client addresses, and then redirects carry none).
           router.rememberLeader(target);
@@ -384,11 +413,19 @@ public final class FlotillaClient implements AutoCloseable {
                 + " the write may or may not have been applied", true);
             return;
           }
-          // The cluster forgot this session, so the write was not applied: renumber it under a
-          // fresh session (sequence 1 registers it) and send again.
-          session = sessions.acquireFresh();
-          request = request.toBuilder().setClientId(session.clientId)
-              .setSequence(session.next()).build();
+          // The key's range has no record of this session: it forgot it, or (with many ranges,
+          // each keeping its own sessions) never saw it. Either way the write was not applied,
+          // so it registers the same session with that range (sequence 1) and goes again to the
+          // node that answered. A fresh session instead would be unknown to every other range
+          // and pay this round trip again at each of them. Sequence 1 refused too cannot happen
+          // with a real node; a fresh session then, rather than a loop.
+          if (request.getSequence() == 1) {
+            session = sessions.acquireFresh();
+            request = request.toBuilder().setClientId(session.clientId).setSequence(session.next()).build();
+          } else {
+            request = request.toBuilder().setSequence(1).build();
+            sameTarget = true;
+          }
           attempt++;
           send();
         }

@@ -118,6 +118,9 @@ public final class FlotillaNode implements AutoCloseable {
     this.membership = new MembershipService(config, membershipOptions, replica, directory, group);
     this.status = new StatusService(config.id(), store, replica, directory, membership);
     this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.requests.forwarded", requests,
+            RequestService::forwardedCount)
+        .description("client requests forwarded to their range's leader on another node").register(metrics);
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, nodeMetrics.timed(requests),
         config.net().clientPort());
     NetMetrics.bind(metrics, clientPort, peers);
@@ -216,6 +219,11 @@ public final class FlotillaNode implements AutoCloseable {
    * Hex digest of range {@code rangeId} with its applied index ("applied:digest"), or "absent" when
    * this node holds no such range: equal on replicas that applied the same log prefix.
    */
+  /** Requests this node forwarded to the leader of their range on another node. */
+  public long forwardedRequests() {
+    return requests.forwardedCount();
+  }
+
   public String rangeDigest(long rangeId) {
     var r = store.stateMachine().range(rangeId);
     return r == null ? "absent" : r.appliedIndex() + ":" + java.util.HexFormat.of().formatHex(r.digest());

@@ -57,6 +57,8 @@ public final class RequestService implements RequestHandler {
   private final KvTranslator kv = new KvTranslator(StorageOptions.defaults());
   /** Connections to the other nodes, for forwarding; made when first needed. */
   private volatile FlotillaClient forwarder;
+  /** Requests handed to another node's range leader (metrics: a range-aware client makes few). */
+  private final java.util.concurrent.atomic.AtomicLong forwarded = new java.util.concurrent.atomic.AtomicLong();
 
   /** @param status this node's answer to a {@code status} request */
   public RequestService(long self, Store store, MembershipService membership, MemberDirectory directory,
@@ -162,7 +164,13 @@ public final class RequestService implements RequestHandler {
     if (r.getForwarded() || address == null || store.replicaIds().size() < 2) {
       return null;
     }
+    forwarded.incrementAndGet();
     return forwarder().forward(Endpoint.parse(address), r.toBuilder().setForwarded(true).build());
+  }
+
+  /** Requests this node forwarded to a range's leader elsewhere, since it started. */
+  public long forwardedCount() {
+    return forwarded.get();
   }
 
   private FlotillaClient forwarder() {

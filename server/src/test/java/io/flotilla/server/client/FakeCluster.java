@@ -118,6 +118,11 @@ final class FakeCluster implements AutoCloseable {
       return done(Response.newBuilder().setError(Error.newBuilder()
           .setCode(Error.Code.SESSION_EXPIRED).setMessage("expired")).build());
     }
+    if (expired.contains(r.getClientId()) && r.getSequence() == 1) {
+      // As a node does: an expired session is gone, and sequence 1 registers it anew.
+      expired.remove(r.getClientId());
+      lastSequence.remove(r.getClientId());
+    }
     Response resp;
     long seen = lastSequence.getOrDefault(r.getClientId(), 0L);
     if (r.getClientId() != 0 && r.getSequence() <= seen) {

@@ -79,6 +79,18 @@ class RangesClusterTest {
               .contains(k + n);
         }
       }
+      // A range-aware client (the Java client's range cache) sends each key's request straight to
+      // its range's leader: once its cache is warm, no node forwards anything. (Leaders of ranges
+      // 1 and 3 differ, so a client without the cache makes at least one forward per round.)
+      try (FlotillaClient aware = cluster.client()) {
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+          long before = cluster.forwardedRequests();
+          for (String k : List.of("c", "k", "x", "d", "m", "y")) {
+            aware.put(b(k), b("routed")).get(10, TimeUnit.SECONDS);
+          }
+          assertThat(cluster.forwardedRequests()).as("forwarded requests").isEqualTo(before);
+        });
+      }
       // A scan over all keys comes back whole, in order, page by page across the ranges.
       List<String> keys = new ArrayList<>();
       byte[] start = new byte[0];

@@ -116,6 +116,17 @@ final class TestCluster implements AutoCloseable {
     return out;
   }
 
+  /** Requests forwarded to a range's leader elsewhere, summed over the running nodes. */
+  long forwardedRequests() {
+    long sum = 0;
+    for (long id = 1; id <= size; id++) {
+      if (nodes[(int) id] != null) {
+        sum += nodes[(int) id].forwardedRequests();
+      }
+    }
+    return sum;
+  }
+
   /** The id of the running node that leads, once there is one. */
   long awaitLeader() {
     return await().atMost(Duration.ofSeconds(20)).until(() -> {
