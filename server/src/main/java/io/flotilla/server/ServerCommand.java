@@ -110,6 +110,12 @@ public final class ServerCommand implements Callable<Integer> {
           + " are accounted for); see docs/raft.md.")
   boolean leaseReads;
 
+  @Option(names = "--quiesce",
+      description = "Idle ranges quiesce: a range with nothing to do stops its heartbeats and"
+          + " election timers until a request or message wakes it, so a node of many idle ranges"
+          + " costs almost nothing (docs/ranges.md). Off by default for now.")
+  boolean quiesce;
+
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -177,7 +183,7 @@ public final class ServerCommand implements Callable<Integer> {
         : MembershipOptions.STATIC).withPromoteGap(promoteGap);
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
-        faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads);
+        faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce);
     try {
       config = config.withNet(new NetLimits(maxClientConnections, clientInputBudgetBytes,
           frameTimeoutMillis, idleTimeoutMillis));

@@ -31,11 +31,23 @@ import java.util.Objects;
  *                    the admin port have a thread each, apart from client load.
  * @param net         connection limits of the client port: connections, input budget, frame and
  *                    idle timeouts ({@link NetLimits})
+ * @param quiesce     idle ranges quiesce: an idle range's leader stops heartbeating and its
+ *                    followers stop their election timers until a proposal, read or message
+ *                    wakes them (docs/raft.md, "Quiescence"); off by default
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
     long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
-    NetLimits net) {
+    NetLimits net, boolean quiesce) {
+
+  /** Without quiescence. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
+      NetLimits net) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, faultInjection, leaseReads, netThreads, net, false);
+  }
 
   public static final int DEFAULT_NET_THREADS = 1;
   public static final int MAX_NET_THREADS = 64;
@@ -91,31 +103,37 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        entries, bytes, faultInjection, leaseReads, netThreads, net);
+        entries, bytes, faultInjection, leaseReads, netThreads, net, quiesce);
   }
 
   /** The same node with fault injection on or off. */
   public NodeConfig withFaultInjection(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net);
+        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net, quiesce);
   }
 
   /** The same node with lease reads on or off. */
   public NodeConfig withLeaseReads(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net);
+        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net, quiesce);
   }
 
   /** The same node with another number of network threads. */
   public NodeConfig withNetThreads(int threads) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net, quiesce);
   }
 
   /** The same node with other client connection limits. */
   public NodeConfig withNet(NetLimits limits) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits, quiesce);
+  }
+
+  /** The same node with quiescence of idle ranges on or off. */
+  public NodeConfig withQuiesce(boolean on) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, on);
   }
 
   /** A member's addresses, by host name. */

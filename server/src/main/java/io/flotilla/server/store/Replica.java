@@ -68,6 +68,9 @@ public final class Replica implements AutoCloseable {
     if (config.leaseReads()) {
       rc = rc.withLeaseRead(NodeConfig.LEASE_DRIFT_TICKS);
     }
+    if (config.quiesce()) {
+      rc = rc.withQuiesce(true);
+    }
     // Set before the Raft node exists: building it may install a snapshot, which changes members.
     applier.onMembershipChange(membershipChanged);
     this.raft = newRaftNode(scheduler, rc, storage, transport, applier, config);
