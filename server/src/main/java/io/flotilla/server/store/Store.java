@@ -183,9 +183,24 @@ public final class Store implements AutoCloseable {
       }
       LOG.info("node {}: range {} split at {}: range {} starts with replicas {}", nodeId,
           split.getLeft().getRangeId(), right.getStartKey().toStringUtf8(), id, cfg.members());
+      splitListener.rangeSplit(split.getLeft().getRangeId(), id, right.getStartKey().toStringUtf8());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create range " + id + " from a split", e);
     }
+  }
+
+  /** Told of each split this node applies: the dashboard's recent events. */
+  @FunctionalInterface
+  public interface SplitListener {
+    /** On the Raft worker that applied the split: keep it cheap. */
+    void rangeSplit(long parent, long created, String atKey);
+  }
+
+  private volatile SplitListener splitListener = (parent, created, atKey) -> { };
+
+  /** Set before {@link #start}; replaces the one before. */
+  public void setSplitListener(SplitListener listener) {
+    this.splitListener = java.util.Objects.requireNonNull(listener);
   }
 
   /** This node's replica of {@code groupId}, or null when it holds none. Any thread. */
