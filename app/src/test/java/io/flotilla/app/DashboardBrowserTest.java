@@ -92,7 +92,8 @@ class DashboardBrowserTest {
       await("two ranges, each with a leader, and the split among the events").atMost(Duration.ofSeconds(15))
           .ignoreExceptions().pollInterval(Duration.ofMillis(200)).until(() -> ranges(browser).size() == 2
               && browser.driver.findElements(By.cssSelector("#ranges tbody tr[data-leader='0']")).isEmpty()
-              && browser.driver.findElement(By.id("events")).getText().contains("split at 'm'"));
+              && browser.driver.findElement(By.id("events")).getText().contains("split at 'm'")
+              && browser.driver.findElement(By.id("events")).getText().contains("range 2: became its leader"));
       // The rows are rebuilt every second: read them in one go.
       await("range 2 from 'm', a replica of each range on every node").atMost(Duration.ofSeconds(10))
           .ignoreExceptions().until(() -> {

@@ -2,6 +2,7 @@ package io.flotilla.server.store;
 
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.node.RaftScheduler;
 import io.flotilla.raft.node.Transport;
 import io.flotilla.raft.quorum.Configuration;
@@ -125,8 +126,10 @@ public final class Store implements AutoCloseable {
       Set<Long> voters = id == KV_GROUP_ID ? bootstrapVoters : Set.of();
       WalRaftStorage storage = openLog(id, r.appliedIndex() == RangeState.INITIAL_INDEX
           ? configurationOf(r.descriptor()) : null);
-      replicas.put(id, new Replica(id, config, voters, storage, sm, scheduler, snapshotter,
-          transports.apply(id), membershipChanged, this::split));
+      Replica replica = new Replica(id, config, voters, storage, sm, scheduler, snapshotter,
+          transports.apply(id), membershipChanged, this::split);
+      listen(id, replica);
+      replicas.put(id, replica);
     }
     return replicas.get(KV_GROUP_ID);
   }
@@ -173,6 +176,7 @@ public final class Store implements AutoCloseable {
       WalRaftStorage storage = openLog(id, cfg);
       Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
           membershipChanged, this::split);
+      listen(id, r);
       replicas.put(id, r);
       Replica parent = replicas.get(split.getLeft().getRangeId());
       if (started) {
@@ -183,24 +187,39 @@ public final class Store implements AutoCloseable {
       }
       LOG.info("node {}: range {} split at {}: range {} starts with replicas {}", nodeId,
           split.getLeft().getRangeId(), right.getStartKey().toStringUtf8(), id, cfg.members());
-      splitListener.rangeSplit(split.getLeft().getRangeId(), id, right.getStartKey().toStringUtf8());
+      if (rangeListener != null) {
+        rangeListener.rangeSplit(split.getLeft().getRangeId(), id, right.getStartKey().toStringUtf8());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create range " + id + " from a split", e);
     }
   }
 
-  /** Told of each split this node applies: the dashboard's recent events. */
-  @FunctionalInterface
-  public interface SplitListener {
+  /** Told of each split this node applies, and of each range's Raft events: the dashboard's recent events. */
+  public interface RangeListener {
     /** On the Raft worker that applied the split: keep it cheap. */
     void rangeSplit(long parent, long created, String atKey);
+
+    /**
+     * The Raft listener of range {@code rangeId}'s replica (not the system range's, whose
+     * listener the node sets itself), or null for none.
+     */
+    RaftNode.Listener raftListener(long rangeId);
   }
 
-  private volatile SplitListener splitListener = (parent, created, atKey) -> { };
+  private volatile RangeListener rangeListener;
 
-  /** Set before {@link #start}; replaces the one before. */
-  public void setSplitListener(SplitListener listener) {
-    this.splitListener = java.util.Objects.requireNonNull(listener);
+  /** Set before {@link #openReplicas}. */
+  public void setRangeListener(RangeListener listener) {
+    this.rangeListener = java.util.Objects.requireNonNull(listener);
+  }
+
+  private void listen(long id, Replica r) {
+    RangeListener l = rangeListener;
+    RaftNode.Listener raftListener = l == null || id == KV_GROUP_ID ? null : l.raftListener(id);
+    if (raftListener != null) {
+      r.raft().setListener(raftListener);
+    }
   }
 
   /** This node's replica of {@code groupId}, or null when it holds none. Any thread. */
