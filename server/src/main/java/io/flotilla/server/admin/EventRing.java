@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The node's recent events for the dashboard (elections, leaders, snapshots and membership changes
- * of the system range; the splits of every range this node holds): a bounded ring in memory, the oldest dropped first, never
+ * of the system range; splits, leader moves and snapshots of every other range this node holds): a bounded ring in memory, the oldest dropped first, never
  * persisted. {@link #record} is called from the Raft loop and must stay cheap: one short lock,
  * one small object. Served as JSON by {@code GET /events}.
  */
