@@ -102,6 +102,11 @@ class DashboardBrowserTest {
                 && browser.driver.findElements(By.cssSelector("#ranges tbody tr .role")).size() == 6
                 && browser.driver.findElement(By.id("ranges-note")).getText().startsWith("2 ranges");
           });
+      // Updated once a second, without a reload: at least 4 renders in 5 s.
+      long before = Long.parseLong((String) browser.js("return document.body.dataset.updates;"));
+      Thread.sleep(5_000);
+      long after = Long.parseLong((String) browser.js("return document.body.dataset.updates;"));
+      assertThat(after - before).as("renders in 5 s").isGreaterThanOrEqualTo(4);
       browser.screenshot("dashboard-ranges");
       assertThat(browser.consoleErrors()).as("console errors").isEmpty();
     }

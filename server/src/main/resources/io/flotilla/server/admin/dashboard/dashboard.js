@@ -55,6 +55,7 @@
   }
 
   function render(d) {
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1); // for tests
     text($('served-by'), 'node ' + d.servedBy);
     text($('updated'), 'updated ' + new Date(d.at).toLocaleTimeString());
     state.nodes = d.nodes;
