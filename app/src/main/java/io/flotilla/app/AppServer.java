@@ -162,6 +162,13 @@ public final class AppServer implements AutoCloseable {
         return; // the stream stays open; SeatFeeds writes and closes it
       } else if (method.equals("POST") && p.equals(List.of("api", "bookings"))) {
         book(x);
+      } else if (method.equals("GET") && p.size() == 5 && p.get(1).equals("events") && p.get(3).equals("bookings")) {
+        var b = bookings.booking(p.get(2), p.get(4));
+        if (b.isPresent()) {
+          reply(x, 200, b.get());
+        } else {
+          reply(x, 404, error("not_found", "no booking " + p.get(4) + " of event " + p.get(2)));
+        }
       } else if (method.equals("GET") && p.size() == 3 && p.get(1).equals("bookings")) {
         var b = bookings.booking(p.get(2));
         if (b.isPresent()) {
@@ -177,7 +184,15 @@ public final class AppServer implements AutoCloseable {
     } catch (Bookings.InvalidRequest e) {
       reply(x, 400, error("invalid", e.getMessage()));
     } catch (FlotillaException e) {
-      if (retryable(e)) {
+      if (Bookings.crossRange(e)) {
+        // One event's keys were split into two ranges (docs/app.md, "Keys and ranges"): the
+        // transaction was refused whole, so nothing was booked; asking again cannot help.
+        LOG.error("CROSS_RANGE on {}: a range split cut one event's keys apart; its bookings are"
+            + " refused until the ranges are merged or the split undone", x.getRequestURI(), e);
+        reply(x, 500, error("cross_range", "nothing was booked: this event's keys are in two ranges of the"
+            + " store, which refuses a booking over both (" + e.getMessage() + "). An operator must keep"
+            + " the prefix app/ev/EVENT/ in one range (docs/app.md)."));
+      } else if (retryable(e)) {
         x.getResponseHeaders().set("Retry-After", "1");
         reply(x, 503, error("retrying", "the store did not answer in time (" + e.code()
             + "); ask again with the same booking id"));

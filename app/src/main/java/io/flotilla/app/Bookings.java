@@ -26,11 +26,18 @@ import java.util.regex.Pattern;
  * The booking site's whole state, kept in Flotilla and nowhere else (docs/app.md, "Keys"):
  *
  * <pre>
- *   app/event/EVENT           the event (JSON)
- *   app/seat/EVENT/SEAT       the id of the booking that holds the seat; absent: free
- *   app/booking/BOOKING       the booking (JSON): event, seats, person, when
- *   app/person/PERSON/BOOKING the event id: a person's bookings, found by one scan
+ *   app/event/EVENT                          the event (JSON)
+ *   app/ev/EVENT/seat/SEAT                   the id of the booking that holds the seat; absent: free
+ *   app/ev/EVENT/booking/BOOKING             the booking (JSON): event, seats, person, when
+ *   app/ev/EVENT/person/PERSON/BOOKING       empty: a person's bookings of the event, by one scan
  * </pre>
+ *
+ * <p>Every key one booking's transaction touches is under {@code app/ev/EVENT/}. A transaction
+ * over keys of two ranges is refused (CROSS_RANGE, docs/ranges.md), so the prefix keeps one
+ * event's bookings in one range: a split at {@code app/ev/P} with no '/' in {@code P}, or at any
+ * key outside {@code app/ev/} (the bench keys {@code local --ranges N} splits over), never
+ * separates them. Should a split ever cut one event's prefix, its bookings fail with CROSS_RANGE
+ * (nothing booked, no seat map changed) and the API says so: {@link #crossRange}.
  *
  * <p>A booking is one transaction: it applies only if its own key and every seat key are absent,
  * and then writes them all. So a seat is booked at most once, ever, whichever app instance asks;
@@ -116,7 +123,7 @@ public final class Bookings {
   /** The taken seats of an event: seat to booking id, in seat order. One consistent read. */
   public Map<String, String> takenSeats(String eventId) {
     checkId(eventId, "event id");
-    String prefix = "app/seat/" + eventId + "/";
+    String prefix = eventPrefix(eventId) + "seat/";
     Map<String, String> taken = new TreeMap<>();
     scan(prefix, (k, v) -> taken.put(k.substring(prefix.length()), new String(v, UTF_8)));
     return taken;
@@ -144,19 +151,19 @@ public final class Bookings {
     }
     Booking b = new Booking(bookingId, eventId, wanted, person, now);
     TxnRequest.Builder txn = TxnRequest.newBuilder();
-    txn.addCompares(absent(bookingKey(bookingId)));
+    txn.addCompares(absent(bookingKey(eventId, bookingId)));
     for (String s : wanted) {
       txn.addCompares(absent(seatKey(eventId, s)));
       txn.addSuccess(put(seatKey(eventId, s), bookingId.getBytes(UTF_8)));
     }
-    txn.addSuccess(put(bookingKey(bookingId), write(b)));
-    txn.addSuccess(put(personKey(person, bookingId), eventId.getBytes(UTF_8)));
+    txn.addSuccess(put(bookingKey(eventId, bookingId), write(b)));
+    txn.addSuccess(put(personKey(eventId, person, bookingId), new byte[0]));
     if (client.blocking().txn(txn.build())) {
       return Outcome.booked(b, false);
     }
     // Not applied now. Either an earlier attempt of this very booking was (its answer was lost),
     // or one of the seats is someone else's: both are read back, never guessed.
-    Optional<Booking> earlier = booking(bookingId);
+    Optional<Booking> earlier = booking(eventId, bookingId);
     if (earlier.isPresent()) {
       Booking e = earlier.get();
       return e.eventId().equals(eventId) && e.seats().equals(wanted) && e.person().equals(person)
@@ -174,22 +181,44 @@ public final class Bookings {
     return Outcome.taken(lost);
   }
 
-  public Optional<Booking> booking(String id) {
+  /** Booking {@code id} of event {@code eventId} (a booking id is unique within its event). */
+  public Optional<Booking> booking(String eventId, String id) {
+    checkId(eventId, "event id");
     checkId(id, "booking id");
-    return client.blocking().get(bookingKey(id)).map(v -> read(v, Booking.class));
+    return client.blocking().get(bookingKey(eventId, id)).map(v -> read(v, Booking.class));
   }
 
-  /** A person's bookings, in booking-id order. */
+  /** Booking {@code id} of whichever event has one: one read per event. */
+  public Optional<Booking> booking(String id) {
+    checkId(id, "booking id");
+    for (Event e : events()) {
+      Optional<Booking> b = booking(e.id(), id);
+      if (b.isPresent()) {
+        return b;
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** A person's bookings, in booking-id order: one scan per event. */
   public List<Booking> bookingsOf(String person) {
     checkPerson(person);
     List<Booking> out = new ArrayList<>();
-    String prefix = "app/person/" + person + "/";
-    List<String> ids = new ArrayList<>();
-    scan(prefix, (k, v) -> ids.add(k.substring(prefix.length())));
-    for (String id : ids) {
-      booking(id).ifPresent(out::add);
+    for (Event e : events()) {
+      String prefix = eventPrefix(e.id()) + "person/" + person + "/";
+      List<String> ids = new ArrayList<>();
+      scan(prefix, (k, v) -> ids.add(k.substring(prefix.length())));
+      for (String id : ids) {
+        booking(e.id(), id).ifPresent(out::add);
+      }
     }
+    out.sort(java.util.Comparator.comparing(Booking::id).thenComparing(Booking::eventId));
     return out;
+  }
+
+  /** Is {@code e} the store refusing a transaction over two ranges (one event's keys split apart)? */
+  public static boolean crossRange(FlotillaException e) {
+    return e.code() == Error.Code.CROSS_RANGE;
   }
 
   // ----------------------------------------------------------------------------------- checks
@@ -257,16 +286,21 @@ public final class Bookings {
     return ("app/event/" + id).getBytes(UTF_8);
   }
 
+  /** Every key of one event's bookings starts with this (its event record excepted). */
+  static String eventPrefix(String eventId) {
+    return "app/ev/" + eventId + "/";
+  }
+
   static byte[] seatKey(String eventId, String seat) {
-    return ("app/seat/" + eventId + "/" + seat).getBytes(UTF_8);
+    return (eventPrefix(eventId) + "seat/" + seat).getBytes(UTF_8);
   }
 
-  static byte[] bookingKey(String id) {
-    return ("app/booking/" + id).getBytes(UTF_8);
+  static byte[] bookingKey(String eventId, String id) {
+    return (eventPrefix(eventId) + "booking/" + id).getBytes(UTF_8);
   }
 
-  static byte[] personKey(String person, String bookingId) {
-    return ("app/person/" + person + "/" + bookingId).getBytes(UTF_8);
+  static byte[] personKey(String eventId, String person, String bookingId) {
+    return (eventPrefix(eventId) + "person/" + person + "/" + bookingId).getBytes(UTF_8);
   }
 
   private byte[] write(Object o) {

@@ -3,11 +3,15 @@ package io.flotilla.app;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.flotilla.client.ClientOptions;
+import io.flotilla.client.FlotillaClient;
 import io.flotilla.server.local.LocalCluster;
 import io.flotilla.server.local.PortRanges;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,8 +21,9 @@ import org.openqa.selenium.WebElement;
 /**
  * The cluster dashboard in a real browser (headless Chromium): served by a follower, it shows
  * three nodes and exactly one leader; within 3 s of a kill -9 of the leader it shows the new one;
- * its restart button (a local cluster's) brings the killed node back. Screenshots:
- * target/screenshots/dashboard*.png.
+ * its restart button (a local cluster's) brings the killed node back. After a range split it shows
+ * both ranges, each with its leader and replicas, and the split among the recent events.
+ * Screenshots: target/screenshots/dashboard*.png.
  *
  * <p>Rerun: {@code ./mvnw -o -B -pl app -am verify -Dtest=DashboardBrowserTest
  * -Dsurefire.failIfNoSpecifiedTests=false} (needs /usr/bin/chromium and /usr/bin/chromedriver).
@@ -69,6 +74,47 @@ class DashboardBrowserTest {
       browser.screenshot("dashboard-phone");
       assertThat(browser.consoleErrors()).as("console errors").isEmpty();
     }
+  }
+
+  @Test
+  void showsBothRangesAndTheSplitAfterARangeSplit() throws Exception {
+    int base = PortRanges.freeBase(20_000, 32_000);
+    try (LocalCluster cluster = new LocalCluster(3, base, dir);
+        Browser browser = Browser.open(dir, 1280, 1700);
+        FlotillaClient client = new FlotillaClient(ClientOptions.of(cluster.clientEndpoints()))) {
+      cluster.startAll();
+      int leader = Clusters.awaitLeader(cluster);
+      browser.driver.get(cluster.dashboardUrl(leader % 3 + 1));
+      await("one range").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+          .until(() -> ranges(browser).equals(List.of("1")));
+
+      client.splitRange("m".getBytes(StandardCharsets.UTF_8)).get(30, TimeUnit.SECONDS);
+      await("two ranges, each with a leader, and the split among the events").atMost(Duration.ofSeconds(15))
+          .ignoreExceptions().pollInterval(Duration.ofMillis(200)).until(() -> ranges(browser).size() == 2
+              && browser.driver.findElements(By.cssSelector("#ranges tbody tr[data-leader='0']")).isEmpty()
+              && browser.driver.findElement(By.id("events")).getText().contains("split at 'm'")
+              && browser.driver.findElement(By.id("events")).getText().contains("range 2: became its leader"));
+      // The rows are rebuilt every second: read them in one go.
+      await("range 2 from 'm', a replica of each range on every node").atMost(Duration.ofSeconds(10))
+          .ignoreExceptions().until(() -> {
+            String right = (String) browser.js("return document.querySelector('#ranges tbody tr:nth-child(2)').innerText;");
+            return right.contains("m") && right.contains("leader")
+                && browser.driver.findElements(By.cssSelector("#ranges tbody tr .role")).size() == 6
+                && browser.driver.findElement(By.id("ranges-note")).getText().startsWith("2 ranges");
+          });
+      // Updated once a second, without a reload: at least 4 renders in 5 s.
+      long before = Long.parseLong((String) browser.js("return document.body.dataset.updates;"));
+      Thread.sleep(5_000);
+      long after = Long.parseLong((String) browser.js("return document.body.dataset.updates;"));
+      assertThat(after - before).as("renders in 5 s").isGreaterThanOrEqualTo(4);
+      browser.screenshot("dashboard-ranges");
+      assertThat(browser.consoleErrors()).as("console errors").isEmpty();
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> ranges(Browser b) {
+    return (List<String>) b.js("return Array.from(document.querySelectorAll('#ranges tbody tr')).map(r => r.dataset.range);");
   }
 
   /** The ids of the rows with {@code data-ATTR=value}, read in one go (the page updates every second). */

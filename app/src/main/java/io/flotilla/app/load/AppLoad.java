@@ -265,7 +265,7 @@ public final class AppLoad {
       Thread t = new Thread(() -> {
         for (int k = next.getAndIncrement(); k < all.size(); k = next.getAndIncrement()) {
           Confirmation c = all.get(k);
-          JsonNode b = get(app, "/api/bookings/" + c.bookingId(), System.nanoTime() + Duration.ofSeconds(30).toNanos());
+          JsonNode b = get(app, "/api/events/" + c.eventId() + "/bookings/" + c.bookingId(), System.nanoTime() + Duration.ofSeconds(30).toNanos());
           if (b == null || !c.eventId().equals(b.path("eventId").asText()) || !c.person().equals(b.path("person").asText())) {
             unread.add("booking " + c.bookingId() + " does not read back as confirmed: " + b);
           }

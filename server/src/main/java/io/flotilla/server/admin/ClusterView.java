@@ -25,9 +25,12 @@ import java.util.concurrent.CompletableFuture;
  * {@code bin/flotilla local} and the README's examples. A member laid out otherwise shows as
  * unreachable here; its own dashboard still works.
  *
- * <p>Ranges: one Raft group today (group 1 holds every key), shown as one range whose replicas
- * are the configuration's voters and learners. The shape ({@code ranges: [{id, start, end,
- * leader, voters, learners}]}) is the one a multi-range cluster will fill with many.
+ * <p>Ranges: each member's {@code /status} lists the ranges it holds (docs/ranges.md); they are
+ * merged by range id into {@code ranges: [{id, start, end, epochVersion, term, leader, voters,
+ * learners, quiesced, replicas: [{node, role, term, leader, commit, applied, quiesced}]}]}. The
+ * bounds and replicas come from the member with the newest descriptor (highest epoch version: a
+ * member that has not applied a split yet still shows the parent's old end key), the leader from
+ * a member that leads it (the highest term if two claim it), else the newest hint.
  */
 final class ClusterView {
   static final long ASK_MILLIS = 800;
@@ -84,21 +87,7 @@ final class ClusterView {
     out.put("leaderLost", leader == 0 || !(role.equals("LEADER") || role.equals("FOLLOWER")));
     out.put("localControl", localControl);
     out.put("nodes", nodes);
-    List<Long> voters = new ArrayList<>();
-    List<Long> learners = new ArrayList<>();
-    for (Map<String, Object> m : membersOf(status).isEmpty() ? lastMembers : membersOf(status)) {
-      long id = ((Number) m.get("id")).longValue();
-      ("learner".equals(m.get("role")) ? learners : voters).add(id);
-    }
-    Map<String, Object> range = new LinkedHashMap<>();
-    range.put("id", 1);
-    range.put("start", "");
-    range.put("end", "");
-    range.put("leader", leader);
-    range.put("voters", voters);
-    range.put("learners", learners);
-    range.put("joint", Boolean.TRUE.equals(status.get("joint")));
-    out.put("ranges", List.of(range));
+    out.put("ranges", ranges(nodes));
     List<Map<String, Object>> events = new ArrayList<>();
     for (Map<String, Object> n : nodes) {
       Object ev = asMap(n.get("overview")).get("events");
@@ -109,6 +98,82 @@ final class ClusterView {
     events.sort(Comparator.comparingLong((Map<String, Object> e) -> ((Number) e.get("at")).longValue()).reversed());
     out.put("events", events.subList(0, Math.min(60, events.size())));
     return out;
+  }
+
+  /** Every range any member reported, in key order (a range's start key, then its id). */
+  static List<Map<String, Object>> ranges(List<Map<String, Object>> nodes) {
+    Map<Long, Map<String, Object>> merged = new java.util.TreeMap<>();
+    for (Map<String, Object> n : nodes) {
+      Map<String, Object> status = asMap(asMap(n.get("overview")).get("status"));
+      if (!(status.get("ranges") instanceof List<?> l)) {
+        continue;
+      }
+      long node = ((Number) n.get("id")).longValue();
+      for (Object o : l) {
+        Map<String, Object> r = asMap(o);
+        if (!(r.get("id") instanceof Number idNumber)) {
+          continue;
+        }
+        Map<String, Object> m = merged.computeIfAbsent(idNumber.longValue(), id -> {
+          Map<String, Object> x = new LinkedHashMap<>();
+          x.put("id", id);
+          x.put("epochVersion", -1L);
+          x.put("term", 0L);
+          x.put("leader", 0L);
+          x.put("leaderTerm", -1L);
+          x.put("leaderClaimed", false);
+          x.put("replicas", new ArrayList<Map<String, Object>>());
+          return x;
+        });
+        long epoch = num(r.get("epochVersion"));
+        if (epoch > num(m.get("epochVersion"))) {
+          m.put("epochVersion", epoch);
+          m.put("start", r.getOrDefault("start", ""));
+          m.put("end", r.getOrDefault("end", ""));
+          m.put("voters", r.getOrDefault("voters", List.of()));
+          m.put("learners", r.getOrDefault("learners", List.of()));
+        }
+        long term = num(r.get("term"));
+        m.put("term", Math.max(term, num(m.get("term"))));
+        boolean leads = "LEADER".equals(r.get("role"));
+        long hint = leads ? node : num(r.get("leader"));
+        boolean claimed = (Boolean) m.get("leaderClaimed");
+        // A member's own claim beats any hint; among equals, the highest term wins.
+        if (hint != 0 && ((leads && (!claimed || term > num(m.get("leaderTerm"))))
+            || (!leads && !claimed && term > num(m.get("leaderTerm"))))) {
+          m.put("leader", hint);
+          m.put("leaderTerm", term);
+          m.put("leaderClaimed", leads);
+        }
+        Map<String, Object> replica = new LinkedHashMap<>();
+        replica.put("node", node);
+        for (String k : List.of("role", "term", "leader", "commit", "applied", "quiesced")) {
+          replica.put(k, r.get(k));
+        }
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> replicas = (List<Map<String, Object>>) m.get("replicas");
+        replicas.add(replica);
+      }
+    }
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Map<String, Object> m : merged.values()) {
+      long leader = num(m.get("leader"));
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> replicas = (List<Map<String, Object>>) m.get("replicas");
+      // Quiesced: as its leader says (a quiesced group's followers say so too).
+      m.put("quiesced", replicas.stream().anyMatch(r -> num(r.get("node")) == leader
+          && Boolean.TRUE.equals(r.get("quiesced"))));
+      m.remove("leaderTerm");
+      m.remove("leaderClaimed");
+      out.add(m);
+    }
+    out.sort(Comparator.comparing((Map<String, Object> m) -> String.valueOf(m.getOrDefault("start", "")))
+        .thenComparingLong(m -> num(m.get("id"))));
+    return out;
+  }
+
+  private static long num(Object o) {
+    return o instanceof Number n ? n.longValue() : 0;
   }
 
   /** One node's row: where it lives, whether it answered, and what it said. */

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The node's recent events for the dashboard (elections, leaders, snapshots, membership changes;
- * splits and moves once ranges exist): a bounded ring in memory, the oldest dropped first, never
+ * The node's recent events for the dashboard (elections, leaders, snapshots and membership changes
+ * of the system range; splits, leader moves and snapshots of every other range this node holds): a bounded ring in memory, the oldest dropped first, never
  * persisted. {@link #record} is called from the Raft loop and must stay cheap: one short lock,
  * one small object. Served as JSON by {@code GET /events}.
  */
@@ -20,6 +20,7 @@ public final class EventRing {
   public static final String SNAPSHOT = "snapshot";
   public static final String MEMBERSHIP = "membership";
   public static final String NODE = "node";
+  public static final String SPLIT = "split";
 
   private final long node;
   private final int capacity;

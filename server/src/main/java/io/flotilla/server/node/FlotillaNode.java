@@ -78,6 +78,7 @@ public final class FlotillaNode implements AutoCloseable {
     this.nodeMetrics = new NodeMetrics(metrics, events);
     this.store = Store.open(config.dataDir(), config.id(), config.tickMillis(), nodeMetrics);
     KvStateMachine sm = store.stateMachine();
+    store.setRangeListener(new RangeEvents(events));
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));
     PeerTraffic traffic = new PeerTraffic(metrics, config.members().keySet(), config.id());

@@ -152,11 +152,15 @@ final class StatusService implements AutoCloseable {
       members.add(m);
     }
     s.put("members", members);
-    s.put("ranges", ranges());
+    s.put("ranges", ranges(digest));
   }
 
-  /** Every range this node holds, in key order: its Raft group as this node sees it, and its state. */
-  private List<Map<String, Object>> ranges() {
+  /**
+   * Every range this node holds, in key order: its Raft group as this node sees it (its
+   * configuration's voters and learners included), and its state. The digest reads the range's
+   * whole state: only in the full {@code /status}, never in the brief one the dashboard polls.
+   */
+  private List<Map<String, Object>> ranges(boolean digest) {
     List<Map<String, Object>> out = new ArrayList<>();
     for (var r : store.replicas()) {
       RaftNode raft = r.raft();
@@ -173,7 +177,12 @@ final class StatusService implements AutoCloseable {
       m.put("commit", raft.commitIndex());
       m.put("applied", range.appliedIndex());
       m.put("quiesced", raft.isQuiesced());
-      m.put("digest", HexFormat.of().formatHex(range.digest()));
+      Configuration cfg = raft.configuration();
+      m.put("voters", new TreeSet<>(cfg.allVoters()));
+      m.put("learners", cfg.members().stream().filter(cfg::isLearner).sorted().toList());
+      if (digest) {
+        m.put("digest", HexFormat.of().formatHex(range.digest()));
+      }
       out.add(m);
     }
     return out;

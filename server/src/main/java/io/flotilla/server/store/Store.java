@@ -2,6 +2,7 @@ package io.flotilla.server.store;
 
 import io.flotilla.raft.HardState;
 import io.flotilla.raft.Snapshot;
+import io.flotilla.raft.node.RaftNode;
 import io.flotilla.raft.node.RaftScheduler;
 import io.flotilla.raft.node.Transport;
 import io.flotilla.raft.quorum.Configuration;
@@ -167,8 +168,10 @@ public final class Store implements AutoCloseable {
       Set<Long> voters = id == KV_GROUP_ID ? bootstrapVoters : Set.of();
       WalRaftStorage storage = openLog(id, r.appliedIndex() == RangeState.INITIAL_INDEX
           ? configurationOf(r.descriptor()) : null);
-      replicas.put(id, new Replica(id, config, voters, storage, sm, scheduler, snapshotter,
-          transports.apply(id), membershipChanged, this::split));
+      Replica replica = new Replica(id, config, voters, storage, sm, scheduler, snapshotter,
+          transports.apply(id), membershipChanged, this::split);
+      listen(id, replica);
+      replicas.put(id, replica);
     }
     return replicas.get(KV_GROUP_ID);
   }
@@ -215,6 +218,7 @@ public final class Store implements AutoCloseable {
       WalRaftStorage storage = openLog(id, cfg);
       Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
           membershipChanged, this::split);
+      listen(id, r);
       replicas.put(id, r);
       Replica parent = replicas.get(split.getLeft().getRangeId());
       if (started) {
@@ -225,8 +229,38 @@ public final class Store implements AutoCloseable {
       }
       LOG.info("node {}: range {} split at {}: range {} starts with replicas {}", nodeId,
           split.getLeft().getRangeId(), right.getStartKey().toStringUtf8(), id, cfg.members());
+      if (rangeListener != null) {
+        rangeListener.rangeSplit(split.getLeft().getRangeId(), id, right.getStartKey().toStringUtf8());
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create range " + id + " from a split", e);
+    }
+  }
+
+  /** Told of each split this node applies, and of each range's Raft events: the dashboard's recent events. */
+  public interface RangeListener {
+    /** On the Raft worker that applied the split: keep it cheap. */
+    void rangeSplit(long parent, long created, String atKey);
+
+    /**
+     * The Raft listener of range {@code rangeId}'s replica (not the system range's, whose
+     * listener the node sets itself), or null for none.
+     */
+    RaftNode.Listener raftListener(long rangeId);
+  }
+
+  private volatile RangeListener rangeListener;
+
+  /** Set before {@link #openReplicas}. */
+  public void setRangeListener(RangeListener listener) {
+    this.rangeListener = java.util.Objects.requireNonNull(listener);
+  }
+
+  private void listen(long id, Replica r) {
+    RangeListener l = rangeListener;
+    RaftNode.Listener raftListener = l == null || id == KV_GROUP_ID ? null : l.raftListener(id);
+    if (raftListener != null) {
+      r.raft().setListener(raftListener);
     }
   }
 

@@ -44,7 +44,8 @@ class DashboardTest {
         Map.of("id", 2, "peer", "127.0.0.1:" + deadPeerPort, "client", "127.0.0.1:3", "role", "voter"),
         Map.of("id", 3, "peer", "127.0.0.1:" + deadPeerPort, "client", "127.0.0.1:4", "role", "learner"));
     dashboard = new Dashboard(1, registry, events, () -> CompletableFuture.completedFuture(
-        Map.of("nodeId", 1, "role", "LEADER", "term", 3, "leader", 1, "members", members)), () -> true,
+        Map.of("nodeId", 1, "role", "LEADER", "term", 3, "leader", 1, "members", members,
+            "ranges", List.of(range(1, "", "", 1, "LEADER", 3, 1, 7)))), () -> true,
         () -> "voters=[1, 2] learners=[3]");
     admin = AdminServer.start(new InetSocketAddress("127.0.0.1", 0), new AdminServer.Sources(() -> true,
         () -> CompletableFuture.completedFuture(Map.of()), registry, null, dashboard));
@@ -90,6 +91,48 @@ class DashboardTest {
     assertThat(c.body()).contains("\"servedBy\":1").contains("\"leader\":1").contains("\"leaderLost\":false")
         .contains("\"id\":2,\"admin\":\"127.0.0.1:" + (deadPeerPort + 1) + "\"")
         .contains("\"reachable\":false").contains("\"voters\":[1,2]").contains("\"learners\":[3]");
+  }
+
+  @Test
+  void rangesAreMergedFromEveryMemberNewestDescriptorFirst() {
+    // Node 1 has not applied the split at "m" yet; nodes 2 and 3 have. Node 3 leads range 1,
+    // node 2 leads range 2 and still names node 1 as range 1's leader (an old hint).
+    List<Map<String, Object>> nodes = List.of(
+        nodeWith(1, range(1, "", "", 1, "LEADER", 2, 1, 9)),
+        nodeWith(2, range(1, "", "m", 2, "FOLLOWER", 3, 1, 10), range(2, "m", "", 1, "LEADER", 1, 2, 3)),
+        nodeWith(3, range(1, "", "m", 2, "LEADER", 3, 3, 11), range(2, "m", "", 1, "FOLLOWER", 1, 2, 2)),
+        Map.of("id", 4L, "reachable", false));
+    List<Map<String, Object>> ranges = ClusterView.ranges(nodes);
+    assertThat(ranges).extracting(r -> r.get("id")).containsExactly(1L, 2L);
+    Map<String, Object> first = ranges.get(0);
+    assertThat(first).containsEntry("end", "m").containsEntry("epochVersion", 2L).containsEntry("leader", 3L)
+        .containsEntry("term", 3L);
+    assertThat((List<?>) first.get("replicas")).hasSize(3);
+    assertThat(ranges.get(1)).containsEntry("start", "m").containsEntry("leader", 2L);
+    assertThat((List<?>) ranges.get(1).get("replicas")).hasSize(2);
+  }
+
+  private static Map<String, Object> range(long id, String start, String end, long epoch, String role,
+      long term, long leader, long applied) {
+    Map<String, Object> r = new java.util.LinkedHashMap<>();
+    r.put("id", id);
+    r.put("start", start);
+    r.put("end", end);
+    r.put("epochVersion", epoch);
+    r.put("role", role);
+    r.put("term", term);
+    r.put("leader", leader);
+    r.put("commit", applied);
+    r.put("applied", applied);
+    r.put("quiesced", false);
+    r.put("voters", List.of(1, 2));
+    r.put("learners", List.of(3));
+    return r;
+  }
+
+  private static Map<String, Object> nodeWith(long id, Object... ranges) {
+    return Map.of("id", id, "reachable", true,
+        "overview", Map.of("status", Map.of("role", "FOLLOWER", "ranges", List.of(ranges))));
   }
 
   @Test

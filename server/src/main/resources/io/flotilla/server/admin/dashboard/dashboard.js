@@ -55,6 +55,7 @@
   }
 
   function render(d) {
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1); // for tests
     text($('served-by'), 'node ' + d.servedBy);
     text($('updated'), 'updated ' + new Date(d.at).toLocaleTimeString());
     state.nodes = d.nodes;
@@ -223,21 +224,49 @@
   }
 
   // ----------------------------------------------------------------------------------- ranges
+  // One row per range (each its own Raft group: docs/ranges.md), merged from every member's
+  // /status by the serving node. Rebuilt each poll: the table holds no buttons.
   function renderRanges(d) {
+    const ranges = d.ranges || [];
     const body = document.querySelector('#ranges tbody');
     body.textContent = '';
-    for (const r of d.ranges) {
+    const reachable = new Set(d.nodes.filter((n) => n.reachable).map((n) => n.id));
+    for (const r of ranges) {
       const tr = make('tr');
+      tr.dataset.range = r.id;
+      tr.dataset.leader = r.leader || 0;
       const th = make('th', '', String(r.id));
       th.scope = 'row';
       tr.appendChild(th);
-      tr.appendChild(make('td', '', (r.start === '' ? '−∞' : r.start) + ' … ' + (r.end === '' ? '+∞' : r.end)));
-      tr.appendChild(make('td', '', r.leader ? 'node ' + r.leader : 'none'));
-      tr.appendChild(make('td', '', r.voters.map((v) => 'node ' + v).join(', ') + (r.joint ? ' (joint)' : '')));
-      tr.appendChild(make('td', '', r.learners.length ? r.learners.map((v) => 'node ' + v).join(', ') : '–'));
+      tr.appendChild(make('td', 'addr', r.start === undefined || r.start === '' ? '−∞' : r.start));
+      tr.appendChild(make('td', 'addr', r.end === undefined || r.end === '' ? '+∞' : r.end));
+      tr.appendChild(make('td', r.leader ? '' : 'no', r.leader ? 'node ' + r.leader : 'none'));
+      const byNode = new Map((r.replicas || []).map((x) => [x.node, x]));
+      const ids = Array.from(new Set([...(r.voters || []), ...(r.learners || []), ...byNode.keys()])).sort((x, y) => x - y);
+      const reps = make('td');
+      const box = make('div'); // one block: at phone width the cell is a row of label + value
+      ids.forEach((id, i) => {
+        const x = byNode.get(id);
+        const role = x ? String(x.role || 'UNRESPONSIVE') : (reachable.has(id) ? 'not applied yet' : 'unreachable');
+        const learner = (r.learners || []).includes(id) ? ' (learner)' : '';
+        const span = make('span', 'role ' + (x ? role : 'unreachable'), 'node ' + id + ' ' + role.toLowerCase() + learner);
+        box.appendChild(span);
+        if (x) box.append(' applied ' + fmt(x.applied));
+        if (i < ids.length - 1) box.appendChild(make('br'));
+      });
+      reps.appendChild(box);
+      tr.appendChild(reps);
+      const lead = byNode.get(r.leader);
+      const applied = lead ? lead.applied : Math.max(...(r.replicas || []).map((x) => x.applied || 0), 0);
+      tr.appendChild(make('td', '', fmt(applied)));
+      tr.appendChild(make('td', '', fmt(r.epochVersion)));
+      tr.appendChild(make('td', '', r.quiesced ? 'yes' : 'no'));
       label(tr, '#ranges');
       body.appendChild(tr);
     }
+    text($('ranges-note'), ranges.length <= 1
+      ? 'One range holds every key. Split it with bin/flotilla range split, or start with bin/flotilla local --ranges N.'
+      : ranges.length + ' ranges, each its own Raft group. A transaction over keys of two ranges is refused (CROSS_RANGE).');
   }
 
   // ----------------------------------------------------------------------------------- charts
