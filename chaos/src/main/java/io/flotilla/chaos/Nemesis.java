@@ -1,14 +1,24 @@
 package io.flotilla.chaos;
 
 import io.flotilla.checker.History;
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.FlotillaException;
+import io.flotilla.client.proto.RangeInfo;
+import io.flotilla.client.proto.RangeListResult;
 import io.flotilla.wal.WalDamage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
@@ -33,11 +43,19 @@ final class Nemesis {
   private final List<String> anomalies = new ArrayList<>();
   private int diskRounds;
   private final boolean loseAcknowledged;
+  private final FlotillaClient client;
+  private final Workload workload;
 
+  /**
+   * @param client   the split fault's client (its own, not the workload's)
+   * @param workload where the split fault's keys come from
+   */
   Nemesis(ClusterControl cluster, List<FaultKind> kinds, SplittableRandom random,
       Duration interval, History clock, AtomicLong lastOkWrite, Consumer<String> log,
-      boolean loseAcknowledged) {
+      boolean loseAcknowledged, FlotillaClient client, Workload workload) {
     this.loseAcknowledged = loseAcknowledged;
+    this.client = client;
+    this.workload = workload;
     this.cluster = cluster;
     this.kinds = List.copyOf(kinds);
     this.random = random;
@@ -123,6 +141,7 @@ final class Nemesis {
       case PARTITION -> 1_000 + random.nextLong(3_000);
       // Past an election timeout (0.5-1 s at 50 ms ticks): the others elect and commit meanwhile.
       case STALL -> 500 + random.nextLong(2_500);
+      case SPLIT -> 0; // a split is one request: nothing to hold
     };
   }
 
@@ -192,6 +211,9 @@ final class Nemesis {
         return disk(detail);
       }
       case STALL -> stall(holdMs, detail);
+      case SPLIT -> {
+        return split(detail);
+      }
       default -> throw new IllegalStateException("unhandled fault " + kind);
     }
     return null;
@@ -229,6 +251,47 @@ final class Nemesis {
       if (!unhealed.isEmpty()) {
         anomaly("could not heal the stall's isolation on nodes " + unhealed + " within 30 s");
       }
+    }
+  }
+
+  /**
+   * Splits the range holding a key the workload draws, among the keys its clients use now or
+   * next, skipping the ranges' current starts (as some node sees them; splitting at a start does
+   * nothing). A split refused or timed out under other faults (NOT_LEADER while a node is
+   * killed, STALE_EPOCH after a concurrent split, TIMEOUT in a partition) is recorded in the
+   * window's verdict, not an anomaly: the run goes on with the ranges it has. A drawn key that
+   * would separate one request's keys is an anomaly (the workload's bug) and is not split.
+   */
+  private String split(String[] detail) throws InterruptedException {
+    SplittableRandom r = random.split(); // the key's own draws, so later faults do not shift
+    Set<String> starts = new HashSet<>();
+    try {
+      RangeListResult ranges = client.ranges().get(5, TimeUnit.SECONDS);
+      for (RangeInfo range : ranges.getRangesList()) {
+        starts.add(range.getStartKey().toStringUtf8());
+      }
+    } catch (ExecutionException | TimeoutException e) {
+      // The starts are unknown: the split goes ahead (at a start it would do nothing).
+    }
+    String key = workload.splitKey(r, starts);
+    detail[0] = "split the range holding " + key + " at it";
+    if (workload.separates(key)) {
+      String why = "the " + workload.name() + " workload drew split key " + key
+          + ", which separates keys of one request";
+      anomaly(why);
+      return "not injected: " + why;
+    }
+    try {
+      RangeListResult after = client.splitRange(key.getBytes(StandardCharsets.UTF_8))
+          .get(15, TimeUnit.SECONDS);
+      detail[0] += " (" + after.getRangesCount() + " ranges)";
+      return "ok: split";
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      return "split failed: " + (cause instanceof FlotillaException fe
+          ? fe.code() + (fe.outcomeUnknown() ? " (outcome unknown)" : "") : String.valueOf(cause));
+    } catch (TimeoutException e) {
+      return "split failed: no answer within 15 s (outcome unknown)";
     }
   }
 
