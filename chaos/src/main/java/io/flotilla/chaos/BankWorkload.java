@@ -32,6 +32,8 @@ final class BankWorkload implements Workload {
   static final int ACCOUNTS = 5;
   static final long INITIAL = 100;
   static final int OPS_PER_BANK = 300;
+  /** Banks between two pre-split points. */
+  static final int PRESPLIT_BANKS = 8;
   private final AtomicInteger bank = new AtomicInteger();
   private final AtomicInteger used = new AtomicInteger();
   /** Per worker: the balances it last read, by bank. */
@@ -152,6 +154,43 @@ final class BankWorkload implements Workload {
   @Override
   public boolean finalRead(Worker w, String key) throws InterruptedException {
     return read(w, key, FINAL).ok();
+  }
+
+  /**
+   * Every {@value #PRESPLIT_BANKS}th bank's key, {@code bank-G}: it sorts before the bank's
+   * accounts ({@code bank-G/0}..), after every earlier bank's, so each bank lies in one range.
+   */
+  @Override
+  public List<String> presplitKeys(int ranges) {
+    List<String> out = new ArrayList<>();
+    for (int i = 1; i < ranges; i++) {
+      out.add(bankKey(i * PRESPLIT_BANKS));
+    }
+    return out;
+  }
+
+  /**
+   * The current bank's key (its accounts move to a new range together, under the clients' feet)
+   * or one of the next three banks'; past any range start, bank by bank.
+   */
+  @Override
+  public String splitKey(java.util.SplittableRandom random, java.util.Set<String> rangeStarts) {
+    int g = bank.get() + random.nextInt(4);
+    while (rangeStarts.contains(bankKey(g))) {
+      g++;
+    }
+    return bankKey(g);
+  }
+
+  /** A key after a bank's first account and at or before its last: {@code B/0 < key <= B/4}. */
+  @Override
+  public boolean separates(String key) {
+    int slash = key.indexOf('/');
+    if (slash < 0) {
+      return false; // B/0 < key <= B/4 holds only for keys that start with "B/"
+    }
+    String b = key.substring(0, slash);
+    return key.compareTo(b + "/0") > 0 && key.compareTo(b + "/" + (ACCOUNTS - 1)) <= 0;
   }
 
   @Override

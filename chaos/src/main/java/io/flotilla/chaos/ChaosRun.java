@@ -1,6 +1,5 @@
 package io.flotilla.chaos;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.flotilla.checker.History;
@@ -8,8 +7,11 @@ import io.flotilla.checker.LinearizabilityChecker;
 import io.flotilla.checker.Operation;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.RangePresplit;
+import io.flotilla.client.proto.RangeListResult;
 import io.flotilla.server.local.LocalCluster;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,8 +21,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 
 /**
@@ -58,10 +62,11 @@ public final class ChaosRun {
     Workload workload = Workload.named(s.workload());
     SplittableRandom master = new SplittableRandom(s.seed());
     SplittableRandom nemesisRandom = master.split();
-    String rerun = String.format("bin/flotilla chaos --nodes %d --duration %ds --clients %d"
-        + " --faults %s --workload %s --seed %d --fault-interval %dms%s%s --out DIR", s.nodes(),
-        s.duration().toSeconds(), s.clients(),
-        s.faults().stream().map(f -> f.label).collect(Collectors.joining(",")), s.workload(),
+    String faultList = s.faults().stream().map(f -> f.label).collect(Collectors.joining(","));
+    String rerun = String.format("bin/flotilla chaos --nodes %d --ranges %d --duration %ds"
+        + " --clients %d --faults %s --workload %s --seed %d --fault-interval %dms%s%s --out DIR",
+        s.nodes(), s.ranges(), s.duration().toSeconds(), s.clients(),
+        faultList.isEmpty() ? "''" : faultList, s.workload(),
         s.seed(), s.faultInterval().toMillis(), s.serializableReads() ? " --serializable-reads" : "",
         s.diskLoseAcknowledged() ? " --disk-lose-acknowledged" : "")
         + (s.leaseReads() ? " --lease-reads" : "");
@@ -75,7 +80,8 @@ public final class ChaosRun {
         History serializable = HistoryJsonl.open(s.serializableReads()
             ? s.out().resolve("serializable.jsonl") : null, t0);
         FlotillaClient client = new FlotillaClient(options(cluster));
-        FlotillaClient finalClient = new FlotillaClient(options(cluster))) {
+        FlotillaClient finalClient = new FlotillaClient(options(cluster));
+        FlotillaClient nemesisClient = new FlotillaClient(options(cluster))) {
       ClusterControl control = new ClusterControl(cluster);
       say("starting %d nodes (logs: %s/nodeN.log)", s.nodes(), data);
       cluster.startAll();
@@ -84,6 +90,9 @@ public final class ChaosRun {
         throw new IllegalStateException("the cluster did not elect a leader within 90 s; see "
             + data + "/node*.log");
       }
+      if (s.ranges() > 1) {
+        presplit(nemesisClient, workload);
+      }
       say("node %d leads; %d clients run the %s workload for %ds", leader, s.clients(),
           workload.name(), s.duration().toSeconds());
 
@@ -91,9 +100,10 @@ public final class ChaosRun {
       AtomicBoolean running = new AtomicBoolean(true);
       List<Thread> threads = new ArrayList<>();
       List<Throwable> crashes = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Map<String, LongAdder> errors = new ConcurrentHashMap<>();
       for (int i = 0; i < s.clients(); i++) {
         Worker w = new Worker(client, master.split(), history,
-            s.serializableReads() ? serializable : null, lastOkWrite);
+            s.serializableReads() ? serializable : null, lastOkWrite, errors);
         Thread t = new Thread(() -> {
           try {
             while (running.get()) {
@@ -111,7 +121,8 @@ public final class ChaosRun {
       }
 
       Nemesis nemesis = new Nemesis(control, s.faults(), nemesisRandom, s.faultInterval(),
-          history, lastOkWrite, line -> say("%s", line), s.diskLoseAcknowledged());
+          history, lastOkWrite, line -> say("%s", line), s.diskLoseAcknowledged(), nemesisClient,
+          workload);
       long until = history.now() + s.duration().toNanos();
       nemesis.run(until);
       while (history.now() < until) {
@@ -151,7 +162,8 @@ public final class ChaosRun {
       List<Thread> readers = new ArrayList<>();
       java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
       for (int i = 0; i < s.clients(); i++) {
-        Worker reader = new Worker(finalClient, master.split(), history, null, lastOkWrite);
+        Worker reader = new Worker(finalClient, master.split(), history, null, lastOkWrite,
+            errors);
         Thread t = new Thread(() -> {
           try {
             for (int k = next.getAndIncrement(); k < keys.size(); k = next.getAndIncrement()) {
@@ -176,8 +188,10 @@ public final class ChaosRun {
       say("final reads of %d keys done (%d failed)", keys.size(), unread.size());
       history.flush();
 
-      Map<String, Object> convergence = converge(control);
-      say("replicas: %s", convergence);
+      Map<String, Object> convergence = RangeConvergence.await(control, Duration.ofSeconds(90));
+      say("replicas: %s of %s ranges converged%s", convergence.get("converged"),
+          convergence.get("ranges"), Boolean.TRUE.equals(convergence.get("ok")) ? ""
+              : " " + convergence);
 
       List<Operation> ops = Operation.pair(history.events());
       List<Operation> serializableOps = Operation.pair(serializable.events());
@@ -198,6 +212,12 @@ public final class ChaosRun {
       checks.put("noAcknowledgedWriteLost", Map.of("ok", unread.isEmpty() && lin.valid(),
           "keysReadAtTheEnd", keys.size() - unread.size(), "keysNotRead", unread));
       checks.put("replicasConverge", convergence);
+      Map<String, Long> errorCodes = new TreeMap<>();
+      errors.forEach((code, n) -> errorCodes.put(code, n.sum()));
+      // A transaction refused because its keys lie in two ranges: a split point the workload
+      // should never have chosen (Workload.separates).
+      checks.put("noCrossRangeRefusal", Map.of("ok", !errorCodes.containsKey("CROSS_RANGE"),
+          "crossRange", errorCodes.getOrDefault("CROSS_RANGE", 0L)));
       checks.putAll(own);
       checks.put("faultChecks", Map.of("ok", nemesis.anomalies().isEmpty(),
           "anomalies", nemesis.anomalies()));
@@ -221,9 +241,10 @@ public final class ChaosRun {
           s.duration().toSeconds(), "clients", s.clients(), "faults",
           s.faults().stream().map(f -> f.label).toList(), "seed", s.seed(), "workload",
           s.workload(), "faultIntervalMs", s.faultInterval().toMillis(), "serializableReads",
-          s.serializableReads(), "rerun", rerun));
+          s.serializableReads(), "ranges", s.ranges(), "rerun", rerun));
       report.put("wallSeconds", Math.round((System.nanoTime() - t0) / 1e9));
       report.put("operations", counts(ops));
+      report.put("clientErrors", errorCodes);
       Map<String, Long> byKind = new TreeMap<>();
       faults.forEach(f -> byKind.merge(f.kind(), 1L, Long::sum));
       report.put("faultsInjected", Map.of("total", faults.size(), "byKind", byKind));
@@ -234,8 +255,8 @@ public final class ChaosRun {
           .writeValue(s.out().resolve("report.json").toFile(), report);
       try {
         Timeline.write(s.out().resolve("timeline.png"), String.format(
-            "flotilla chaos: %d nodes, %s, seed %d, %d faults", s.nodes(), workload.name(),
-            s.seed(), faults.size()), availability, faults);
+            "flotilla chaos: %d nodes, %d ranges, %s, seed %d, %d faults", s.nodes(), s.ranges(),
+            workload.name(), s.seed(), faults.size()), availability, faults);
       } catch (Exception | LinkageError e) {
         say("could not draw timeline.png: %s", e);
       }
@@ -251,33 +272,28 @@ public final class ChaosRun {
         .withBackoff(Duration.ofMillis(10), Duration.ofMillis(250));
   }
 
-  /** Every node at one applied index with one digest; equal indexes must never differ. */
-  private static Map<String, Object> converge(ClusterControl control) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    Map<String, Object> last = Map.of("ok", false, "reason", "no status from every node");
-    while (System.nanoTime() < deadline) {
-      Map<Integer, Long> applied = new TreeMap<>();
-      Map<Integer, String> digest = new TreeMap<>();
-      for (int i = 1; i <= control.nodes(); i++) {
-        JsonNode st = control.status(i);
-        if (st != null && st.has("digest")) {
-          applied.put(i, st.path("applied").asLong());
-          digest.put(i, st.path("digest").asText());
-        }
+  /**
+   * Splits the fresh cluster at the workload's pre-split keys (within its key space, never between
+   * one request's keys) and spreads the ranges' leaders over the nodes.
+   */
+  private void presplit(FlotillaClient c, Workload workload) {
+    List<String> keys = workload.presplitKeys(s.ranges());
+    for (String k : keys) {
+      if (workload.separates(k)) {
+        throw new IllegalStateException("pre-split key " + k + " separates keys of one request");
       }
-      if (applied.size() == control.nodes()
-          && applied.values().stream().distinct().count() == 1) {
-        boolean same = digest.values().stream().distinct().count() == 1;
-        last = Map.of("ok", same, "applied", applied, "digests", digest);
-        if (same) {
-          return last;
-        }
-      } else if (!applied.isEmpty()) {
-        last = Map.of("ok", false, "reason", "applied indexes differ", "applied", applied);
-      }
-      Thread.sleep(250); // polling remote processes
     }
-    return last;
+    RangeListResult ranges;
+    try {
+      ranges = RangePresplit.apply(c, keys.stream().map(k -> k.getBytes(StandardCharsets.UTF_8))
+          .toList(), s.nodes(), Duration.ofSeconds(60));
+    } catch (java.util.concurrent.CompletionException e) {
+      throw new IllegalStateException("pre-splitting into " + s.ranges() + " ranges failed: "
+          + e.getCause(), e);
+    }
+    say("split into %d ranges at %s, leaders spread over %d nodes", ranges.getRangesCount(),
+        keys.size() <= 8 ? keys : keys.subList(0, 4) + "..." + keys.subList(keys.size() - 2,
+            keys.size()), s.nodes());
   }
 
   private static Map<String, Object> counts(List<Operation> ops) {

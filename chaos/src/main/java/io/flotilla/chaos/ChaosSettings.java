@@ -13,10 +13,23 @@ import java.util.List;
  * @param diskLoseAcknowledged disk faults also cut through the last, forced WAL record (a disk
  *                 losing acknowledged data: outside Raft's fault model, see docs/testing.md)
  * @param leaseReads the nodes serve LINEARIZABLE reads under the leader's lease (--lease-reads)
+ * @param ranges the cluster is split into this many ranges before the clients start, at keys
+ *               within the workload's key space, leaders spread over the nodes (1: no split)
  */
 public record ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
     long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
-    int basePort, boolean diskLoseAcknowledged, boolean leaseReads) {
+    int basePort, boolean diskLoseAcknowledged, boolean leaseReads, int ranges) {
+
+  /** The most ranges {@code --ranges} accepts. */
+  public static final int MAX_RANGES = 256;
+
+  /** One range. */
+  public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
+      long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
+      int basePort, boolean diskLoseAcknowledged, boolean leaseReads) {
+    this(nodes, duration, clients, faults, seed, out, workload, faultInterval, serializableReads,
+        basePort, diskLoseAcknowledged, leaseReads, 1);
+  }
 
   /** Without lease reads. */
   public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
@@ -50,6 +63,9 @@ public record ChaosSettings(int nodes, Duration duration, int clients, List<Faul
     if (basePort < 1024 || basePort + 10 * nodes > 65_535) {
       throw new IllegalArgumentException("--base-port " + basePort + " leaves no room for "
           + nodes + " nodes");
+    }
+    if (ranges < 1 || ranges > MAX_RANGES) {
+      throw new IllegalArgumentException("--ranges must be 1.." + MAX_RANGES + ", got " + ranges);
     }
     Workload.named(workload); // validates the name
     faults = List.copyOf(faults);

@@ -47,6 +47,16 @@ final class CounterWorkload implements Workload {
   }
 
   @Override
+  public List<String> presplitKeys(int ranges) {
+    return keys.presplitKeys(ranges);
+  }
+
+  @Override
+  public String splitKey(java.util.SplittableRandom random, java.util.Set<String> rangeStarts) {
+    return keys.splitKey(random, rangeStarts);
+  }
+
+  @Override
   public Model modelFor(String key) {
     return new Model.Register();
   }

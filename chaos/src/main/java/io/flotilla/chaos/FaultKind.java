@@ -13,7 +13,12 @@ public enum FaultKind {
   RESTART_ALL("restart-all"),
   DISK("disk"),
   /** The Raft loop of a node (the leader half the time) stops, and half the time it is also cut off. */
-  STALL("stall");
+  STALL("stall"),
+  /**
+   * The range holding a key the clients use now or next splits there (the workload picks a legal
+   * split point); a refused or timed-out split is recorded, not an anomaly.
+   */
+  SPLIT("split");
 
   public final String label;
 

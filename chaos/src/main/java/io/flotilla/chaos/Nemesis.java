@@ -1,14 +1,23 @@
 package io.flotilla.chaos;
 
 import io.flotilla.checker.History;
+import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.FlotillaException;
+import io.flotilla.client.proto.RangeListResult;
 import io.flotilla.wal.WalDamage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
@@ -33,11 +42,19 @@ final class Nemesis {
   private final List<String> anomalies = new ArrayList<>();
   private int diskRounds;
   private final boolean loseAcknowledged;
+  private final FlotillaClient client;
+  private final Workload workload;
 
+  /**
+   * @param client   the split fault's client (its own, not the workload's)
+   * @param workload where the split fault's keys come from
+   */
   Nemesis(ClusterControl cluster, List<FaultKind> kinds, SplittableRandom random,
       Duration interval, History clock, AtomicLong lastOkWrite, Consumer<String> log,
-      boolean loseAcknowledged) {
+      boolean loseAcknowledged, FlotillaClient client, Workload workload) {
     this.loseAcknowledged = loseAcknowledged;
+    this.client = client;
+    this.workload = workload;
     this.cluster = cluster;
     this.kinds = List.copyOf(kinds);
     this.random = random;
@@ -123,6 +140,7 @@ final class Nemesis {
       case PARTITION -> 1_000 + random.nextLong(3_000);
       // Past an election timeout (0.5-1 s at 50 ms ticks): the others elect and commit meanwhile.
       case STALL -> 500 + random.nextLong(2_500);
+      case SPLIT -> 0; // a split is one request: nothing to hold
     };
   }
 
@@ -192,6 +210,9 @@ final class Nemesis {
         return disk(detail);
       }
       case STALL -> stall(holdMs, detail);
+      case SPLIT -> {
+        return split(detail);
+      }
       default -> throw new IllegalStateException("unhandled fault " + kind);
     }
     return null;
@@ -229,6 +250,49 @@ final class Nemesis {
       if (!unhealed.isEmpty()) {
         anomaly("could not heal the stall's isolation on nodes " + unhealed + " within 30 s");
       }
+    }
+  }
+
+  /**
+   * Splits the range holding a key the workload draws, among the keys its clients use now or
+   * next, skipping the ranges' current starts (as the nodes that answer see them; a split at a start does
+   * nothing). A split refused or timed out under other faults (NOT_LEADER while a node is
+   * killed, STALE_EPOCH after a concurrent split, TIMEOUT in a partition) is recorded in the
+   * window's verdict, not an anomaly: the run goes on with the ranges it has. A drawn key that
+   * would separate one request's keys is an anomaly (the workload's bug) and is not split.
+   */
+  private String split(String[] detail) throws InterruptedException {
+    SplittableRandom r = random.split(); // the key's own draws, so later faults do not shift
+    // The starts every node that answers knows of (one lagging node may not have applied a
+    // recent split yet); unknown ones only make the split do nothing.
+    Set<String> starts = new HashSet<>();
+    for (int i = 1; i <= cluster.nodes(); i++) {
+      com.fasterxml.jackson.databind.JsonNode st = cluster.status(i);
+      if (st != null) {
+        st.path("ranges").forEach(range -> starts.add(range.path("start").asText()));
+      }
+    }
+    String key = workload.splitKey(r, starts);
+    detail[0] = "split the range holding " + key + " at it";
+    if (workload.separates(key)) {
+      String why = "the " + workload.name() + " workload drew split key " + key
+          + ", which separates keys of one request";
+      anomaly(why);
+      return "not injected: " + why;
+    }
+    try {
+      RangeListResult after = client.splitRange(key.getBytes(StandardCharsets.UTF_8))
+          .get(15, TimeUnit.SECONDS);
+      detail[0] += " (" + after.getRangesCount() + " ranges)";
+      boolean started = after.getRangesList().stream()
+          .anyMatch(x -> x.getStartKey().toStringUtf8().equals(key));
+      return started ? "ok: split" : "split answered, but no range starts at " + key;
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      return "split failed: " + (cause instanceof FlotillaException fe
+          ? fe.code() + (fe.outcomeUnknown() ? " (outcome unknown)" : "") : String.valueOf(cause));
+    } catch (TimeoutException e) {
+      return "split failed: no answer within 15 s (outcome unknown)";
     }
   }
 
@@ -300,6 +364,8 @@ final class Nemesis {
    */
   private String disk(String[] detail) throws Exception {
     int n = randomNode();
+    // Range 1's log: with --ranges the other ranges' logs (raft-<id>/) are not damaged. The WAL is
+    // becoming one shared log per node (docs/ranges.md), which will change what this path holds.
     Path raft = cluster.cluster.dataDir(n).resolve("raft");
     cluster.cluster.kill(n);
     int variant = diskRounds++ % (loseAcknowledged ? 3 : 2);

@@ -25,7 +25,9 @@ final class Timeline {
       "pause", new Color(65, 105, 225, 60),
       "partition", new Color(138, 43, 226, 60),
       "restart-all", new Color(128, 128, 128, 90),
-      "disk", new Color(34, 139, 34, 70));
+      "disk", new Color(34, 139, 34, 70),
+      "stall", new Color(210, 180, 0, 70),
+      "split", new Color(0, 170, 200, 90));
 
   private Timeline() {}
 
@@ -71,7 +73,8 @@ final class Timeline {
     r1.setSeriesStroke(0, new BasicStroke(1.0f));
     plot.setRenderer(1, r1);
     for (FaultWindow f : faults) {
-      IntervalMarker m = new IntervalMarker(f.start() / 1e9, Math.max(f.end(), f.start() + 1) / 1e9);
+      IntervalMarker m = new IntervalMarker(f.start() / 1e9, Math.max(f.end(), f.start() + 200_000_000L) / 1e9);
+      // at least 0.2 s wide, so that a split (one request) shows
       m.setPaint(COLORS.getOrDefault(f.kind(), new Color(0, 0, 0, 40)));
       if (faults.size() <= 40) {
         m.setLabel(f.kind());

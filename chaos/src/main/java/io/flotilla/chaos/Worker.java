@@ -5,10 +5,12 @@ import io.flotilla.checker.HistoryEvent;
 import io.flotilla.client.FlotillaClient;
 import io.flotilla.client.FlotillaException;
 import io.flotilla.client.proto.Consistency;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -31,6 +33,7 @@ final class Worker {
   private final History history;
   private final History serializable;
   private final AtomicLong lastOkWrite;
+  private final Map<String, LongAdder> errors;
   private int process;
   private long reads;
 
@@ -39,9 +42,13 @@ final class Worker {
    *                     issue none
    * @param lastOkWrite  updated with the history time of every acknowledged write (the nemesis
    *                     watches it to see the majority keep serving)
+   * @param errors       counts the operations that failed, by error code ({@code CROSS_RANGE},
+   *                     {@code TIMEOUT}, ...; the class name for other exceptions), shared by
+   *                     the run's workers
    */
   Worker(FlotillaClient client, SplittableRandom random, History history, History serializable,
-      AtomicLong lastOkWrite) {
+      AtomicLong lastOkWrite, Map<String, LongAdder> errors) {
+    this.errors = errors;
     this.client = client;
     this.random = random;
     this.history = history;
@@ -83,6 +90,8 @@ final class Worker {
           : new Outcome(HistoryEvent.FAIL, result.apply(answer));
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
+      errors.computeIfAbsent(cause instanceof FlotillaException fe ? fe.code().name()
+          : cause.getClass().getSimpleName(), x -> new LongAdder()).increment();
       boolean unknown = isWrite && (!(cause instanceof FlotillaException fe) || fe.outcomeUnknown());
       // A read that failed changed nothing; a write fails only when certainly not applied.
       out = new Outcome(unknown ? HistoryEvent.INFO : HistoryEvent.FAIL, null);

@@ -5,6 +5,8 @@ import io.flotilla.checker.Operation;
 import io.flotilla.client.proto.Consistency;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
 
 /** What the clients of a chaos run do, how its keys are modelled, and its own checks. */
 public sealed interface Workload permits RegisterWorkload, CounterWorkload, BankWorkload {
@@ -32,6 +34,29 @@ public sealed interface Workload permits RegisterWorkload, CounterWorkload, Bank
   boolean finalRead(Worker w, String key) throws InterruptedException;
 
   Model modelFor(String key);
+
+  /**
+   * The {@code ranges - 1} keys a run with {@code --ranges} splits its fresh cluster at, sorted:
+   * within this workload's key space, so that its keys spread over the ranges, and never a key
+   * that {@link #separates} one request's keys.
+   */
+  List<String> presplitKeys(int ranges);
+
+  /**
+   * The split fault's key, drawn from {@code random}: in the keys the clients use now or are
+   * about to, not in {@code rangeStarts} (splitting there does nothing), never one that
+   * {@link #separates} one request's keys.
+   */
+  String splitKey(SplittableRandom random, Set<String> rangeStarts);
+
+  /**
+   * True if a split at {@code key} would put keys that one request names in two ranges, where
+   * the request would be refused ({@code CROSS_RANGE}): a bank's accounts, which one transaction
+   * moves money between.
+   */
+  default boolean separates(String key) {
+    return false;
+  }
 
   /**
    * This workload's own checks over the whole history (counter and bank totals) and over the

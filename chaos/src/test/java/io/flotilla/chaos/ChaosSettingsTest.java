@@ -35,6 +35,27 @@ class ChaosSettingsTest {
   }
 
   @Test
+  void rangesAreCheckedAndDefaultToOne() {
+    assertThat(settings(3, "register").ranges()).isEqualTo(1);
+    assertThat(ranges(1).ranges()).isEqualTo(1);
+    assertThat(ranges(256).ranges()).isEqualTo(256);
+    assertThatThrownBy(() -> ranges(0)).hasMessage("--ranges must be 1..256, got 0");
+    assertThatThrownBy(() -> ranges(257)).hasMessage("--ranges must be 1..256, got 257");
+    assertThatThrownBy(() -> ranges(-3)).hasMessageContaining("--ranges must be 1..256");
+  }
+
+  @Test
+  void theSplitFaultHasItsName() {
+    assertThat(FaultKind.parseList("split,kill")).containsExactly(FaultKind.SPLIT, FaultKind.KILL);
+    assertThatThrownBy(() -> FaultKind.parseList("splt")).hasMessageContaining("split");
+  }
+
+  private static ChaosSettings ranges(int ranges) {
+    return new ChaosSettings(3, Duration.ofSeconds(60), 4, List.of(FaultKind.SPLIT), 1,
+        Path.of("/tmp/x"), "bank", Duration.ofSeconds(2), false, 41000, false, false, ranges);
+  }
+
+  @Test
   void nodesAndWorkloadAreChecked() {
     assertThat(settings(5, "bank").nodes()).isEqualTo(5);
     assertThatThrownBy(() -> settings(4, "register")).hasMessageContaining("--nodes must be 3 or 5");

@@ -27,11 +27,19 @@ final class ChaosCommand implements Callable<Integer> {
       description = "Concurrent client threads. Default: ${DEFAULT-VALUE}.")
   int clients;
 
-  @Option(names = "--faults", defaultValue = "kill,kill-leader,pause,partition,restart-all,disk,stall",
-      description = "Comma-separated: kill, kill-leader, pause, partition, restart-all, disk,"
-          + " stall (a node's Raft loop held, half the time while it is cut off). Empty: none."
+  @Option(names = "--faults",
+      defaultValue = "kill,kill-leader,pause,partition,restart-all,disk,stall,split",
+      description = "Comma-separated: kill, kill-leader, pause, partition, restart-all, disk"
+          + " (range 1's log), stall (a node's Raft loop held, half the time while it is cut off),"
+          + " split (the range holding a key in use splits there). Empty: none."
           + " Default: ${DEFAULT-VALUE}.")
   String faults;
+
+  @Option(names = "--ranges", defaultValue = "1",
+      description = "Split the cluster into this many ranges (1..256) before the clients start,"
+          + " at keys within the workload's key space (never between one transaction's keys),"
+          + " leaders spread over the nodes. Default: ${DEFAULT-VALUE}.")
+  int ranges;
 
   @Option(names = "--fault-interval", defaultValue = "3s",
       description = "Mean pause between one fault's recovery and the next (±50%%)."
@@ -82,7 +90,7 @@ final class ChaosCommand implements Callable<Integer> {
       settings = new ChaosSettings(nodes, ChaosSettings.parseDuration(duration),
           clients, FaultKind.parseList(faults), s, out, workload,
           ChaosSettings.parseDuration(faultInterval), serializableReads, basePort,
-          diskLoseAcknowledged, leaseReads);
+          diskLoseAcknowledged, leaseReads, ranges);
     } catch (IllegalArgumentException e) {
       System.err.println("flotilla chaos: " + e.getMessage());
       return 2;
