@@ -99,12 +99,10 @@ class ChaosRunTest {
   }
 
   /**
-   * Open finding (docs/testing.md, "Open: a scan served by a range a split just shrank"): with
-   * seed 4 the bank's reads of the bank split under them came back empty. Enable once scans are
-   * rerouted after a split as gets are.
+   * Regression (docs/testing.md, "Fixed: a scan served by a range a split just shrank"): with seed
+   * 4 the bank's reads of the bank split under them came back empty, because a scan whose start
+   * key a split moved after routing was still served by the shrunk range.
    */
-  @org.junit.jupiter.api.Disabled("open finding: a scan whose start key a split moved meanwhile is"
-      + " served by the shrunk range and comes back empty (docs/testing.md)")
   @Test
   void splitsUnderKillsAndPartitionsOverFourRangesKeepBanksWholeAndEveryRangeConverges()
       throws Exception {

@@ -216,25 +216,40 @@ public final class RequestService implements RequestHandler {
       return done(bad.get());
     }
     if (consistency(r) == Consistency.SERIALIZABLE) {
-      return done(serveRead(r, replica.range()));
+      Response page = serveRead(r, replica.range());
+      return page != null ? done(page) : keyed(r, reroutes + 1);
     }
     // LINEARIZABLE on the leader, FOLLOWER anywhere: ReadIndex (forwarded to the leader by a
     // follower), then serve locally once this node has applied that far. A FOLLOWER read on a node
     // that knows no leader fails here; ProtocolErrors answers it UNAVAILABLE, not NOT_LEADER. If a
-    // split moved the key away meanwhile, the range holding it now serves the read.
+    // split moved the key (a scan's start) away meanwhile, the range holding it now serves the read.
     return replica.raft().linearizableRead().thenCompose(readIndex -> {
-      byte[] key = Routing.keys(r).get(0);
-      if (r.hasGet() && !replica.range().contains(key)) {
-        return keyed(r, reroutes + 1);
-      }
-      return done(serveRead(r, replica.range()));
+      Response page = serveRead(r, replica.range());
+      return page != null ? done(page) : keyed(r, reroutes + 1);
     });
   }
 
+  /**
+   * The read served from {@code range}, or null when the range no longer holds the key (a get's
+   * key, a scan's start): a split applied since the request was routed, and the range holding it
+   * now must serve it. A scan served by a range that a split shrank meanwhile would come back
+   * empty, its continuation before its own start (found by chaos --ranges with the split fault).
+   */
   private Response serveRead(Request r, RangeState range) {
+    var before = range.descriptor();
+    byte[] key = Routing.keys(r).get(0);
+    if (!range.contains(key)) {
+      return null;
+    }
     if (r.hasGet()) {
       return kv.getResponse(r.getRequestId(), range.get(r.getGet().getKey().toByteArray()));
     }
+    Response page = scanPage(r, range);
+    // A split applied during the scan changes the descriptor: serve again from the ranges as now.
+    return range.descriptor().equals(before) ? page : null;
+  }
+
+  private Response scanPage(Request r, RangeState range) {
     var scan = r.getScan();
     int limit = scan.getLimit() == 0 ? KvTranslator.SCAN_DEFAULT_LIMIT
         : Math.min(scan.getLimit(), KvTranslator.SCAN_MAX_LIMIT);
