@@ -33,4 +33,24 @@ class KvApplierTest {
       assertThat(applier.takeSnapshot(5).get().index()).isEqualTo(5);
     }
   }
+
+  @Test
+  void everyResultOfABatchLargerThanTheFirstRingIsKeptUntilPickedUp() throws Exception {
+    // The ring of results starts small (one applier per range on a node of many ranges) and grows
+    // to the batch: every proposal of a 3,000-entry batch must still find its result after it.
+    try (KvStateMachine sm = KvStateMachine.open(dir.resolve("state"), StorageOptions.defaults())) {
+      KvApplier applier = new KvApplier(sm, KvStateMachine.DEFAULT_RANGE_ID, Configuration.EMPTY,
+          () -> Configuration.EMPTY, Runnable::run, (split, cfg) -> { });
+      applier.apply(Entry.noop(1, 1));
+      java.util.List<Entry> batch = new java.util.ArrayList<>();
+      for (long i = 2; i <= 3001; i++) {
+        batch.add(Entry.noop(i, 1));
+      }
+      applier.applyAll(batch);
+      for (long i = 2; i <= 3001; i++) {
+        assertThat(applier.resultOf(i)).as("result of entry %d", i).isNotNull();
+      }
+      assertThat(applier.resultOf(3002)).isNull();
+    }
+  }
 }
