@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.client.ClientOptions;
 import io.flotilla.client.FlotillaClient;
+import io.flotilla.client.RangePresplit;
 import io.flotilla.client.proto.Consistency;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three nodes as separate JVMs on loopback, with snapshots every 200 entries: a follower killed
  * with SIGKILL while the leader compacts its log past everything the follower has catches up from
  * a snapshot; SIGTERM of the leader hands leadership over first; a whole-cluster restart keeps
- * every acknowledged write.
+ * every acknowledged write. Sixteen ranges keep taking writes on every range through a SIGKILL
+ * of a node that leads a third of them, and a SIGKILL of every node.
  */
 class ProcessClusterTest {
   @TempDir Path dir;
@@ -118,6 +120,66 @@ class ProcessClusterTest {
             .hasValueSatisfying(v -> assertThat(v).isEqualTo(b("yes")));
       }
       awaitConverged(cluster);
+    }
+  }
+
+  /** Every node reports {@code ranges} ranges, each with the same applied index and digest. */
+  private void awaitRangesConverged(LocalCluster cluster, int ranges) {
+    await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(() -> {
+      java.util.Map<Long, java.util.Set<String>> seen = new java.util.HashMap<>();
+      for (int i = 1; i <= 3; i++) {
+        JsonNode s = status(cluster, i);
+        if (s == null || s.path("ranges").size() != ranges) {
+          return false;
+        }
+        for (JsonNode r : s.path("ranges")) {
+          seen.computeIfAbsent(r.path("id").asLong(), k -> new java.util.HashSet<>())
+              .add(r.path("applied").asLong() + "/" + r.path("digest").asText());
+        }
+      }
+      return seen.size() == ranges && seen.values().stream().allMatch(v -> v.size() == 1);
+    });
+  }
+
+  @Test
+  void sixteenRangesTakeWritesOnEveryRangeThroughAKill9OfANodeAndOfTheWholeCluster() throws Exception {
+    try (LocalCluster cluster = new LocalCluster(3, PortRanges.freeBase(20_000, 32_000), dir)) {
+      cluster.startAll();
+      awaitLeader(cluster);
+      List<String> keys = new ArrayList<>();
+      try (FlotillaClient c = new FlotillaClient(ClientOptions.of(cluster.clientEndpoints())
+          .withRequestTimeout(Duration.ofSeconds(30)))) {
+        List<byte[]> splits = new ArrayList<>();
+        for (int r = 1; r < 16; r++) {
+          splits.add(b(String.format("r%02d", r)));
+        }
+        // Range i (in key order) led by node 1 + i % 3: node 2 leads five of the sixteen.
+        assertThat(RangePresplit.apply(c, splits, 3, Duration.ofSeconds(60)).getRangesCount()).isEqualTo(16);
+        cluster.kill(2);
+        for (int r = 0; r < 16; r++) {
+          for (int i = 0; i < 5; i++) {
+            String k = String.format("r%02d-%d", r, i);
+            c.blocking().put(b(k), b("v-" + k));
+            keys.add(k);
+          }
+        }
+        cluster.start(2);
+        awaitRangesConverged(cluster, 16);
+      }
+      for (int i = 1; i <= 3; i++) {
+        cluster.kill(i);
+      }
+      cluster.startAll();
+      try (FlotillaClient c = new FlotillaClient(ClientOptions.of(cluster.clientEndpoints())
+          .withRequestTimeout(Duration.ofSeconds(30)))) {
+        for (String k : keys) {
+          byte[] expected = b("v-" + k);
+          assertThat(c.blocking().get(b(k), Consistency.LINEARIZABLE)).as(k)
+              .hasValueSatisfying(v -> assertThat(v).isEqualTo(expected));
+        }
+        c.blocking().put(b("r15-after"), b("yes"));
+      }
+      awaitRangesConverged(cluster, 16);
     }
   }
 }
