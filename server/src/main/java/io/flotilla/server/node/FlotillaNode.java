@@ -76,7 +76,9 @@ public final class FlotillaNode implements AutoCloseable {
     this.config = config;
     this.events = new EventRing(config.id(), 200);
     this.nodeMetrics = new NodeMetrics(metrics, events);
+    long opening = System.nanoTime();
     this.store = Store.open(config.dataDir(), config.id(), config.tickMillis(), nodeMetrics);
+    long opened = System.nanoTime();
     KvStateMachine sm = store.stateMachine();
     store.setRangeListener(new RangeEvents(events));
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
@@ -92,6 +94,9 @@ public final class FlotillaNode implements AutoCloseable {
     Set<Long> voters = membershipOptions.join() != null ? Set.of() : config.members().keySet();
     PeerOutbox outbox = new PeerOutbox(peers);
     this.replica = store.openReplicas(config, voters, outbox::forGroup, () -> directory.refresh(sm.members()));
+    // Restart time grows with the number of ranges: say where it goes.
+    LOG.info("node {}: state machine and log opened in {} ms, {} ranges' replicas in {} ms", config.id(),
+        (opened - opening) / 1_000_000, store.replicaIds().size(), (System.nanoTime() - opened) / 1_000_000);
     inbox.open();
     RaftNode raft = replica.raft();
     peers.addListener(new PeerTransport.Listener() {
