@@ -102,11 +102,12 @@ class DashboardBrowserTest {
                 && browser.driver.findElements(By.cssSelector("#ranges tbody tr .role")).size() == 6
                 && browser.driver.findElement(By.id("ranges-note")).getText().startsWith("2 ranges");
           });
-      // Updated once a second, without a reload: at least 4 renders in 5 s.
+      // Updated about once a second, without a reload: 4 more renders come within 8 s (a bound
+      // with room for a loaded machine; the page polls every second).
       long before = Long.parseLong((String) browser.js("return document.body.dataset.updates;"));
-      Thread.sleep(5_000);
-      long after = Long.parseLong((String) browser.js("return document.body.dataset.updates;"));
-      assertThat(after - before).as("renders in 5 s").isGreaterThanOrEqualTo(4);
+      await("4 more renders of the dashboard without a reload").atMost(Duration.ofSeconds(8))
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> Long.parseLong((String) browser.js("return document.body.dataset.updates;")) - before >= 4);
       browser.screenshot("dashboard-ranges");
       assertThat(browser.consoleErrors()).as("console errors").isEmpty();
     }
