@@ -225,6 +225,11 @@ public final class FlotillaNode implements AutoCloseable {
    * Hex digest of range {@code rangeId} with its applied index ("applied:digest"), or "absent" when
    * this node holds no such range: equal on replicas that applied the same log prefix.
    */
+  /** Status builds (admin {@code /status}) begun on the status thread since the start; for tests. */
+  long statusBuildsStarted() {
+    return status.statusBuildsStarted();
+  }
+
   /** Requests this node forwarded to the leader of their range on another node. */
   public long forwardedRequests() {
     return requests.forwardedCount();

@@ -90,8 +90,16 @@ final class StatusService implements AutoCloseable {
     }
   }
 
+  /** Status builds begun on the status thread (a test waits for one to be under way). */
+  private final java.util.concurrent.atomic.AtomicLong started = new java.util.concurrent.atomic.AtomicLong();
+
+  long statusBuildsStarted() {
+    return started.get();
+  }
+
   /** On the status thread, which may block: it serves nothing else. */
   private Map<String, Object> adminStatusNow(boolean digest) {
+    started.incrementAndGet();
     RaftNode raft = replica.raft();
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("nodeId", self);

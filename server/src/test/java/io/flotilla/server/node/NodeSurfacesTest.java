@@ -68,6 +68,7 @@ class NodeSurfacesTest {
       cluster.awaitLeader();
       FlotillaNode node = cluster.node(1);
       var stall = node.stallRaftLoopForTesting(4_000);
+      long builds = node.statusBuildsStarted();
       // /status waits up to 2 s for the stalled loop. It used to do so on the admin port's only
       // event loop, holding /health behind it; now it waits on the status thread.
       CompletableFuture<HttpResponse<String>> status = CompletableFuture.supplyAsync(() -> {
@@ -77,7 +78,9 @@ class NodeSurfacesTest {
           throw new IllegalStateException(e);
         }
       });
-      Thread.sleep(200); // the status request is in, waiting on the loop
+      // The status request is in, its build waiting on the stalled loop.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(2))
+          .pollInterval(java.time.Duration.ofMillis(5)).until(() -> node.statusBuildsStarted() > builds);
       long start = System.nanoTime();
       HttpResponse<String> health = admin(node, "/health");
       long healthMillis = (System.nanoTime() - start) / 1_000_000;
