@@ -39,6 +39,12 @@ public enum DropReason {
 
     /** A response or request meant for a leader from a node outside this node's configuration. */
     NOT_A_MEMBER("not_a_member", false),
+    /**
+     * A whole snapshot the state machine cannot take now ({@code StateMachine#canRestore}): say, a
+     * range whose keys another range on this node still holds until it catches up past a split.
+     * The leader sends it again after its snapshot timeout.
+     */
+    SNAPSHOT_REFUSED("snapshot_refused", false),
     /** A snapshot chunk or ReadIndex answer from a node that is not this node's leader. */
     NOT_FROM_LEADER("not_from_leader", false),
     /**

@@ -71,11 +71,16 @@ final class Elections {
         }
     }
 
-    /** §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none behind a fence. */
+    /**
+     * §5.2, §5.4.1: one vote per term, only for a log at least as up to date as ours; none behind a
+     * fence, and none from a replica that knows no configuration yet (a placeholder for a range
+     * this node has not received: it holds nothing, so its vote would let a candidate win on the
+     * word of a replica that never saw the range's committed entries; docs/ranges.md).
+     */
     void handleRequestVote(RequestVote rv) {
         long term = core.term();
         long votedFor = core.votedFor();
-        boolean canVote = !core.fence().isUp() && (votedFor == rv.from()
+        boolean canVote = !core.fence().isUp() && !core.configuration().isEmpty() && (votedFor == rv.from()
                 || (votedFor == 0 && core.leaderId() == 0)
                 || (rv.preVote() && rv.term() > term));
         if (canVote && core.log().isUpToDate(rv.lastLogIndex(), rv.lastLogTerm())) {

@@ -133,6 +133,18 @@ class RaftPaperTest {
     }
 
     @Test
+    void aReplicaThatKnowsNoConfigurationGrantsNoVote() {
+        // A placeholder for a range this node has not received yet (docs/ranges.md): it has seen
+        // none of the range's entries, so it must not help elect anyone, pre-vote or vote.
+        Node n = new Node(1, 0);
+        n.step(new RequestVote(G, 2, 1, 1, 0, 0, false, false));
+        n.step(new RequestVote(G, 3, 1, 2, 0, 0, true, false));
+        assertThat(n.sentOf(RequestVoteResponse.class)).extracting(RequestVoteResponse::granted)
+                .containsExactly(false, false);
+        assertThat(n.storage.hardState().votedFor()).isZero();
+    }
+
+    @Test
     void s5_2_oneVotePerTerm() {
         Node n = new Node(1, 3);
         n.step(new RequestVote(G, 2, 1, 1, 0, 0, false, false));

@@ -180,6 +180,25 @@ public final class KvStateMachine implements AutoCloseable {
   }
 
   /**
+   * Why {@code snapshot} (of a range, from its leader) cannot be installed here now, or null when
+   * it can: it does not decode, or another range on this node still holds keys of its span (this
+   * node has not yet caught that range up past the split that gave the keys away; once it has,
+   * the same snapshot installs). Checked before Raft makes a snapshot durable, so a refusal costs
+   * nothing but a resend.
+   */
+  public String installRefusal(byte[] snapshot) {
+    RangeSnapshots.Header h;
+    try {
+      h = RangeSnapshots.header(snapshot);
+    } catch (RuntimeException e) {
+      return "the snapshot does not decode: " + e.getMessage();
+    }
+    RangeState other = overlapping(h.descriptor(), h.descriptor().getRangeId());
+    return other == null ? null : "range " + other.id() + " " + Spans.show(other.descriptor())
+        + " on this node still holds keys of range " + h.descriptor().getRangeId() + " " + Spans.show(h.descriptor());
+  }
+
+  /**
    * Creates range {@code d.range_id} from a snapshot of it (a replica this node did not have):
    * refused when the store holds that range already or another range holding its keys.
    */

@@ -180,7 +180,28 @@ public final class RaftReplica {
 
     /** A message from a peer; {@code dropped} hears if the core found it invalid against its state. */
     public void step(Message m, Consumer<DropReason> dropped) {
+        if (m instanceof Message.InstallSnapshot is && is.term() >= core.term()
+                && !stateMachine.canRestore(is.snapshot().index(), is.snapshot().data())) {
+            dropped.accept(DropReason.SNAPSHOT_REFUSED);
+            return;
+        }
         core.step(m).ifPresent(dropped);
+    }
+
+    /**
+     * Sends a Ready's message, but a snapshot that carries no state (the start of a range made by
+     * a split, which a follower that missed the split cannot install) is held back: a real
+     * snapshot is taken instead, and the leader sends it once its snapshot timeout runs out.
+     */
+    private void send(Message m) {
+        if (m instanceof Message.InstallSnapshot is
+                && !stateMachine.canSendSnapshot(is.snapshot().index(), is.snapshot().data())) {
+            log.info("node {} group {}: the snapshot at {} holds no state; taking one for follower {}", id, groupId,
+                    is.snapshot().index(), is.to());
+            snapshotter.request();
+            return;
+        }
+        transport.send(m);
     }
 
     /** Starts an election now (a group just made by a split, on the node that led its parent). */
@@ -325,7 +346,7 @@ public final class RaftReplica {
         Ready rd = core.ready();
         readyTaken = clock.nanos();
         if (rd.sendBeforePersist()) {
-            rd.messages().forEach(transport::send);
+            rd.messages().forEach(this::send);
         }
         writeNanos = 0;
         if (rd.mustSync()) {
@@ -350,7 +371,7 @@ public final class RaftReplica {
     /** The second half, once {@code rd} is durable: send, install, apply, serve reads, advance. */
     public void finishReady(Ready rd) {
         if (!rd.sendBeforePersist()) {
-            rd.messages().forEach(transport::send);
+            rd.messages().forEach(this::send);
         }
         if (rd.snapshot() != null) {
             installSnapshot(rd.snapshot());

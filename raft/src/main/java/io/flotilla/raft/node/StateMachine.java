@@ -45,6 +45,27 @@ public interface StateMachine {
     }
 
     /**
+     * Whether a leader's snapshot taken at {@code index} may be installed now. Asked before the
+     * driver hands the snapshot to the core (which makes it durable and then calls
+     * {@link #restore}); a refused one is dropped and the leader sends it again later. A state
+     * machine sharing its storage with others refuses one that would overwrite what another
+     * holds.
+     */
+    default boolean canRestore(long index, byte[] snapshot) {
+        return true;
+    }
+
+    /**
+     * Whether the snapshot recorded in storage at {@code index} may be sent to a follower. A state
+     * machine whose log starts from a placeholder snapshot that carries no state (a range made by a
+     * split starts so) says no: the driver then takes a real snapshot, and the leader sends that
+     * one after its snapshot timeout.
+     */
+    default boolean canSendSnapshot(long index, byte[] snapshot) {
+        return true;
+    }
+
+    /**
      * Replaces the whole state with a {@link #snapshot()} taken at {@code index} (on this node
      * before a restart, or on the leader): afterwards entries apply from {@code index + 1}.
      */

@@ -84,7 +84,9 @@ public final class FlotillaNode implements AutoCloseable {
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));
     PeerTraffic traffic = new PeerTraffic(metrics, config.members().keySet(), config.id());
-    PeerInbox inbox = new PeerInbox(config.id(), store::replica, MAX_SNAPSHOT_BYTES, traffic, metrics);
+    PeerInbox inbox = new PeerInbox(config.id(),
+        (group, from, fromLeader) -> fromLeader ? store.replicaOrPlaceholder(group, from) : store.replica(group),
+        MAX_SNAPSHOT_BYTES, traffic, metrics);
     this.peers = PeerTransport.start(bind(config.peerBind()), controlGroup, inbox::accept,
         PeerTransport.Options.forTick(config.tickMillis()));
     peers.setTraffic(traffic);
@@ -233,6 +235,11 @@ public final class FlotillaNode implements AutoCloseable {
   /** Requests this node forwarded to the leader of their range on another node. */
   public long forwardedRequests() {
     return requests.forwardedCount();
+  }
+
+  /** The ranges this node holds a placeholder for (told of by their leader, not received yet). */
+  public java.util.List<Long> placeholders() {
+    return store.placeholderIds();
   }
 
   public String rangeDigest(long rangeId) {

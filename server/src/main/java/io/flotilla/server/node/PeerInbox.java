@@ -17,7 +17,6 @@ import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +39,17 @@ final class PeerInbox {
   private static final long UNKNOWN_SENDER = -1;
 
   private final long self;
-  private final LongFunction<Replica> replicas;
+  private final Replicas replicas;
+
+  /** Where a frame for a group goes. */
+  interface Replicas {
+    /**
+     * This node's replica of {@code groupId}, or null when it holds none. {@code fromLeader}: the
+     * frame is a leader's (entries, heartbeat, snapshot) from node {@code from}, which may make a
+     * placeholder for a range this node has not received yet (Store#replicaOrPlaceholder).
+     */
+    Replica replica(long groupId, long from, boolean fromLeader);
+  }
   private final PeerTraffic traffic;
   /** Node-wide: all partial snapshots together stay within one budget, whatever groups they are for. */
   private final Assembler assembler;
@@ -53,7 +62,7 @@ final class PeerInbox {
    * @param replicas            this node's replica of a group id, or null when it holds none
    * @param snapshotBudgetBytes bytes of partial snapshots held at once, node-wide
    */
-  PeerInbox(long self, LongFunction<Replica> replicas, long snapshotBudgetBytes, PeerTraffic traffic,
+  PeerInbox(long self, Replicas replicas, long snapshotBudgetBytes, PeerTraffic traffic,
       MeterRegistry registry) {
     this.self = self;
     this.replicas = replicas;
@@ -92,7 +101,9 @@ final class PeerInbox {
           return;
         }
         traffic.received(m.from(), bytes);
-        Replica replica = route(envelope.getGroupId(), remote, describe(m));
+        boolean fromLeader = m instanceof Message.AppendEntries || m instanceof Message.Heartbeat
+            || m instanceof Message.InstallSnapshot;
+        Replica replica = route(envelope.getGroupId(), m.from(), fromLeader, remote, describe(m));
         if (replica != null) {
           deliver(replica, m, remote);
         }
@@ -108,7 +119,7 @@ final class PeerInbox {
         }
         traffic.received(chunk.from(), bytes);
         String what = "snapshot chunk from " + chunk.from() + " term " + chunk.term() + " at " + chunk.offset();
-        Replica replica = route(envelope.getGroupId(), remote, what);
+        Replica replica = route(envelope.getGroupId(), chunk.from(), true, remote, what);
         if (replica != null) {
           acceptChunk(replica, chunk, remote, what);
         }
@@ -121,11 +132,11 @@ final class PeerInbox {
   }
 
   /** This node's replica of {@code groupId}; null (dropped, or still starting) when there is none. */
-  private Replica route(long groupId, SocketAddress remote, String what) {
+  private Replica route(long groupId, long from, boolean fromLeader, SocketAddress remote, String what) {
     if (!open) {
       return null; // still starting: as if lost in transit
     }
-    Replica replica = replicas.apply(groupId);
+    Replica replica = replicas.replica(groupId, from, fromLeader);
     if (replica == null) {
       drop(DropReason.MISROUTED, remote, what + " for group " + groupId + ", which this node holds no replica of");
     }

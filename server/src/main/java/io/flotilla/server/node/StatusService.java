@@ -161,6 +161,7 @@ final class StatusService implements AutoCloseable {
     }
     s.put("members", members);
     s.put("ranges", ranges(digest));
+    s.put("placeholders", store.placeholderIds());
   }
 
   /**

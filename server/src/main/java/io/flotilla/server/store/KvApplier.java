@@ -138,7 +138,12 @@ final class KvApplier implements StateMachine {
 
   @Override
   public CompletableFuture<Taken> takeSnapshot(long appliedIndex) {
-    RangeState r = range();
+    RangeState r = sm.range(rangeId);
+    if (r == null) {
+      // A placeholder (Store#placeholder): nothing to snapshot until the leader's snapshot arrives.
+      return CompletableFuture.failedFuture(new IllegalStateException("range " + rangeId
+          + " is not initialized on this node yet"));
+    }
     if (r.appliedIndex() > appliedIndex) {
       // After a recovery cut the state machine is ahead of Raft until the lost entries are applied
       // again (Recovery.startApplied): a snapshot now would be past Raft's applied index.
@@ -155,6 +160,30 @@ final class KvApplier implements StateMachine {
   @Override
   public byte[] snapshot() {
     return range().snapshot();
+  }
+
+  /**
+   * A leader's snapshot whose span another range on this node still holds is refused before Raft
+   * makes it durable: installing it would fail and stop the node. Once that range catches up past
+   * the split (its own log or snapshot), the leader's next attempt installs.
+   */
+  @Override
+  public boolean canRestore(long index, byte[] snapshot) {
+    String refusal = sm.installRefusal(snapshot);
+    if (refusal != null) {
+      LOG.info("range {}: not installing the leader's snapshot at {} yet: {}", rangeId, index, refusal);
+    }
+    return refusal == null;
+  }
+
+  /**
+   * The snapshot a range made by a split starts its log with carries no state (the split wrote it
+   * in the parent's batch): a follower that missed the split cannot install it, so a real one is
+   * taken first.
+   */
+  @Override
+  public boolean canSendSnapshot(long index, byte[] snapshot) {
+    return snapshot.length > 0;
   }
 
   @Override

@@ -55,7 +55,9 @@ public final class Replica implements AutoCloseable {
     this.groupId = groupId;
     this.storage = storage;
     this.sm = sm;
-    long applied = Recovery.startApplied(storage, sm.range(groupId).appliedIndex());
+    RangeState state = sm.range(groupId);
+    // No state: a placeholder (Store#placeholder), which holds nothing until the leader's snapshot.
+    long applied = state == null ? 0 : Recovery.startApplied(storage, state.appliedIndex());
     HardState hs = storage.hardState();
     if (applied > hs.commitIndex()) {
       // Applied entries are committed by definition; the log persists the commit index lazily.

@@ -75,6 +75,8 @@ public final class Store implements AutoCloseable {
   private volatile LongFunction<Transport> transports;
   private volatile Runnable membershipChanged;
   private volatile boolean started;
+  /** Held while a replica is made (a split's, a placeholder's), so one range never gets two. */
+  private final Object creating = new Object();
 
   private Store(Path dataDir, long nodeId, long tickMillis, KvStateMachine sm, Wal wal) {
     this.dataDir = dataDir;
@@ -173,8 +175,66 @@ public final class Store implements AutoCloseable {
       listen(id, replica);
       replicas.put(id, replica);
     }
+    // A log without state in the state machine is a placeholder's (its hard state, perhaps the
+    // leader's snapshot that a crash kept from being installed): it comes back as one.
+    for (long id : wal.groups()) {
+      if (!replicas.containsKey(id)) {
+        replicas.put(id, newPlaceholder(id));
+      }
+    }
     return replicas.get(KV_GROUP_ID);
   }
+
+  /**
+   * This node's replica of {@code groupId}, or, when it holds none and {@code from} (a member of
+   * the cluster) leads that group, a new <b>placeholder</b> for it, started; null when neither.
+   *
+   * <p>A leader's message for a range this node does not hold means the range was made by a split
+   * this node has not applied: either it applies it soon (the split entry is still on its way),
+   * or it never will (its replica of the parent caught up from a snapshot taken after the split).
+   * The placeholder is a Raft replica that knows no configuration and holds no state: it neither
+   * votes nor campaigns, answers the leader with an empty log, and so receives the range's
+   * snapshot, which it installs once no other range here holds keys of its span; if the split
+   * applies here first, the split's replica replaces it (docs/ranges.md, "Placeholders").
+   * On a network thread.
+   */
+  public Replica replicaOrPlaceholder(long groupId, long from) {
+    Replica r = replicas.get(groupId);
+    if (r != null || !started || groupId <= 0) {
+      return r;
+    }
+    Replica system = replicas.get(KV_GROUP_ID);
+    if (system == null || !system.raft().configuration().isMember(from)) {
+      return null;
+    }
+    synchronized (creating) {
+      r = replicas.get(groupId);
+      if (r != null) {
+        return r;
+      }
+      try {
+        r = newPlaceholder(groupId);
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("node {}: cannot make a placeholder for range {} (told of it by node {}): {}", nodeId, groupId,
+            from, e.toString());
+        return null;
+      }
+      replicas.put(groupId, r);
+      r.start();
+      LOG.info("node {}: node {} leads range {}, which this node does not hold: a placeholder waits for its"
+          + " snapshot (or for the split that makes it here)", nodeId, from, groupId);
+      return r;
+    }
+  }
+
+  private Replica newPlaceholder(long id) throws IOException {
+    WalRaftStorage storage = WalRaftStorage.open(wal, id, dataDir.resolve("raft-snapshots"));
+    Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
+        membershipChanged, this::split);
+    listen(id, r);
+    return r;
+  }
+
 
   /**
    * Opens range {@code id}'s log; a range made by a split whose log was never written (the split
@@ -182,10 +242,21 @@ public final class Store implements AutoCloseable {
    * {@code (INITIAL_INDEX, INITIAL_TERM)} committed, in configuration {@code atSplit}.
    */
   private WalRaftStorage openLog(long id, Configuration atSplit) throws IOException {
-    WalRaftStorage storage = WalRaftStorage.open(wal, id, dataDir.resolve("raft-snapshots"));
+    return initialize(WalRaftStorage.open(wal, id, dataDir.resolve("raft-snapshots")), atSplit);
+  }
+
+  /**
+   * As {@link #openLog}, for a log already open. A placeholder's log may hold a hard state: its
+   * term is kept if later than the split's (a term never goes back), and its vote with it (a
+   * placeholder never votes, so there is none).
+   */
+  private static WalRaftStorage initialize(WalRaftStorage storage, Configuration atSplit) throws IOException {
     if (atSplit != null && storage.lastIndex() == 0 && storage.snapshot().index() == 0) {
+      HardState prior = storage.hardState();
       storage.applySnapshot(new Snapshot(RangeState.INITIAL_INDEX, RangeState.INITIAL_TERM, new byte[0], atSplit));
-      storage.setHardState(new HardState(RangeState.INITIAL_TERM, 0, RangeState.INITIAL_INDEX));
+      storage.setHardState(prior.term() > RangeState.INITIAL_TERM
+          ? new HardState(prior.term(), prior.votedFor(), RangeState.INITIAL_INDEX)
+          : new HardState(RangeState.INITIAL_TERM, 0, RangeState.INITIAL_INDEX));
       storage.sync();
     }
     return storage;
@@ -208,14 +279,29 @@ public final class Store implements AutoCloseable {
   private void split(SplitResult split, Configuration atSplit) {
     RangeDescriptor right = split.getRight();
     long id = right.getRangeId();
-    if (replicas.containsKey(id)) {
-      return;
+    synchronized (creating) {
+      Replica placeholder = replicas.get(id);
+      if (placeholder != null && placeholder.raft().configuration().isEmpty()) {
+        // A leader's message made a placeholder before the split applied here: the split's
+        // replica takes its place (and its log, whose term it keeps), no snapshot needed.
+        placeholder.close();
+        replicas.remove(id);
+        LOG.info("node {}: the split making range {} applied; it replaces the range's placeholder", nodeId, id);
+        createFromSplit(split, atSplit, placeholder.storage());
+      } else if (placeholder == null) {
+        createFromSplit(split, atSplit, null);
+      }
     }
+  }
+
+  private void createFromSplit(SplitResult split, Configuration atSplit, WalRaftStorage placeholderLog) {
+    RangeDescriptor right = split.getRight();
+    long id = right.getRangeId();
     try {
       // The descriptor's replicas are those the split was planned with; a configuration change
       // is not accepted while a split is in flight, so they are the parent's configuration here.
       Configuration cfg = atSplit.isEmpty() ? configurationOf(right) : atSplit;
-      WalRaftStorage storage = openLog(id, cfg);
+      WalRaftStorage storage = placeholderLog == null ? openLog(id, cfg) : initialize(placeholderLog, cfg);
       Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
           membershipChanged, this::split);
       listen(id, r);
@@ -285,6 +371,14 @@ public final class Store implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * The ranges this node has a placeholder for ({@link #replicaOrPlaceholder}): told of by their
+   * leader, not received yet. In id order.
+   */
+  public List<Long> placeholderIds() {
+    return replicas.keySet().stream().filter(id -> sm.range(id) == null).sorted().toList();
   }
 
   public Collection<Long> replicaIds() {

@@ -26,7 +26,7 @@ class PeerTrafficMetricsTest {
   private static final InetSocketAddress REMOTE = new InetSocketAddress("127.0.0.1", 1);
 
   private final MeterRegistry registry = new SimpleMeterRegistry();
-  private final PeerInbox inbox = new PeerInbox(1, group -> null, 1 << 20,
+  private final PeerInbox inbox = new PeerInbox(1, (group, from, leader) -> null, 1 << 20,
       new PeerTraffic(registry, Set.of(1L, 2L, 3L), 1), registry);
 
   private double received(String peer) {
