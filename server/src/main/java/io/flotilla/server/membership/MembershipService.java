@@ -1,5 +1,9 @@
 package io.flotilla.server.membership;
 
+import io.flotilla.server.store.Store;
+import java.util.ArrayList;
+import java.util.List;
+
 import io.flotilla.client.proto.Request;
 import io.flotilla.client.proto.Response;
 import io.flotilla.raft.node.RaftNode;
@@ -32,12 +36,17 @@ public final class MembershipService implements AutoCloseable {
   private final RemovalCheck removalCheck;
   private final MemberRequests requests;
   private final Joiner joiner;
+  private final RangeMembership ranges;
+  private final Store store;
   private volatile ScheduledFuture<?> duties;
   private volatile boolean closed;
 
   /** @param timer runs the duties task, join retries and leader polls (never blocks in them) */
-  public MembershipService(NodeConfig config, MembershipOptions options, Replica replica,
+  public MembershipService(NodeConfig config, MembershipOptions options, Store store, Replica replica,
       MemberDirectory directory, ScheduledExecutorService timer) {
+    this.store = store;
+    this.ranges = new RangeMembership(config.id(), store,
+        options.promoteGap() >= 0 ? options.promoteGap() : MembershipOptions.DEFAULT_PROMOTE_GAP);
     this.config = config;
     this.raft = replica.raft();
     this.timer = timer;
@@ -59,6 +68,11 @@ public final class MembershipService implements AutoCloseable {
     try {
       if (!closed && !raft.isLeader() && !raft.isStopped()) {
         removalCheck.maybeAsk();
+      }
+      if (!closed && !raft.isStopped()) {
+        // The other ranges this node leads follow the cluster's members; a node just removed
+        // removes itself from them too (and so gives up their leadership).
+        ranges.run(raft.configuration());
       }
       if (closed || !raft.isLeader() || raft.isStopped()) {
         return;
@@ -98,28 +112,39 @@ public final class MembershipService implements AutoCloseable {
    * short redirect instead of an election timeout. Returns what happened, for the log.
    */
   public String handOffLeadership(Duration wait) {
-    String outcome = "not the leader";
-    try {
-      if (raft.isLeader()) {
-        RaftNode.Status rs = raft.status().get(1, TimeUnit.SECONDS);
-        long target = MemberRequests.mostCaughtUpVoter(rs, config.id());
-        if (target != 0) {
-          LOG.info("node {} is leader: handing leadership to node {} before stopping", config.id(), target);
-          raft.transferLeadership(target).get(1, TimeUnit.SECONDS);
-          long deadline = System.nanoTime() + wait.toNanos();
-          // Awaiting a remote state change with no event to wait on: poll the volatile role.
-          while (raft.isLeader() && System.nanoTime() < deadline) {
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    List<String> outcomes = new ArrayList<>();
+    List<RaftNode> handed = new ArrayList<>();
+    for (Replica r : store.replicas()) {
+      RaftNode node = r.raft();
+      try {
+        if (node.isLeader() && !node.isStopped()) {
+          RaftNode.Status rs = node.status().get(1, TimeUnit.SECONDS);
+          long target = MemberRequests.mostCaughtUpVoter(rs, config.id());
+          if (target != 0) {
+            node.transferLeadership(target).get(1, TimeUnit.SECONDS);
+            handed.add(node);
+            outcomes.add(store.replicas().size() == 1 ? "node " + target : "node " + target + " (range " + r.groupId() + ")");
           }
-          outcome = raft.isLeader() ? "leadership not handed over in time"
-              : "leadership handed to node " + target;
-          LOG.info("node {}: {}", config.id(), outcome);
         }
+      } catch (Exception e) {
+        outcomes.add("range " + r.groupId() + ": transfer failed: " + e);
+        LOG.warn("node {}: range {}: leadership transfer before stopping failed: {}", config.id(), r.groupId(),
+            e.toString());
       }
-    } catch (Exception e) {
-      outcome = "leadership transfer failed: " + e;
-      LOG.warn("node {}: leadership transfer before stopping failed: {}", config.id(), e.toString());
     }
+    if (handed.isEmpty()) {
+      return outcomes.isEmpty() ? "not the leader" : String.join("; ", outcomes);
+    }
+    LOG.info("node {} leads: handing leadership over before stopping: {}", config.id(), String.join(", ", outcomes));
+    long deadline = System.nanoTime() + wait.toNanos();
+    // Awaiting remote state changes with no event to wait on: poll the volatile roles.
+    while (handed.stream().anyMatch(RaftNode::isLeader) && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    long kept = handed.stream().filter(RaftNode::isLeader).count();
+    String outcome = kept > 0 ? "leadership not handed over in time for " + kept + " of " + handed.size() + " ranges"
+        : "leadership handed to " + String.join(", ", outcomes);
+    LOG.info("node {}: {}", config.id(), outcome);
     return outcome;
   }
 

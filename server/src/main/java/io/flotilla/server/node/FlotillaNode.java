@@ -123,7 +123,7 @@ public final class FlotillaNode implements AutoCloseable {
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());
     NodeMetrics.bindStore(metrics, store);
-    this.membership = new MembershipService(config, membershipOptions, replica, directory, group);
+    this.membership = new MembershipService(config, membershipOptions, store, replica, directory, group);
     this.status = new StatusService(config.id(), store, replica, directory, membership);
     this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
     io.micrometer.core.instrument.FunctionCounter.builder("flotilla.requests.forwarded", requests,
@@ -235,6 +235,12 @@ public final class FlotillaNode implements AutoCloseable {
   /** Requests this node forwarded to the leader of their range on another node. */
   public long forwardedRequests() {
     return requests.forwardedCount();
+  }
+
+  /** This node's view of range {@code rangeId}'s configuration (empty when it holds no replica of it). */
+  public Configuration rangeConfiguration(long rangeId) {
+    var r = store.replica(rangeId);
+    return r == null ? Configuration.EMPTY : r.raft().configuration();
   }
 
   /** The ranges this node holds a placeholder for (told of by their leader, not received yet). */

@@ -92,13 +92,10 @@ public final class RequestService implements RequestHandler {
     } else if (r.hasRangeList() || r.hasRangeSplit() || r.hasRangeTransferLeader()) {
       out = ranges.handle(r, this::forwardIfLed);
     } else if (r.hasMemberList() || r.hasTransferLeader() || r.hasMemberChange()) {
-      if (r.hasMemberChange() && store.replicaIds().size() > 1) {
-        out = CompletableFuture.completedFuture(KvTranslator.error(id, Error.Code.UNSUPPORTED, "membership changes"
-            + " of a cluster of more than one range are not supported yet (docs/ranges.md)"));
-      } else {
-        out = system.raft().isLeader() ? membership.handle(r)
-            : CompletableFuture.completedFuture(errors.notLeader(id, system.raft().leaderId()));
-      }
+      // The system range's configuration is the cluster's; every other range follows it
+      // (membership.RangeMembership).
+      out = system.raft().isLeader() ? membership.handle(r)
+          : CompletableFuture.completedFuture(errors.notLeader(id, system.raft().leaderId()));
     } else if (r.hasStatus()) {
       out = CompletableFuture.completedFuture(Response.newBuilder().setRequestId(id).setStatus(status.get()).build());
     } else {

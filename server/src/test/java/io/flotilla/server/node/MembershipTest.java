@@ -21,6 +21,7 @@ import com.google.protobuf.ByteString;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionException;
@@ -152,6 +153,73 @@ class MembershipTest {
       assertThat(c.blocking().get(b("without-1"), Consistency.LINEARIZABLE).orElseThrow()).isEqualTo(b("y"));
       assertThat(roles(c)).containsEntry(3L, "voter");
     }
+  }
+
+  @Test
+  void everyRangeFollowsTheClusterAsNodesJoinAndTheLeaderLeaves() throws Exception {
+    FlotillaNode first = start(1, Map.of(1L, member(1)), MembershipOptions.STATIC);
+    await().atMost(Duration.ofSeconds(20)).until(first::isLeader);
+    try (FlotillaClient c = client()) {
+      for (char k = 'a'; k <= 'z'; k++) {
+        c.blocking().put(b(String.valueOf(k)), b("v" + k));
+      }
+      c.splitRange(b("h")).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      c.splitRange(b("p")).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    // Two nodes join the system range; every other range adds them as learners (placeholders
+    // that receive the range's snapshot), then promotes them once the cluster has.
+    join(2, 1, MembershipOptions.DEFAULT_PROMOTE_GAP);
+    join(3, 1, MembershipOptions.DEFAULT_PROMOTE_GAP);
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      for (long n = 1; n <= 3; n++) {
+        for (long r = 1; r <= 3; r++) {
+          assertThat(nodes.get(n).rangeConfiguration(r).allVoters()).as("range %d on node %d", r, n)
+              .containsExactlyInAnyOrder(1L, 2L, 3L);
+          assertThat(nodes.get(n).placeholders()).isEmpty();
+        }
+      }
+    });
+    try (FlotillaClient c = client()) {
+      for (String k : List.of("c", "k", "x")) {
+        c.blocking().put(b(k), b("joined"));
+      }
+    }
+    awaitRangesConverged(1, 2, 3);
+    // The system range's leader leaves: it removes itself from every range it leads too, and the
+    // two others serve every range.
+    long leader = await().atMost(Duration.ofSeconds(20)).until(
+        () -> nodes.entrySet().stream().filter(e -> e.getValue().isLeader()).map(Map.Entry::getKey)
+            .findFirst().orElse(0L), id -> id != 0);
+    try (FlotillaClient c = client()) {
+      c.blocking().changeMembers(change(MemberChangeRequest.Kind.REMOVE, leader));
+    }
+    List<Long> rest = nodes.keySet().stream().filter(n -> n != leader).toList();
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      for (long n : rest) {
+        for (long r = 1; r <= 3; r++) {
+          assertThat(nodes.get(n).rangeConfiguration(r).members()).as("range %d on node %d", r, n)
+              .containsExactlyInAnyOrderElementsOf(rest);
+        }
+      }
+    });
+    stop(leader);
+    try (FlotillaClient c = client()) {
+      for (String k : List.of("c", "k", "x")) {
+        c.blocking().put(b(k), b("after-" + leader + "-left"));
+        assertThat(c.blocking().get(b(k), Consistency.LINEARIZABLE).orElseThrow())
+            .isEqualTo(b("after-" + leader + "-left"));
+      }
+    }
+    awaitRangesConverged(1, 2, 3);
+  }
+
+  private void awaitRangesConverged(long... rangeIds) {
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      for (long r : rangeIds) {
+        assertThat(nodes.values().stream().map(n -> n.rangeDigest(r)).distinct().toList())
+            .as("range %d's digests", r).hasSize(1).doesNotContain("absent");
+      }
+    });
   }
 
   @Test
