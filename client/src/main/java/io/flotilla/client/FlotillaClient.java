@@ -134,6 +134,12 @@ public final class FlotillaClient implements AutoCloseable {
     return write(Request.newBuilder().setMemberChange(change), true).thenApply(Response::getMemberChange);
   }
 
+  /** A node id the cluster never handed out before (what {@code server --join} without {@code --id} asks for). */
+  public CompletableFuture<Long> allocateNodeId() {
+    return write(Request.newBuilder().setAllocateNodeId(io.flotilla.client.proto.NodeIdRequest.getDefaultInstance()),
+        true).thenApply(r -> r.getAllocateNodeId().getNodeId());
+  }
+
   /**
    * Every range (docs/ranges.md) as one node knows them, in key order. Any node answers: each
    * holds every range today; the leader ids are that node's view.

@@ -5,6 +5,8 @@ import io.flotilla.server.node.FlotillaNode;
 import io.flotilla.server.node.MembershipOptions;
 import io.flotilla.server.node.NetLimits;
 import io.flotilla.server.node.NodeConfig;
+import io.flotilla.server.node.NodeIdentity;
+import io.flotilla.server.node.NodeIds;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -35,8 +37,10 @@ public final class ServerCommand implements Callable<Integer> {
     }
   }
 
-  @Option(names = "--id", required = true,
-      description = "This node's id: positive, unique in the cluster, never reused after removal.")
+  @Option(names = "--id",
+      description = "This node's id: positive, unique in the cluster, never reused after removal. Kept in"
+          + " DATA_DIR/node-id at the first start, so later starts may omit it. Optional with --join (the"
+          + " cluster hands out a new id) and --bootstrap (1); required with --members.")
   long id;
 
   @Option(names = "--data-dir", required = true,
@@ -106,7 +110,7 @@ public final class ServerCommand implements Callable<Integer> {
       description = "LINEARIZABLE reads on the leader are served under its lease (no heartbeat"
           + " round) while a quorum answered within the election timeout minus a clock-drift"
           + " margin of 2 ticks. Off by default: correct only if no follower's monotonic clock"
-          + " runs more than 12.5% faster than the leader's (pauses of the Raft loop or the process"
+          + " runs more than 12.5%% faster than the leader's (pauses of the Raft loop or the process"
           + " are accounted for); see docs/raft.md.")
   boolean leaseReads;
 
@@ -176,20 +180,24 @@ public final class ServerCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--net-threads must be 1 to " + NodeConfig.MAX_NET_THREADS + ", got " + netThreads);
     }
+    NetLimits limits;
+    try {
+      limits = new NetLimits(maxClientConnections, clientInputBudgetBytes, frameTimeoutMillis, idleTimeoutMillis);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+    // After every check of the arguments: a usage error leaves no data directory behind.
+    NodeIdentity identity = identity();
+    long id = identity.id();
     Map<Long, NodeConfig.Member> memberMap = members != null ? parseMembers(members)
         : Map.of(id, new NodeConfig.Member(Endpoint.parse(advertisePeer != null ? advertisePeer : peer),
             Endpoint.parse(advertiseClient != null ? advertiseClient : client)));
     MembershipOptions membership = (join != null ? MembershipOptions.joining(Endpoint.parse(join))
-        : MembershipOptions.STATIC).withPromoteGap(promoteGap);
+        : MembershipOptions.STATIC).withPromoteGap(promoteGap).withIncarnation(identity.incarnation());
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
         faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce);
-    try {
-      config = config.withNet(new NetLimits(maxClientConnections, clientInputBudgetBytes,
-          frameTimeoutMillis, idleTimeoutMillis));
-    } catch (IllegalArgumentException e) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-    }
+    config = config.withNet(limits);
     FlotillaNode node = FlotillaNode.start(config, membership);
     if (localControl != null) {
       node.enableLocalControl(localControl);
@@ -211,6 +219,42 @@ public final class ServerCommand implements Callable<Integer> {
     System.out.flush();
     stopped.await();
     return 0;
+  }
+
+  /**
+   * The node this data directory belongs to (docs/operations.md, "Node identity"): its
+   * {@code node-id} file, or one made now from {@code --id}, from {@code --bootstrap} (node 1), or
+   * from an id the cluster at {@code --join} hands out.
+   */
+  private NodeIdentity identity() throws Exception {
+    if (id < 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--id must be positive, got " + id);
+    }
+    var kept = NodeIdentity.read(dataDir);
+    if (kept.isPresent()) {
+      if (id != 0 && id != kept.get().id()) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "data directory " + dataDir
+            + " belongs to node " + kept.get().id() + " (its " + NodeIdentity.FILE + " file), not to node " + id
+            + ": give --id " + kept.get().id() + " (or none), or another data directory");
+      }
+      return kept.get();
+    }
+    if (id != 0) {
+      return NodeIdentity.create(dataDir, id);
+    }
+    if (bootstrap) {
+      return NodeIdentity.create(dataDir, 1);
+    }
+    if (join == null) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--id is required with --members");
+    }
+    if (NodeIdentity.holdsState(dataDir)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "data directory " + dataDir
+          + " holds a node's state but no " + NodeIdentity.FILE + " file: give that node's --id");
+    }
+    long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2));
+    System.out.printf("node id %d handed out by the cluster at %s%n", allocated, join);
+    return NodeIdentity.create(dataDir, allocated);
   }
 
   static Map<Long, NodeConfig.Member> parseMembers(String[] specs) {

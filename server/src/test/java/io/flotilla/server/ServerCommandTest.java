@@ -43,4 +43,40 @@ class ServerCommandTest {
       assertThat(data).doesNotExist();
     }
   }
+
+  private static int run(StringWriter err, String... args) {
+    return new CommandLine(new ServerCommand()).setErr(new PrintWriter(err)).execute(args);
+  }
+
+  @Test
+  void aDataDirectoryKeepsItsNodeIdAndRefusesAnother() throws Exception {
+    Path data = dir.resolve("kept");
+    io.flotilla.server.node.NodeIdentity made = io.flotilla.server.node.NodeIdentity.create(data, 4);
+    StringWriter err = new StringWriter();
+    // Another id on that directory is a usage error (checked before anything listens or opens).
+    int code = run(err, "--id", "5", "--data-dir", data.toString(), "--members", "5=127.0.0.1:2",
+        "--client", "127.0.0.1:1", "--peer", "127.0.0.1:2", "--admin", "127.0.0.1:3");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("belongs to node 4").contains("--id 4");
+    assertThat(io.flotilla.server.node.NodeIdentity.read(data)).contains(made);
+    // A static member needs its id; a directory with state but no identity file needs one too.
+    err = new StringWriter();
+    assertThat(run(err, "--data-dir", dir.resolve("static").toString(), "--members", "1=127.0.0.1:2",
+        "--client", "127.0.0.1:1", "--peer", "127.0.0.1:2", "--admin", "127.0.0.1:3")).isEqualTo(2);
+    assertThat(err.toString()).contains("--id is required with --members");
+    java.nio.file.Files.createDirectories(dir.resolve("old").resolve("state"));
+    err = new StringWriter();
+    assertThat(run(err, "--data-dir", dir.resolve("old").toString(), "--join", "127.0.0.1:1",
+        "--client", "127.0.0.1:1", "--peer", "127.0.0.1:2", "--admin", "127.0.0.1:3")).isEqualTo(2);
+    assertThat(err.toString()).contains("holds a node's state but no node-id file");
+  }
+
+  @Test
+  void aDamagedIdentityFileIsAClearErrorNotAGuess() throws Exception {
+    Path data = dir.resolve("damaged");
+    java.nio.file.Files.createDirectories(data);
+    java.nio.file.Files.writeString(data.resolve("node-id"), "id=x\n");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.flotilla.server.node.NodeIdentity.read(data))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("is not a node identity file");
+  }
 }

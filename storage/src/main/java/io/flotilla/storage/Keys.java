@@ -20,6 +20,7 @@ final class Keys {
   private static final byte[] DESC = "/desc".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] APPLIED = "/applied".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] MEMBER = "/member/".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] NODE_IDS = "/node-ids".getBytes(StandardCharsets.US_ASCII);
 
   private Keys() {}
 
@@ -47,6 +48,11 @@ final class Keys {
   static byte[] memberKey(long rangeId, long memberId) {
     return ByteBuffer.allocate(RANGE_PREFIX.length + Long.BYTES + MEMBER.length + Long.BYTES)
         .put(RANGE_PREFIX).putLong(rangeId).put(MEMBER).putLong(memberId).array();
+  }
+
+  /** meta: 8 bytes, the largest node id this range's log handed out (AllocateNodeId). */
+  static byte[] nodeIdsKey(long rangeId) {
+    return concat(rangePrefix(rangeId), NODE_IDS);
   }
 
   static byte[] memberPrefix(long rangeId) {

@@ -5,12 +5,14 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.storage.proto.Command;
 import io.flotilla.storage.proto.Error;
 import io.flotilla.storage.proto.MemberInfo;
+import io.flotilla.storage.proto.NodeIdAllocated;
 import io.flotilla.storage.proto.RangeDescriptor;
 import io.flotilla.storage.proto.RangeEpoch;
 import io.flotilla.storage.proto.Result;
 import io.flotilla.storage.proto.SessionRecord;
 import io.flotilla.storage.proto.SplitRange;
 import io.flotilla.storage.proto.SplitResult;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -49,6 +51,8 @@ public final class RangeState {
   private SessionTable sessions;
   /** Member records applied by the batch in progress; touched only by the applying thread. */
   private int memberRecordsInBatch;
+  /** The largest member id recorded in the batch being applied (AllocateNodeId never hands it out). */
+  private long largestMemberInBatch;
 
   /** A range as persisted (or about to be: its sessions are loaded by {@link #reloadSessions}). */
   RangeState(KvStateMachine node, RangeDescriptor descriptor, long appliedIndex, long appliedTerm) {
@@ -132,6 +136,7 @@ public final class RangeState {
     List<Result> results = new ArrayList<>(entries.size());
     CommittedCommand lastApplied = null;
     memberRecordsInBatch = 0;
+    largestMemberInBatch = 0;
     List<RangeState> created = new ArrayList<>();
     RangeDescriptor before = descriptor;
     try (WriteBatchWithIndex batch = new WriteBatchWithIndex(true);
@@ -183,10 +188,14 @@ public final class RangeState {
       }
       meta.put(Keys.memberKey(id, m.getId()), m.toByteArray());
       memberRecordsInBatch++;
+      largestMemberInBatch = Math.max(largestMemberInBatch, m.getId());
       return Results.NOOP;
     }
     if (command.hasSplit()) {
       return split(command.getSplit(), sessionView, meta, created);
+    }
+    if (command.hasAllocateNodeId()) {
+      return allocateNodeId(command.getAllocateNodeId().getAbove(), meta);
     }
     byte[] outside = Spans.firstKeyOutside(command, descriptor);
     if (outside != null) {
@@ -267,6 +276,23 @@ public final class RangeState {
     descriptor = left;
     created.add(new RangeState(node, right, INITIAL_INDEX, INITIAL_TERM));
     return Result.newBuilder().setSplit(SplitResult.newBuilder().setLeft(left).setRight(right)).build();
+  }
+
+  /**
+   * A node id never handed out before: one past every id handed out, every member record's (this
+   * batch's too) and {@code above}. Persisted with the entry, so a snapshot carries it and no
+   * replica ever hands out the same id twice.
+   */
+  private Result allocateNodeId(long above, ColumnView meta) {
+    byte[] last = meta.get(Keys.nodeIdsKey(id));
+    long largest = Math.max(above, Math.max(largestMemberInBatch, last == null ? 0 : ByteBuffer.wrap(last).getLong()));
+    SortedMap<Long, MemberInfo> records = members();
+    if (!records.isEmpty()) {
+      largest = Math.max(largest, records.lastKey());
+    }
+    long next = largest + 1;
+    meta.put(Keys.nodeIdsKey(id), ByteBuffer.allocate(Long.BYTES).putLong(next).array());
+    return Result.newBuilder().setNodeIdAllocated(NodeIdAllocated.newBuilder().setNodeId(next)).build();
   }
 
   private static String show(RangeEpoch e) {

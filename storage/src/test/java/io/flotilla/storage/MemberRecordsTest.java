@@ -43,6 +43,36 @@ class MemberRecordsTest {
     }
   }
 
+  static CommittedCommand allocate(long index, long above) {
+    return new CommittedCommand(index, 1, Command.newBuilder().setAllocateNodeId(
+        io.flotilla.storage.proto.AllocateNodeId.newBuilder().setAbove(above)).build().toByteArray());
+  }
+
+  private static long allocated(Result r) {
+    assertThat(r.hasNodeIdAllocated()).as("result %s", r).isTrue();
+    return r.getNodeIdAllocated().getNodeId();
+  }
+
+  @Test
+  void nodeIdsAreHandedOutOnceAboveEveryMemberAndSurviveReopenAndSnapshots() throws Exception {
+    SnapshotMeta meta;
+    try (KvStateMachine sm = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults())) {
+      List<Result> r = sm.apply(List.of(member(1, 1, "n1:7001", "n1:7002"), allocate(2, 0), allocate(3, 0),
+          member(4, 7, "n7:7001", "n7:7002"), allocate(5, 0), allocate(6, 12)));
+      // One past member 1; then past the id just handed out; past member 7 of the same batch;
+      // past the proposer's configuration (members without records yet).
+      assertThat(List.of(allocated(r.get(1)), allocated(r.get(2)), allocated(r.get(4)), allocated(r.get(5))))
+          .containsExactly(2L, 3L, 8L, 13L);
+      meta = sm.createSnapshot(tmp.resolve("snap"));
+    }
+    try (KvStateMachine again = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults());
+         KvStateMachine other = KvStateMachine.open(tmp.resolve("b"), StorageOptions.defaults())) {
+      assertThat(allocated(again.apply(List.of(allocate(7, 0))).get(0))).isEqualTo(14L);
+      other.installSnapshot(meta.dir());
+      assertThat(allocated(other.apply(List.of(allocate(7, 0))).get(0))).isEqualTo(14L);
+    }
+  }
+
   @Test
   void aMemberRecordWithoutIdOrPeerIsRefusedAndNotStored() throws Exception {
     try (KvStateMachine sm = KvStateMachine.open(tmp.resolve("a"), StorageOptions.defaults())) {

@@ -30,10 +30,12 @@ final class Joiner implements AutoCloseable {
   private final MemberDirectory directory;
   private final ScheduledExecutorService timer;
   private final BooleanSupplier closed;
+  private final long incarnation;
   private final AtomicReference<FlotillaClient> client = new AtomicReference<>();
 
-  Joiner(NodeConfig config, Endpoint join, MemberDirectory directory, ScheduledExecutorService timer,
-      BooleanSupplier closed) {
+  Joiner(NodeConfig config, Endpoint join, long incarnation, MemberDirectory directory,
+      ScheduledExecutorService timer, BooleanSupplier closed) {
+    this.incarnation = incarnation;
     this.config = config;
     this.join = join;
     this.directory = directory;
@@ -47,7 +49,8 @@ final class Joiner implements AutoCloseable {
     var request = MemberChangeRequest.newBuilder()
         .setKind(MemberChangeRequest.Kind.ADD_LEARNER).setNodeId(config.id())
         .setPeerAddress(self.peer().toString())
-        .setClientAddress(self.client() == null ? "" : self.client().toString()).build();
+        .setClientAddress(self.client() == null ? "" : self.client().toString())
+        .setIncarnation(incarnation).build();
     attempt(request, 1);
   }
 

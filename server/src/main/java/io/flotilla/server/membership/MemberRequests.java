@@ -1,5 +1,9 @@
 package io.flotilla.server.membership;
 
+import io.flotilla.client.proto.NodeIdResult;
+import io.flotilla.storage.proto.AllocateNodeId;
+import io.flotilla.storage.proto.Command;
+
 import io.flotilla.client.Endpoint;
 import io.flotilla.client.proto.Error;
 import io.flotilla.client.proto.Member;
@@ -98,6 +102,27 @@ final class MemberRequests {
     });
   }
 
+  /**
+   * A node id never handed out before, allocated through the system range's log (so no two
+   * leaders, before and after an election, hand out the same one): above every member of the
+   * configuration, every member record and every id handed out (docs/operations.md, "Node identity").
+   */
+  CompletableFuture<Response> allocateNodeId(long requestId) {
+    Configuration cfg = replica.raft().configuration();
+    long above = cfg.members().stream().mapToLong(Long::longValue).max().orElse(0);
+    byte[] command = Command.newBuilder().setAllocateNodeId(AllocateNodeId.newBuilder().setAbove(above)).build()
+        .toByteArray();
+    return replica.propose(command).thenApply(applied -> {
+      var result = applied.result();
+      if (result == null || !result.hasNodeIdAllocated()) {
+        return KvTranslator.error(requestId, Error.Code.UNAVAILABLE, "the node id was allocated but its value is"
+            + " no longer known here; ask again (ids are never reused: this one is simply skipped)");
+      }
+      return Response.newBuilder().setRequestId(requestId).setAllocateNodeId(
+          NodeIdResult.newBuilder().setNodeId(result.getNodeIdAllocated().getNodeId())).build();
+    });
+  }
+
   CompletableFuture<Response> change(long requestId, MemberChangeRequest c) {
     long node = c.getNodeId();
     if (node <= 0) {
@@ -117,7 +142,8 @@ final class MemberRequests {
           return invalid(requestId,
               "ADD_LEARNER needs the node's peer address (and client address) as HOST:PORT: " + e.getMessage());
         }
-        MemberInfo record = MemberDirectory.record(node, where, false);
+        MemberInfo record = MemberDirectory.record(node, where, false).toBuilder()
+            .setIncarnation(c.getIncarnation()).build();
         if (known != null && known.getRemoved()) {
           return invalid(requestId, "node id " + node + " was removed from this cluster; ids are never reused:"
               + " start the new node with a new id and an empty data directory");
@@ -125,6 +151,13 @@ final class MemberRequests {
         if (cfg.isMember(node)) {
           if (record.equals(known)) {
             return memberList(requestId, true); // a join retried: already done
+          }
+          if (known != null && known.getIncarnation() != 0 && known.getIncarnation() != c.getIncarnation()) {
+            // The member's log and votes were in another data directory: taking its place with an
+            // empty one could lose acknowledged writes.
+            return invalid(requestId, "node " + node + " is already a member with another data directory (a node"
+                + " that lost its data directory cannot come back under its old id): remove member " + node
+                + " and start the new node without --id to get a new id");
           }
           return invalid(requestId,
               "node " + node + " is already a member" + (known == null ? "" : " at " + known.getPeerAddress()));

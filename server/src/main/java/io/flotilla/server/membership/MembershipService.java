@@ -53,7 +53,8 @@ public final class MembershipService implements AutoCloseable {
     this.leaderDuties = new LeaderDuties(config.id(), replica, directory, options.promoteGap());
     this.removalCheck = new RemovalCheck(config.id(), raft, directory, () -> closed);
     this.requests = new MemberRequests(config.id(), replica, directory, timer);
-    this.joiner = options.join() == null ? null : new Joiner(config, options.join(), directory, timer, () -> closed);
+    this.joiner = options.join() == null ? null : new Joiner(config, options.join(), options.incarnation(), directory, timer,
+        () -> closed);
   }
 
   /** Once the Raft node runs: starts the duties task, and joining if this node has no configuration. */
@@ -94,7 +95,10 @@ public final class MembershipService implements AutoCloseable {
     return removalCheck.removedByCluster();
   }
 
-  /** {@code member_list}, {@code transfer_leader} or {@code member_change}; only on the leader. */
+  /**
+   * {@code member_list}, {@code transfer_leader}, {@code member_change} or {@code allocate_node_id};
+   * only on the leader.
+   */
   public CompletableFuture<Response> handle(Request r) {
     long id = r.getRequestId();
     if (r.hasMemberList()) {
@@ -102,6 +106,9 @@ public final class MembershipService implements AutoCloseable {
     }
     if (r.hasTransferLeader()) {
       return requests.transferLeader(id, r.getTransferLeader().getTarget());
+    }
+    if (r.hasAllocateNodeId()) {
+      return requests.allocateNodeId(id);
     }
     return requests.change(id, r.getMemberChange());
   }

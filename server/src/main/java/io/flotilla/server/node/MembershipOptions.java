@@ -11,19 +11,25 @@ import io.flotilla.client.Endpoint;
  *                   configuration: a restarted node never joins twice.
  * @param promoteGap the leader promotes a learner to voter once its match index is within this many
  *                   entries of the leader's last index; negative: only on command
+ * @param incarnation the joining node's incarnation ({@link NodeIdentity}); 0: not known
  */
-public record MembershipOptions(Endpoint join, long promoteGap) {
+public record MembershipOptions(Endpoint join, long promoteGap, long incarnation) {
 
   public static final long DEFAULT_PROMOTE_GAP = 1_000;
 
   /** Static membership, automatic promotion of learners with the default gap. */
-  public static final MembershipOptions STATIC = new MembershipOptions(null, DEFAULT_PROMOTE_GAP);
+  public static final MembershipOptions STATIC = new MembershipOptions(null, DEFAULT_PROMOTE_GAP, 0);
 
   public static MembershipOptions joining(Endpoint at) {
-    return new MembershipOptions(at, DEFAULT_PROMOTE_GAP);
+    return new MembershipOptions(at, DEFAULT_PROMOTE_GAP, 0);
   }
 
   public MembershipOptions withPromoteGap(long gap) {
-    return new MembershipOptions(join, gap);
+    return new MembershipOptions(join, gap, incarnation);
+  }
+
+  /** Joining as the node whose data directory has this incarnation. */
+  public MembershipOptions withIncarnation(long value) {
+    return new MembershipOptions(join, promoteGap, value);
   }
 }

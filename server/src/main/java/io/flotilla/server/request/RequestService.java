@@ -91,7 +91,7 @@ public final class RequestService implements RequestHandler {
           .exceptionally(t -> errors.fromFailure(r, t, routeOrSystem(r)));
     } else if (r.hasRangeList() || r.hasRangeSplit() || r.hasRangeTransferLeader()) {
       out = ranges.handle(r, this::forwardIfLed);
-    } else if (r.hasMemberList() || r.hasTransferLeader() || r.hasMemberChange()) {
+    } else if (r.hasMemberList() || r.hasTransferLeader() || r.hasMemberChange() || r.hasAllocateNodeId()) {
       // The system range's configuration is the cluster's; every other range follows it
       // (membership.RangeMembership).
       out = system.raft().isLeader() ? membership.handle(r)

@@ -223,6 +223,34 @@ class MembershipTest {
   }
 
   @Test
+  void nodesJoinWithIdsTheClusterHandsOutAndALostDataDirectoryCannotComeBackAsItsMember() throws Exception {
+    FlotillaNode first = start(1, Map.of(1L, member(1)), MembershipOptions.STATIC);
+    await().atMost(Duration.ofSeconds(20)).until(first::isLeader);
+    Endpoint via = new Endpoint("127.0.0.1", ports.get(1L)[0]);
+    // Ids above every member and every id handed out before, never the same twice.
+    long a = NodeIds.allocate(via, Duration.ofSeconds(30));
+    long b = NodeIds.allocate(via, Duration.ofSeconds(30));
+    assertThat(List.of(a, b)).containsExactly(2L, 3L);
+    NodeIdentity identity = NodeIdentity.create(dir.resolve("n" + b), b);
+    member(b);
+    start(b, Map.of(b, member(b)), MembershipOptions.joining(via).withIncarnation(identity.incarnation()));
+    try (FlotillaClient c = client()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> roles(c), r -> r.equals(Map.of(1L, "voter", b, "voter")));
+      // The node loses its data directory and comes back under the same id: its log and votes are
+      // gone, so the cluster refuses it (a retried join from the same directory is still fine).
+      MemberChangeRequest.Builder rejoin = MemberChangeRequest.newBuilder()
+          .setKind(MemberChangeRequest.Kind.ADD_LEARNER).setNodeId(b).setPeerAddress(member(b).peer().toString())
+          .setClientAddress(member(b).client().toString());
+      assertThat(c.blocking().changeMembers(rejoin.setIncarnation(identity.incarnation()).build())
+          .getMembersList()).extracting(Member::getId).contains(b);
+      assertThatThrownBy(() -> c.blocking().changeMembers(rejoin.setIncarnation(identity.incarnation() + 1).build()))
+          .hasMessageContaining("already a member with another data directory");
+      // The next id handed out is past both.
+      assertThat(NodeIds.allocate(via, Duration.ofSeconds(30))).isEqualTo(4L);
+    }
+  }
+
+  @Test
   void aLearnerStaysOneUntilPromotedOnCommand() throws Exception {
     start(1, Map.of(1L, member(1)), MembershipOptions.STATIC.withPromoteGap(-1));
     await().atMost(Duration.ofSeconds(20)).until(() -> nodes.get(1L).isLeader());
