@@ -62,6 +62,9 @@ public final class RaftScheduler implements AutoCloseable {
      * @param workers    worker threads (one is enough for a handful of groups on a small machine)
      * @param tickMillis how often the timer wakes every replica
      */
+    private final java.util.concurrent.atomic.LongAdder busyNanos = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder rounds = new java.util.concurrent.atomic.LongAdder();
+
     public RaftScheduler(String name, int workers, long tickMillis) {
         this(workers, tickMillis, i -> workers == 1 ? "raft-worker-" + name : "raft-worker-" + name + "-" + i,
                 "raft-timer-" + name);
@@ -131,8 +134,25 @@ public final class RaftScheduler implements AutoCloseable {
                 }
                 batch.add(more);
             }
+            long t0 = System.nanoTime();
             round(batch);
+            busyNanos.add(System.nanoTime() - t0);
+            rounds.increment();
         }
+    }
+
+    /** Nanoseconds the workers spent in rounds, all together (utilization: its rate / workers). */
+    public long busyNanos() {
+        return busyNanos.sum();
+    }
+
+    /** Rounds run, all workers together. */
+    public long rounds() {
+        return rounds.sum();
+    }
+
+    public int workerCount() {
+        return workers.length;
     }
 
     /**

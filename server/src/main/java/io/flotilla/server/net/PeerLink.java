@@ -174,7 +174,7 @@ final class PeerLink {
       connect();
       return; // the queues wait (bounded) until the connection is up
     }
-    boolean wrote = false;
+    int frames = 0;
     while (channel.isWritable()) {
       byte[] f = takeHeartbeat();
       if (f == null && (f = others.poll()) != null) {
@@ -183,7 +183,7 @@ final class PeerLink {
       }
       if (f != null) {
         write(f);
-        wrote = true;
+        frames++;
         continue;
       }
       SnapshotSend s = snapshot.get();
@@ -195,7 +195,7 @@ final class PeerLink {
       byte[] chunk = s.chunks.poll();
       snapshotBytes.addAndGet(-chunk.length);
       ChannelFuture written = write(chunk);
-      wrote = true;
+      frames++;
       if (s.chunks.isEmpty()) {
         written.addListener(done -> {
           if (done.isSuccess()) {
@@ -206,8 +206,9 @@ final class PeerLink {
         });
       }
     }
-    if (wrote) {
+    if (frames > 0) {
       channel.flush();
+      transport.traffic().flushed(nodeId, frames);
     }
   }
 

@@ -319,6 +319,9 @@ public final class PeerTransport implements AutoCloseable {
     Traffic NONE = (peerId, bytes) -> { };
 
     void sent(long peerId, int bytes);
+
+    /** One flush of the connection to {@code peerId} carried {@code frames} frames (Raft messages, chunks). */
+    default void flushed(long peerId, int frames) {}
   }
 
   public void setTraffic(Traffic traffic) {

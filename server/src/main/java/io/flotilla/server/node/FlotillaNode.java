@@ -80,7 +80,7 @@ public final class FlotillaNode implements AutoCloseable {
     this.store = Store.open(config.dataDir(), config.id(), config.tickMillis(), nodeMetrics);
     long opened = System.nanoTime();
     KvStateMachine sm = store.stateMachine();
-    store.setRangeListener(new RangeEvents(events));
+    store.setRangeListener(new RangeEvents(events, r -> NodeMetrics.bindReplica(metrics, r)));
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));
     PeerTraffic traffic = new PeerTraffic(metrics, config.members().keySet(), config.id());
@@ -123,6 +123,7 @@ public final class FlotillaNode implements AutoCloseable {
     raft.setListener(nodeMetrics);
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());
     NodeMetrics.bindStore(metrics, store);
+    NodeMetrics.bindScheduler(metrics, store.scheduler());
     this.membership = new MembershipService(config, membershipOptions, store, replica, directory, group);
     this.status = new StatusService(config.id(), store, replica, directory, membership);
     this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);

@@ -167,6 +167,27 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
         s -> s.replicas().stream().filter(x -> x.raft().isQuiesced()).count(), "ranges quiesced on this node");
   }
 
+  /** The Raft workers' busy time and rounds (worker utilization: the busy rate over the worker count). */
+  static void bindScheduler(MeterRegistry r, io.flotilla.raft.node.RaftScheduler s) {
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.raft.worker.busy.seconds", s,
+            x -> x.busyNanos() / 1e9)
+        .description("time the Raft workers spent in rounds, all workers together").register(r);
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.raft.rounds", s, x -> x.rounds())
+        .description("Raft worker rounds (each forces the log at most once for every replica in it)").register(r);
+    gauge(r, "flotilla.raft.workers", s, x -> x.workerCount(), "Raft worker threads");
+  }
+
+  /** Requests a range's replica here served (reads and writes), tagged by range. */
+  static void bindReplica(MeterRegistry r, io.flotilla.server.store.Replica replica) {
+    String range = Long.toString(replica.groupId());
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.range.requests", replica, x -> x.writesServed())
+        .tags("range", range, "kind", "write").description("requests a range's replica on this node served")
+        .register(r);
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.range.requests", replica, x -> x.readsServed())
+        .tags("range", range, "kind", "read").description("requests a range's replica on this node served")
+        .register(r);
+  }
+
   private static <T> void gauge(MeterRegistry r, String name, T obj, ToDoubleFunction<T> f, String description) {
     Gauge.builder(name, obj, f).description(description).register(r);
   }

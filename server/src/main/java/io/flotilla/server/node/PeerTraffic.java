@@ -24,8 +24,14 @@ final class PeerTraffic implements PeerTransport.Traffic {
   private final long self;
   private final Map<Long, Counter[]> byPeer = new ConcurrentHashMap<>();
 
+  /** How many messages travel together: one flush (one write syscall, mostly) carries this many frames. */
+  private final io.micrometer.core.instrument.DistributionSummary framesPerFlush;
+
   PeerTraffic(MeterRegistry registry, Set<Long> members, long self) {
     this.registry = registry;
+    this.framesPerFlush = io.micrometer.core.instrument.DistributionSummary.builder("flotilla.peer.frames.per.flush")
+        .description("peer frames (Raft messages, snapshot chunks) written per flush of a peer connection")
+        .register(registry);
     this.self = self;
     // Peers that join later get their series on first traffic; known ones show up at zero at once.
     for (long id : members) {
@@ -38,6 +44,11 @@ final class PeerTraffic implements PeerTransport.Traffic {
   @Override
   public void sent(long peerId, int bytes) {
     of(peerId)[0].increment(bytes);
+  }
+
+  @Override
+  public void flushed(long peerId, int frames) {
+    framesPerFlush.record(frames);
   }
 
   /** A frame of {@code bytes} (with its length prefix) from {@code sender}; -1: not decoded. */

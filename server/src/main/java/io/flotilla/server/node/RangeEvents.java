@@ -15,9 +15,17 @@ import io.flotilla.server.store.Store;
  */
 final class RangeEvents implements Store.RangeListener {
   private final EventRing events;
+  private final java.util.function.Consumer<io.flotilla.server.store.Replica> created;
 
-  RangeEvents(EventRing events) {
+  /** @param created told of every replica made on this node (its metrics are bound there) */
+  RangeEvents(EventRing events, java.util.function.Consumer<io.flotilla.server.store.Replica> created) {
     this.events = events;
+    this.created = created;
+  }
+
+  @Override
+  public void replicaCreated(io.flotilla.server.store.Replica r) {
+    created.accept(r);
   }
 
   @Override

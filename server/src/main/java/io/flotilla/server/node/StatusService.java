@@ -186,6 +186,8 @@ final class StatusService implements AutoCloseable {
       m.put("commit", raft.commitIndex());
       m.put("applied", range.appliedIndex());
       m.put("quiesced", raft.isQuiesced());
+      m.put("writes", r.writesServed());
+      m.put("reads", r.readsServed());
       Configuration cfg = raft.configuration();
       m.put("voters", new TreeSet<>(cfg.allVoters()));
       m.put("learners", cfg.members().stream().filter(cfg::isLearner).sorted().toList());

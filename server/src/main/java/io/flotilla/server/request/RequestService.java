@@ -144,10 +144,9 @@ public final class RequestService implements RequestHandler {
       }
       return done(errors.notLeader(id, replica.raft().leaderId()));
     }
-    if (KvTranslator.isWrite(r)) {
-      return write(r, replica, reroutes);
-    }
-    return read(r, replica, reroutes);
+    boolean write = KvTranslator.isWrite(r);
+    replica.served(write);
+    return write ? write(r, replica, reroutes) : read(r, replica, reroutes);
   }
 
   /**

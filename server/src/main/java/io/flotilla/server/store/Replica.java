@@ -96,6 +96,23 @@ public final class Replica implements AutoCloseable {
     return groupId;
   }
 
+  /** Requests this replica served (a write proposed as leader, a read served here), since start. */
+  private final java.util.concurrent.atomic.LongAdder writes = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
+
+  /** Counts one request served by this replica (not one forwarded elsewhere). */
+  public void served(boolean write) {
+    (write ? writes : reads).increment();
+  }
+
+  public long writesServed() {
+    return writes.sum();
+  }
+
+  public long readsServed() {
+    return reads.sum();
+  }
+
   public RaftNode raft() {
     return raft;
   }

@@ -135,6 +135,11 @@ public final class Store implements AutoCloseable {
     return dataDir.resolve("raft");
   }
 
+  /** The Raft workers' scheduler (for metrics: busy time, rounds). */
+  public RaftScheduler scheduler() {
+    return scheduler;
+  }
+
   /** The directory of the node's shared Raft log (for metrics on its files). */
   public Path walDir() {
     return walDir(dataDir);
@@ -333,6 +338,9 @@ public final class Store implements AutoCloseable {
      * listener the node sets itself), or null for none.
      */
     RaftNode.Listener raftListener(long rangeId);
+
+    /** A replica was made here (at open, by a split, as a placeholder): say, to count its requests. */
+    default void replicaCreated(Replica r) {}
   }
 
   private volatile RangeListener rangeListener;
@@ -344,6 +352,9 @@ public final class Store implements AutoCloseable {
 
   private void listen(long id, Replica r) {
     RangeListener l = rangeListener;
+    if (l != null) {
+      l.replicaCreated(r);
+    }
     RaftNode.Listener raftListener = l == null || id == KV_GROUP_ID ? null : l.raftListener(id);
     if (raftListener != null) {
       r.raft().setListener(raftListener);

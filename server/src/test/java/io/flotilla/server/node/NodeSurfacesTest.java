@@ -92,4 +92,35 @@ class NodeSurfacesTest {
       assertThat(admin(node, "/status").body()).contains("\"role\" : \"LEADER\"").contains("\"digest\"");
     }
   }
+
+  private static double metric(String metrics, String regex) {
+    Matcher m = Pattern.compile("(?m)^" + regex + " ([0-9.E+-]+)$").matcher(metrics);
+    return m.find() ? Double.parseDouble(m.group(1)) : -1;
+  }
+
+  @Test
+  void metricsSayHowBusyTheWorkersAreHowMessagesTravelAndWhatEachRangeServed() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir, 3).startAll(); FlotillaClient c = cluster.client()) {
+      long leader = cluster.awaitLeader();
+      FlotillaClient direct = cluster.client(leader);
+      for (int i = 0; i < 20; i++) {
+        direct.blocking().put(("k" + i).getBytes(UTF_8), "v".getBytes(UTF_8));
+      }
+      for (int i = 0; i < 5; i++) {
+        direct.blocking().get(("k" + i).getBytes(UTF_8));
+      }
+      String metrics = admin(cluster.node(leader), "/metrics").body();
+      assertThat(metric(metrics, "flotilla_range_requests_total\\{kind=\"write\",range=\"1\",?\\}"))
+          .as("writes range 1 served").isGreaterThanOrEqualTo(20);
+      assertThat(metric(metrics, "flotilla_range_requests_total\\{kind=\"read\",range=\"1\",?\\}"))
+          .as("reads range 1 served").isGreaterThanOrEqualTo(5);
+      assertThat(metric(metrics, "flotilla_raft_worker_busy_seconds_total")).isGreaterThan(0);
+      assertThat(metric(metrics, "flotilla_raft_rounds_total")).isGreaterThan(0);
+      assertThat(metric(metrics, "flotilla_raft_workers")).isEqualTo(1);
+      assertThat(metric(metrics, "flotilla_peer_frames_per_flush_count")).isGreaterThan(0);
+      assertThat(metric(metrics, "flotilla_peer_frames_per_flush_sum"))
+          .isGreaterThanOrEqualTo(metric(metrics, "flotilla_peer_frames_per_flush_count"));
+      assertThat(admin(cluster.node(leader), "/status").body()).containsPattern("\"writes\" : (2[0-9]|[3-9][0-9])");
+    }
+  }
 }
