@@ -7,6 +7,7 @@ import io.flotilla.server.node.NetLimits;
 import io.flotilla.server.node.NodeConfig;
 import io.flotilla.server.node.NodeIdentity;
 import io.flotilla.server.node.NodeIds;
+import io.flotilla.server.node.SplitPolicy;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -114,6 +115,21 @@ public final class ServerCommand implements Callable<Integer> {
           + " are accounted for); see docs/raft.md.")
   boolean leaseReads;
 
+  @Option(names = "--range-max-bytes", defaultValue = "67108864",
+      description = "A range larger than this is split by its leader into pieces of about half of it"
+          + " (0: never by size). Default: ${DEFAULT-VALUE} (64 MiB).")
+  long rangeMaxBytes;
+
+  @Option(names = "--split-load-qps", defaultValue = "0",
+      description = "A range whose leader serves more requests a second than this for"
+          + " --split-load-seconds in a row is split at the median of the keys asked for (0: never by"
+          + " load, the default: with many ranges a node does fewer puts today, docs/ranges.md).")
+  long splitLoadQps;
+
+  @Option(names = "--split-load-seconds", defaultValue = "10",
+      description = "How long a range's load must stay above --split-load-qps. Default: ${DEFAULT-VALUE}.")
+  int splitLoadSeconds;
+
   @Option(names = "--quiesce",
       description = "Idle ranges quiesce: a range with nothing to do stops its heartbeats and"
           + " election timers until a request or message wakes it, so a node of many idle ranges"
@@ -181,8 +197,10 @@ public final class ServerCommand implements Callable<Integer> {
           "--net-threads must be 1 to " + NodeConfig.MAX_NET_THREADS + ", got " + netThreads);
     }
     NetLimits limits;
+    SplitPolicy splits;
     try {
       limits = new NetLimits(maxClientConnections, clientInputBudgetBytes, frameTimeoutMillis, idleTimeoutMillis);
+      splits = new SplitPolicy(rangeMaxBytes, splitLoadQps, splitLoadSeconds, SplitPolicy.DEFAULT.cooldownSeconds());
     } catch (IllegalArgumentException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -196,7 +214,7 @@ public final class ServerCommand implements Callable<Integer> {
         : MembershipOptions.STATIC).withPromoteGap(promoteGap).withIncarnation(identity.incarnation());
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
-        faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce);
+        faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce).withSplits(splits);
     config = config.withNet(limits);
     FlotillaNode node = FlotillaNode.start(config, membership);
     if (localControl != null) {

@@ -315,6 +315,43 @@ public final class RangeState {
   }
 
   /**
+   * Keys that cut this range into pieces of about {@code pieceBytes} (keys plus values, in key
+   * order), at most {@code max} of them, none equal to the range's first key: where a split by
+   * size should cut. Empty when the range holds less than two pieces. Reads the span once.
+   */
+  public List<byte[]> splitKeys(long pieceBytes, int max) {
+    if (pieceBytes <= 0 || max <= 0) {
+      throw new IllegalArgumentException("pieceBytes and max must be positive: " + pieceBytes + ", " + max);
+    }
+    RangeDescriptor d = descriptor;
+    byte[] start = d.getStartKey().toByteArray();
+    byte[] end = d.getEndKey().toByteArray();
+    return node.read(() -> {
+      List<byte[]> out = new ArrayList<>();
+      RocksStore store = node.store();
+      try (RocksIterator it = store.db.newIterator(store.data)) {
+        long piece = 0;
+        for (it.seek(start); it.isValid() && out.size() < max; it.next()) {
+          byte[] k = it.key();
+          if (end.length > 0 && Arrays.compareUnsigned(k, end) >= 0) {
+            break;
+          }
+          if (piece >= pieceBytes && !Arrays.equals(k, start)) {
+            out.add(k);
+            piece = 0;
+          }
+          piece += k.length + it.value().length;
+        }
+        // A last piece much smaller than the others: drop its cut, the piece before takes it.
+        if (!out.isEmpty() && piece < pieceBytes / 4) {
+          out.remove(out.size() - 1);
+        }
+      }
+      return out;
+    });
+  }
+
+  /**
    * A page of the keys in {@code [startInclusive, endExclusive)} clipped to this range's span, as
    * {@link KvStateMachine#scan(byte[], byte[], int, long)}; a page that ends at the span's end has
    * no continuation key (the next range continues the scan).

@@ -67,6 +67,8 @@ public final class FlotillaNode implements AutoCloseable {
   private final EventLoopGroup controlGroup;
   private final PeerTransport peers;
   private final MembershipService membership;
+  /** Splits the ranges this node leads by size and by load (docs/ranges.md). */
+  private final io.flotilla.server.store.RangeSplitter splitter;
   private final StatusService status;
   private final RequestService requests;
   private final ClientPort clientPort;
@@ -124,6 +126,13 @@ public final class FlotillaNode implements AutoCloseable {
     NodeMetrics.bindNode(metrics, raft, replica.storage(), store.walDir());
     NodeMetrics.bindStore(metrics, store);
     NodeMetrics.bindScheduler(metrics, store.scheduler());
+    this.splitter = new io.flotilla.server.store.RangeSplitter(config.id(), store, config.splits());
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.range.splits", splitter,
+        io.flotilla.server.store.RangeSplitter::splitsBySize).tag("reason", "size")
+        .description("splits this node made by itself as a range's leader").register(metrics);
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.range.splits", splitter,
+        io.flotilla.server.store.RangeSplitter::splitsByLoad).tag("reason", "load")
+        .description("splits this node made by itself as a range's leader").register(metrics);
     this.membership = new MembershipService(config, membershipOptions, store, replica, directory, group);
     this.status = new StatusService(config.id(), store, replica, directory, membership);
     this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
@@ -145,6 +154,7 @@ public final class FlotillaNode implements AutoCloseable {
     LOG.info("node {} started: client {}, peer {}, admin {}, applied {}", config.id(),
         clientPort.localAddress(), peers.localAddress(), admin.localAddress(), raft.appliedIndex());
     membership.start();
+    splitter.start();
   }
 
   public static FlotillaNode start(NodeConfig config) throws IOException, InterruptedException {
@@ -282,6 +292,7 @@ public final class FlotillaNode implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    splitter.close();
     membership.close();
     // Every request already accepted gets its answer before its connection closes; the Raft
     // node still runs meanwhile, so writes in flight can still commit (or time out).

@@ -34,11 +34,21 @@ import java.util.Objects;
  * @param quiesce     idle ranges quiesce: an idle range's leader stops heartbeating and its
  *                    followers stop their election timers until a proposal, read or message
  *                    wakes them (docs/raft.md, "Quiescence"); off by default
+ * @param splits      when a range's leader splits it by itself: by size, by load ({@link SplitPolicy})
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
     long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
-    NetLimits net, boolean quiesce) {
+    NetLimits net, boolean quiesce, SplitPolicy splits) {
+
+  /** With the default split policy. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
+      NetLimits net, boolean quiesce) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, faultInjection, leaseReads, netThreads, net, quiesce, SplitPolicy.DEFAULT);
+  }
 
   /** Without quiescence. */
   public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
@@ -46,7 +56,7 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
       long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
       NetLimits net) {
     this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
-        snapshotBytes, faultInjection, leaseReads, netThreads, net, false);
+        snapshotBytes, faultInjection, leaseReads, netThreads, net, false, SplitPolicy.DEFAULT);
   }
 
   public static final int DEFAULT_NET_THREADS = 1;
@@ -103,37 +113,43 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        entries, bytes, faultInjection, leaseReads, netThreads, net, quiesce);
+        entries, bytes, faultInjection, leaseReads, netThreads, net, quiesce, splits);
   }
 
   /** The same node with fault injection on or off. */
   public NodeConfig withFaultInjection(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net, quiesce);
+        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net, quiesce, splits);
   }
 
   /** The same node with lease reads on or off. */
   public NodeConfig withLeaseReads(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net, quiesce);
+        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net, quiesce, splits);
   }
 
   /** The same node with another number of network threads. */
   public NodeConfig withNetThreads(int threads) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net, quiesce);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net, quiesce, splits);
   }
 
   /** The same node with other client connection limits. */
   public NodeConfig withNet(NetLimits limits) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits, quiesce);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits, quiesce, splits);
   }
 
   /** The same node with quiescence of idle ranges on or off. */
   public NodeConfig withQuiesce(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, on);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, on, splits);
+  }
+
+  /** The same node with another split policy. */
+  public NodeConfig withSplits(SplitPolicy policy) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, quiesce, policy);
   }
 
   /** A member's addresses, by host name. */
@@ -142,6 +158,7 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
   public NodeConfig {
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(net, "net");
+    Objects.requireNonNull(splits, "splits");
     members = Map.copyOf(members);
     if (id <= 0 || !members.containsKey(id)) {
       throw new IllegalArgumentException("node id " + id + " must be one of the members "

@@ -1,22 +1,17 @@
 package io.flotilla.server.request;
 
-import com.google.protobuf.ByteString;
 import io.flotilla.client.proto.Error;
 import io.flotilla.client.proto.RangeInfo;
 import io.flotilla.client.proto.RangeListResult;
 import io.flotilla.client.proto.Request;
 import io.flotilla.client.proto.Response;
 import io.flotilla.client.proto.TransferLeaderResult;
-import io.flotilla.raft.quorum.Configuration;
 import io.flotilla.server.kv.KvTranslator;
 import io.flotilla.server.membership.LeaderTransfer;
 import io.flotilla.server.store.Replica;
 import io.flotilla.server.store.Store;
 import io.flotilla.storage.RangeState;
-import io.flotilla.storage.proto.Command;
 import io.flotilla.storage.proto.RangeDescriptor;
-import io.flotilla.storage.proto.ReplicaDescriptor;
-import io.flotilla.storage.proto.SplitRange;
 import java.util.Arrays;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -82,30 +77,17 @@ final class RangeRequests {
         : transfer(id, replica, r.getRangeTransferLeader().getTarget());
   }
 
-  /**
-   * Proposes the split through the range's log. The new range id is one past every range this
-   * node holds: every node holds every range today (docs/ranges.md), so two concurrent splits
-   * could pick the same id, and then the second is refused when it applies (nothing changes).
-   */
+  /** Proposes the split through the range's log ({@link Store#proposeSplit}). */
   private CompletableFuture<Response> split(long id, Replica replica, byte[] key) {
     RangeDescriptor d = replica.range().descriptor();
     if (Arrays.equals(key, d.getStartKey().toByteArray())) {
       return CompletableFuture.completedFuture(list(id, true)); // already a boundary: done
     }
-    Configuration cfg = replica.raft().configuration();
-    if (cfg.isJoint()) {
+    if (replica.raft().configuration().isJoint()) {
       return error(id, Error.Code.UNAVAILABLE, "a membership change of range " + d.getRangeId()
           + " is in progress: split after it; not applied, retry");
     }
-    long rightId = 1 + store.replicaIds().stream().mapToLong(Long::longValue).max().orElse(0);
-    SplitRange.Builder split = SplitRange.newBuilder().setSplitKey(ByteString.copyFrom(key)).setRightRangeId(rightId)
-        .setExpectedEpoch(d.getEpoch());
-    for (long m : new TreeSet<>(cfg.members())) {
-      split.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m).setReplicaId(m));
-    }
-    byte[] command = Command.newBuilder().setSplit(split).build().toByteArray();
-    return replica.propose(command).thenApply(applied -> {
-      var result = applied.result();
+    return store.proposeSplit(replica, key).thenApply(result -> {
       if (result == null) {
         return KvTranslator.error(id, Error.Code.INTERNAL, "the result of the split was not kept");
       }

@@ -146,6 +146,7 @@ public final class RequestService implements RequestHandler {
     }
     boolean write = KvTranslator.isWrite(r);
     replica.served(write);
+    replica.sampleKey(keys.get(0));
     return write ? write(r, replica, reroutes) : read(r, replica, reroutes);
   }
 

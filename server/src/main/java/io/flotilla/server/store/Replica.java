@@ -105,6 +105,34 @@ public final class Replica implements AutoCloseable {
     (write ? writes : reads).increment();
   }
 
+  /** A sample of the keys asked for lately: where a split by load should cut (its median). */
+  private final byte[][] sampled = new byte[64][];
+  private int sampledNext;
+
+  /** Keeps about one in 16 of the keys this replica serves, the last 64 of those. */
+  public void sampleKey(byte[] key) {
+    if (java.util.concurrent.ThreadLocalRandom.current().nextInt(16) == 0) {
+      synchronized (sampled) {
+        sampled[sampledNext++ & (sampled.length - 1)] = key;
+      }
+    }
+  }
+
+  /** The keys sampled lately, sorted; forgotten after (a split or a quiet spell starts afresh). */
+  public java.util.List<byte[]> takeSampledKeys() {
+    java.util.List<byte[]> out = new java.util.ArrayList<>();
+    synchronized (sampled) {
+      for (int i = 0; i < sampled.length; i++) {
+        if (sampled[i] != null) {
+          out.add(sampled[i]);
+          sampled[i] = null;
+        }
+      }
+    }
+    out.sort(java.util.Arrays::compareUnsigned);
+    return out;
+  }
+
   public long writesServed() {
     return writes.sum();
   }

@@ -14,6 +14,11 @@ import io.flotilla.storage.StorageOptions;
 import io.flotilla.storage.proto.RangeDescriptor;
 import io.flotilla.storage.proto.ReplicaDescriptor;
 import io.flotilla.storage.proto.SplitResult;
+import com.google.protobuf.ByteString;
+import io.flotilla.storage.proto.Command;
+import io.flotilla.storage.proto.Result;
+import io.flotilla.storage.proto.SplitRange;
+import java.util.concurrent.CompletableFuture;
 import io.flotilla.wal.Wal;
 import io.flotilla.wal.WalListener;
 import io.flotilla.wal.WalOptions;
@@ -326,6 +331,27 @@ public final class Store implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create range " + id + " from a split", e);
     }
+  }
+
+  /**
+   * Proposes a split of {@code leader}'s range at {@code key} through the range's log, planned
+   * against its current epoch and configuration; completes with the applied result (an error
+   * result when the split was refused: nothing changed), or null when the result was not kept.
+   * The new range id is one past every range this node holds: every node holds every range today
+   * (docs/ranges.md), so two concurrent splits could pick the same id, and then the second is
+   * refused when it applies (nothing changes) and may be retried.
+   */
+  public CompletableFuture<Result> proposeSplit(Replica leader, byte[] key) {
+    RangeDescriptor d = leader.range().descriptor();
+    Configuration cfg = leader.raft().configuration();
+    long rightId = 1 + replicas.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
+    SplitRange.Builder split = SplitRange.newBuilder().setSplitKey(ByteString.copyFrom(key)).setRightRangeId(rightId)
+        .setExpectedEpoch(d.getEpoch());
+    for (long m : new TreeSet<>(cfg.members())) {
+      split.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m).setReplicaId(m));
+    }
+    byte[] command = Command.newBuilder().setSplit(split).build().toByteArray();
+    return leader.propose(command).thenApply(Replica.Applied::result);
   }
 
   /** Told of each split this node applies, and of each range's Raft events: the dashboard's recent events. */
