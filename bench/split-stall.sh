@@ -41,7 +41,8 @@ stop_local() {
 }
 trap stop_local EXIT
 
-"$flotilla" local --base-port 46600 --data-dir "$work/data" >"$work/local.log" 2>&1 &
+# Splits by size off: the range must reach --mib before it is split (by hand, below).
+"$flotilla" local --base-port 46600 --data-dir "$work/data" --server-arg=--range-max-bytes=0 >"$work/local.log" 2>&1 &
 local_pid=$!
 deadline=$(( $(date +%s) + 120 ))
 until grep -q "^endpoints:" "$work/local.log"; do
