@@ -306,18 +306,23 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
   private void writeSnapshot(Snapshot s) throws IOException {
     byte[] data = s.data();
     byte[] conf = ConfEntry.encodeConfiguration(s.configuration());
-    ByteBuffer buf = ByteBuffer.allocate(4 + 8 + 8 + 4 + conf.length + 4 + data.length + 4);
-    buf.putInt(SNAPSHOT_MAGIC_V2).putLong(s.index()).putLong(s.term()).putInt(conf.length).put(conf)
-        .putInt(data.length).put(data);
+    // Header, data, checksum written as they are: the data (a whole range's state) is never copied.
+    ByteBuffer head = ByteBuffer.allocate(4 + 8 + 8 + 4 + conf.length + 4);
+    head.putInt(SNAPSHOT_MAGIC_V2).putLong(s.index()).putLong(s.term()).putInt(conf.length).put(conf)
+        .putInt(data.length);
     CRC32C crc = new CRC32C();
-    crc.update(buf.array(), 0, buf.position());
-    buf.putInt((int) crc.getValue());
-    buf.flip();
+    crc.update(head.array(), 0, head.position());
+    crc.update(data);
+    head.flip();
+    ByteBuffer tail = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+    ByteBuffer body = ByteBuffer.wrap(data);
     Path tmp = snapshotFile.resolveSibling(snapshotFile.getFileName() + ".snap-tmp");
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
-      while (buf.hasRemaining()) {
-        ch.write(buf);
+      for (ByteBuffer b : new ByteBuffer[] {head, body, tail}) {
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
       }
       ch.force(true);
     }
