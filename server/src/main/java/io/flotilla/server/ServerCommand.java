@@ -106,7 +106,7 @@ public final class ServerCommand implements Callable<Integer> {
       description = "LINEARIZABLE reads on the leader are served under its lease (no heartbeat"
           + " round) while a quorum answered within the election timeout minus a clock-drift"
           + " margin of 2 ticks. Off by default: correct only if no follower's monotonic clock"
-          + " runs more than 12.5% faster than the leader's (pauses of the Raft loop or the process"
+          + " runs more than 12.5%% faster than the leader's (pauses of the Raft loop or the process"
           + " are accounted for); see docs/raft.md.")
   boolean leaseReads;
 
