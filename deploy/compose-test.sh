@@ -200,7 +200,7 @@ new_leader() { local l; l=$(leader) && [[ $l != "$old" ]]; }
 check "a new leader among the others" wait_for 30 new_leader
 say "      node $(leader) leads, term $(field "$(leader)" term)"
 t=$(date +%s.%N)
-check "member list through all published ports answers at once (the dead one is skipped)" \
+check "member list through all published ports answers (the dead one is skipped)" \
   bash -c "'$REPO/bin/flotilla' member list --endpoints $ENDPOINTS >$WORK/members.out 2>&1"
 say "      member list took $(since "$t") s: $(tr '\n' ';' <"$WORK/members.out" | cut -c1-150)"
 check "writes continue" put_many afterkill 10
