@@ -162,6 +162,11 @@ case $BUILD in
     check "the Dockerfile's runtime stage around the host's jars" quietly docker build -q -t flotilla "$ctx" ;;
 esac
 say "      image built in $(($(date +%s) - b0)) s"
+# The checks talk to the cluster with the host's bin/flotilla (a client like any other).
+if [[ ! -d cli/target/lib ]]; then
+  say "building the host's bin/flotilla (./mvnw package) for the checks"
+  ./mvnw -q -B -DskipTests -pl cli -am package || { bad "./mvnw package"; exit 1; }
+fi
 SIZE=$(docker image inspect -f '{{.Size}}' flotilla)
 say "      image size $((SIZE / 1000000)) MB (base $(($(docker image inspect -f '{{.Size}}' eclipse-temurin:17-jre) / 1000000)) MB)"
 # One container for both looks: with the vfs storage driver each new container copies the image.
