@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.Collectors;
 
 /**
- * A whole chaos run: start a local cluster (separate JVMs, fault injection on), run the workload's
+ * A whole chaos run: start a local cluster (separate JVMs, fault injection on) or the containers of
+ * a compose file ({@link ComposeProcesses}), run the workload's
  * clients while the {@link Nemesis} injects faults, heal, read every key once more, wait for the
  * replicas to converge, then check: (1) the history is linearizable, (2) no acknowledged write was
  * lost (the final reads are part of that history), (3) equal applied indexes carry equal state
@@ -69,13 +70,13 @@ public final class ChaosRun {
         faultList.isEmpty() ? "''" : faultList, s.workload(),
         s.seed(), s.faultInterval().toMillis(), s.serializableReads() ? " --serializable-reads" : "",
         s.diskLoseAcknowledged() ? " --disk-lose-acknowledged" : "")
-        + (s.leaseReads() ? " --lease-reads" : "");
+        + (s.leaseReads() ? " --lease-reads" : "")
+        + (s.compose() != null ? " --docker-compose " + s.compose().file() + " --docker-project "
+            + s.compose().project() : "");
     say("seed %d; rerun: %s", s.seed(), rerun);
-    try (LocalCluster cluster = new LocalCluster(s.nodes(), s.basePort(), data,
-        s.leaseReads() ? List.of("--enable-fault-injection", "--snapshot-entries", "10000", "--lease-reads")
-            : List.of("--enable-fault-injection", "--snapshot-entries", "10000"),
-        // Nodes restart hundreds of times: C1 only starts them faster on a busy machine.
-        List.of("-XX:TieredStopAtLevel=1"));
+    // Started before the clients are made: they need the nodes' addresses (a container's
+    // published ports are known once it runs).
+    try (NodeProcesses cluster = start(data);
         History history = HistoryJsonl.open(s.out().resolve("history.jsonl"), t0);
         History serializable = HistoryJsonl.open(s.serializableReads()
             ? s.out().resolve("serializable.jsonl") : null, t0);
@@ -83,8 +84,6 @@ public final class ChaosRun {
         FlotillaClient finalClient = new FlotillaClient(options(cluster));
         FlotillaClient nemesisClient = new FlotillaClient(options(cluster))) {
       ClusterControl control = new ClusterControl(cluster);
-      say("starting %d nodes (logs: %s/nodeN.log)", s.nodes(), data);
-      cluster.startAll();
       int leader = control.awaitHealthy(Duration.ofSeconds(90));
       if (leader == 0) {
         throw new IllegalStateException("the cluster did not elect a leader within 90 s; see "
@@ -134,6 +133,7 @@ public final class ChaosRun {
       if (!unhealed.isEmpty()) {
         anomalies.add("could not heal the network on nodes " + unhealed);
       }
+      cluster.healAll();
       for (int i = 1; i <= s.nodes(); i++) {
         if (!cluster.alive(i)) {
           cluster.start(i);
@@ -265,7 +265,34 @@ public final class ChaosRun {
     }
   }
 
-  private ClientOptions options(LocalCluster cluster) {
+  /**
+   * The nodes, started: a local cluster (separate JVMs, fault injection on), or the containers
+   * of {@code --docker-compose} (the file's own flags; logs saved to {@code data} at the end).
+   */
+  private NodeProcesses start(Path data) throws Exception {
+    NodeProcesses cluster;
+    if (s.compose() != null) {
+      cluster = new ComposeProcesses(s.compose().file(), s.compose().project(), s.nodes(), data);
+      say("starting node1..node%d of %s as compose project %s (logs at the end: %s/nodeN.log)",
+          s.nodes(), s.compose().file(), s.compose().project(), data);
+    } else {
+      cluster = new LocalProcesses(new LocalCluster(s.nodes(), s.basePort(), data,
+          s.leaseReads() ? List.of("--enable-fault-injection", "--snapshot-entries", "10000", "--lease-reads")
+              : List.of("--enable-fault-injection", "--snapshot-entries", "10000"),
+          // Nodes restart hundreds of times: C1 only starts them faster on a busy machine.
+          List.of("-XX:TieredStopAtLevel=1")));
+      say("starting %d nodes (logs: %s/nodeN.log)", s.nodes(), data);
+    }
+    try {
+      cluster.startAll();
+      return cluster;
+    } catch (Exception | Error e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  private ClientOptions options(NodeProcesses cluster) {
     return ClientOptions.of(cluster.clientEndpoints())
         .withRequestTimeout(Duration.ofSeconds(10))
         .withAttemptTimeout(Duration.ofSeconds(1))

@@ -15,13 +15,24 @@ import java.util.List;
  * @param leaseReads the nodes serve LINEARIZABLE reads under the leader's lease (--lease-reads)
  * @param ranges the cluster is split into this many ranges before the clients start, at keys
  *               within the workload's key space, leaders spread over the nodes (1: no split)
+ * @param compose null: a local cluster of separate processes; else the containers of this
+ *               compose file, faults by Docker ({@link FaultKind#FOR_CONTAINERS})
  */
 public record ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
     long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
-    int basePort, boolean diskLoseAcknowledged, boolean leaseReads, int ranges) {
+    int basePort, boolean diskLoseAcknowledged, boolean leaseReads, int ranges,
+    ComposeTarget compose) {
 
   /** The most ranges {@code --ranges} accepts. */
   public static final int MAX_RANGES = 256;
+
+  /** A local cluster. */
+  public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
+      long seed, Path out, String workload, Duration faultInterval, boolean serializableReads,
+      int basePort, boolean diskLoseAcknowledged, boolean leaseReads, int ranges) {
+    this(nodes, duration, clients, faults, seed, out, workload, faultInterval, serializableReads,
+        basePort, diskLoseAcknowledged, leaseReads, ranges, null);
+  }
 
   /** One range. */
   public ChaosSettings(int nodes, Duration duration, int clients, List<FaultKind> faults,
@@ -69,6 +80,22 @@ public record ChaosSettings(int nodes, Duration duration, int clients, List<Faul
     }
     Workload.named(workload); // validates the name
     faults = List.copyOf(faults);
+    if (compose != null) {
+      List<FaultKind> local = faults.stream().filter(f -> !FaultKind.FOR_CONTAINERS.contains(f)).toList();
+      if (!local.isEmpty()) {
+        throw new IllegalArgumentException("--docker-compose: faults " + local.stream()
+            .map(f -> f.label).toList() + " need local processes (the /fault port or the data"
+            + " directory); against containers use " + FaultKind.FOR_CONTAINERS.stream()
+            .map(f -> f.label).toList());
+      }
+      if (leaseReads) {
+        throw new IllegalArgumentException("--lease-reads: the compose file's nodes decide their"
+            + " own flags; add --lease-reads to its commands instead");
+      }
+    } else if (faults.contains(FaultKind.DISCONNECT)) {
+      throw new IllegalArgumentException("the disconnect fault needs containers (--docker-compose);"
+          + " a local cluster has partition instead");
+    }
   }
 
   /**

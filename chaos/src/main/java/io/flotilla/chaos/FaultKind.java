@@ -18,7 +18,16 @@ public enum FaultKind {
    * The range holding a key the clients use now or next splits there (the workload picks a legal
    * split point); a refused or timed-out split is recorded, not an anomaly.
    */
-  SPLIT("split");
+  SPLIT("split"),
+  /**
+   * A node's container leaves its network ({@code docker network disconnect}; the leader half the
+   * time) and joins it again, perhaps at another address: only against containers.
+   */
+  DISCONNECT("disconnect");
+
+  /** What a run against containers (--docker-compose) can inject: Docker's faults and requests. */
+  public static final List<FaultKind> FOR_CONTAINERS =
+      List.of(KILL, KILL_LEADER, PAUSE, RESTART_ALL, DISCONNECT, SPLIT);
 
   public final String label;
 

@@ -137,7 +137,7 @@ final class Nemesis {
     return switch (kind) {
       case KILL, KILL_LEADER, DISK, RESTART_ALL -> 200 + random.nextLong(1_300);
       case PAUSE -> 1_000 + random.nextLong(2_000);
-      case PARTITION -> 1_000 + random.nextLong(3_000);
+      case PARTITION, DISCONNECT -> 1_000 + random.nextLong(3_000);
       // Past an election timeout (0.5-1 s at 50 ms ticks): the others elect and commit meanwhile.
       case STALL -> 500 + random.nextLong(2_500);
       case SPLIT -> 0; // a split is one request: nothing to hold
@@ -164,7 +164,7 @@ final class Nemesis {
       case KILL -> {
         int n = randomNode();
         cluster.cluster.kill(n);
-        detail[0] = "SIGKILL node " + n + " for " + holdMs + " ms";
+        detail[0] = cluster.cluster.killVerb() + " node " + n + " for " + holdMs + " ms";
         Thread.sleep(holdMs);
         cluster.cluster.start(n);
       }
@@ -174,7 +174,7 @@ final class Nemesis {
         int any = randomNode(); // drawn either way: the schedule must not depend on timing
         n = l != 0 ? l : any;
         cluster.cluster.kill(n);
-        detail[0] = "SIGKILL " + (l != 0 ? "leader " : "(no leader) ") + "node " + n + " for "
+        detail[0] = cluster.cluster.killVerb() + " " + (l != 0 ? "leader " : "(no leader) ") + "node " + n + " for "
             + holdMs + " ms";
         Thread.sleep(holdMs);
         cluster.cluster.start(n);
@@ -183,7 +183,7 @@ final class Nemesis {
         int l = cluster.leader();
         int n = nodeOrLeader(l);
         cluster.cluster.pause(n);
-        detail[0] = "SIGSTOP node " + n + (n == l ? " (leader)" : "") + " for " + holdMs + " ms";
+        detail[0] = cluster.cluster.pauseVerb() + " node " + n + (n == l ? " (leader)" : "") + " for " + holdMs + " ms";
         Thread.sleep(holdMs);
         cluster.cluster.resume(n);
       }
@@ -200,7 +200,7 @@ final class Nemesis {
           cluster.cluster.kill(i);
         }
         long down = holdMs;
-        detail[0] = "SIGKILL all " + cluster.nodes() + " nodes, restart after " + down + " ms";
+        detail[0] = cluster.cluster.killVerb() + " all " + cluster.nodes() + " nodes, restart after " + down + " ms";
         Thread.sleep(down);
         for (int i = 1; i <= cluster.nodes(); i++) {
           cluster.cluster.start(i);
@@ -210,6 +210,14 @@ final class Nemesis {
         return disk(detail);
       }
       case STALL -> stall(holdMs, detail);
+      case DISCONNECT -> {
+        int l = cluster.leader();
+        int n = nodeOrLeader(l);
+        cluster.cluster.disconnect(n);
+        detail[0] = "network disconnect node " + n + (n == l ? " (leader)" : "") + " for " + holdMs + " ms";
+        Thread.sleep(holdMs);
+        cluster.cluster.reconnect(n);
+      }
       case SPLIT -> {
         return split(detail);
       }

@@ -61,4 +61,35 @@ class ChaosSettingsTest {
     assertThatThrownBy(() -> settings(4, "register")).hasMessageContaining("--nodes must be 3 or 5");
     assertThatThrownBy(() -> settings(3, "queue")).hasMessageContaining("unknown workload 'queue'");
   }
+
+  private static ChaosSettings containers(String faults, boolean leaseReads) {
+    return new ChaosSettings(3, Duration.ofSeconds(60), 4, FaultKind.parseList(faults), 1,
+        Path.of("/tmp/x"), "register", Duration.ofSeconds(2), false, 41000, false, leaseReads, 1,
+        new ComposeTarget(Path.of("deploy/docker-compose.yml"), "flotillachaos"));
+  }
+
+  @Test
+  void againstContainersOnlyDockersFaultsAreAccepted() {
+    assertThat(containers("kill,kill-leader,pause,restart-all,disconnect,split", false).faults())
+        .containsExactlyElementsOf(FaultKind.FOR_CONTAINERS);
+    assertThatThrownBy(() -> containers("kill,partition,disk", false))
+        .hasMessageContaining("[partition, disk] need local processes")
+        .hasMessageContaining("disconnect");
+    assertThatThrownBy(() -> containers("kill", true)).hasMessageContaining("--lease-reads");
+    assertThatThrownBy(() -> new ComposeTarget(Path.of("x.yml"), "Bad Name"))
+        .hasMessageContaining("--docker-project");
+  }
+
+  @Test
+  void theDisconnectFaultNeedsContainers() {
+    assertThatThrownBy(() -> new ChaosSettings(3, Duration.ofSeconds(60), 4,
+        List.of(FaultKind.DISCONNECT), 1, Path.of("/tmp/x"), "register", Duration.ofSeconds(2),
+        false, 41000)).hasMessageContaining("disconnect fault needs containers (--docker-compose)");
+  }
+
+  @Test
+  void aMissingComposeFileIsNamed() {
+    assertThatThrownBy(() -> new ComposeProcesses(Path.of("/nonexistent/compose.yml"), "p", 3,
+        Path.of("/tmp/x"))).hasMessageContaining("no compose file at /nonexistent/compose.yml");
+  }
 }

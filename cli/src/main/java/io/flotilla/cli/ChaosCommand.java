@@ -2,6 +2,7 @@ package io.flotilla.cli;
 
 import io.flotilla.chaos.ChaosRun;
 import io.flotilla.chaos.ChaosSettings;
+import io.flotilla.chaos.ComposeTarget;
 import io.flotilla.chaos.FaultKind;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -27,13 +28,27 @@ final class ChaosCommand implements Callable<Integer> {
       description = "Concurrent client threads. Default: ${DEFAULT-VALUE}.")
   int clients;
 
-  @Option(names = "--faults",
-      defaultValue = "kill,kill-leader,pause,partition,restart-all,disk,stall,split",
+  static final String DEFAULT_FAULTS = "kill,kill-leader,pause,partition,restart-all,disk,stall,split";
+
+  @Option(names = "--faults", defaultValue = DEFAULT_FAULTS,
       description = "Comma-separated: kill, kill-leader, pause, partition, restart-all, disk"
           + " (range 1's log), stall (a node's Raft loop held, half the time while it is cut off),"
-          + " split (the range holding a key in use splits there). Empty: none."
-          + " Default: ${DEFAULT-VALUE}.")
+          + " split (the range holding a key in use splits there), disconnect (containers only:"
+          + " docker network disconnect). Empty: none. Default: ${DEFAULT-VALUE}; with"
+          + " --docker-compose: kill,kill-leader,pause,restart-all,disconnect,split.")
   String faults;
+
+  @Option(names = "--docker-compose", paramLabel = "FILE",
+      description = "Run against the containers of this compose file (deploy/docker-compose.yml:"
+          + " services node1..node5, ports published) instead of local processes: brought up as"
+          + " its own project, faults by docker kill/pause/network disconnect, logs saved to"
+          + " --out's cluster/, taken down with its volumes at the end. Build the image first.")
+  Path dockerCompose;
+
+  @Option(names = "--docker-project", defaultValue = "flotillachaos",
+      description = "With --docker-compose: the compose project to create (must not exist)."
+          + " Default: ${DEFAULT-VALUE}.")
+  String dockerProject;
 
   @Option(names = "--ranges", defaultValue = "1",
       description = "Split the cluster into this many ranges (1..256) before the clients start,"
@@ -87,15 +102,19 @@ final class ChaosCommand implements Callable<Integer> {
     long s = seed != null ? seed : new java.security.SecureRandom().nextLong() & Long.MAX_VALUE;
     ChaosSettings settings;
     try {
+      ComposeTarget compose = dockerCompose == null ? null : new ComposeTarget(dockerCompose, dockerProject);
+      if (compose != null && faults.equals(DEFAULT_FAULTS)) {
+        faults = String.join(",", FaultKind.FOR_CONTAINERS.stream().map(f -> f.label).toList());
+      }
       settings = new ChaosSettings(nodes, ChaosSettings.parseDuration(duration),
           clients, FaultKind.parseList(faults), s, out, workload,
           ChaosSettings.parseDuration(faultInterval), serializableReads, basePort,
-          diskLoseAcknowledged, leaseReads, ranges);
+          diskLoseAcknowledged, leaseReads, ranges, compose);
     } catch (IllegalArgumentException e) {
       System.err.println("flotilla chaos: " + e.getMessage());
       return 2;
     }
-    if (basePort + 10 * nodes >= 32768) {
+    if (dockerCompose == null && basePort + 10 * nodes >= 32768) {
       System.err.println("flotilla chaos: warning: ports from " + basePort + " reach the kernel's"
           + " ephemeral range (32768+); a restarted node may fail to bind its port");
     }

@@ -62,6 +62,7 @@ final class NodeConnection {
     this.bootstrap = new Bootstrap()
         .group(group)
         .channel(NioSocketChannel.class)
+        .resolver(io.flotilla.client.wire.OffLoopResolver.INSTANCE) // a slow lookup must not hold the loop
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
         .handler(new ChannelInitializer<SocketChannel>() {

@@ -171,6 +171,9 @@ public final class PeerTransport implements AutoCloseable {
     this.bootstrap = new Bootstrap()
         .group(group)
         .channel(NioSocketChannel.class)
+        // Peer names are looked up at every connect; a slow lookup (a stopped container's name)
+        // must not hold the loop that carries every other peer's frames.
+        .resolver(io.flotilla.client.wire.OffLoopResolver.INSTANCE)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, options.connectTimeoutMillis())
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
