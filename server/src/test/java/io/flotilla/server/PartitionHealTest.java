@@ -255,10 +255,14 @@ class PartitionHealTest {
           + " after the heal (leader %d, %d writes, leader's last index at the heal %d)%n", follower,
           knowsMs, backMs, leader, written.get(), leaderLast);
       assertThat(written.get()).as("writes went on without the follower").isPositive();
+      // The defect this guards against kept the links on dead connections until TCP's next
+      // retransmission (up to 120 s). On an idle machine the follower is back within one election
+      // timeout (the printed figure; docs/testing.md); three JVMs on two cores under a loaded CI
+      // run took 2.5 s once, so the bound allows three timeouts, still far from any retransmission.
       assertThat(knowsMs).as("ms from heal to the follower knowing the leader")
-          .isLessThanOrEqualTo(ELECTION_TIMEOUT_MS);
+          .isLessThanOrEqualTo(3 * ELECTION_TIMEOUT_MS);
       assertThat(backMs).as("ms from heal to the follower matching the leader's log at the heal")
-          .isLessThanOrEqualTo(ELECTION_TIMEOUT_MS);
+          .isLessThanOrEqualTo(3 * ELECTION_TIMEOUT_MS);
       // The leader logged the loss and the return of its link to the follower once per
       // transition (not per frame or per redial: ~50 redials failed meanwhile), and counted them.
       // (A stall of this loaded machine may add a transition of its own; never one per redial.)
