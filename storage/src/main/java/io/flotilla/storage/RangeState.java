@@ -319,7 +319,23 @@ public final class RangeState {
    * order), at most {@code max} of them, none equal to the range's first key: where a split by
    * size should cut. Empty when the range holds less than two pieces. Reads the span once.
    */
+  public record Cuts(List<byte[]> keys, long liveBytes) {}
+
+  /**
+   * As {@link #splitKeys(long, int)}, also saying how many bytes of keys and values the range held
+   * when read (all of them, also past the last cut's piece limit).
+   */
+  public Cuts cuts(long pieceBytes, int max) {
+    long[] live = new long[1];
+    List<byte[]> keys = splitKeys(pieceBytes, max, live);
+    return new Cuts(keys, live[0]);
+  }
+
   public List<byte[]> splitKeys(long pieceBytes, int max) {
+    return splitKeys(pieceBytes, max, new long[1]);
+  }
+
+  private List<byte[]> splitKeys(long pieceBytes, int max, long[] live) {
     if (pieceBytes <= 0 || max <= 0) {
       throw new IllegalArgumentException("pieceBytes and max must be positive: " + pieceBytes + ", " + max);
     }
@@ -331,16 +347,18 @@ public final class RangeState {
       RocksStore store = node.store();
       try (RocksIterator it = store.db.newIterator(store.data)) {
         long piece = 0;
-        for (it.seek(start); it.isValid() && out.size() < max; it.next()) {
+        for (it.seek(start); it.isValid(); it.next()) {
           byte[] k = it.key();
           if (end.length > 0 && Arrays.compareUnsigned(k, end) >= 0) {
             break;
           }
-          if (piece >= pieceBytes && !Arrays.equals(k, start)) {
+          if (piece >= pieceBytes && !Arrays.equals(k, start) && out.size() < max) {
             out.add(k);
             piece = 0;
           }
-          piece += k.length + it.value().length;
+          int bytes = k.length + it.value().length;
+          piece += bytes;
+          live[0] += bytes;
         }
         // A last piece much smaller than the others: drop its cut, the piece before takes it.
         if (!out.isEmpty() && piece < pieceBytes / 4) {

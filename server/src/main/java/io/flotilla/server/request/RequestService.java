@@ -145,7 +145,7 @@ public final class RequestService implements RequestHandler {
       return done(errors.notLeader(id, replica.raft().leaderId()));
     }
     boolean write = KvTranslator.isWrite(r);
-    replica.served(write);
+    replica.served(write, write ? r.getSerializedSize() : 0);
     replica.sampleKey(keys.get(0));
     return write ? write(r, replica, reroutes) : read(r, replica, reroutes);
   }

@@ -45,6 +45,17 @@ public final class RangeSplitter implements AutoCloseable {
   private final Map<Long, Load> load = new HashMap<>();
   /** Approximate size at which a range's last size scan found nothing to cut (size estimates count dead versions). */
   private final Map<Long, Long> scannedAt = new HashMap<>();
+  /**
+   * When a range's size was last read: what its leader had written by then, and how many bytes of
+   * keys and values it held. It is read again once as much was written as would fill it up.
+   */
+  private final Map<Long, long[]> lastScan = new HashMap<>();
+  /**
+   * Ranges a size split of this node's made, read once after their cooldown: the first cut of a
+   * pass makes the right-most piece, which holds all that a pass past {@value #MAX_CUTS_PER_PASS}
+   * cuts did not cut.
+   */
+  private final Set<Long> scanNext = ConcurrentHashMap.newKeySet();
   private final Map<Long, Long> lastSplitNanos = new ConcurrentHashMap<>();
   private final Set<Long> splitting = ConcurrentHashMap.newKeySet();
   private final AtomicLong bySize = new AtomicLong();
@@ -102,7 +113,7 @@ public final class RangeSplitter implements AutoCloseable {
       }
       Long last = lastSplitNanos.get(id);
       boolean cooling = last != null && now - last < TimeUnit.SECONDS.toNanos(policy.cooldownSeconds());
-      List<byte[]> cuts = cooling ? List.of() : sizeCuts(id, range);
+      List<byte[]> cuts = cooling ? List.of() : sizeCuts(r, range);
       if (!cuts.isEmpty()) {
         split(r, cuts, "size", bySize);
         continue;
@@ -114,17 +125,32 @@ public final class RangeSplitter implements AutoCloseable {
     }
   }
 
-  private List<byte[]> sizeCuts(long id, RangeState range) {
+  /**
+   * Cuts when the range is over the limit. RocksDB's size estimate decides when to read the range
+   * (it counts dead versions, and its memtable part is a sample), and so does what this leader
+   * wrote into it: once as much was written since the last read as would fill the range up, it is
+   * read again, whatever the estimate.
+   */
+  private List<byte[]> sizeCuts(Replica r, RangeState range) {
     long max = policy.rangeMaxBytes();
     if (max == 0) {
       return List.of();
     }
+    long id = r.groupId();
     long approx = range.approximateBytes();
     Long scanned = scannedAt.get(id);
-    if (approx <= max || (scanned != null && approx < scanned + scanned / 4)) {
+    long written = r.writtenBytes();
+    long[] last = lastScan.get(id);
+    // Never read here (a range a cut made holds about half a limit): after half a limit written.
+    boolean couldBeFull = scanNext.remove(id)
+        || (last == null ? written >= max / 2 : written - last[0] >= max - last[1]);
+    boolean estimate = approx > max && (scanned == null || approx >= scanned + scanned / 4);
+    if (!couldBeFull && !estimate) {
       return List.of();
     }
-    List<byte[]> cuts = range.splitKeys(max / 2, MAX_CUTS_PER_PASS);
+    RangeState.Cuts found = range.cuts(max / 2, MAX_CUTS_PER_PASS);
+    lastScan.put(id, new long[] {written, found.liveBytes()});
+    List<byte[]> cuts = found.keys();
     if (cuts.isEmpty()) {
       scannedAt.put(id, approx); // mostly dead versions: look again once it grew by a quarter
     } else {
@@ -187,7 +213,11 @@ public final class RangeSplitter implements AutoCloseable {
             }
             counter.incrementAndGet();
             // The new right-hand range cools down too: a hot range is not cut into slivers.
-            lastSplitNanos.put(result.getSplit().getRight().getRangeId(), System.nanoTime());
+            long right = result.getSplit().getRight().getRangeId();
+            lastSplitNanos.put(right, System.nanoTime());
+            if (counter == bySize) {
+              scanNext.add(right);
+            }
             return true;
           }));
     }

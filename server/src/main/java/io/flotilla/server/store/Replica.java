@@ -100,9 +100,21 @@ public final class Replica implements AutoCloseable {
   private final java.util.concurrent.atomic.LongAdder writes = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
 
-  /** Counts one request served by this replica (not one forwarded elsewhere). */
-  public void served(boolean write) {
-    (write ? writes : reads).increment();
+  private final java.util.concurrent.atomic.LongAdder writtenBytes = new java.util.concurrent.atomic.LongAdder();
+
+  /** Counts one request served by this replica (not one forwarded elsewhere) of {@code bytes} encoded. */
+  public void served(boolean write, int bytes) {
+    if (write) {
+      writes.increment();
+      writtenBytes.add(bytes);
+    } else {
+      reads.increment();
+    }
+  }
+
+  /** Encoded bytes of the writes this replica served as leader, since start. */
+  public long writtenBytes() {
+    return writtenBytes.sum();
   }
 
   /** A sample of the keys asked for lately: where a split by load should cut (its median). */
