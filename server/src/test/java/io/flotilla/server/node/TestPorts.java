@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 /** Ports for in-JVM test clusters. */
 final class TestPorts {
   private static final SplittableRandom PORTS = new SplittableRandom();
+  private static final java.util.Set<Integer> handedOut = new java.util.HashSet<>();
 
   private TestPorts() {}
 
@@ -17,6 +18,12 @@ final class TestPorts {
   static synchronized int freePort() {
     for (int attempt = 0; attempt < 100; attempt++) {
       int port = 20_000 + PORTS.nextInt(12_000);
+      // Never the same port twice in one JVM: a cluster takes its nine ports before any node
+      // binds one, so a port free at the check could be drawn again for another node (one run in
+      // about thirty failed so: "Address already in use").
+      if (!handedOut.add(port)) {
+        continue;
+      }
       try (ServerSocket s = new ServerSocket(port)) {
         s.setReuseAddress(true);
         return port;
