@@ -63,7 +63,7 @@ public final class RaftReplica {
     private final int electionTick;
     private final long tickMillis;
     private final ProposalTracker proposals = new ProposalTracker();
-    private final ReadIndexBatcher reads = new ReadIndexBatcher();
+    private final ReadIndexBatcher reads;
     private final Snapshotter snapshotter;
     private RaftNode.Listener listener = RaftNode.Listener.NONE;
     private long ticks;
@@ -114,6 +114,9 @@ public final class RaftReplica {
         // burst of redundant heartbeats.
         this.clock = new TickClock(clock, tickMillis, 2L * electionTick);
         this.snapshotter = new Snapshotter(snapshotPolicy, mailbox);
+        // Read request ids start at the clock (monotonic across restarts of this machine's
+        // processes): never an id the previous incarnation may still get a late answer for.
+        this.reads = new ReadIndexBatcher(clock.getAsLong());
         this.configuration = core.configuration();
         this.appliedIndex = effective.applied();
         this.term = core.term();

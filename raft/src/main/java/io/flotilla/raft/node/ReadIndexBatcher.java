@@ -33,7 +33,16 @@ final class ReadIndexBatcher {
     private final List<PendingRead> awaitingApply = new ArrayList<>();
     private long inFlight;
     private long inFlightSinceTick;
-    private long nextReadId = 1;
+    private long nextReadId;
+
+    /**
+     * @param firstReadId the first request id: it must not repeat a previous incarnation's ids
+     *                    (a leader's late answer to a request sent before a restart would be
+     *                    taken for the answer to a new one with the same id: a stale read)
+     */
+    ReadIndexBatcher(long firstReadId) {
+        this.nextReadId = Math.max(1, firstReadId);
+    }
 
     void add(long startNanos, CompletableFuture<Long> future) {
         queued.add(new PendingReadIndex(startNanos, future));
