@@ -9,10 +9,13 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * After the heal: every node holds the same ranges, and every range's replicas reach one applied
- * index with one state digest ({@code /status} "ranges" of each node). A range whose replicas
- * show equal applied indexes with different digests has diverged; one that some node lacks
- * (it missed the split: docs/ranges.md, "Placeholders") never converges.
+ * After the heal: every range is held by every node its configuration names, and its replicas
+ * there reach one applied index with one state digest ({@code /status} "ranges" of each node).
+ * The configuration is the one of the replica that applied most (its voters and learners; every
+ * node when a status names none). A replica on a node outside it is one placement moved away and
+ * not yet deleted (docs/placement.md): not judged. A range whose replicas show equal applied
+ * indexes with different digests has diverged; one that a named node lacks (it missed the split:
+ * docs/ranges.md, "Placeholders") never converges.
  */
 final class RangeConvergence {
   /** How many ranges are listed by name when some do not converge. */
@@ -68,7 +71,12 @@ final class RangeConvergence {
     int diverged = 0;
     List<Map<String, Object>> notConverged = new ArrayList<>();
     for (Map.Entry<Long, Map<Integer, JsonNode>> e : byRange.entrySet()) {
-      Map<Integer, JsonNode> replicas = e.getValue();
+      java.util.Set<Integer> expected = holders(e.getValue(), statuses.keySet());
+      Map<Integer, JsonNode> replicas = new TreeMap<>(e.getValue());
+      replicas.keySet().retainAll(expected);
+      if (replicas.isEmpty()) {
+        replicas = e.getValue();
+      }
       Map<Integer, Long> applied = new TreeMap<>();
       Map<Integer, String> digests = new TreeMap<>();
       replicas.forEach((node, r) -> {
@@ -76,8 +84,9 @@ final class RangeConvergence {
         digests.put(node, r.path("digest").asText());
       });
       String reason = null;
-      if (replicas.size() < statuses.size()) {
-        List<Integer> missing = statuses.keySet().stream().filter(n -> !replicas.containsKey(n)).toList();
+      if (replicas.size() < expected.size()) {
+        Map<Integer, JsonNode> held = replicas;
+        List<Integer> missing = expected.stream().filter(n -> !held.containsKey(n)).sorted().toList();
         reason = "missing on nodes " + missing;
       } else if (applied.values().stream().distinct().count() > 1) {
         reason = "applied indexes differ";
@@ -106,6 +115,32 @@ final class RangeConvergence {
     if (!notConverged.isEmpty()) {
       out.put("notConverged", notConverged);
     }
+    return out;
+  }
+
+  /**
+   * The nodes that should hold a range: the voters and learners its most advanced replica names,
+   * or every node when no replica names any.
+   */
+  private static java.util.Set<Integer> holders(Map<Integer, JsonNode> replicas, java.util.Set<Integer> nodes) {
+    JsonNode best = null;
+    for (JsonNode r : replicas.values()) {
+      if (best == null || r.path("applied").asLong() > best.path("applied").asLong()) {
+        best = r;
+      }
+    }
+    java.util.Set<Integer> out = new java.util.TreeSet<>();
+    if (best != null) {
+      for (String field : List.of("voters", "learners")) {
+        for (JsonNode id : best.path(field)) {
+          out.add(id.asInt());
+        }
+      }
+    }
+    if (out.isEmpty()) {
+      return new java.util.TreeSet<>(nodes);
+    }
+    out.retainAll(nodes);
     return out;
   }
 }

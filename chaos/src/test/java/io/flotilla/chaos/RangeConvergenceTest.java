@@ -65,4 +65,26 @@ class RangeConvergenceTest {
     assertThat(RangeConvergence.judge(cluster(n, null, n))).containsEntry("ok", false)
         .containsEntry("reason", "no status from nodes [2]");
   }
+
+  private static String placed(int id, long applied, String digest, String voters) {
+    return "{\"id\":" + id + ",\"start\":\"s" + id + "\",\"end\":\"\",\"applied\":" + applied
+        + ",\"digest\":\"" + digest + "\",\"voters\":[" + voters + "],\"learners\":[]}";
+  }
+
+  @Test
+  void aRangeIsJudgedOnTheNodesItsConfigurationNamesOnly() throws Exception {
+    // Range 2 lives on nodes 1 and 3; node 2's stale copy (moved away, not deleted yet) is not judged.
+    Map<String, Object> placedOk = RangeConvergence.judge(cluster(
+        node(range(1, 40, "aa"), placed(2, 12, "bb", "1,3")),
+        node(range(1, 40, "aa"), placed(2, 5, "old", "1,2,3")),
+        node(range(1, 40, "aa"), placed(2, 12, "bb", "1,3"))));
+    assertThat(placedOk).containsEntry("ok", true).containsEntry("converged", 2);
+    // A node the configuration names but that lacks the range: not converged.
+    Map<String, Object> lacking = RangeConvergence.judge(cluster(
+        node(range(1, 40, "aa"), placed(2, 12, "bb", "1,2")),
+        node(range(1, 40, "aa")),
+        node(range(1, 40, "aa"))));
+    assertThat(lacking).containsEntry("ok", false);
+    assertThat(lacking.get("notConverged").toString()).contains("missing on nodes [2]");
+  }
 }

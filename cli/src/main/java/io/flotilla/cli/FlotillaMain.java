@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     subcommands = {ServerCommand.class, LocalCommand.class, DemoCommand.class,
         KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class,
         KvCommands.Incr.class, KvCommands.Cas.class, KvCommands.Scan.class, KvCommands.Status.class, KvCommands.Member.class,
-        RangeCommands.Range.class,
+        RangeCommands.Range.class, PlacementCommands.Node.class, PlacementCommands.Placement.class,
         BenchCommand.class, ChaosCommand.class, io.flotilla.app.AppCommand.class, AppLoadCommand.class,
         CommandLine.HelpCommand.class})
 public final class FlotillaMain {

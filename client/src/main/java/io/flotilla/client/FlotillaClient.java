@@ -140,9 +140,30 @@ public final class FlotillaClient implements AutoCloseable {
         true).thenApply(r -> r.getAllocateNodeId().getNodeId());
   }
 
+  /** Every node as the placement driver sees it (docs/placement.md): state, replicas, leaders, bytes. */
+  public CompletableFuture<io.flotilla.client.proto.NodeListResult> nodes() {
+    return write(Request.newBuilder().setNodeList(io.flotilla.client.proto.NodeListRequest.getDefaultInstance()), true)
+        .thenApply(Response::getNodeList);
+  }
+
+  /** Starts draining node {@code nodeId}: its replicas move away, then it leaves the cluster. */
+  public CompletableFuture<io.flotilla.client.proto.NodeListResult> decommission(long nodeId) {
+    return write(Request.newBuilder().setNodeDecommission(io.flotilla.client.proto.NodeDecommissionRequest.newBuilder()
+        .setNodeId(nodeId)), true).thenApply(Response::getNodeDecommission);
+  }
+
+  /** Changes the placement settings (0: keep); all 0 reads them. */
+  public CompletableFuture<io.flotilla.client.proto.PlacementSettingsResult> placement(int replicationFactor,
+      int maxMovesPerNode) {
+    return write(Request.newBuilder().setPlacementSet(io.flotilla.client.proto.PlacementSetRequest.newBuilder()
+        .setReplicationFactor(replicationFactor).setMaxMovesPerNode(maxMovesPerNode)), true)
+        .thenApply(Response::getPlacementSet);
+  }
+
   /**
    * Every range (docs/ranges.md) as one node knows them, in key order. Any node answers: each
-   * holds every range today; the leader ids are that node's view.
+   * knows the ranges it does not hold from the placement records (docs/placement.md); the leader
+   * ids are that node's view.
    */
   public CompletableFuture<io.flotilla.client.proto.RangeListResult> ranges() {
     return read(Request.newBuilder().setRangeList(io.flotilla.client.proto.RangeListRequest.getDefaultInstance()),

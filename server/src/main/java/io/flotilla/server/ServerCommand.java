@@ -88,6 +88,12 @@ public final class ServerCommand implements Callable<Integer> {
           + " entries of the leader's (negative: only by `member promote`). Default: ${DEFAULT-VALUE}.")
   long promoteGap;
 
+  @Option(names = "--dead-after", defaultValue = "5m", paramLabel = "DURATION",
+      description = "While this node runs the placement driver (it leads the system range): a member"
+          + " silent this long is dead and its replicas are rebuilt on the other nodes (e.g. 90s, 5m)."
+          + " Default: ${DEFAULT-VALUE}.")
+  String deadAfter;
+
   @Option(names = "--tick-ms", defaultValue = "100",
       description = "One Raft tick; elections time out after 10-20 ticks. Default: ${DEFAULT-VALUE}.")
   long tickMillis;
@@ -204,6 +210,7 @@ public final class ServerCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
+    parseDuration("--dead-after", deadAfter);
     // After every check of the arguments: a usage error leaves no data directory behind.
     NodeIdentity identity = identity();
     long id = identity.id();
@@ -211,7 +218,8 @@ public final class ServerCommand implements Callable<Integer> {
         : Map.of(id, new NodeConfig.Member(Endpoint.parse(advertisePeer != null ? advertisePeer : peer),
             Endpoint.parse(advertiseClient != null ? advertiseClient : client)));
     MembershipOptions membership = (join != null ? MembershipOptions.joining(Endpoint.parse(join))
-        : MembershipOptions.STATIC).withPromoteGap(promoteGap).withIncarnation(identity.incarnation());
+        : MembershipOptions.STATIC).withPromoteGap(promoteGap).withIncarnation(identity.incarnation())
+        .withDeadAfter(parseDuration("--dead-after", deadAfter));
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
         faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce).withSplits(splits);
@@ -290,5 +298,21 @@ public final class ServerCommand implements Callable<Integer> {
       out.put(mid, new NodeConfig.Member(peer, client));
     }
     return out;
+  }
+
+  /** {@code 90s}, {@code 5m}, {@code 1h}, {@code 500ms}: a positive duration, else a usage error. */
+  private java.time.Duration parseDuration(String option, String text) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m|h)").matcher(text.trim());
+    if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), option + " must be a positive duration"
+          + " such as 90s, 5m or 1h, not '" + text + "'");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> java.time.Duration.ofMillis(n);
+      case "s" -> java.time.Duration.ofSeconds(n);
+      case "m" -> java.time.Duration.ofMinutes(n);
+      default -> java.time.Duration.ofHours(n);
+    };
   }
 }

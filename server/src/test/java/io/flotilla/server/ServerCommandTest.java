@@ -31,7 +31,9 @@ class ServerCommandTest {
   void badConnectionLimitsAreUsageErrorsAndStartNothing() {
     String[][] cases = {{"--max-client-connections", "0", "max client connections"},
         {"--client-input-budget-bytes", "0", "client input budget"},
-        {"--frame-timeout-ms", "0", "frame timeout"}, {"--idle-timeout-ms", "-1", "idle timeout"}};
+        {"--frame-timeout-ms", "0", "frame timeout"}, {"--idle-timeout-ms", "-1", "idle timeout"},
+        {"--dead-after", "0s", "--dead-after must be a positive duration"},
+        {"--dead-after", "five minutes", "such as 90s, 5m or 1h"}};
     for (String[] c : cases) {
       StringWriter err = new StringWriter();
       CommandLine cmd = new CommandLine(new ServerCommand()).setErr(new PrintWriter(err));

@@ -45,7 +45,7 @@ final class CommandExecutor {
       case CAS -> cas(command.getCas(), data);
       case INCR -> incr(command.getIncr(), data);
       case TXN -> txn(command.getTxn(), data);
-      case MEMBER, SPLIT, ALLOCATE_NODE_ID -> throw new AssertionError("range bookkeeping is applied by RangeState");
+      case MEMBER, SPLIT, ALLOCATE_NODE_ID, PLACEMENT, ALLOCATE_RANGE_ID, PLACEMENT_SETTINGS -> throw new AssertionError("range bookkeeping is applied by RangeState");
       case OP_NOT_SET -> Results.error(Error.Code.INVALID_ARGUMENT, "command has no operation");
     };
   }

@@ -21,6 +21,9 @@ final class Keys {
   private static final byte[] APPLIED = "/applied".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] MEMBER = "/member/".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] NODE_IDS = "/node-ids".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] RANGE_IDS = "/range-ids".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] PLACEMENT = "/placement/".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] PLACEMENT_SETTINGS = "/placement-settings".getBytes(StandardCharsets.US_ASCII);
 
   private Keys() {}
 
@@ -53,6 +56,31 @@ final class Keys {
   /** meta: 8 bytes, the largest node id this range's log handed out (AllocateNodeId). */
   static byte[] nodeIdsKey(long rangeId) {
     return concat(rangePrefix(rangeId), NODE_IDS);
+  }
+
+  /** meta: 8 bytes, the largest range id this range's log handed out (AllocateRangeId). */
+  static byte[] rangeIdsKey(long rangeId) {
+    return concat(rangePrefix(rangeId), RANGE_IDS);
+  }
+
+  /** meta: where range {@code target}'s replicas should be (a PlacementTarget), carried by {@code rangeId}'s log. */
+  static byte[] placementKey(long rangeId, long target) {
+    return ByteBuffer.allocate(RANGE_PREFIX.length + Long.BYTES + PLACEMENT.length + Long.BYTES)
+        .put(RANGE_PREFIX).putLong(rangeId).put(PLACEMENT).putLong(target).array();
+  }
+
+  static byte[] placementPrefix(long rangeId) {
+    return concat(rangePrefix(rangeId), PLACEMENT);
+  }
+
+  /** meta: the placement settings (PlacementSettings). */
+  static byte[] placementSettingsKey(long rangeId) {
+    return concat(rangePrefix(rangeId), PLACEMENT_SETTINGS);
+  }
+
+  /** The first key past every key starting with {@code prefix}. */
+  static byte[] prefixEnd(byte[] prefix) {
+    return increment(prefix);
   }
 
   static byte[] memberPrefix(long rangeId) {

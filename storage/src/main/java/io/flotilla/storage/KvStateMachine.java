@@ -223,6 +223,28 @@ public final class KvStateMachine implements AutoCloseable {
     });
   }
 
+  /**
+   * Deletes range {@code id} from this node (its replica left: a placement move, docs/placement.md):
+   * its span's keys (those no other range here holds), its range-local records and its sessions, in
+   * one atomic write. The default range, which carries the member records, is never destroyed.
+   * Returns whether the range was here.
+   */
+  public boolean destroyRange(long id) {
+    if (id == DEFAULT_RANGE_ID) {
+      throw new IllegalArgumentException("range " + id + " carries the member records: never destroyed");
+    }
+    return write(() -> {
+      RangeState r = ranges.get(id);
+      if (r == null) {
+        return false;
+      }
+      RangeSnapshots.destroy(store, writeOptions, r.descriptor(), descriptorsBut(id));
+      ranges.remove(id);
+      membersVersion.incrementAndGet();
+      return true;
+    });
+  }
+
   /** A range a split just made (its batch is written): from now on it is served. */
   void adoptRange(RangeState r) {
     r.reloadSessions();

@@ -1,5 +1,6 @@
 package io.flotilla.storage;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import io.flotilla.storage.proto.MemberInfo;
@@ -63,13 +64,22 @@ public final class RangeSnapshots {
           (k, v) -> SnapshotSession.newBuilder().setClientId(Keys.clientId(k)).setRecord(SessionRecord.parseFrom(v))
               .build().writeDelimitedTo(sessions));
       ByteArrayOutputStream members = new ByteArrayOutputStream();
-      long memberCount = copy(store, store.meta, ro, Keys.memberPrefix(id), Keys.rangePrefixEnd(id),
+      long memberCount = copy(store, store.meta, ro, Keys.memberPrefix(id), Keys.prefixEnd(Keys.memberPrefix(id)),
           (k, v) -> MemberInfo.parseFrom(v).writeDelimitedTo(members));
+      ByteArrayOutputStream records = new ByteArrayOutputStream();
+      long[] recordCount = new long[1];
+      copy(store, store.meta, ro, Keys.rangePrefix(id), Keys.rangePrefixEnd(id), (k, v) -> {
+        if (isRecord(id, k)) {
+          recordCount[0]++;
+          SnapshotPair.newBuilder().setKey(ByteString.copyFrom(k)).setValue(ByteString.copyFrom(v)).build()
+              .writeDelimitedTo(records);
+        }
+      });
       RangeSnapshotHeader header = RangeSnapshotHeader.newBuilder().setFormatVersion(FORMAT_VERSION).setRange(d)
           .setAppliedIndex(applied[0]).setAppliedTerm(applied[1]).setPairs(pairs[0]).setSessions(sessionCount)
-          .setMembers(memberCount).build();
+          .setMembers(memberCount).setRecords(recordCount[0]).build();
       long bodySize = CodedOutputStream.computeUInt32SizeNoTag(header.getSerializedSize())
-          + header.getSerializedSize() + pairs[1] + sessions.size() + members.size();
+          + header.getSerializedSize() + pairs[1] + sessions.size() + members.size() + records.size();
       if (bodySize + 4 > Integer.MAX_VALUE - 8) {
         throw new StorageFailure("range " + id + " holds " + bodySize + " bytes: too large for one snapshot;"
             + " split it (server --range-max-bytes)");
@@ -89,6 +99,7 @@ public final class RangeSnapshots {
       }
       cos.writeRawBytes(sessions.toByteArray());
       cos.writeRawBytes(members.toByteArray());
+      cos.writeRawBytes(records.toByteArray());
       cos.checkNoSpaceLeft();
       CRC32C crc = new CRC32C();
       crc.update(out, 0, (int) bodySize);
@@ -99,6 +110,12 @@ public final class RangeSnapshots {
     } finally {
       store.db.releaseSnapshot(view);
     }
+  }
+
+  /** Whether meta key {@code k} of range {@code id} is one of its "records" (not descriptor, applied, member). */
+  private static boolean isRecord(long id, byte[] k) {
+    return !Arrays.equals(k, Keys.descKey(id)) && !Arrays.equals(k, Keys.appliedKey(id))
+        && !Keys.hasPrefix(k, Keys.memberPrefix(id));
   }
 
   /** The encoded size of a SnapshotPair of {@code k} and {@code v}, both fields always written. */
@@ -171,6 +188,14 @@ public final class RangeSnapshots {
         MemberInfo m = MemberInfo.parseFrom(in.readBytes());
         batch.meta(Keys.memberKey(id, m.getId()), m.toByteArray());
       }
+      for (long i = 0; i < h.getRecords(); i++) {
+        SnapshotPair p = SnapshotPair.parseFrom(in.readBytes());
+        byte[] k = p.getKey().toByteArray();
+        if (!Keys.hasPrefix(k, Keys.rangePrefix(id)) || !isRecord(id, k)) {
+          throw new StorageFailure("range snapshot holds a record outside its range's records");
+        }
+        batch.meta(k, p.getValue().toByteArray());
+      }
       if (!in.isAtEnd()) {
         throw new StorageFailure("range snapshot has trailing bytes");
       }
@@ -226,6 +251,20 @@ public final class RangeSnapshots {
       store.db.write(writeOptions, batch);
     } catch (RocksDBException e) {
       throw new StorageFailure("installing a snapshot failed", e);
+    }
+  }
+
+  /** One atomic write: every key of {@code d}'s span no range of {@code others} holds, its records and sessions, deleted. */
+  static void destroy(RocksStore store, WriteOptions writeOptions, RangeDescriptor d,
+      java.util.List<RangeDescriptor> others) {
+    try (WriteBatch batch = new WriteBatch()) {
+      long id = d.getRangeId();
+      deleteSpan(batch, store, d, others);
+      batch.deleteRange(store.meta, Keys.rangePrefix(id), Keys.rangePrefixEnd(id));
+      batch.deleteRange(store.sessions, Keys.sessionPrefix(id), Keys.sessionPrefixEnd(id));
+      store.db.write(writeOptions, batch);
+    } catch (RocksDBException e) {
+      throw new StorageFailure("destroying range " + d.getRangeId() + " failed", e);
     }
   }
 

@@ -197,6 +197,9 @@ public final class RangeState {
     if (command.hasAllocateNodeId()) {
       return allocateNodeId(command.getAllocateNodeId().getAbove(), meta);
     }
+    if (PlacementRecords.handles(command)) {
+      return PlacementRecords.apply(id, command, meta);
+    }
     byte[] outside = Spans.firstKeyOutside(command, descriptor);
     if (outside != null) {
       // Checked before the session: a retry of a write that moved to another range must go there.
@@ -395,6 +398,29 @@ public final class RangeState {
         long[] sizes = store.db.getApproximateSizes(store.data, List.of(new org.rocksdb.Range(start, limit)),
             org.rocksdb.SizeApproximationFlag.INCLUDE_MEMTABLES, org.rocksdb.SizeApproximationFlag.INCLUDE_FILES);
         return sizes.length == 0 ? 0L : sizes[0];
+      }
+    });
+  }
+
+  /** Every placement target this range's log carried (the system range's), by the range each is for. */
+  public SortedMap<Long, io.flotilla.storage.proto.PlacementTarget> placementTargets() {
+    return node.read(() -> {
+      RocksStore store = node.store();
+      try (RocksIterator it = store.db.newIterator(store.meta)) {
+        return StateReads.placementTargets(it, Keys.placementPrefix(id));
+      }
+    });
+  }
+
+  /** The placement settings this range's log carried, or null when none. */
+  public io.flotilla.storage.proto.PlacementSettings placementSettings() {
+    return node.read(() -> {
+      try {
+        RocksStore store = node.store();
+        byte[] v = store.db.get(store.meta, Keys.placementSettingsKey(id));
+        return v == null ? null : io.flotilla.storage.proto.PlacementSettings.parseFrom(v);
+      } catch (RocksDBException | InvalidProtocolBufferException e) {
+        throw new StorageFailure("reading the placement settings failed", e);
       }
     });
   }

@@ -71,6 +71,20 @@ final class StateReads {
     return out;
   }
 
+  static SortedMap<Long, io.flotilla.storage.proto.PlacementTarget> placementTargets(RocksIterator it, byte[] prefix) {
+    SortedMap<Long, io.flotilla.storage.proto.PlacementTarget> out = new TreeMap<>();
+    for (it.seek(prefix); it.isValid() && Keys.hasPrefix(it.key(), prefix); it.next()) {
+      try {
+        io.flotilla.storage.proto.PlacementTarget t = io.flotilla.storage.proto.PlacementTarget.parseFrom(it.value());
+        out.put(t.getRangeId(), t);
+      } catch (InvalidProtocolBufferException e) {
+        throw new StorageFailure("corrupt placement record", e);
+      }
+    }
+    checkIterator(it);
+    return out;
+  }
+
   /** An iterator that stopped on an error rather than at the end fails the read. */
   static void checkIterator(RocksIterator it) {
     try {

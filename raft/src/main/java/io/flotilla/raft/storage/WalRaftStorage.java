@@ -145,6 +145,23 @@ public final class WalRaftStorage implements RaftStorage, AutoCloseable {
         snapshotDir.resolve(SNAPSHOT_FILE + "-" + groupId));
   }
 
+  /**
+   * Durably forgets this group of a shared log (its replica left the node): the log's records of
+   * it become garbage, and its snapshot file is deleted (then its directory forced). Nothing may
+   * use this storage afterwards.
+   */
+  public void destroy() throws IOException {
+    if (ownsWal) {
+      throw new IllegalStateException("a log of its own is deleted with its directory");
+    }
+    wal.removeGroup(log.groupId());
+    if (Files.deleteIfExists(snapshotFile)) {
+      try (FileChannel d = FileChannel.open(snapshotFile.getParent(), StandardOpenOption.READ)) {
+        d.force(true);
+      }
+    }
+  }
+
   public Wal wal() {
     return wal;
   }

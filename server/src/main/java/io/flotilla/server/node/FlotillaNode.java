@@ -69,6 +69,7 @@ public final class FlotillaNode implements AutoCloseable {
   private final MembershipService membership;
   /** Splits the ranges this node leads by size and by load (docs/ranges.md). */
   private final io.flotilla.server.store.RangeSplitter splitter;
+  private final io.flotilla.server.placement.PlacementDriver placement;
   private final StatusService status;
   private final RequestService requests;
   private final ClientPort clientPort;
@@ -134,8 +135,13 @@ public final class FlotillaNode implements AutoCloseable {
         io.flotilla.server.store.RangeSplitter::splitsByLoad).tag("reason", "load")
         .description("splits this node made by itself as a range's leader").register(metrics);
     this.membership = new MembershipService(config, membershipOptions, store, replica, directory, group);
-    this.status = new StatusService(config.id(), store, replica, directory, membership);
-    this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
+    this.placement = new io.flotilla.server.placement.PlacementDriver(config.id(), store, directory, membership,
+        membershipOptions.deadAfter());
+    store.setRangeIds(placement::allocateRangeId);
+    NodeMetrics.bindPlacement(metrics, placement);
+    this.status = new StatusService(config.id(), store, replica, directory, membership, placement);
+    this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult,
+        placement.reports(), new io.flotilla.server.placement.PlacementRequests(replica, placement));
     io.micrometer.core.instrument.FunctionCounter.builder("flotilla.requests.forwarded", requests,
             RequestService::forwardedCount)
         .description("client requests forwarded to their range's leader on another node").register(metrics);
@@ -155,6 +161,7 @@ public final class FlotillaNode implements AutoCloseable {
         clientPort.localAddress(), peers.localAddress(), admin.localAddress(), raft.appliedIndex());
     membership.start();
     splitter.start();
+    placement.start();
   }
 
   public static FlotillaNode start(NodeConfig config) throws IOException, InterruptedException {
@@ -255,6 +262,11 @@ public final class FlotillaNode implements AutoCloseable {
   }
 
   /** The ranges this node holds a placeholder for (told of by their leader, not received yet). */
+  /** The ranges this node holds a replica (or placeholder) of, in id order. */
+  public java.util.List<Long> replicaIds() {
+    return store.replicaIds().stream().sorted().toList();
+  }
+
   public java.util.List<Long> placeholders() {
     return store.placeholderIds();
   }
@@ -292,6 +304,7 @@ public final class FlotillaNode implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    placement.close();
     splitter.close();
     membership.close();
     // Every request already accepted gets its answer before its connection closes; the Raft

@@ -12,8 +12,28 @@ import io.flotilla.client.Endpoint;
  * @param promoteGap the leader promotes a learner to voter once its match index is within this many
  *                   entries of the leader's last index; negative: only on command
  * @param incarnation the joining node's incarnation ({@link NodeIdentity}); 0: not known
+ * @param deadAfter  while this node runs the placement driver (it leads the system range): a
+ *                   member that sent no report for this long is dead, and its replicas are rebuilt
+ *                   on the other nodes (docs/placement.md)
  */
-public record MembershipOptions(Endpoint join, long promoteGap, long incarnation) {
+public record MembershipOptions(Endpoint join, long promoteGap, long incarnation, java.time.Duration deadAfter) {
+
+  /** Five minutes, as CockroachDB's default: long enough for a restart or a reboot, short enough to heal. */
+  public static final java.time.Duration DEFAULT_DEAD_AFTER = java.time.Duration.ofMinutes(5);
+
+  public MembershipOptions {
+    if (deadAfter == null || deadAfter.isNegative() || deadAfter.isZero()) {
+      throw new IllegalArgumentException("dead-after must be positive, not " + deadAfter);
+    }
+  }
+
+  public MembershipOptions(Endpoint join, long promoteGap, long incarnation) {
+    this(join, promoteGap, incarnation, DEFAULT_DEAD_AFTER);
+  }
+
+  public MembershipOptions withDeadAfter(java.time.Duration value) {
+    return new MembershipOptions(join, promoteGap, incarnation, value);
+  }
 
   public static final long DEFAULT_PROMOTE_GAP = 1_000;
 
@@ -25,11 +45,11 @@ public record MembershipOptions(Endpoint join, long promoteGap, long incarnation
   }
 
   public MembershipOptions withPromoteGap(long gap) {
-    return new MembershipOptions(join, gap, incarnation);
+    return new MembershipOptions(join, gap, incarnation, deadAfter);
   }
 
   /** Joining as the node whose data directory has this incarnation. */
   public MembershipOptions withIncarnation(long value) {
-    return new MembershipOptions(join, promoteGap, value);
+    return new MembershipOptions(join, promoteGap, value, deadAfter);
   }
 }

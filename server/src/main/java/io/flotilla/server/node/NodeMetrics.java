@@ -178,6 +178,15 @@ final class NodeMetrics implements RaftNode.Listener, WalListener {
   }
 
   /** Requests a range's replica here served (reads and writes), tagged by range. */
+  /** The placement driver's figures (non-zero on the system range's leader, where it runs). */
+  static void bindPlacement(MeterRegistry r, io.flotilla.server.placement.PlacementDriver driver) {
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.placement.moves", driver,
+        io.flotilla.server.placement.PlacementDriver::movesProposed)
+        .description("placement decisions (new targets) this node's driver made").register(r);
+    gauge(r, "flotilla.placement.pending.moves", driver, d -> d.view().pendingMoves(),
+        "ranges whose configuration is not yet their placement target (on the driver's node)");
+  }
+
   static void bindReplica(MeterRegistry r, io.flotilla.server.store.Replica replica) {
     String range = Long.toString(replica.groupId());
     io.micrometer.core.instrument.FunctionCounter.builder("flotilla.range.requests", replica, x -> x.writesServed())

@@ -29,6 +29,11 @@ final class RangeEvents implements Store.RangeListener {
   }
 
   @Override
+  public void replicaDestroyed(long id) {
+    events.record(EventRing.MEMBERSHIP, "range " + id + ": this node's replica deleted (placement moved it away)");
+  }
+
+  @Override
   public void rangeSplit(long parent, long created, String atKey) {
     events.record(EventRing.SPLIT, "range " + parent + " split at '" + atKey + "': range " + created
         + " holds the keys from there");

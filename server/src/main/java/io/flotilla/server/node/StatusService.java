@@ -38,9 +38,11 @@ final class StatusService implements AutoCloseable {
   private final MemberDirectory directory;
   private final MembershipService membership;
   private final ExecutorService executor;
+  private final io.flotilla.server.placement.PlacementDriver placement;
 
   StatusService(long self, io.flotilla.server.store.Store store, Replica replica, MemberDirectory directory,
-      MembershipService membership) {
+      MembershipService membership, io.flotilla.server.placement.PlacementDriver placement) {
+    this.placement = placement;
     this.self = self;
     this.store = store;
     this.replica = replica;
@@ -162,6 +164,33 @@ final class StatusService implements AutoCloseable {
     s.put("members", members);
     s.put("ranges", ranges(digest));
     s.put("placeholders", store.placeholderIds());
+    s.put("placement", placement());
+  }
+
+  /** The placement driver's last round: on the system range's leader, where it runs; else null. */
+  private Map<String, Object> placement() {
+    var v = placement.view();
+    if (v.nodes().isEmpty()) {
+      return null;
+    }
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("replicationFactor", v.settings().getReplicationFactor());
+    p.put("maxMovesPerNode", v.settings().getMaxMovesPerNode());
+    p.put("pendingMoves", v.pendingMoves());
+    p.put("movesMade", placement.movesProposed());
+    List<Map<String, Object>> nodes = new ArrayList<>();
+    for (var n : v.nodes().values()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("id", n.id());
+      m.put("state", n.state());
+      m.put("replicas", n.replicas());
+      m.put("leaders", n.leaders());
+      m.put("usedBytes", n.usedBytes());
+      nodes.add(m);
+    }
+    p.put("nodes", nodes);
+    p.put("recentMoves", v.recent());
+    return p;
   }
 
   /**

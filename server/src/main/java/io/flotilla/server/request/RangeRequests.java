@@ -118,21 +118,53 @@ final class RangeRequests {
     });
   }
 
-  /** This node's view of every range, in key order. */
+  /**
+   * Every range, in key order: those this node holds as it knows them, and those placement put
+   * elsewhere as the system range's records name them (leader: the preferred one, if any).
+   */
   private Response list(long id, boolean asSplit) {
-    RangeListResult.Builder out = RangeListResult.newBuilder();
+    java.util.List<RangeInfo> all = new java.util.ArrayList<>();
+    java.util.Set<Long> held = new java.util.HashSet<>();
     for (Replica replica : store.replicas()) {
       RangeState range = replica.range();
       RangeDescriptor d = range.descriptor();
+      held.add(d.getRangeId());
       RangeInfo.Builder info = RangeInfo.newBuilder().setRangeId(d.getRangeId()).setStartKey(d.getStartKey())
           .setEndKey(d.getEndKey()).setEpochConfVersion(d.getEpoch().getConfVersion())
           .setEpochVersion(d.getEpoch().getVersion()).setLeaderId(replica.raft().leaderId())
           .setApproximateBytes(range.approximateBytes()).setAppliedIndex(range.appliedIndex());
       new TreeSet<>(replica.raft().configuration().members()).forEach(info::addReplicas);
-      out.addRanges(info);
+      all.add(info.build());
     }
+    Replica system = store.replica(Store.KV_GROUP_ID);
+    if (system != null && system.range() != null) {
+      for (var t : system.range().placementTargets().values()) {
+        if (!held.contains(t.getRangeId()) && !t.getStartKey().isEmpty() && !overlaps(all, t)) {
+          all.add(RangeInfo.newBuilder().setRangeId(t.getRangeId()).setStartKey(t.getStartKey())
+              .setEndKey(t.getEndKey()).setLeaderId(t.getPreferredLeader()).addAllReplicas(t.getVotersList()).build());
+        }
+      }
+    }
+    all.sort((a, b) -> Arrays.compareUnsigned(a.getStartKey().toByteArray(), b.getStartKey().toByteArray()));
+    RangeListResult.Builder out = RangeListResult.newBuilder().addAllRanges(all);
     Response.Builder b = Response.newBuilder().setRequestId(id);
     return (asSplit ? b.setRangeSplit(out) : b.setRangeList(out)).build();
+  }
+
+  /** Whether a record's span overlaps a range listed already (a record older than a split here). */
+  private static boolean overlaps(java.util.List<RangeInfo> listed, io.flotilla.storage.proto.PlacementTarget t) {
+    byte[] s = t.getStartKey().toByteArray();
+    byte[] e = t.getEndKey().toByteArray();
+    for (RangeInfo r : listed) {
+      byte[] rs = r.getStartKey().toByteArray();
+      byte[] re = r.getEndKey().toByteArray();
+      boolean before = e.length > 0 && Arrays.compareUnsigned(e, rs) <= 0;
+      boolean after = re.length > 0 && Arrays.compareUnsigned(re, s) <= 0;
+      if (!before && !after) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static CompletableFuture<Response> error(long id, Error.Code code, String message) {

@@ -60,9 +60,15 @@ public final class RequestService implements RequestHandler {
   /** Requests handed to another node's range leader (metrics: a range-aware client makes few). */
   private final java.util.concurrent.atomic.AtomicLong forwarded = new java.util.concurrent.atomic.AtomicLong();
 
+  private final io.flotilla.server.placement.NodeReports reports;
+  private final io.flotilla.server.placement.PlacementRequests placement;
+
   /** @param status this node's answer to a {@code status} request */
   public RequestService(long self, Store store, MembershipService membership, MemberDirectory directory,
-      Supplier<StatusResult> status) {
+      Supplier<StatusResult> status, io.flotilla.server.placement.NodeReports reports,
+      io.flotilla.server.placement.PlacementRequests placement) {
+    this.reports = reports;
+    this.placement = placement;
     this.self = self;
     this.store = store;
     this.membership = membership;
@@ -96,6 +102,15 @@ public final class RequestService implements RequestHandler {
       // (membership.RangeMembership).
       out = system.raft().isLeader() ? membership.handle(r)
           : CompletableFuture.completedFuture(errors.notLeader(id, system.raft().leaderId()));
+    } else if (r.hasNodeReport()) {
+      // The placement driver's poll: this node's own view, never forwarded.
+      out = CompletableFuture.completedFuture(Response.newBuilder().setRequestId(id)
+          .setNodeReport(reports.answer(r.getNodeReport())).build());
+    } else if (io.flotilla.server.placement.PlacementRequests.handles(r)) {
+      // The placement driver runs on the system range's leader.
+      CompletableFuture<Response> forwarded = system.raft().isLeader() ? null : forwardIfLed(r, system);
+      out = system.raft().isLeader() ? placement.handle(r) : forwarded != null ? forwarded
+          : CompletableFuture.completedFuture(errors.notLeader(id, system.raft().leaderId()));
     } else if (r.hasStatus()) {
       out = CompletableFuture.completedFuture(Response.newBuilder().setRequestId(id).setStatus(status.get()).build());
     } else {
@@ -126,6 +141,11 @@ public final class RequestService implements RequestHandler {
     List<byte[]> keys = Routing.keys(r);
     Replica replica = route(r);
     if (replica == null) {
+      // Placement put the key's range elsewhere: hand the request to a node that holds it.
+      CompletableFuture<Response> elsewhere = forwardToHolder(r, keys.get(0));
+      if (elsewhere != null) {
+        return elsewhere;
+      }
       return done(KvTranslator.error(id, Error.Code.UNAVAILABLE, "node " + self + " holds no range for key "
           + show(keys.get(0)) + " yet; retry, here or at another node"));
     }
@@ -163,6 +183,25 @@ public final class RequestService implements RequestHandler {
     }
     forwarded.incrementAndGet();
     return forwarder().forward(Endpoint.parse(address), r.toBuilder().setForwarded(true).build());
+  }
+
+  /**
+   * Hands {@code r} to a node that holds the range of {@code key} when this node holds none (the
+   * placement records in the system range say where each range is: its preferred leader first,
+   * then its voters); null when {@code r} was handed here already or no holder is known.
+   */
+  private CompletableFuture<Response> forwardToHolder(Request r, byte[] key) {
+    if (r.getForwarded()) {
+      return null;
+    }
+    for (long node : HolderRouting.holders(store, key)) {
+      String address = node == self ? null : directory.clientAddress(node);
+      if (address != null) {
+        forwarded.incrementAndGet();
+        return forwarder().forward(Endpoint.parse(address), r.toBuilder().setForwarded(true).build());
+      }
+    }
+    return null;
   }
 
   /** Requests this node forwarded to a range's leader elsewhere, since it started. */

@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A new store holds one range, {@link #KV_GROUP_ID}, covering every key and carrying the member
  * records; splits make more while the node runs ({@link #split}), each its own Raft group with the
- * same replicas. Every group's log is in ONE shared write-ahead log: the scheduler writes each
+ * same replicas; placement adds replicas (as placeholders) and deletes them ({@link #destroyReplica}). Every group's log is in ONE shared write-ahead log: the scheduler writes each
  * replica's Ready unforced and forces once per round for all of them, so forces per second do
  * not grow with the number of ranges (fsync is the scarce resource).
  *
@@ -337,21 +337,87 @@ public final class Store implements AutoCloseable {
    * Proposes a split of {@code leader}'s range at {@code key} through the range's log, planned
    * against its current epoch and configuration; completes with the applied result (an error
    * result when the split was refused: nothing changed), or null when the result was not kept.
-   * The new range id is one past every range this node holds: every node holds every range today
-   * (docs/ranges.md), so two concurrent splits could pick the same id, and then the second is
-   * refused when it applies (nothing changes) and may be retried.
+   * The new range id comes from the system range's allocator ({@link #setRangeIds}): never
+   * used before, by any node (nodes hold different ranges: docs/placement.md).
    */
   public CompletableFuture<Result> proposeSplit(Replica leader, byte[] key) {
     RangeDescriptor d = leader.range().descriptor();
     Configuration cfg = leader.raft().configuration();
-    long rightId = 1 + replicas.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
-    SplitRange.Builder split = SplitRange.newBuilder().setSplitKey(ByteString.copyFrom(key)).setRightRangeId(rightId)
-        .setExpectedEpoch(d.getEpoch());
-    for (long m : new TreeSet<>(cfg.members())) {
-      split.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m).setReplicaId(m));
+    return rangeIds.apply(largestKnownRangeId()).thenCompose(rightId -> {
+      SplitRange.Builder split = SplitRange.newBuilder().setSplitKey(ByteString.copyFrom(key)).setRightRangeId(rightId)
+          .setExpectedEpoch(d.getEpoch());
+      for (long m : new TreeSet<>(cfg.members())) {
+        split.addReplicas(ReplicaDescriptor.newBuilder().setNodeId(m).setReplicaId(m));
+      }
+      byte[] command = Command.newBuilder().setSplit(split).build().toByteArray();
+      return leader.propose(command).thenApply(Replica.Applied::result);
+    });
+  }
+
+  /** The largest range id this node knows of: its replicas' and the placement records'. */
+  public long largestKnownRangeId() {
+    long max = replicas.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
+    Replica system = replicas.get(KV_GROUP_ID);
+    if (system != null) {
+      var targets = system.range().placementTargets();
+      if (!targets.isEmpty()) {
+        max = Math.max(max, targets.lastKey());
+      }
     }
-    byte[] command = Command.newBuilder().setSplit(split).build().toByteArray();
-    return leader.propose(command).thenApply(Replica.Applied::result);
+    return max;
+  }
+
+  /**
+   * Where a split's new range gets its id: a function of the largest id known here, completing
+   * with an id no range ever had (the system range hands them out: docs/placement.md). Set once
+   * the node's requests can reach the system range's leader.
+   */
+  private volatile java.util.function.LongFunction<CompletableFuture<Long>> rangeIds =
+      above -> CompletableFuture.completedFuture(above + 1);
+
+  public void setRangeIds(java.util.function.LongFunction<CompletableFuture<Long>> rangeIds) {
+    this.rangeIds = java.util.Objects.requireNonNull(rangeIds);
+  }
+
+  /**
+   * Deletes this node's replica of range {@code id} (placement moved it away: its range's leader
+   * no longer counts it, docs/placement.md): stops its Raft group, deletes its state, then its
+   * log and snapshot file (in that order: a crash between leaves a log without state, which comes
+   * back as a placeholder and is deleted again). Refused for the system range, for a replica that
+   * leads its range, and for one whose log goes past {@code leaderCommit} (the commit index at
+   * which the range's leader counted this node out: a longer log may hold the node's re-addition,
+   * and entries it acknowledged since must not vanish). Returns whether a replica was deleted.
+   */
+  public boolean destroyReplica(long id, long leaderCommit) throws IOException {
+    if (id == KV_GROUP_ID) {
+      throw new IllegalArgumentException("the system range is on every member: never deleted");
+    }
+    synchronized (creating) {
+      Replica r = replicas.get(id);
+      if (r == null || r.raft().isLeader() || r.storage().lastIndex() > leaderCommit) {
+        return false;
+      }
+      r.close();
+      if (r.storage().lastIndex() > leaderCommit) {
+        // Entries arrived between the check and the stop: keep it (restarted), ask again later.
+        LOG.info("node {}: range {}'s replica received entries while being deleted: kept", nodeId, id);
+        Replica again = new Replica(id, config, Set.of(), r.storage(), sm, scheduler, snapshotter, transports.apply(id),
+            membershipChanged, this::split);
+        listen(id, again);
+        replicas.put(id, again);
+        again.start();
+        return false;
+      }
+      replicas.remove(id);
+      sm.destroyRange(id);
+      r.storage().destroy();
+      LOG.info("node {}: range {}'s replica is no longer counted by its range: deleted here", nodeId, id);
+      RangeListener l = rangeListener;
+      if (l != null) {
+        l.replicaDestroyed(id);
+      }
+      return true;
+    }
   }
 
   /** Told of each split this node applies, and of each range's Raft events: the dashboard's recent events. */
@@ -367,6 +433,9 @@ public final class Store implements AutoCloseable {
 
     /** A replica was made here (at open, by a split, as a placeholder): say, to count its requests. */
     default void replicaCreated(Replica r) {}
+
+    /** This node's replica of range {@code id} was deleted (placement moved it elsewhere). */
+    default void replicaDestroyed(long id) {}
   }
 
   private volatile RangeListener rangeListener;
