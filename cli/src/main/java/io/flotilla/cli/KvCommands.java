@@ -28,10 +28,19 @@ final class KvCommands {
       try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints))) {
         return run(c);
       } catch (FlotillaException e) {
-        System.err.println("error: " + e.getMessage()
-            + (e.outcomeUnknown() ? " (the write may or may not have been applied)" : ""));
-        return 2;
+        return failed(e);
+      } catch (java.util.concurrent.CompletionException e) {
+        if (e.getCause() instanceof FlotillaException fe) {
+          return failed(fe); // an asynchronous call's failure, joined
+        }
+        throw e;
       }
+    }
+
+    private static int failed(FlotillaException e) {
+      System.err.println("error: " + e.getMessage()
+          + (e.outcomeUnknown() ? " (the write may or may not have been applied)" : ""));
+      return 2;
     }
 
     abstract int run(FlotillaClient c);

@@ -24,7 +24,8 @@ public final class RangePresplit {
    * leader, spreads the leaders, and returns the ranges as of then.
    *
    * @throws IllegalStateException when the ranges have no leader within {@code within}
-   * @throws java.util.concurrent.CompletionException when a split or a transfer is refused
+   * @throws java.util.concurrent.CompletionException when a split is refused, or a transfer for
+   *     another reason than the range or target having moved meanwhile
    */
   public static RangeListResult apply(FlotillaClient client, List<byte[]> splitKeys, int nodes,
       Duration within) {
@@ -40,8 +41,18 @@ public final class RangePresplit {
     int i = 0;
     for (RangeInfo r : list.getRangesList()) {
       long target = 1 + (i++ % nodes);
-      if (r.getLeaderId() != target) {
-        client.transferRangeLeader(r.getRangeId(), target).join();
+      // Only to a node holding the range: with more nodes than replicas, placement (which also
+      // balances leaders, docs/placement.md) may have moved it already.
+      if (r.getLeaderId() != target && r.getReplicasList().contains(target)) {
+        try {
+          client.transferRangeLeader(r.getRangeId(), target).join();
+        } catch (java.util.concurrent.CompletionException e) {
+          if (!(e.getCause() instanceof FlotillaException fe)
+              || fe.code() != io.flotilla.client.proto.Error.Code.INVALID_ARGUMENT) {
+            throw e;
+          }
+          // The range moved meanwhile (placement): its leader stays where it is.
+        }
       }
     }
     return client.ranges().join();

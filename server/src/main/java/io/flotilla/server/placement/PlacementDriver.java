@@ -222,22 +222,34 @@ public final class PlacementDriver implements AutoCloseable {
       states.put(id, state(id, now, records.get(id)));
     }
     // Every range as its leader reports it: the leader's configuration is the committed one.
+    // Every range as its leader reports it (the leader's configuration is the committed one):
+    // only reports of this round's few seconds count, and of two nodes that both claim to lead a
+    // range (one was deposed and does not know yet), the one further ahead.
     Map<Long, ReplicaReport> byLeader = new TreeMap<>();
-    Map<Long, Integer> leaders = new HashMap<>();
-    Map<Long, Integer> replicas = new HashMap<>();
     for (NodeReport nr : reports.values()) {
-      if (!cluster.isMember(nr.getNodeId())) {
+      if (!cluster.isMember(nr.getNodeId()) || now - lastSeen.getOrDefault(nr.getNodeId(), 0L) >= SUSPECT_AFTER_NANOS) {
         continue;
       }
-      replicas.put(nr.getNodeId(), nr.getReplicasCount());
       for (ReplicaReport rr : nr.getReplicasList()) {
-        if (rr.getLeaderId() == nr.getNodeId() && !rr.getPlaceholder()) {
-          leaders.merge(nr.getNodeId(), 1, Integer::sum);
-          if (rr.getRangeId() != Store.KV_GROUP_ID) {
+        if (rr.getLeaderId() == nr.getNodeId() && !rr.getPlaceholder() && rr.getRangeId() != Store.KV_GROUP_ID) {
+          ReplicaReport other = byLeader.get(rr.getRangeId());
+          if (other == null || rr.getCommitIndex() > other.getCommitIndex()) {
             byLeader.put(rr.getRangeId(), rr);
           }
         }
       }
+    }
+    // What the ranges count on each node (the system range's replica on every member included).
+    Map<Long, Integer> leaders = new HashMap<>();
+    Map<Long, Integer> replicas = new HashMap<>();
+    for (long id : cluster.members()) {
+      replicas.put(id, 1);
+    }
+    leaders.merge(self, 1, Integer::sum);
+    for (ReplicaReport rr : byLeader.values()) {
+      leaders.merge(rr.getLeaderId(), 1, Integer::sum);
+      rr.getVotersList().forEach(n -> replicas.merge(n, 1, Integer::sum));
+      rr.getLearnersList().forEach(n -> replicas.merge(n, 1, Integer::sum));
     }
     List<Planner.Range> ranges = new ArrayList<>();
     for (ReplicaReport rr : byLeader.values()) {

@@ -22,15 +22,27 @@ final class HolderRouting {
     }
     for (PlacementTarget t : system.range().placementTargets().values()) {
       if (contains(t, key)) {
-        List<Long> out = new ArrayList<>();
-        if (t.getPreferredLeader() != 0) {
-          out.add(t.getPreferredLeader());
-        }
-        t.getVotersList().stream().filter(n -> !out.contains(n)).forEach(out::add);
-        return out;
+        return order(t);
       }
     }
     return List.of();
+  }
+
+  /** The nodes holding range {@code rangeId}, its preferred leader first; empty when no record names it. */
+  static List<Long> holders(Store store, long rangeId) {
+    var system = store.replica(Store.KV_GROUP_ID);
+    PlacementTarget t = system == null || system.range() == null ? null
+        : system.range().placementTargets().get(rangeId);
+    return t == null ? List.of() : order(t);
+  }
+
+  private static List<Long> order(PlacementTarget t) {
+    List<Long> out = new ArrayList<>();
+    if (t.getPreferredLeader() != 0) {
+      out.add(t.getPreferredLeader());
+    }
+    t.getVotersList().stream().filter(n -> !out.contains(n)).forEach(out::add);
+    return out;
   }
 
   static boolean contains(PlacementTarget t, byte[] key) {

@@ -46,27 +46,37 @@ final class RangeRequests {
    * @param forward hands a request to the leader of a replica's range; null when it cannot (the
    *                caller answers NOT_LEADER)
    */
-  CompletableFuture<Response> handle(Request r, BiFunction<Request, Replica, CompletableFuture<Response>> forward) {
+  CompletableFuture<Response> handle(Request r, BiFunction<Request, Replica, CompletableFuture<Response>> forward,
+      BiFunction<Request, java.util.List<Long>, CompletableFuture<Response>> toHolders) {
     long id = r.getRequestId();
     if (r.hasRangeList()) {
       return CompletableFuture.completedFuture(list(id, false));
     }
     Replica replica;
+    java.util.List<Long> holders;
     if (r.hasRangeSplit()) {
       byte[] key = r.getRangeSplit().getKey().toByteArray();
       if (key.length == 0) {
         return error(id, Error.Code.INVALID_ARGUMENT, "a split needs a key: the first key of the new range");
       }
       replica = store.replicaFor(key);
+      holders = replica == null ? HolderRouting.holders(store, key) : java.util.List.of();
     } else {
-      replica = store.replica(r.getRangeTransferLeader().getRangeId());
-      if (replica == null) {
-        return error(id, Error.Code.INVALID_ARGUMENT, "node " + self + " holds no range "
-            + r.getRangeTransferLeader().getRangeId());
-      }
+      long range = r.getRangeTransferLeader().getRangeId();
+      replica = store.replica(range);
+      holders = replica == null ? HolderRouting.holders(store, range) : java.util.List.of();
     }
     if (replica == null) {
-      return error(id, Error.Code.UNAVAILABLE, "node " + self + " holds no range for that key yet; retry");
+      // Placement put the range on other nodes: hand the request to one of them.
+      CompletableFuture<Response> elsewhere = holders.isEmpty() ? null : toHolders.apply(r, holders);
+      if (elsewhere != null) {
+        return elsewhere;
+      }
+      if (r.hasRangeTransferLeader() && holders.isEmpty()) {
+        return error(id, Error.Code.INVALID_ARGUMENT, "no range " + r.getRangeTransferLeader().getRangeId()
+            + " is known here (bin/flotilla range list)");
+      }
+      return error(id, Error.Code.UNAVAILABLE, "node " + self + " holds no replica of that range; retry");
     }
     if (!replica.raft().isLeader()) {
       CompletableFuture<Response> forwarded = forward.apply(r, replica);

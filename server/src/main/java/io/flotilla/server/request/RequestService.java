@@ -96,7 +96,7 @@ public final class RequestService implements RequestHandler {
       return keyed(r, 0).orTimeout(timeout, TimeUnit.MILLISECONDS)
           .exceptionally(t -> errors.fromFailure(r, t, routeOrSystem(r)));
     } else if (r.hasRangeList() || r.hasRangeSplit() || r.hasRangeTransferLeader()) {
-      out = ranges.handle(r, this::forwardIfLed);
+      out = ranges.handle(r, this::forwardIfLed, this::forwardToHolders);
     } else if (r.hasMemberList() || r.hasTransferLeader() || r.hasMemberChange() || r.hasAllocateNodeId()) {
       // The system range's configuration is the cluster's; every other range follows it
       // (membership.RangeMembership).
@@ -191,10 +191,15 @@ public final class RequestService implements RequestHandler {
    * then its voters); null when {@code r} was handed here already or no holder is known.
    */
   private CompletableFuture<Response> forwardToHolder(Request r, byte[] key) {
+    return forwardToHolders(r, HolderRouting.holders(store, key));
+  }
+
+  /** Hands {@code r} to the first of {@code holders} with a known client address; null as above. */
+  private CompletableFuture<Response> forwardToHolders(Request r, List<Long> holders) {
     if (r.getForwarded()) {
       return null;
     }
-    for (long node : HolderRouting.holders(store, key)) {
+    for (long node : holders) {
       String address = node == self ? null : directory.clientAddress(node);
       if (address != null) {
         forwarded.incrementAndGet();
