@@ -139,6 +139,22 @@ public final class ServerCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
+  @Option(names = "--tls-dir", paramLabel = "DIR",
+      description = "TLS on every port, mutual TLS between nodes, with the files of DIR as"
+          + " `bin/flotilla certs node` writes them (cert.pem, key.pem, ca.pem). Reloaded when they"
+          + " change (rotation without a restart). Default: plain text. See docs/security.md.")
+  Path tlsDir;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "Instead of --tls-dir: this node's certificate (PEM, chain allowed); with --tls-key and --tls-ca.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "This node's private key (PEM, PKCS#8).")
+  Path tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE", description = "The cluster CA's certificate(s) (PEM).")
+  Path tlsCa;
+
   @Option(names = "--net-threads", defaultValue = "1",
       description = "Network (Netty event-loop) threads for the client port, 1 to 64 (the peer and"
           + " admin ports have a thread each)."
@@ -196,6 +212,7 @@ public final class ServerCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--net-threads must be 1 to " + NodeConfig.MAX_NET_THREADS + ", got " + netThreads);
     }
+    io.flotilla.client.tls.TlsFiles tls = tlsFiles();
     NetLimits limits;
     SplitPolicy splits;
     try {
@@ -215,8 +232,13 @@ public final class ServerCommand implements Callable<Integer> {
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
         faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce).withSplits(splits);
-    config = config.withNet(limits);
-    FlotillaNode node = FlotillaNode.start(config, membership);
+    config = config.withNet(limits).withTls(tls);
+    FlotillaNode node;
+    try {
+      node = FlotillaNode.start(config, membership);
+    } catch (io.flotilla.client.tls.TlsConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "TLS: " + e.getMessage());
+    }
     if (localControl != null) {
       node.enableLocalControl(localControl);
     }
@@ -232,8 +254,9 @@ public final class ServerCommand implements Callable<Integer> {
         stopped.countDown();
       }
     }));
-    System.out.printf("node %d serving clients at %s, peers at %s, admin at http://%s%n", id,
-        node.clientAddress(), node.peerAddress(), node.adminAddress());
+    System.out.printf("node %d serving clients at %s, peers at %s, admin at %s://%s%s%n", id,
+        node.clientAddress(), node.peerAddress(), tls != null ? "https" : "http", node.adminAddress(),
+        tls != null ? " (TLS on every port)" : "");
     System.out.flush();
     stopped.await();
     return 0;
@@ -270,9 +293,32 @@ public final class ServerCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "data directory " + dataDir
           + " holds a node's state but no " + NodeIdentity.FILE + " file: give that node's --id");
     }
-    long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2));
+    long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2), tlsFiles());
     System.out.printf("node id %d handed out by the cluster at %s%n", allocated, join);
     return NodeIdentity.create(dataDir, allocated);
+  }
+
+  /** The TLS files of --tls-dir or of --tls-cert/--tls-key/--tls-ca; null: plain text. */
+  private io.flotilla.client.tls.TlsFiles tlsFiles() {
+    int separate = (tlsCert != null ? 1 : 0) + (tlsKey != null ? 1 : 0) + (tlsCa != null ? 1 : 0);
+    if (tlsDir != null && separate > 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "give --tls-dir, or --tls-cert, --tls-key and --tls-ca, not both");
+    }
+    if (separate > 0 && separate < 3) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--tls-cert, --tls-key and --tls-ca go together: give all three (or one --tls-dir)");
+    }
+    io.flotilla.client.tls.TlsFiles files = tlsDir != null ? io.flotilla.client.tls.TlsFiles.inDir(tlsDir)
+        : separate == 3 ? new io.flotilla.client.tls.TlsFiles(tlsCert, tlsKey, tlsCa) : null;
+    if (files == null) {
+      return null;
+    }
+    try {
+      return files.requireReadable();
+    } catch (io.flotilla.client.tls.TlsConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
   static Map<Long, NodeConfig.Member> parseMembers(String[] specs) {

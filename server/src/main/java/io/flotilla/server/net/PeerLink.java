@@ -84,6 +84,8 @@ final class PeerLink {
   private long lastHeardNanos;
   private long downSinceNanos;
   private String closeReason;
+  /** The last TLS handshake failure logged: a peer refusing us is logged once, not at every redial. */
+  private String lastTlsFailure;
   private ScheduledFuture<?> watch;
   private volatile boolean shut;
   private volatile boolean connected;
@@ -241,6 +243,10 @@ final class PeerLink {
     connecting = transport.bootstrap().clone(loop).handler(new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel ch) {
+        var tls = transport.outboundTls();
+        if (tls != null) {
+          ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint.host(), endpoint.port()));
+        }
         ch.pipeline().addLast(Frames.prepender()).addLast(new LinkHandler());
       }
     }).connect(
@@ -267,15 +273,56 @@ final class PeerLink {
         ch.close();
         return;
       }
-      channel = ch;
-      closeReason = null;
-      lastHeardNanos = System.nanoTime(); // a full deadAfter for the first answer
-      long every = options.pingIntervalMillis();
-      watch = loop.scheduleAtFixedRate(this::checkLiveness, every, every, TimeUnit.MILLISECONDS);
-      ch.closeFuture().addListener(c -> onClosed(ch));
-      ch.writeAndFlush(Unpooled.EMPTY_BUFFER, ch.voidPromise()); // a ping: ask for a first answer
-      drain();
+      var ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+      if (ssl == null) {
+        established(ch);
+        return;
+      }
+      // Nothing is written until the peer proved it is the node dialled: a frame of ours never
+      // reaches a node holding another id's certificate at this address.
+      connecting = ch.newSucceededFuture(); // still connecting: no second attempt meanwhile
+      // A silent peer fails like a silent link, but not sooner than a cold JVM's first handshake takes.
+      ssl.setHandshakeTimeoutMillis(Math.max(3000, options.deadAfterMillis()));
+      ssl.handshakeFuture().addListener(hs -> {
+        connecting = null;
+        if (!hs.isSuccess()) {
+          String why = io.flotilla.server.tls.PortTls.reasonOf(hs.cause());
+          if (!why.equals(lastTlsFailure)) {
+            lastTlsFailure = why;
+            LOG.warn("TLS handshake with peer {} at {} failed: {}", nodeId, endpoint, why);
+          }
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
+        long certified = PeerCertificates.certifiedNode(ch);
+        if (certified != nodeId) {
+          transport.identityRefused.incrementAndGet();
+          LOG.error("refusing peer link to {} at {}: its certificate is node {}'s", nodeId, endpoint, certified);
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
+        lastTlsFailure = null;
+        if (shut) {
+          ch.close();
+          return;
+        }
+        established(ch);
+      });
     });
+  }
+
+  /** On loop: a connection (over TLS: with the peer's identity checked) carries this link from now on. */
+  private void established(Channel ch) {
+    channel = ch;
+    closeReason = null;
+    lastHeardNanos = System.nanoTime(); // a full deadAfter for the first answer
+    long every = options.pingIntervalMillis();
+    watch = loop.scheduleAtFixedRate(this::checkLiveness, every, every, TimeUnit.MILLISECONDS);
+    ch.closeFuture().addListener(c -> onClosed(ch));
+    ch.writeAndFlush(Unpooled.EMPTY_BUFFER, ch.voidPromise()); // a ping: ask for a first answer
+    drain();
   }
 
   /** On loop, every ping interval while connected: closes a silent connection, else pings. */

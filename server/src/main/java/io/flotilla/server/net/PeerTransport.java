@@ -137,9 +137,23 @@ public final class PeerTransport implements AutoCloseable {
     default void snapshotAborted(long peer) {}
   }
 
+  /**
+   * Where received frames go, on a Netty thread (hand off, never block). {@code certifiedNode}: the
+   * node id the connection's TLS certificate names, or 0 in plain text; a receiver that finds a
+   * frame claiming another sender throws {@link PeerIdentityMismatch}, and the connection is refused.
+   */
+  public interface Inbound {
+    void accept(byte[] frame, SocketAddress remote, long certifiedNode);
+  }
+
   private final Options options;
   private final EventLoopGroup group;
-  private final BiConsumer<byte[], SocketAddress> inbound;
+  private final Inbound inbound;
+  /** TLS of accepted connections ({@link PortTls#NONE}: plain text). */
+  private final io.flotilla.server.tls.PortTls inboundTls;
+  /** TLS of outgoing links (null: plain text); the peer's certificate must name the id dialled. */
+  private final io.flotilla.client.tls.ClientTls outboundTls;
+  final AtomicLong identityRefused = new AtomicLong();
   private final Map<Long, PeerLink> links = new ConcurrentHashMap<>();
   private final Bootstrap bootstrap;
   private final InputBudget budget;
@@ -163,10 +177,13 @@ public final class PeerTransport implements AutoCloseable {
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
   private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-  private PeerTransport(Options options, EventLoopGroup group, BiConsumer<byte[], SocketAddress> inbound) {
+  private PeerTransport(Options options, EventLoopGroup group, Inbound inbound,
+      io.flotilla.server.tls.PortTls inboundTls, io.flotilla.client.tls.ClientTls outboundTls) {
     this.options = options;
     this.group = group;
     this.inbound = inbound;
+    this.inboundTls = inboundTls;
+    this.outboundTls = outboundTls;
     this.budget = new InputBudget(options.inputBudgetBytes());
     this.bootstrap = new Bootstrap()
         .group(group)
@@ -187,7 +204,19 @@ public final class PeerTransport implements AutoCloseable {
    */
   public static PeerTransport start(InetSocketAddress bind, EventLoopGroup group,
       BiConsumer<byte[], SocketAddress> inbound, Options options) throws InterruptedException {
-    PeerTransport t = new PeerTransport(options, group, inbound);
+    return start(bind, group, (frame, remote, certified) -> inbound.accept(frame, remote), options,
+        io.flotilla.server.tls.PortTls.NONE, null);
+  }
+
+  /**
+   * As above, over mutual TLS when {@code inboundTls} is on: accepted connections through it, and
+   * links dialled with {@code outboundTls}, whose peers must present the certificate of the node
+   * id dialled.
+   */
+  public static PeerTransport start(InetSocketAddress bind, EventLoopGroup group, Inbound inbound,
+      Options options, io.flotilla.server.tls.PortTls inboundTls, io.flotilla.client.tls.ClientTls outboundTls)
+      throws InterruptedException {
+    PeerTransport t = new PeerTransport(options, group, inbound, inboundTls, outboundTls);
     t.serverChannel = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -196,6 +225,7 @@ public final class PeerTransport implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            inboundTls.install(ch);
             ch.pipeline()
                 .addLast(t.new Ponger())
                 .addLast(Frames.decoder(options.maxFrameBytes(), t.budget,
@@ -219,6 +249,18 @@ public final class PeerTransport implements AutoCloseable {
 
   Traffic traffic() {
     return traffic;
+  }
+
+  io.flotilla.client.tls.ClientTls outboundTls() {
+    return outboundTls;
+  }
+
+  /**
+   * Connections refused because their certificate named another node than the one they spoke for
+   * (a frame's sender on an accepted connection, or the node id a link dialled).
+   */
+  public long identityRefused() {
+    return identityRefused.get();
   }
 
   public InetSocketAddress localAddress() {
@@ -440,6 +482,8 @@ public final class PeerTransport implements AutoCloseable {
   /** Incoming side: frames from any peer go to the consumer; bad input closes that connection. */
   private final class Receiver extends SimpleChannelInboundHandler<ByteBuf> {
     private boolean counted;
+    /** The node the connection's certificate names; 0 in plain text; -1 until the first frame. */
+    private long certified = -1;
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
@@ -473,8 +517,16 @@ public final class PeerTransport implements AutoCloseable {
         return; // a ping: the Ponger answered it
       }
       byte[] bytes = ByteBufUtil.getBytes(frame);
+      if (certified < 0) {
+        // Data arrives only after the handshake, so the session's certificate is known here.
+        certified = PeerCertificates.certifiedNode(ctx.channel());
+      }
       try {
-        inbound.accept(bytes, ctx.channel().remoteAddress());
+        inbound.accept(bytes, ctx.channel().remoteAddress(), certified);
+      } catch (PeerIdentityMismatch e) {
+        identityRefused.incrementAndGet();
+        LOG.error("refusing peer connection {}: {}", ctx.channel().remoteAddress(), e.getMessage());
+        ctx.close();
       } catch (RuntimeException e) {
         // An undecodable message is the sender's problem, not ours: drop its connection.
         LOG.warn("closing peer connection {}: bad frame: {}", ctx.channel().remoteAddress(),
