@@ -261,6 +261,16 @@ final class NodeConnection {
       });
     }
 
+    /** The node refused this connection before reading any request: none was applied. */
+    void refuseAll(String why) {
+      for (Long id : pending.keySet()) {
+        CompletableFuture<Response> f = pending.remove(id);
+        if (f != null) {
+          f.completeExceptionally(new NotSentException(endpoint + ": " + why, new TlsRefusedException(why, null)));
+        }
+      }
+    }
+
     void failAll(String why) {
       for (Long id : pending.keySet()) {
         CompletableFuture<Response> f = pending.remove(id);
@@ -330,6 +340,9 @@ final class NodeConnection {
       CompletableFuture<Response> f = wire.pending.remove(r.getRequestId());
       if (f != null) {
         f.complete(r);
+      } else if (r.getRequestId() == 0 && r.hasError() && r.getError().getCode() == io.flotilla.client.proto.Error.Code.TLS_REFUSED) {
+        // A TLS port answering our plain text: it read no request of ours; retrying cannot help.
+        wire.refuseAll(r.getError().getMessage());
       } else if (r.getRequestId() == 0 && r.hasError()) {
         // The server could not read something we sent and is closing: all in flight are lost.
         wire.failAll("server refused a frame: " + r.getError().getMessage());

@@ -95,7 +95,12 @@ public final class FlotillaNode implements AutoCloseable {
     io.flotilla.server.tls.PortTls adminTls = io.flotilla.server.tls.PortTls.NONE;
     if (tls != null) {
       tls.bindMetrics(metrics);
-      clientTls = io.flotilla.server.tls.PortTls.of("client", tls::clientPortContext, metrics);
+      byte[] refusal = io.flotilla.client.wire.Frames.error(0, io.flotilla.client.proto.Error.Code.TLS_REFUSED,
+          "node " + config.id() + " requires TLS on its client port: connect with a certificate from the"
+          + " cluster's CA (--tls-dir, FLOTILLA_TLS_DIR; docs/security.md)").toByteArray();
+      byte[] framed = java.nio.ByteBuffer.allocate(io.flotilla.client.wire.Frames.LENGTH_BYTES + refusal.length)
+          .putInt(refusal.length).put(refusal).array();
+      clientTls = io.flotilla.server.tls.PortTls.of("client", tls::clientPortContext, metrics).withPlainTextAnswer(framed);
       peerTls = io.flotilla.server.tls.PortTls.of("peer", tls::peerPortContext, metrics);
       adminTls = io.flotilla.server.tls.PortTls.of("admin", tls::adminPortContext, metrics);
     }

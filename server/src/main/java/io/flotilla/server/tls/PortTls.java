@@ -22,16 +22,22 @@ import org.slf4j.LoggerFactory;
  */
 public final class PortTls {
   private static final Logger LOG = LoggerFactory.getLogger(PortTls.class);
-  public static final PortTls NONE = new PortTls("none", null, null);
+  public static final PortTls NONE = new PortTls("none", null, null, null);
 
   private final String port;
   private final Supplier<SslContext> contexts;
   private final Counter failures;
+  /**
+   * Written in plain text, before closing, to a peer that spoke plain text on this port: a
+   * plain-text client then learns why instead of seeing a closed connection (null: nothing).
+   */
+  private final byte[] plainTextAnswer;
   /** A scan of a TLS port by plain-text clients must not flood the log: 10 lines a second at most. */
   private final java.util.concurrent.atomic.AtomicLong nextLogNanos = new java.util.concurrent.atomic.AtomicLong();
   private static final long LOG_EVERY_NANOS = 100_000_000L;
 
-  private PortTls(String port, Supplier<SslContext> contexts, Counter failures) {
+  private PortTls(String port, Supplier<SslContext> contexts, Counter failures, byte[] plainTextAnswer) {
+    this.plainTextAnswer = plainTextAnswer;
     this.port = port;
     this.contexts = contexts;
     this.failures = failures;
@@ -41,7 +47,12 @@ public final class PortTls {
   public static PortTls of(String port, Supplier<SslContext> contexts, MeterRegistry registry) {
     return new PortTls(port, contexts, Counter.builder("flotilla.tls.handshake.failures").tag("port", port)
         .description("TLS handshakes refused on a port (plain text, unknown CA, expired, wrong role)")
-        .register(registry));
+        .register(registry), null);
+  }
+
+  /** The same port answering a plain-text peer with {@code frame} (already framed) before closing. */
+  public PortTls withPlainTextAnswer(byte[] frame) {
+    return new PortTls(port, contexts, failures, frame.clone());
   }
 
   public boolean enabled() {
@@ -72,6 +83,14 @@ public final class PortTls {
             LOG.warn("{} port: refused TLS handshake from {}: {}", port, ctx.channel().remoteAddress(),
                 reason(done.cause()));
           }
+          if (plainTextAnswer != null && rootCause(done.cause()) instanceof NotSslRecordException
+              && ctx.pipeline().get("tls") != null) {
+            // Out of TLS's way, then the answer raw: the plain-text peer can read it.
+            ctx.pipeline().remove("tls");
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(plainTextAnswer))
+                .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+            return;
+          }
           ctx.close();
           return;
         }
@@ -97,11 +116,16 @@ public final class PortTls {
     return reason(cause);
   }
 
-  static String reason(Throwable cause) {
+  private static Throwable rootCause(Throwable cause) {
     Throwable t = cause;
     while (t.getCause() != null && t.getCause() != t) {
       t = t.getCause();
     }
+    return t;
+  }
+
+  static String reason(Throwable cause) {
+    Throwable t = rootCause(cause);
     if (t instanceof NotSslRecordException) {
       return "not TLS (a plain-text client on a TLS port)";
     }

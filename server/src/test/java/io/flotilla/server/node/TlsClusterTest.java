@@ -92,8 +92,10 @@ class TlsClusterTest {
   void aPlainTextClientOnTheTlsPortIsRefused() {
     double before = metric(1, "flotilla_tls_handshake_failures_total{port=\"client\"}");
     try (FlotillaClient plain = new FlotillaClient(ClientOptions.of("127.0.0.1:" + cluster.clientAddress(1).getPort())
-        .withRequestTimeout(Duration.ofSeconds(1)))) {
-      assertThatThrownBy(() -> plain.blocking().get("k".getBytes(UTF_8))).isInstanceOf(FlotillaException.class);
+        .withRequestTimeout(Duration.ofSeconds(5)))) {
+      assertThatThrownBy(() -> plain.blocking().get("k".getBytes(UTF_8)))
+          .isInstanceOfSatisfying(FlotillaException.class, e -> assertThat(e.code()).isEqualTo(Error.Code.TLS_REFUSED))
+          .hasMessageContaining("requires TLS on its client port");
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> metric(1, "flotilla_tls_handshake_failures_total{port=\"client\"}") > before);
     assertServing();
