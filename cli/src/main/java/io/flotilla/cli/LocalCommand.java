@@ -56,10 +56,6 @@ final class LocalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (tls && app) {
-      // The booking site's client has no TLS option yet (docs/security.md, "Not yet").
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--app does not run over --tls yet");
-    }
     LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs).withDashboardControl();
     io.flotilla.client.tls.ClientTls clientTls = null;
     java.nio.file.Path clientDir = null;
@@ -81,7 +77,8 @@ final class LocalCommand implements Callable<Integer> {
     out.println("dashboard: " + cluster.dashboardUrl(1) + "  (any node's admin URL serves it)");
     io.flotilla.app.AppServer site = null;
     if (app) {
-      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(), appListen));
+      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(), appListen)
+          .withTls(clientTls));
       out.println("booking site: " + site.url() + "/");
     }
     io.flotilla.app.AppServer siteToStop = site;

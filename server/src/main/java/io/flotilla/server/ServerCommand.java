@@ -41,7 +41,8 @@ public final class ServerCommand implements Callable<Integer> {
   @Option(names = "--id",
       description = "This node's id: positive, unique in the cluster, never reused after removal. Kept in"
           + " DATA_DIR/node-id at the first start, so later starts may omit it. Optional with --join (the"
-          + " cluster hands out a new id) and --bootstrap (1); required with --members.")
+          + " cluster hands out a new id) and --bootstrap (1); required with --members. With TLS the"
+          + " certificate's node id is the default (and the only id it may run as).")
   long id;
 
   @Option(names = "--data-dir", required = true,
@@ -280,6 +281,11 @@ public final class ServerCommand implements Callable<Integer> {
       }
       return kept.get();
     }
+    if (id == 0 && tlsFiles() != null) {
+      // With TLS the certificate names the node (docs/security.md): a node must run as that id,
+      // so it is the id to take, rather than a new one the certificate could not match.
+      id = certifiedNodeId();
+    }
     if (id != 0) {
       return NodeIdentity.create(dataDir, id);
     }
@@ -296,6 +302,20 @@ public final class ServerCommand implements Callable<Integer> {
     long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2), tlsFiles());
     System.out.printf("node id %d handed out by the cluster at %s%n", allocated, join);
     return NodeIdentity.create(dataDir, allocated);
+  }
+
+  /** The node id this node's certificate names. */
+  private long certifiedNodeId() {
+    try {
+      var identity = new io.flotilla.client.tls.TlsMaterial(tlsFiles()).current().identity();
+      if (identity instanceof io.flotilla.client.tls.TlsIdentity.Node node) {
+        return node.id();
+      }
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "TLS: " + tlsFiles().cert() + " is the certificate of " + identity + ", not of a node");
+    } catch (io.flotilla.client.tls.TlsConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "TLS: " + e.getMessage());
+    }
   }
 
   /** The TLS files of --tls-dir or of --tls-cert/--tls-key/--tls-ca; null: plain text. */

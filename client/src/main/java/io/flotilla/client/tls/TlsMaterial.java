@@ -16,10 +16,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One endpoint's certificate, key and trusted CAs, re-read from disk when the files change
- * (rotation without a restart). Whoever builds a connection asks {@link #current()}; at most once
- * per {@link #CHECK_INTERVAL_NANOS} that looks at the three files' modification times and sizes
- * (three stat calls, cheap enough for a connection's set-up) and, if any changed, loads them
- * again. A reload that fails (files half-written mid-rotation, a key that does not match) keeps
+ * (rotation without a restart). Whoever builds a connection asks {@link #current()}. By default
+ * that itself looks, at most once per {@link #CHECK_INTERVAL_NANOS}, at the three files'
+ * modification times and sizes (three stat calls, cheap for a client's rare connects) and, if any
+ * changed, loads them again. A node, whose connections are set up on event loops that must never
+ * touch the disk, makes its material {@link #checkedByCaller} and calls {@link #reloadIfChanged}
+ * from a thread of its own. A reload that fails (files half-written mid-rotation, a key that does not match) keeps
  * the previous material, is logged once per distinct change, and is retried at the next check,
  * so a rotation written file by file takes effect once all three are in place.
  */
@@ -51,6 +53,8 @@ public final class TlsMaterial {
   /** Refuses material this endpoint must not use (a node's certificate for another node id). */
   private final java.util.function.Consumer<Loaded> check;
   private volatile Loaded loaded;
+  /** False: {@link #current()} never touches the disk; the owner calls {@link #reloadIfChanged}. */
+  private final boolean checkOnUse;
   private String fingerprint;
   private String failedFingerprint;
   private long lastCheck;
@@ -59,7 +63,12 @@ public final class TlsMaterial {
 
   /** Loads now: a problem with the files fails here, with a message naming the file. */
   public TlsMaterial(TlsFiles files) {
-    this(files, l -> { }, System::nanoTime);
+    this(files, l -> { }, System::nanoTime, true);
+  }
+
+  /** Material whose owner looks for changes itself ({@link #reloadIfChanged}), never {@link #current()}. */
+  public static TlsMaterial checkedByCaller(TlsFiles files, java.util.function.Consumer<Loaded> check) {
+    return new TlsMaterial(files, check, System::nanoTime, false);
   }
 
   /**
@@ -67,12 +76,13 @@ public final class TlsMaterial {
    *              first load (which then fails) and at every reload (which then keeps the old)
    */
   public TlsMaterial(TlsFiles files, java.util.function.Consumer<Loaded> check) {
-    this(files, check, System::nanoTime);
+    this(files, check, System::nanoTime, true);
   }
 
-  TlsMaterial(TlsFiles files, java.util.function.Consumer<Loaded> check, LongSupplier nanos) {
+  TlsMaterial(TlsFiles files, java.util.function.Consumer<Loaded> check, LongSupplier nanos, boolean checkOnUse) {
     this.files = Objects.requireNonNull(files, "files").requireReadable();
     this.nanos = nanos;
+    this.checkOnUse = checkOnUse;
     this.check = check;
     this.fingerprint = fingerprint();
     this.loaded = load(1);
@@ -83,9 +93,12 @@ public final class TlsMaterial {
     return files;
   }
 
-  /** The newest material that loaded; reloads first if the files changed (checked at most once a second). */
+  /**
+   * The newest material that loaded; unless {@link #checkedByCaller}, reloads first if the files
+   * changed (checked at most once a second).
+   */
   public Loaded current() {
-    if (nanos.getAsLong() - lastCheck >= CHECK_INTERVAL_NANOS) {
+    if (checkOnUse && nanos.getAsLong() - lastCheck >= CHECK_INTERVAL_NANOS) {
       refresh(false);
     }
     return loaded;

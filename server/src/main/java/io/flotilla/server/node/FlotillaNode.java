@@ -357,6 +357,9 @@ public final class FlotillaNode implements AutoCloseable {
     peers.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     controlGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    if (tls != null) {
+      tls.close();
+    }
     store.close();
   }
 }

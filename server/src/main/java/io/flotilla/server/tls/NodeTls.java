@@ -36,7 +36,13 @@ import javax.net.ssl.SSLException;
  *       handshake; to client ports (forwarding, joining) as a client of them.
  * </ul>
  */
-public final class NodeTls {
+public final class NodeTls implements AutoCloseable {
+  /**
+   * How often the reload thread looks at the files. The contexts are asked for on event loops,
+   * which must not touch the disk: the looking happens here instead.
+   */
+  static final long CHECK_MILLIS = 1000;
+  private final java.util.concurrent.ScheduledExecutorService reloader;
   private final long nodeId;
   private final TlsMaterial material;
   private final ClientTls peerClient;
@@ -48,7 +54,7 @@ public final class NodeTls {
   /** Loads the files now and checks that the certificate is node {@code nodeId}'s. */
   public NodeTls(long nodeId, TlsFiles files) {
     this.nodeId = nodeId;
-    this.material = new TlsMaterial(files, loaded -> {
+    this.material = TlsMaterial.checkedByCaller(files, loaded -> {
       TlsIdentity id = loaded.identity();
       if (!(id instanceof TlsIdentity.Node node) || node.id() != nodeId) {
         throw new TlsConfigException(files.cert() + " is the certificate of " + id + ", not of node " + nodeId
@@ -57,6 +63,25 @@ public final class NodeTls {
     });
     this.peerClient = ClientTls.forPeers(material);
     this.clientPortClient = ClientTls.forClientPort(material);
+    this.reloader = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "flotilla-tls-reload-" + nodeId);
+      t.setDaemon(true);
+      return t;
+    });
+    reloader.scheduleWithFixedDelay(this::reloadQuietly, CHECK_MILLIS, CHECK_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  private void reloadQuietly() {
+    try {
+      material.reloadIfChanged(); // a failure keeps the old material and is logged there
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(NodeTls.class).warn("TLS reload check failed: {}", e.toString());
+    }
+  }
+
+  @Override
+  public void close() {
+    reloader.shutdownNow();
   }
 
   public long nodeId() {

@@ -158,14 +158,54 @@ class TlsClusterTest {
   }
 
   @Test
-  void aRotatedCertificateServesNewConnectionsWithoutARestart() throws Exception {
+  void certificatesRotatedUnderLoadServeNewConnectionsAndNoRequestFails() throws Exception {
     ClientTls alice = ClientTls.fromDir(ca.resolve("client-alice"));
-    java.math.BigInteger old = RawTls.serverSerial(cluster.node(3).clientAddress(), alice);
-    java.math.BigInteger fresh = CertAuthority.load(ca)
-        .issueNode(3, List.of("localhost", "127.0.0.1"), Duration.ofHours(2), ca.resolve("node-3")).getSerialNumber();
-    assertThat(fresh).isNotEqualTo(old);
-    await().atMost(Duration.ofSeconds(10)).until(() -> fresh.equals(RawTls.serverSerial(cluster.node(3).clientAddress(), alice)));
+    Map<Long, java.math.BigInteger> before = new java.util.HashMap<>();
+    for (long id = 1; id <= 3; id++) {
+      before.put(id, RawTls.serverSerial(cluster.node(id).clientAddress(), alice));
+    }
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicLong puts = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    // Load on a long-lived connection and on fresh ones (a new client, so new handshakes, every 20 puts).
+    Thread load = new Thread(() -> {
+      while (!stop.get() && failure.get() == null) {
+        try (FlotillaClient fresh = tlsClient(ca.resolve("client-alice"), Duration.ofSeconds(20))) {
+          for (int i = 0; i < 20 && !stop.get(); i++) {
+            fresh.blocking().put(("rot" + i).getBytes(UTF_8), "x".getBytes(UTF_8));
+            client.blocking().put(("rot-long" + i).getBytes(UTF_8), "x".getBytes(UTF_8));
+            puts.incrementAndGet();
+          }
+        } catch (Throwable t) {
+          failure.compareAndSet(null, t);
+        }
+      }
+    }, "rotation-load");
+    load.start();
+    try {
+      await().atMost(Duration.ofSeconds(20)).until(() -> puts.get() >= 20 || failure.get() != null);
+      CertAuthority authority = CertAuthority.load(ca);
+      Map<Long, java.math.BigInteger> after = new java.util.HashMap<>();
+      for (long id = 1; id <= 3; id++) {
+        after.put(id, authority.issueNode(id, List.of("localhost", "127.0.0.1"), Duration.ofHours(2),
+            ca.resolve("node-" + id)).getSerialNumber());
+      }
+      authority.issueClient("alice", Duration.ofHours(2), ca.resolve("client-alice"));
+      for (long id = 1; id <= 3; id++) {
+        long node = id;
+        assertThat(after.get(node)).isNotEqualTo(before.get(node));
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+            after.get(node).equals(RawTls.serverSerial(cluster.node(node).clientAddress(), alice)));
+      }
+      long rotatedAt = puts.get();
+      await().atMost(Duration.ofSeconds(20)).until(() -> puts.get() >= rotatedAt + 40 || failure.get() != null);
+    } finally {
+      stop.set(true);
+      load.join(30_000);
+    }
+    assertThat(failure.get()).as("a request failed during the rotation").isNull();
     assertThat(metric(3, "flotilla_tls_cert_expiry_seconds")).isGreaterThan(3600.0);
+    assertThat(metric(3, "flotilla_tls_reloads_total")).isGreaterThanOrEqualTo(1.0);
     assertServing();
   }
 
