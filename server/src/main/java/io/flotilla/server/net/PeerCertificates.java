@@ -12,8 +12,8 @@ final class PeerCertificates {
 
   /**
    * The node id the other end's certificate names; 0 on a plain-text connection (nothing is
-   * certified), -2 when a TLS session names no node (cannot happen past the port's trust
-   * manager, and matches no sender).
+   * certified); -2 when a TLS session names no node (cannot happen past the port's trust manager,
+   * and matches no sender). {@link #describe} says why, for the log.
    */
   static long certifiedNode(Channel ch) {
     SslHandler ssl = ch.pipeline().get(SslHandler.class);
@@ -30,5 +30,23 @@ final class PeerCertificates {
       return -2;
     }
     return -2;
+  }
+
+  /** What the other end's certificate says, in words: "node 3", "client alice", or why none could be read. */
+  static String describe(Channel ch) {
+    SslHandler ssl = ch.pipeline().get(SslHandler.class);
+    if (ssl == null) {
+      return "none (plain text)";
+    }
+    try {
+      var certs = ssl.engine().getSession().getPeerCertificates();
+      if (certs.length > 0 && certs[0] instanceof X509Certificate x) {
+        return TlsIdentity.of(x).map(Object::toString).orElse(x.getSubjectX500Principal().getName());
+      }
+      return "none";
+    } catch (SSLPeerUnverifiedException e) {
+      return "unreadable (" + e.getMessage() + "; session " + ssl.engine().getSession().getCipherSuite()
+          + ", handshake " + ssl.engine().getHandshakeStatus() + ")";
+    }
   }
 }

@@ -245,7 +245,10 @@ final class PeerLink {
       protected void initChannel(SocketChannel ch) {
         var tls = transport.outboundTls();
         if (tls != null) {
-          ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint.host(), endpoint.port()));
+          // No host and port for the engine: the JDK then never resumes a cached session, so each
+          // connection is a full handshake whose certificate both ends read (the check below, and
+          // the peer port's check of every frame's sender). A link connects rarely.
+          ch.pipeline().addLast("tls", tls.context().newHandler(ch.alloc()));
         }
         ch.pipeline().addLast(Frames.prepender()).addLast(new LinkHandler());
       }
@@ -281,8 +284,9 @@ final class PeerLink {
       // Nothing is written until the peer proved it is the node dialled: a frame of ours never
       // reaches a node holding another id's certificate at this address.
       connecting = ch.newSucceededFuture(); // still connecting: no second attempt meanwhile
-      // A silent peer fails like a silent link, but not sooner than a cold JVM's first handshake takes.
-      ssl.setHandshakeTimeoutMillis(Math.max(3000, options.deadAfterMillis()));
+      // Not shorter: a cold JVM's first handshakes took over 3 s on a small loaded machine, and
+      // a redial would only start over. A peer that hangs in a handshake is frozen anyway.
+      ssl.setHandshakeTimeoutMillis(Math.max(10_000, options.deadAfterMillis()));
       ssl.handshakeFuture().addListener(hs -> {
         connecting = null;
         if (!hs.isSuccess()) {
@@ -296,9 +300,17 @@ final class PeerLink {
           return;
         }
         long certified = PeerCertificates.certifiedNode(ch);
+        if (certified == -2) {
+          LOG.warn("peer link to {} at {}: cannot read its certificate: {}; redialling", nodeId, endpoint,
+              PeerCertificates.describe(ch));
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
         if (certified != nodeId) {
           transport.identityRefused.incrementAndGet();
-          LOG.error("refusing peer link to {} at {}: its certificate is node {}'s", nodeId, endpoint, certified);
+          LOG.error("refusing peer link to {} at {}: its certificate is that of {}", nodeId, endpoint,
+              PeerCertificates.describe(ch));
           ch.close();
           scheduleReconnect();
           return;

@@ -520,6 +520,12 @@ public final class PeerTransport implements AutoCloseable {
       if (certified < 0) {
         // Data arrives only after the handshake, so the session's certificate is known here.
         certified = PeerCertificates.certifiedNode(ctx.channel());
+        if (certified == -2) {
+          LOG.warn("closing peer connection {}: cannot read its certificate: {}", ctx.channel().remoteAddress(),
+              PeerCertificates.describe(ctx.channel()));
+          ctx.close();
+          return;
+        }
       }
       try {
         inbound.accept(bytes, ctx.channel().remoteAddress(), certified);

@@ -75,6 +75,11 @@ public final class PortTls {
       if (evt instanceof SslHandshakeCompletionEvent done) {
         if (done.isSuccess()) {
           ctx.pipeline().remove(this); // one event per connection; no cost per frame after it
+        } else if (rootCause(done.cause()) instanceof java.nio.channels.ClosedChannelException) {
+          // The other end hung up mid-handshake (a client's own timeout, a port scan): nothing refused.
+          LOG.debug("{} port: {} closed during the TLS handshake", port, ctx.channel().remoteAddress());
+          ctx.close();
+          return;
         } else {
           failures.increment();
           long now = System.nanoTime();
