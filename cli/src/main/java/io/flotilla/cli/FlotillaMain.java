@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
         KvCommands.Put.class, KvCommands.Get.class, KvCommands.Delete.class,
         KvCommands.Incr.class, KvCommands.Cas.class, KvCommands.Scan.class, KvCommands.Status.class, KvCommands.Member.class,
         RangeCommands.Range.class,
-        BenchCommand.class, ChaosCommand.class, CertsCommand.class, io.flotilla.app.AppCommand.class, AppLoadCommand.class,
-        CommandLine.HelpCommand.class})
+        BenchCommand.class, ChaosCommand.class, io.flotilla.app.AppCommand.class, AppLoadCommand.class,
+        CertsCommand.class, CommandLine.HelpCommand.class})
 public final class FlotillaMain {
   private FlotillaMain() {}
 

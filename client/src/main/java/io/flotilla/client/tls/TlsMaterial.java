@@ -57,7 +57,7 @@ public final class TlsMaterial {
   private final boolean checkOnUse;
   private String fingerprint;
   private String failedFingerprint;
-  private long lastCheck;
+  private volatile long lastCheck;
   private long reloads;
   private long reloadFailures;
 

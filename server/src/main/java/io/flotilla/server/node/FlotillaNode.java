@@ -153,7 +153,7 @@ public final class FlotillaNode implements AutoCloseable {
         .description("splits this node made by itself as a range's leader").register(metrics);
     this.membership = new MembershipService(config, membershipOptions, store, replica, directory, group);
     this.status = new StatusService(config.id(), store, replica, directory, membership);
-    this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult, config.tls());
+    this.requests = new RequestService(config.id(), store, membership, directory, status::statusResult);
     io.micrometer.core.instrument.FunctionCounter.builder("flotilla.requests.forwarded", requests,
             RequestService::forwardedCount)
         .description("client requests forwarded to their range's leader on another node").register(metrics);

@@ -57,20 +57,12 @@ public final class RequestService implements RequestHandler {
   private final KvTranslator kv = new KvTranslator(StorageOptions.defaults());
   /** Connections to the other nodes, for forwarding; made when first needed. */
   private volatile FlotillaClient forwarder;
-  private final io.flotilla.client.tls.TlsFiles tls;
   /** Requests handed to another node's range leader (metrics: a range-aware client makes few). */
   private final java.util.concurrent.atomic.AtomicLong forwarded = new java.util.concurrent.atomic.AtomicLong();
 
   /** @param status this node's answer to a {@code status} request */
   public RequestService(long self, Store store, MembershipService membership, MemberDirectory directory,
       Supplier<StatusResult> status) {
-    this(self, store, membership, directory, status, null);
-  }
-
-  /** @param tls this node's TLS files, for forwarding to other nodes' client ports (null: plain text) */
-  public RequestService(long self, Store store, MembershipService membership, MemberDirectory directory,
-      Supplier<StatusResult> status, io.flotilla.client.tls.TlsFiles tls) {
-    this.tls = tls;
     this.self = self;
     this.store = store;
     this.membership = membership;
@@ -185,7 +177,7 @@ public final class RequestService implements RequestHandler {
         if (forwarder == null) {
           // Its endpoints are never used: forward() names the node each time.
           forwarder = new FlotillaClient(io.flotilla.server.tls.NodeClients.secure(
-              io.flotilla.client.ClientOptions.of("127.0.0.1:1"), tls));
+              io.flotilla.client.ClientOptions.of("127.0.0.1:1"), directory.tls()));
         }
         f = forwarder;
       }
