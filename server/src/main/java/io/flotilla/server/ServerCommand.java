@@ -299,7 +299,7 @@ public final class ServerCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "data directory " + dataDir
           + " holds a node's state but no " + NodeIdentity.FILE + " file: give that node's --id");
     }
-    long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2), tlsFiles());
+    long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2));
     System.out.printf("node id %d handed out by the cluster at %s%n", allocated, join);
     return NodeIdentity.create(dataDir, allocated);
   }

@@ -121,5 +121,4 @@ public final class RoleTrustManager extends X509ExtendedTrustManager {
   public X509Certificate[] getAcceptedIssuers() {
     return ca.getAcceptedIssuers();
   }
-
 }

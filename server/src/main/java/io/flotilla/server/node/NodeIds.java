@@ -23,16 +23,10 @@ public final class NodeIds {
    * An id asked for but never used is simply skipped: ids are never reused.
    */
   public static long allocate(Endpoint join, Duration patience) throws IOException, InterruptedException {
-    return allocate(join, patience, null);
-  }
-
-  /** As above, over TLS with the files {@code tls} (null: plain text). */
-  public static long allocate(Endpoint join, Duration patience, io.flotilla.client.tls.TlsFiles tls)
-      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + patience.toNanos();
     Exception last = null;
-    try (FlotillaClient client = new FlotillaClient(io.flotilla.server.tls.NodeClients.secure(ClientOptions.of(join.toString())
-        .withRequestTimeout(Duration.ofSeconds(10)), tls))) {
+    try (FlotillaClient client = new FlotillaClient(ClientOptions.of(join.toString())
+        .withRequestTimeout(Duration.ofSeconds(10)))) {
       for (int attempt = 1; System.nanoTime() < deadline; attempt++) {
         try {
           return client.allocateNodeId().get(15, TimeUnit.SECONDS);
