@@ -7,7 +7,10 @@
 #
 #   bench/ab-puts.sh --a /path/to/checkout-before --b /path/to/checkout-after [--rounds 2]
 #       [--warmup 45s] [--duration 15s] [--concurrency "1 16 256"] [--ranges-a 1] [--ranges-b 1]
+#       [--tls-a] [--tls-b]
 #
+# --tls-a / --tls-b run that build's cluster with TLS on every port (local --tls) and its load over
+# TLS: with the same checkout as A and B, TLS off against on (docs/security.md).
 # --ranges-a / --ranges-b pre-split that build's cluster into N ranges (local --ranges N; both may be
 # the same checkout to compare range counts). Each cell also reports the WAL forces per second per
 # node and the Raft groups per force, from the nodes' /metrics (0 where a build has no such metric).
@@ -15,7 +18,7 @@
 # logs in /tmp/bench-ab-*. Prints one line per cell and a table at the end (docs/benchmarks.md).
 set -euo pipefail
 
-a="" b="" rounds=2 warmup=45s duration=15s concurrency="1 16 256" ranges_a=1 ranges_b=1
+a="" b="" rounds=2 warmup=45s duration=15s concurrency="1 16 256" ranges_a=1 ranges_b=1 tls_a="" tls_b=""
 while (( $# )); do
   case "$1" in
     --a) a="$2"; shift 2 ;;
@@ -26,7 +29,9 @@ while (( $# )); do
     --concurrency) concurrency="$2"; shift 2 ;;
     --ranges-a) ranges_a="$2"; shift 2 ;;
     --ranges-b) ranges_b="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --tls-a) tls_a=1; shift ;;
+    --tls-b) tls_b=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "ab-puts: unknown option $1 (see --help)" >&2; exit 64 ;;
   esac
 done
@@ -59,10 +64,13 @@ node_pids() { # the processes listening on the three client ports
     ss -ltnpH "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
   done
 }
+tls_args=() # the load's --tls-dir while a TLS build runs
+curl_tls=() # and curl's trust of the local CA
+admin_scheme=http
 wal_forces() { # forces and groups-in-forces summed over the three nodes' /metrics
   local f=0 g=0 port m
   for port in 46402 46412 46422; do
-    m="$(curl -sf "http://127.0.0.1:$port/metrics" || true)"
+    m="$(curl -sf "${curl_tls[@]}" "$admin_scheme://127.0.0.1:$port/metrics" || true)"
     f="$(awk -v t="$f" '/^flotilla_wal_force_seconds_count/ { t += $2 } END { printf "%d", t }' <<<"$m")"
     g="$(awk -v t="$g" '/^flotilla_wal_batch_groups_sum/ { t += $2 } END { printf "%d", t }' <<<"$m")"
   done
@@ -76,30 +84,36 @@ cluster_ticks() { # utime + stime of the given processes, in clock ticks
   echo "$t"
 }
 
-run_build() { # label flotilla round ranges
-  local label="$1" flotilla="$2" round="$3" ranges="$4" split=()
+run_build() { # label flotilla round ranges tls
+  local label="$1" flotilla="$2" round="$3" ranges="$4" tls="$5" split=()
   if (( ranges > 1 )); then split=(--ranges "$ranges"); fi
+  if [[ -n "$tls" ]]; then
+    split+=(--tls); tls_args=(--tls-dir "$work/data/tls/client"); admin_scheme=https
+    curl_tls=(--cacert "$work/data/tls/ca/ca.pem")
+  else
+    tls_args=(); curl_tls=(); admin_scheme=http
+  fi
   rm -rf "$work/data"
   "$flotilla" local --base-port 46400 --data-dir "$work/data" "${split[@]}" >"$work/local-$label-$round.log" 2>&1 &
   cluster_pid=$!
   local up=""
   for _ in $(seq 1 300); do
-    if "$flotilla" put --endpoints "$endpoints" bench-ready 1 >/dev/null 2>&1; then up=1; break; fi
+    if "$flotilla" put --endpoints "$endpoints" "${tls_args[@]}" bench-ready 1 >/dev/null 2>&1; then up=1; break; fi
     sleep 0.2 # polling a starting process from a script
   done
   [[ -n "$up" ]] || { echo "ab-puts: build $label: no leader; see $work" >&2; exit 1; }
   mapfile -t pids < <(node_pids)
   echo "== build $label round $round: warming up with puts for $warmup (pids ${pids[*]})" >&2
-  "$flotilla" bench --endpoints "$endpoints" --mix put=100 --concurrency 256 --duration "$warmup" --warmup 0s \
+  "$flotilla" bench --endpoints "$endpoints" "${tls_args[@]}" --mix put=100 --concurrency 256 --duration "$warmup" --warmup 0s \
     >/dev/null 2>&1
   for c in $concurrency; do
     local before after out load
     load="$(cut -d' ' -f1 /proc/loadavg)"
-    "$flotilla" bench --endpoints "$endpoints" --mix put=100 --concurrency "$c" --duration 3s --warmup 0s \
+    "$flotilla" bench --endpoints "$endpoints" "${tls_args[@]}" --mix put=100 --concurrency "$c" --duration 3s --warmup 0s \
       >/dev/null 2>&1
     before="$(cluster_ticks "${pids[@]}")"
     forces_before="$(wal_forces)"
-    out="$("$flotilla" bench --endpoints "$endpoints" --mix put=100 --concurrency "$c" --duration "$duration" \
+    out="$("$flotilla" bench --endpoints "$endpoints" "${tls_args[@]}" --mix put=100 --concurrency "$c" --duration "$duration" \
       --warmup 0s 2>/dev/null | tail -1)"
     after="$(cluster_ticks "${pids[@]}")"
     forces_after="$(wal_forces)"
@@ -122,8 +136,8 @@ EOF
 }
 
 for round in $(seq 1 "$rounds"); do
-  run_build A "$flotilla_a" "$round" "$ranges_a"
-  run_build B "$flotilla_b" "$round" "$ranges_b"
+  run_build A "$flotilla_a" "$round" "$ranges_a" "$tls_a"
+  run_build B "$flotilla_b" "$round" "$ranges_b" "$tls_b"
 done
 
 echo
@@ -131,4 +145,4 @@ echo "| build | round | ranges | in flight | load | puts/s | p50 ms | p99 ms | c
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }' "$results"
 echo
-echo "A = $a ($(git -C "$a" rev-parse --short HEAD 2>/dev/null || echo '?')), B = $b ($(git -C "$b" rev-parse --short HEAD 2>/dev/null || echo '?')); data in $work"
+echo "A = $a ($(git -C "$a" rev-parse --short HEAD 2>/dev/null || echo '?'))${tls_a:+ with TLS}, B = $b ($(git -C "$b" rev-parse --short HEAD 2>/dev/null || echo '?'))${tls_b:+ with TLS}; data in $work"

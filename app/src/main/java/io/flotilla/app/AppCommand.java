@@ -29,10 +29,26 @@ public final class AppCommand implements Callable<Integer> {
       description = "Create the three sample events if they are missing (default: on; --no-seed: off).")
   boolean seed;
 
+  @Option(names = "--tls-dir", paramLabel = "DIR", defaultValue = "${env:FLOTILLA_TLS_DIR}",
+      description = "Talk to a cluster running TLS with the certificate in DIR (bin/flotilla certs client;"
+          + " or $FLOTILLA_TLS_DIR). The site itself serves plain HTTP. Default: plain text.")
+  java.nio.file.Path tlsDir;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
+    io.flotilla.client.tls.ClientTls tls = null;
+    if (tlsDir != null) {
+      try {
+        tls = io.flotilla.client.tls.ClientTls.fromDir(tlsDir);
+      } catch (io.flotilla.client.tls.TlsConfigException e) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--tls-dir " + tlsDir + ": " + e.getMessage());
+      }
+    }
     AppServer app = AppServer.start(AppServer.Options.of(endpoints, listen)
-        .withStoreTimeout(Duration.ofMillis(storeTimeoutMillis)).withSeedEvents(seed));
+        .withStoreTimeout(Duration.ofMillis(storeTimeoutMillis)).withSeedEvents(seed).withTls(tls));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       app.close();

@@ -59,11 +59,14 @@ public final class AppServer implements AutoCloseable {
   private final ObjectMapper json = new ObjectMapper();
   private final SecureRandom random = new SecureRandom();
 
-  /** Settings of one instance: the cluster, where to listen, how it talks to the store. */
+  /**
+   * Settings of one instance: the cluster, where to listen, how it talks to the store ({@code tls}:
+   * to a cluster running TLS, docs/security.md; null: plain text).
+   */
   public record Options(String endpoints, InetSocketAddress listen, Duration storeTimeout,
-      long feedPollMillis, boolean seedEvents, int threads) {
+      long feedPollMillis, boolean seedEvents, int threads, io.flotilla.client.tls.ClientTls tls) {
     public static Options of(String endpoints, InetSocketAddress listen) {
-      return new Options(endpoints, listen, Duration.ofSeconds(3), 300, true, 64);
+      return new Options(endpoints, listen, Duration.ofSeconds(3), 300, true, 64, null);
     }
 
     /** With the defaults, listening at {@code HOST:PORT}. */
@@ -73,11 +76,16 @@ public final class AppServer implements AutoCloseable {
     }
 
     public Options withStoreTimeout(Duration d) {
-      return new Options(endpoints, listen, d, feedPollMillis, seedEvents, threads);
+      return new Options(endpoints, listen, d, feedPollMillis, seedEvents, threads, tls);
     }
 
     public Options withSeedEvents(boolean on) {
-      return new Options(endpoints, listen, storeTimeout, feedPollMillis, on, threads);
+      return new Options(endpoints, listen, storeTimeout, feedPollMillis, on, threads, tls);
+    }
+
+    /** The store over TLS with {@code t} (null: plain text). */
+    public Options withTls(io.flotilla.client.tls.ClientTls t) {
+      return new Options(endpoints, listen, storeTimeout, feedPollMillis, seedEvents, threads, t);
     }
   }
 
@@ -85,7 +93,7 @@ public final class AppServer implements AutoCloseable {
     // A short deadline per store call: during a failover the page hears "retrying" within
     // seconds (and asks again) instead of hanging on one request.
     this.client = new FlotillaClient(ClientOptions.of(o.endpoints()).withRequestTimeout(o.storeTimeout())
-        .withAttemptTimeout(Duration.ofMillis(Math.min(1000, o.storeTimeout().toMillis()))));
+        .withAttemptTimeout(Duration.ofMillis(Math.min(1000, o.storeTimeout().toMillis()))).withTls(o.tls()));
     this.bookings = new Bookings(client);
     this.feeds = new SeatFeeds(bookings::takenSeats, o.feedPollMillis());
     this.executor = Executors.newFixedThreadPool(o.threads(), r -> {

@@ -92,7 +92,20 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--hdr-out", description = "Write the latency histogram (HdrHistogram log, ns) to this file.")
   Path hdrOut;
 
+  @picocli.CommandLine.Mixin
+  TlsOption tlsDir;
+
+  @Option(names = "--tls",
+      description = "With --local: the nodes run TLS on every port (certificates made in the run's directory)"
+          + " and the load goes over TLS. Without --local, give --tls-dir.")
+  boolean tls;
+
+  @picocli.CommandLine.Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
   private KvTarget.Factory factory;
+  /** The load's TLS (null: plain text). */
+  private io.flotilla.client.tls.ClientTls clientTls;
 
   @Override
   public Integer call() throws Exception {
@@ -115,10 +128,18 @@ final class BenchCommand implements Callable<Integer> {
       if (!sessions && !target.equals("flotilla")) {
         throw new IllegalArgumentException("--no-sessions is a Flotilla client option");
       }
+      if (tls && local == 0) {
+        throw new IllegalArgumentException("--tls makes certificates for a --local cluster; for a running one give --tls-dir");
+      }
+      clientTls = tlsDir.tls(spec.commandLine());
+      if (clientTls != null && !target.equals("flotilla")) {
+        throw new IllegalArgumentException("--tls-dir is for Flotilla targets");
+      }
       String eps = endpoints;
       KvTarget.Factory f = factory;
       boolean withSessions = sessions;
-      settings = new LoadGenerator.Settings(() -> target.equals("flotilla") ? KvTarget.flotilla(eps, withSessions) : f.connect(eps), clients, concurrency,
+      io.flotilla.client.tls.ClientTls loadTls = clientTls;
+      settings = new LoadGenerator.Settings(() -> target.equals("flotilla") ? KvTarget.flotilla(eps, withSessions, loadTls) : f.connect(eps), clients, concurrency,
           parse(duration), parse(warmup), valueSize, workload, consistency, rate, seed);
     } catch (IllegalArgumentException e) {
       System.err.println("bench: " + e.getMessage());
@@ -129,13 +150,18 @@ final class BenchCommand implements Callable<Integer> {
     }
     Path dir = Files.createTempDirectory("flotilla-bench");
     try (LocalCluster cluster = new LocalCluster(local, basePort, dir)) {
-      System.err.printf("starting %d local nodes in %s%n", local, dir);
+      if (tls) {
+        cluster.withTls(dir.resolve("tls"));
+        clientTls = io.flotilla.client.tls.ClientTls.fromDir(LocalTls.ensure(dir.resolve("tls"), local));
+      }
+      System.err.printf("starting %d local nodes in %s%s%n", local, dir, tls ? " with TLS on every port" : "");
       cluster.startAll();
-      awaitLeader(cluster.clientEndpoints());
+      io.flotilla.client.tls.ClientTls loadTls = clientTls;
+      awaitLeader(cluster.clientEndpoints(), loadTls);
       String eps = cluster.clientEndpoints();
-      Presplit.apply(eps, ranges, keys, local, new java.io.PrintWriter(System.err, true));
+      Presplit.apply(eps, loadTls, ranges, keys, local, new java.io.PrintWriter(System.err, true));
       boolean withSessions = sessions;
-      return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps, withSessions), settings.clients(), settings.concurrency(),
+      return run(new LoadGenerator.Settings(() -> KvTarget.flotilla(eps, withSessions, loadTls), settings.clients(), settings.concurrency(),
           settings.duration(), settings.warmup(), settings.valueSize(), settings.workload(), settings.consistency(),
           settings.rate(), settings.seed()));
     }
@@ -155,6 +181,7 @@ final class BenchCommand implements Callable<Integer> {
     describe.put("consistency", settings.consistency().name());
     if (factory.name().equals("flotilla")) {
       describe.put("sessions", sessions);
+      describe.put("tls", clientTls != null);
     }
     if (settings.rate() > 0) {
       describe.put("rate", settings.rate());
@@ -170,8 +197,8 @@ final class BenchCommand implements Callable<Integer> {
     return io.flotilla.chaos.ChaosSettings.parseDuration(d);
   }
 
-  private static void awaitLeader(String endpoints) throws InterruptedException {
-    try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(5)))) {
+  private static void awaitLeader(String endpoints, io.flotilla.client.tls.ClientTls tls) throws InterruptedException {
+    try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(5)).withTls(tls))) {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (System.nanoTime() < deadline) {
         try {

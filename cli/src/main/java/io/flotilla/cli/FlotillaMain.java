@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         KvCommands.Incr.class, KvCommands.Cas.class, KvCommands.Scan.class, KvCommands.Status.class, KvCommands.Member.class,
         RangeCommands.Range.class, PlacementCommands.Node.class, PlacementCommands.Placement.class,
         BenchCommand.class, ChaosCommand.class, io.flotilla.app.AppCommand.class, AppLoadCommand.class,
-        CommandLine.HelpCommand.class})
+        CertsCommand.class, CommandLine.HelpCommand.class})
 public final class FlotillaMain {
   private FlotillaMain() {}
 

@@ -23,9 +23,15 @@ final class KvCommands {
         description = "Client addresses of any members, HOST:PORT,... (or $FLOTILLA_ENDPOINTS).")
     String endpoints;
 
+    @picocli.CommandLine.Mixin
+    TlsOption tls;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
-      try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints))) {
+      try (FlotillaClient c = new FlotillaClient(tls.apply(ClientOptions.of(endpoints), spec.commandLine()))) {
         return run(c);
       } catch (FlotillaException e) {
         return failed(e);

@@ -46,31 +46,48 @@ final class LocalCommand implements Callable<Integer> {
       description = "Where --app listens, HOST:PORT. Default: ${DEFAULT-VALUE}.")
   String appListen;
 
+  @Option(names = "--tls",
+      description = "TLS on every port and mutual TLS between nodes, with a CA and certificates made in"
+          + " DATA-DIR/tls (reused by later runs); clients use DATA-DIR/tls/client (--tls-dir). Default: plain text.")
+  boolean tls;
+
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
     LocalCluster cluster = new LocalCluster(nodes, basePort, dataDir, serverArgs).withDashboardControl();
+    io.flotilla.client.tls.ClientTls clientTls = null;
+    java.nio.file.Path clientDir = null;
+    if (tls) {
+      clientDir = LocalTls.ensure(dataDir.resolve("tls"), nodes);
+      cluster.withTls(dataDir.resolve("tls"));
+      clientTls = io.flotilla.client.tls.ClientTls.fromDir(clientDir);
+    }
     // Waits until every node serves; a node that cannot start fails the command with its error
     // (FlotillaMain prints it), and the endpoints below are never printed for a broken cluster.
     cluster.startAll();
     java.io.PrintWriter out = spec.commandLine().getOut();
-    Presplit.apply(cluster.clientEndpoints(), ranges, 100_000, nodes, out);
+    Presplit.apply(cluster.clientEndpoints(), clientTls, ranges, 100_000, nodes, out);
     for (int i = 1; i <= nodes; i++) {
-      out.printf("node %d: client %s  peer %s  admin http://%s%n", i, cluster.client(i),
-          cluster.peer(i), cluster.admin(i));
+      out.printf("node %d: client %s  peer %s  admin %s://%s%n", i, cluster.client(i),
+          cluster.peer(i), tls ? "https" : "http", cluster.admin(i));
     }
     out.println("endpoints: " + cluster.clientEndpoints());
     out.println("dashboard: " + cluster.dashboardUrl(1) + "  (any node's admin URL serves it)");
     io.flotilla.app.AppServer site = null;
     if (app) {
-      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(), appListen));
+      site = io.flotilla.app.AppServer.start(io.flotilla.app.AppServer.Options.of(cluster.clientEndpoints(), appListen)
+          .withTls(clientTls));
       out.println("booking site: " + site.url() + "/");
     }
     io.flotilla.app.AppServer siteToStop = site;
     out.println("try: bin/flotilla put --endpoints " + cluster.clientEndpoints()
-        + " hello world");
+        + (tls ? " --tls-dir " + clientDir : "") + " hello world");
+    if (tls) {
+      out.println("TLS on every port; CA: " + dataDir.resolve("tls/ca/ca.pem")
+          + " (the dashboard's certificate is from it: your browser will ask)");
+    }
     out.println("Ctrl-C stops the cluster; data stays in " + dataDir);
     out.flush();
     CountDownLatch done = new CountDownLatch(1);

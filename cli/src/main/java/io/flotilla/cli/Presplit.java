@@ -19,13 +19,18 @@ final class Presplit {
   private Presplit() {}
 
   static void apply(String endpoints, int ranges, long keys, int nodes, PrintWriter out) {
+    apply(endpoints, null, ranges, keys, nodes, out);
+  }
+
+  /** As above over TLS ({@code tls}; null: plain text). */
+  static void apply(String endpoints, io.flotilla.client.tls.ClientTls tls, int ranges, long keys, int nodes, PrintWriter out) {
     if (ranges < 1) {
       throw new IllegalArgumentException("--ranges must be at least 1: " + ranges);
     }
     if (ranges == 1) {
       return;
     }
-    try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(30)))) {
+    try (FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(30)).withTls(tls))) {
       RangePresplit.apply(c, splitKeys(ranges, keys), nodes, Duration.ofSeconds(30));
       out.printf("%d ranges over key-%010d..key-%010d, leaders spread over %d nodes%n", ranges, 0, keys - 1, nodes);
       out.flush();

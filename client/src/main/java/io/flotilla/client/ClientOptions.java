@@ -21,6 +21,8 @@ import java.util.List;
  *                       retried with the same (client id, sequence), so it still applies at most
  *                       once; a write without a session keeps waiting (a retry could apply it
  *                       twice). Bounds the stall a frozen (SIGSTOPped, GC-bound) node causes.
+ * @param tls            TLS for every connection (this client's certificate, the cluster CA), or
+ *                       null for plain text (docs/security.md)
  */
 public record ClientOptions(
     List<Endpoint> endpoints,
@@ -30,10 +32,19 @@ public record ClientOptions(
     Duration backoffMax,
     boolean sessions,
     int maxFrameBytes,
-    Duration attemptTimeout) {
+    Duration attemptTimeout,
+    io.flotilla.client.tls.ClientTls tls) {
 
   /** The default per-attempt timeout: well above a healthy round trip, well below a deadline. */
   public static final Duration DEFAULT_ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
+
+  /** In plain text. */
+  public ClientOptions(List<Endpoint> endpoints, Duration requestTimeout, Duration connectTimeout,
+      Duration backoffMin, Duration backoffMax, boolean sessions, int maxFrameBytes,
+      Duration attemptTimeout) {
+    this(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax, sessions,
+        maxFrameBytes, attemptTimeout, null);
+  }
 
   /** Without a per-attempt timeout argument: {@link #DEFAULT_ATTEMPT_TIMEOUT}. */
   public ClientOptions(List<Endpoint> endpoints, Duration requestTimeout, Duration connectTimeout,
@@ -68,21 +79,27 @@ public record ClientOptions(
 
   public ClientOptions withRequestTimeout(Duration d) {
     return new ClientOptions(endpoints, d, connectTimeout, backoffMin, backoffMax, sessions,
-        maxFrameBytes, attemptTimeout);
+        maxFrameBytes, attemptTimeout, tls);
   }
 
   public ClientOptions withSessions(boolean on) {
     return new ClientOptions(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax, on,
-        maxFrameBytes, attemptTimeout);
+        maxFrameBytes, attemptTimeout, tls);
   }
 
   public ClientOptions withBackoff(Duration min, Duration max) {
     return new ClientOptions(endpoints, requestTimeout, connectTimeout, min, max, sessions,
-        maxFrameBytes, attemptTimeout);
+        maxFrameBytes, attemptTimeout, tls);
   }
 
   public ClientOptions withAttemptTimeout(Duration d) {
     return new ClientOptions(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax,
-        sessions, maxFrameBytes, d);
+        sessions, maxFrameBytes, d, tls);
+  }
+
+  /** The same options over TLS ({@code tls} non-null) or in plain text (null). */
+  public ClientOptions withTls(io.flotilla.client.tls.ClientTls tls) {
+    return new ClientOptions(endpoints, requestTimeout, connectTimeout, backoffMin, backoffMax,
+        sessions, maxFrameBytes, attemptTimeout, tls);
   }
 }

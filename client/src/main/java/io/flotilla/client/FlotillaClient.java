@@ -384,6 +384,11 @@ public final class FlotillaClient implements AutoCloseable {
         router.forgetLeader(target);
         if (cause instanceof NodeConnection.NotSentException) {
           maybeApplied = maybeAppliedBeforeAttempt; // never reached the wire
+          if (cause.getCause() instanceof NodeConnection.TlsRefusedException) {
+            // Certificates do not fix themselves in a retry's pause: say so now.
+            fail(Error.Code.TLS_REFUSED, cause.getMessage(), isWrite && maybeApplied);
+            return;
+          }
         }
         if (pinned != null && cause instanceof NodeRouter.AttemptTimeoutException) {
           fail(Error.Code.TIMEOUT, cause.getMessage(), false); // only a read is ever pinned

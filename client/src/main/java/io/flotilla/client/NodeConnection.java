@@ -57,8 +57,17 @@ final class NodeConnection {
   private Wire wire; // guarded by this
   private boolean closed; // guarded by this
 
+  /** TLS for this connection, or null for plain text. */
+  private final io.flotilla.client.tls.ClientTls tls;
+
   NodeConnection(Endpoint endpoint, EventLoopGroup group, int maxFrameBytes, int connectTimeoutMs) {
+    this(endpoint, group, maxFrameBytes, connectTimeoutMs, null);
+  }
+
+  NodeConnection(Endpoint endpoint, EventLoopGroup group, int maxFrameBytes, int connectTimeoutMs,
+      io.flotilla.client.tls.ClientTls tls) {
     this.endpoint = endpoint;
+    this.tls = tls;
     this.bootstrap = new Bootstrap()
         .group(group)
         .channel(NioSocketChannel.class)
@@ -68,6 +77,9 @@ final class NodeConnection {
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            if (tls != null) {
+              ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint.host(), endpoint.port()));
+            }
             ch.pipeline()
                 .addLast(new FlushConsolidationHandler(256, true))
                 .addLast(Frames.decoder(maxFrameBytes))
@@ -169,6 +181,11 @@ final class NodeConnection {
   private final class Wire {
     final Map<Long, CompletableFuture<Response>> pending = new ConcurrentHashMap<>();
     final ChannelFuture connect;
+    /**
+     * Connected and, over TLS, the handshake done: requests wait for this, so one refused by a
+     * handshake is known never to have been sent.
+     */
+    final io.netty.util.concurrent.Promise<Channel> ready;
     volatile boolean dead;
     /** Connected to itself (see {@link #selfConnected}); closed at once, nothing sent. */
     volatile boolean self;
@@ -177,30 +194,50 @@ final class NodeConnection {
       // Unresolved: Netty resolves the name now, so a node whose address changed is found again.
       connect = bootstrap.connect(InetSocketAddress.createUnresolved(endpoint.host(),
           endpoint.port()));
+      // Listeners run where it completes (the connection's loop), as a ChannelFuture's would.
+      ready = new io.netty.util.concurrent.DefaultPromise<>(io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE);
       connect.addListener(done -> {
-        if (done.isSuccess() && selfConnected(connect.channel())) {
+        if (!done.isSuccess()) {
+          dead = true;
+          ready.tryFailure(done.cause());
+          return;
+        }
+        Channel ch = connect.channel();
+        if (selfConnected(ch)) {
           self = true;
           dead = true;
-          connect.channel().close();
-        } else if (done.isSuccess()) {
-          Channel ch = connect.channel();
-          ch.pipeline().addLast(new Inbound(this));
-          ch.closeFuture().addListener(c -> {
-            dead = true;
-            failAll("connection to " + endpoint + " closed");
-          });
-        } else {
-          dead = true;
+          ch.close();
+          ready.tryFailure(new java.io.IOException("connected to itself: nothing listens there"));
+          return;
         }
+        ch.pipeline().addLast(new Inbound(this));
+        ch.closeFuture().addListener(c -> {
+          dead = true;
+          failAll("connection to " + endpoint + " closed");
+        });
+        var ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        if (ssl == null) {
+          ready.trySuccess(ch);
+          return;
+        }
+        ssl.handshakeFuture().addListener(hs -> {
+          if (hs.isSuccess()) {
+            ready.trySuccess(ch);
+          } else {
+            dead = true;
+            ready.tryFailure(new TlsRefusedException("TLS handshake with " + endpoint + " failed: "
+                + describe(hs.cause()), hs.cause()));
+          }
+        });
       });
     }
 
     void send(long id, Request r, CompletableFuture<Response> f, java.util.function.BooleanSupplier mayWrite) {
-      connect.addListener(done -> {
+      ready.addListener(done -> {
         if (!done.isSuccess() || self) {
-          f.completeExceptionally(new NotSentException("cannot connect to " + endpoint,
-              self ? new java.io.IOException("connected to itself: nothing listens there")
-                  : done.cause()));
+          f.completeExceptionally(done.cause() instanceof TlsRefusedException refused
+              ? new NotSentException(refused.getMessage(), refused)
+              : new NotSentException("cannot connect to " + endpoint, done.cause()));
           return;
         }
         if (!mayWrite.getAsBoolean()) {
@@ -224,6 +261,16 @@ final class NodeConnection {
       });
     }
 
+    /** The node refused this connection before reading any request: none was applied. */
+    void refuseAll(String why) {
+      for (Long id : pending.keySet()) {
+        CompletableFuture<Response> f = pending.remove(id);
+        if (f != null) {
+          f.completeExceptionally(new NotSentException(endpoint + ": " + why, new TlsRefusedException(why, null)));
+        }
+      }
+    }
+
     void failAll(String why) {
       for (Long id : pending.keySet()) {
         CompletableFuture<Response> f = pending.remove(id);
@@ -232,6 +279,42 @@ final class NodeConnection {
         }
       }
     }
+  }
+
+  /** The TLS handshake failed: this node or its certificate was refused, or it refused ours. */
+  static final class TlsRefusedException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    TlsRefusedException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /**
+   * What went wrong in a handshake, in words an operator can act on: the JDK's innermost message,
+   * plus which end refused what when the server said so with an alert.
+   */
+  static String describe(Throwable cause) {
+    Throwable t = cause;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String msg = t.getMessage() != null ? t.getMessage() : t.toString();
+    if (t instanceof io.netty.handler.ssl.NotSslRecordException) {
+      return "the node answered in plain text: it does not run TLS on this port (drop --tls-dir, or start it with TLS)";
+    }
+    if (msg.contains("Received fatal alert: bad_certificate") || msg.contains("Received fatal alert: certificate_unknown")
+        || msg.contains("Received fatal alert: certificate_expired") || msg.contains("Received fatal alert: unknown_ca")) {
+      return msg + " (the node refused this client's certificate: is it issued by the cluster's CA,"
+          + " unexpired, and a client or node certificate? The node's log says which)";
+    }
+    if (msg.contains("Extended key usage does not permit use for TLS server authentication")) {
+      return msg + " (the server's certificate is not a node's)";
+    }
+    if (t instanceof java.io.IOException && msg.contains("Connection reset")) {
+      return msg + " (the node closed the connection during the handshake: it may not run TLS on this port)";
+    }
+    return msg;
   }
 
   /**
@@ -257,6 +340,9 @@ final class NodeConnection {
       CompletableFuture<Response> f = wire.pending.remove(r.getRequestId());
       if (f != null) {
         f.complete(r);
+      } else if (r.getRequestId() == 0 && r.hasError() && r.getError().getCode() == io.flotilla.client.proto.Error.Code.TLS_REFUSED) {
+        // A TLS port answering our plain text: it read no request of ours; retrying cannot help.
+        wire.refuseAll(r.getError().getMessage());
       } else if (r.getRequestId() == 0 && r.hasError()) {
         // The server could not read something we sent and is closing: all in flight are lost.
         wire.failAll("server refused a frame: " + r.getError().getMessage());

@@ -50,7 +50,7 @@ final class NodeRouter {
     this.group = group;
     for (Endpoint e : options.endpoints()) {
       NodeConnection c = new NodeConnection(e, group, options.maxFrameBytes(),
-          (int) options.connectTimeout().toMillis());
+          (int) options.connectTimeout().toMillis(), options.tls());
       nodes.add(c);
       byAddress.put(e.toString(), c);
     }
@@ -59,7 +59,7 @@ final class NodeRouter {
   NodeConnection connectionFor(String address) {
     return byAddress.computeIfAbsent(address, a -> {
       NodeConnection c = new NodeConnection(Endpoint.parse(a), group, options.maxFrameBytes(),
-          (int) options.connectTimeout().toMillis());
+          (int) options.connectTimeout().toMillis(), options.tls());
       synchronized (nodes) {
         nodes.add(c);
       }

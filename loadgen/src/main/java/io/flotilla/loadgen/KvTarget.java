@@ -87,8 +87,13 @@ public interface KvTarget extends AutoCloseable {
    * being retried), which is what etcd's put offers.
    */
   static KvTarget flotilla(String endpoints, boolean sessions) {
+    return flotilla(endpoints, sessions, null);
+  }
+
+  /** As above, over TLS with {@code tls} (null: plain text). */
+  static KvTarget flotilla(String endpoints, boolean sessions, io.flotilla.client.tls.ClientTls tls) {
     FlotillaClient c = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(10))
-        .withSessions(sessions));
+        .withSessions(sessions).withTls(tls));
     return new KvTarget() {
       @Override
       public CompletableFuture<?> put(byte[] key, byte[] value) {

@@ -41,7 +41,8 @@ public final class ServerCommand implements Callable<Integer> {
   @Option(names = "--id",
       description = "This node's id: positive, unique in the cluster, never reused after removal. Kept in"
           + " DATA_DIR/node-id at the first start, so later starts may omit it. Optional with --join (the"
-          + " cluster hands out a new id) and --bootstrap (1); required with --members.")
+          + " cluster hands out a new id) and --bootstrap (1); required with --members. With TLS the"
+          + " certificate's node id is the default (and the only id it may run as).")
   long id;
 
   @Option(names = "--data-dir", required = true,
@@ -145,6 +146,22 @@ public final class ServerCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
+  @Option(names = "--tls-dir", paramLabel = "DIR",
+      description = "TLS on every port, mutual TLS between nodes, with the files of DIR as"
+          + " `bin/flotilla certs node` writes them (cert.pem, key.pem, ca.pem). Reloaded when they"
+          + " change (rotation without a restart). Default: plain text. See docs/security.md.")
+  Path tlsDir;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE",
+      description = "Instead of --tls-dir: this node's certificate (PEM, chain allowed); with --tls-key and --tls-ca.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "This node's private key (PEM, PKCS#8).")
+  Path tlsKey;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE", description = "The cluster CA's certificate(s) (PEM).")
+  Path tlsCa;
+
   @Option(names = "--net-threads", defaultValue = "1",
       description = "Network (Netty event-loop) threads for the client port, 1 to 64 (the peer and"
           + " admin ports have a thread each)."
@@ -202,6 +219,7 @@ public final class ServerCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--net-threads must be 1 to " + NodeConfig.MAX_NET_THREADS + ", got " + netThreads);
     }
+    io.flotilla.client.tls.TlsFiles tls = tlsFiles();
     NetLimits limits;
     SplitPolicy splits;
     try {
@@ -223,8 +241,13 @@ public final class ServerCommand implements Callable<Integer> {
     NodeConfig config = new NodeConfig(id, dataDir, Endpoint.parse(client), Endpoint.parse(peer),
         Endpoint.parse(admin), memberMap, tickMillis, snapshotEntries, snapshotBytes,
         faultInjection).withLeaseReads(leaseReads).withNetThreads(netThreads).withQuiesce(quiesce).withSplits(splits);
-    config = config.withNet(limits);
-    FlotillaNode node = FlotillaNode.start(config, membership);
+    config = config.withNet(limits).withTls(tls);
+    FlotillaNode node;
+    try {
+      node = FlotillaNode.start(config, membership);
+    } catch (io.flotilla.client.tls.TlsConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "TLS: " + e.getMessage());
+    }
     if (localControl != null) {
       node.enableLocalControl(localControl);
     }
@@ -240,8 +263,9 @@ public final class ServerCommand implements Callable<Integer> {
         stopped.countDown();
       }
     }));
-    System.out.printf("node %d serving clients at %s, peers at %s, admin at http://%s%n", id,
-        node.clientAddress(), node.peerAddress(), node.adminAddress());
+    System.out.printf("node %d serving clients at %s, peers at %s, admin at %s://%s%s%n", id,
+        node.clientAddress(), node.peerAddress(), tls != null ? "https" : "http", node.adminAddress(),
+        tls != null ? " (TLS on every port)" : "");
     System.out.flush();
     stopped.await();
     return 0;
@@ -265,6 +289,11 @@ public final class ServerCommand implements Callable<Integer> {
       }
       return kept.get();
     }
+    if (id == 0 && tlsFiles() != null) {
+      // With TLS the certificate names the node (docs/security.md): a node must run as that id,
+      // so it is the id to take, rather than a new one the certificate could not match.
+      id = certifiedNodeId();
+    }
     if (id != 0) {
       return NodeIdentity.create(dataDir, id);
     }
@@ -281,6 +310,43 @@ public final class ServerCommand implements Callable<Integer> {
     long allocated = NodeIds.allocate(Endpoint.parse(join), java.time.Duration.ofMinutes(2));
     System.out.printf("node id %d handed out by the cluster at %s%n", allocated, join);
     return NodeIdentity.create(dataDir, allocated);
+  }
+
+  /** The node id this node's certificate names. */
+  private long certifiedNodeId() {
+    try {
+      var identity = new io.flotilla.client.tls.TlsMaterial(tlsFiles()).current().identity();
+      if (identity instanceof io.flotilla.client.tls.TlsIdentity.Node node) {
+        return node.id();
+      }
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "TLS: " + tlsFiles().cert() + " is the certificate of " + identity + ", not of a node");
+    } catch (io.flotilla.client.tls.TlsConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "TLS: " + e.getMessage());
+    }
+  }
+
+  /** The TLS files of --tls-dir or of --tls-cert/--tls-key/--tls-ca; null: plain text. */
+  private io.flotilla.client.tls.TlsFiles tlsFiles() {
+    int separate = (tlsCert != null ? 1 : 0) + (tlsKey != null ? 1 : 0) + (tlsCa != null ? 1 : 0);
+    if (tlsDir != null && separate > 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "give --tls-dir, or --tls-cert, --tls-key and --tls-ca, not both");
+    }
+    if (separate > 0 && separate < 3) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--tls-cert, --tls-key and --tls-ca go together: give all three (or one --tls-dir)");
+    }
+    io.flotilla.client.tls.TlsFiles files = tlsDir != null ? io.flotilla.client.tls.TlsFiles.inDir(tlsDir)
+        : separate == 3 ? new io.flotilla.client.tls.TlsFiles(tlsCert, tlsKey, tlsCa) : null;
+    if (files == null) {
+      return null;
+    }
+    try {
+      return files.requireReadable();
+    } catch (io.flotilla.client.tls.TlsConfigException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
   }
 
   static Map<Long, NodeConfig.Member> parseMembers(String[] specs) {

@@ -46,6 +46,25 @@ class ServerCommandTest {
     }
   }
 
+  @Test
+  void badTlsOptionsAreUsageErrorsWithTheReason() throws Exception {
+    io.flotilla.certs.CertAuthority ca = io.flotilla.certs.CertAuthority.init(dir.resolve("ca"), "t",
+        java.time.Duration.ofDays(1));
+    ca.issueNode(2, java.util.List.of("127.0.0.1"), java.time.Duration.ofDays(1), dir.resolve("node-2"));
+    String[][] cases = {
+        {"--tls-cert", "x.pem", "go together"},
+        {"--tls-dir", dir.resolve("nowhere").toString(), "TLS files missing"},
+        {"--tls-dir", dir.resolve("node-2").toString(), "not of node 1"}};
+    for (String[] c : cases) {
+      StringWriter err = new StringWriter();
+      Path data = dir.resolve("tls" + c[2].hashCode());
+      int code = run(err, "--id", "1", "--data-dir", data.toString(), "--bootstrap",
+          "--client", "127.0.0.1:1", "--peer", "127.0.0.1:2", "--admin", "127.0.0.1:3", c[0], c[1]);
+      assertThat(code).as("exit code for " + c[0] + " " + c[1] + ": " + err).isEqualTo(2);
+      assertThat(err.toString()).contains(c[2]);
+    }
+  }
+
   private static int run(StringWriter err, String... args) {
     return new CommandLine(new ServerCommand()).setErr(new PrintWriter(err)).execute(args);
   }

@@ -105,10 +105,16 @@ public final class AdminServer implements AutoCloseable {
    */
   public static AdminServer start(InetSocketAddress address, Sources sources)
       throws InterruptedException {
+    return start(address, sources, io.flotilla.server.tls.PortTls.NONE);
+  }
+
+  /** As above, over HTTPS when {@code tls} is on. */
+  public static AdminServer start(InetSocketAddress address, Sources sources, io.flotilla.server.tls.PortTls tls)
+      throws InterruptedException {
     EventLoopGroup group = new NioEventLoopGroup(1,
         new DefaultThreadFactory("flotilla-admin"));
     try {
-      return new AdminServer(bind(address, group, group, sources), group);
+      return new AdminServer(bind(address, group, group, sources, tls), group);
     } catch (InterruptedException | RuntimeException e) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw e;
@@ -117,11 +123,11 @@ public final class AdminServer implements AutoCloseable {
 
   public static AdminServer start(InetSocketAddress address, EventLoopGroup boss,
       EventLoopGroup workers, Sources sources) throws InterruptedException {
-    return new AdminServer(bind(address, boss, workers, sources), null);
+    return new AdminServer(bind(address, boss, workers, sources, io.flotilla.server.tls.PortTls.NONE), null);
   }
 
   private static Channel bind(InetSocketAddress address, EventLoopGroup boss,
-      EventLoopGroup workers, Sources sources) throws InterruptedException {
+      EventLoopGroup workers, Sources sources, io.flotilla.server.tls.PortTls tls) throws InterruptedException {
     ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     Channel ch = new ServerBootstrap()
         .group(boss, workers)
@@ -129,6 +135,7 @@ public final class AdminServer implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel c) {
+            tls.install(c);
             c.pipeline()
                 .addLast(new HttpServerCodec())
                 .addLast(new HttpObjectAggregator(MAX_REQUEST_BYTES))

@@ -41,7 +41,15 @@ final class ClusterView {
   /** The last members list this node's own status gave: used while its status does not answer. */
   private volatile List<Map<String, Object>> lastMembers = List.of();
 
+  /** "http" or "https": how the members' admin ports are reached (all the same: one cluster, one setting). */
+  private final String scheme;
+
   ClusterView(long self, HttpClient http, ObjectMapper json) {
+    this(self, http, json, "http");
+  }
+
+  ClusterView(long self, HttpClient http, ObjectMapper json, String scheme) {
+    this.scheme = scheme;
     this.self = self;
     this.http = http;
     this.json = json;
@@ -194,7 +202,7 @@ final class ClusterView {
     if (admin == null) {
       return CompletableFuture.completedFuture(null);
     }
-    HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + admin + "/overview?samples=" + samples))
+    HttpRequest req = HttpRequest.newBuilder(URI.create(scheme + "://" + admin + "/overview?samples=" + samples))
         .timeout(Duration.ofMillis(ASK_MILLIS)).GET().build();
     return http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).handle((r, t) -> {
       if (t != null || r.statusCode() != 200) {

@@ -61,8 +61,7 @@ public final class Dashboard implements AutoCloseable {
   private final ClusterView cluster;
   private final ObjectMapper json = new ObjectMapper();
   private final ScheduledExecutorService timer;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500))
-      .version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http;
   private volatile URI localControl;
   private volatile String adminAddress = "";
 
@@ -74,13 +73,29 @@ public final class Dashboard implements AutoCloseable {
   public Dashboard(long self, MeterRegistry registry, EventRing events,
       Supplier<CompletableFuture<?>> briefStatus, BooleanSupplier healthy,
       Supplier<String> configuration) {
+    this(self, registry, events, briefStatus, healthy, configuration, null);
+  }
+
+  /**
+   * @param tls for the other members' admin ports over HTTPS (the cluster CA trusted); null: they
+   *            serve plain HTTP
+   */
+  public Dashboard(long self, MeterRegistry registry, EventRing events,
+      Supplier<CompletableFuture<?>> briefStatus, BooleanSupplier healthy,
+      Supplier<String> configuration, javax.net.ssl.SSLContext tls) {
+    HttpClient.Builder hb = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500))
+        .version(HttpClient.Version.HTTP_1_1);
+    if (tls != null) {
+      hb.sslContext(tls);
+    }
+    this.http = hb.build();
     this.self = self;
     this.events = events;
     this.stats = new StatsSampler(registry);
     this.briefStatus = briefStatus;
     this.healthy = healthy;
     this.configuration = configuration;
-    this.cluster = new ClusterView(self, http, json);
+    this.cluster = new ClusterView(self, http, json, tls != null ? "https" : "http");
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "flotilla-dashboard-" + self);
       t.setDaemon(true);

@@ -25,6 +25,8 @@ public final class LocalCluster implements AutoCloseable {
   /** Size of each node's log when it was last started: its lines since then are this run's. */
   private final long[] logOffset;
   private boolean clientAddressesInMembers = true;
+  /** Where node i's TLS directory is, ROOT/node-i; null: plain text. */
+  private Path tlsRoot;
   /** The dashboard's kill and restart, for the nodes this cluster starts; null: off. */
   private LocalControlServer control;
 
@@ -98,9 +100,23 @@ public final class LocalCluster implements AutoCloseable {
     return this;
   }
 
-  /** The dashboard of node {@code id}: {@code http://127.0.0.1:ADMIN/}. */
+  /**
+   * Runs every node with TLS, node i with the TLS directory {@code root/node-i} (as
+   * {@code bin/flotilla certs node --out} writes it). Call before starting nodes.
+   */
+  public LocalCluster withTls(Path root) {
+    this.tlsRoot = root;
+    return this;
+  }
+
+  /** The nodes' TLS directories' parent, or null in plain text. */
+  public Path tlsRoot() {
+    return tlsRoot;
+  }
+
+  /** The dashboard of node {@code id}: {@code http(s)://127.0.0.1:ADMIN/}. */
   public String dashboardUrl(int id) {
-    return "http://" + admin(id) + "/";
+    return (tlsRoot != null ? "https" : "http") + "://" + admin(id) + "/";
   }
 
   /**
@@ -208,6 +224,9 @@ public final class LocalCluster implements AutoCloseable {
         "--peer", peer(id).toString(), "--admin", admin(id).toString(),
         "--members", String.join(",", members), "--tick-ms", "50"));
     cmd.addAll(serverArgs);
+    if (tlsRoot != null) {
+      cmd.addAll(List.of("--tls-dir", tlsRoot.resolve("node-" + id).toString()));
+    }
     if (control != null) {
       cmd.addAll(List.of("--local-control", control.url().toString()));
     }

@@ -45,7 +45,8 @@ final class Joiner implements AutoCloseable {
 
   void start() {
     NodeConfig.Member self = config.members().get(config.id());
-    client.set(new FlotillaClient(ClientOptions.of(join.toString()).withRequestTimeout(Duration.ofSeconds(10))));
+    client.set(new FlotillaClient(io.flotilla.server.tls.NodeClients.secure(
+        ClientOptions.of(join.toString()).withRequestTimeout(Duration.ofSeconds(10)), config.tls())));
     var request = MemberChangeRequest.newBuilder()
         .setKind(MemberChangeRequest.Kind.ADD_LEARNER).setNodeId(config.id())
         .setPeerAddress(self.peer().toString())

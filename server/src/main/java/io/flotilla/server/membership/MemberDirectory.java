@@ -24,6 +24,11 @@ public final class MemberDirectory {
   private final BiConsumer<Long, Endpoint> connect;
 
   /** @param connect told each other member's peer address when it is learned or moves */
+  /** This node's TLS files (null: plain text), for the clients membership makes. */
+  public io.flotilla.client.tls.TlsFiles tls() {
+    return config.tls();
+  }
+
   public MemberDirectory(NodeConfig config, BiConsumer<Long, Endpoint> connect) {
     this.config = config;
     this.connect = connect;

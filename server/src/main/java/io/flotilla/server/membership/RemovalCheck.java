@@ -69,7 +69,8 @@ final class RemovalCheck {
       return;
     }
     lastCheckNanos = now;
-    var client = new FlotillaClient(ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(3)));
+    var client = new FlotillaClient(io.flotilla.server.tls.NodeClients.secure(
+        ClientOptions.of(endpoints).withRequestTimeout(Duration.ofSeconds(3)), directory.tls()));
     client.members().whenComplete((list, t) -> {
       try {
         if (t == null && list.getRemovedIdsList().contains(self) && !closed.getAsBoolean()) {

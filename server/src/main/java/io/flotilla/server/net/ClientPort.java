@@ -127,6 +127,13 @@ public final class ClientPort implements AutoCloseable {
   /** Binds {@code address} (port 0 = any free port) on the given event loops. */
   public static ClientPort start(InetSocketAddress address, EventLoopGroup boss,
       EventLoopGroup workers, RequestHandler handler, Limits limits) throws InterruptedException {
+    return start(address, boss, workers, handler, limits, io.flotilla.server.tls.PortTls.NONE);
+  }
+
+  /** As above, with TLS first on every connection ({@code tls}; {@code PortTls.NONE}: plain text). */
+  public static ClientPort start(InetSocketAddress address, EventLoopGroup boss,
+      EventLoopGroup workers, RequestHandler handler, Limits limits, io.flotilla.server.tls.PortTls tls)
+      throws InterruptedException {
     ClientPort port = new ClientPort(limits);
     ServerBootstrap b = new ServerBootstrap()
         .group(boss, workers)
@@ -138,6 +145,7 @@ public final class ClientPort implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            tls.install(ch);
             ch.pipeline()
                 .addLast("frames", Frames.decoder(limits.maxFrameBytes(), port.budget,
                     limits.frameTimeoutMillis()))

@@ -84,6 +84,8 @@ final class PeerLink {
   private long lastHeardNanos;
   private long downSinceNanos;
   private String closeReason;
+  /** The last TLS handshake failure logged: a peer refusing us is logged once, not at every redial. */
+  private String lastTlsFailure;
   private ScheduledFuture<?> watch;
   private volatile boolean shut;
   private volatile boolean connected;
@@ -241,6 +243,13 @@ final class PeerLink {
     connecting = transport.bootstrap().clone(loop).handler(new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel ch) {
+        var tls = transport.outboundTls();
+        if (tls != null) {
+          // No host and port for the engine: the JDK then never resumes a cached session, so each
+          // connection is a full handshake whose certificate both ends read (the check below, and
+          // the peer port's check of every frame's sender). A link connects rarely.
+          ch.pipeline().addLast("tls", tls.context().newHandler(ch.alloc()));
+        }
         ch.pipeline().addLast(Frames.prepender()).addLast(new LinkHandler());
       }
     }).connect(
@@ -267,15 +276,65 @@ final class PeerLink {
         ch.close();
         return;
       }
-      channel = ch;
-      closeReason = null;
-      lastHeardNanos = System.nanoTime(); // a full deadAfter for the first answer
-      long every = options.pingIntervalMillis();
-      watch = loop.scheduleAtFixedRate(this::checkLiveness, every, every, TimeUnit.MILLISECONDS);
-      ch.closeFuture().addListener(c -> onClosed(ch));
-      ch.writeAndFlush(Unpooled.EMPTY_BUFFER, ch.voidPromise()); // a ping: ask for a first answer
-      drain();
+      var ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+      if (ssl == null) {
+        established(ch);
+        return;
+      }
+      // Nothing is written until the peer proved it is the node dialled: a frame of ours never
+      // reaches a node holding another id's certificate at this address.
+      connecting = ch.newSucceededFuture(); // still connecting: no second attempt meanwhile
+      // Not shorter: a cold JVM's first handshakes took over 3 s on a small loaded machine, and
+      // a redial would only start over. A peer that hangs in a handshake is frozen anyway.
+      ssl.setHandshakeTimeoutMillis(Math.max(10_000, options.deadAfterMillis()));
+      ssl.handshakeFuture().addListener(hs -> {
+        connecting = null;
+        if (!hs.isSuccess()) {
+          String why = io.flotilla.server.tls.PortTls.reasonOf(hs.cause());
+          if (!why.equals(lastTlsFailure)) {
+            lastTlsFailure = why;
+            LOG.warn("TLS handshake with peer {} at {} failed: {}", nodeId, endpoint, why);
+          }
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
+        long certified = PeerCertificates.certifiedNode(ch);
+        if (certified == -2) {
+          LOG.warn("peer link to {} at {}: cannot read its certificate: {}; redialling", nodeId, endpoint,
+              PeerCertificates.describe(ch));
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
+        if (certified != nodeId) {
+          transport.identityRefused.incrementAndGet();
+          LOG.error("refusing peer link to {} at {}: its certificate is that of {}", nodeId, endpoint,
+              PeerCertificates.describe(ch));
+          ch.close();
+          scheduleReconnect();
+          return;
+        }
+        lastTlsFailure = null;
+        if (shut) {
+          ch.close();
+          return;
+        }
+        established(ch);
+      });
     });
+  }
+
+  /** On loop: a connection (over TLS: with the peer's identity checked) carries this link from now on. */
+  private void established(Channel ch) {
+    channel = ch;
+    closeReason = null;
+    lastHeardNanos = System.nanoTime(); // a full deadAfter for the first answer
+    long every = options.pingIntervalMillis();
+    watch = loop.scheduleAtFixedRate(this::checkLiveness, every, every, TimeUnit.MILLISECONDS);
+    ch.closeFuture().addListener(c -> onClosed(ch));
+    ch.writeAndFlush(Unpooled.EMPTY_BUFFER, ch.voidPromise()); // a ping: ask for a first answer
+    drain();
   }
 
   /** On loop, every ping interval while connected: closes a silent connection, else pings. */

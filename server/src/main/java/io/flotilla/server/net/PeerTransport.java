@@ -5,22 +5,16 @@ import io.flotilla.client.wire.Frames;
 import io.flotilla.client.wire.InputBudget;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -35,8 +29,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The peer port: opaque frames (encoded Raft messages) between nodes, one outgoing connection per
@@ -57,8 +49,6 @@ import org.slf4j.LoggerFactory;
  * timeout, a connection limit, and an idle timeout (a live peer pings).
  */
 public final class PeerTransport implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(PeerTransport.class);
-
   /**
    * Tuning of the peer links.
    *
@@ -137,19 +127,33 @@ public final class PeerTransport implements AutoCloseable {
     default void snapshotAborted(long peer) {}
   }
 
+  /**
+   * Where received frames go, on a Netty thread (hand off, never block). {@code certifiedNode}: the
+   * node id the connection's TLS certificate names, or 0 in plain text; a receiver that finds a
+   * frame claiming another sender throws {@link PeerIdentityMismatch}, and the connection is refused.
+   */
+  public interface Inbound {
+    void accept(byte[] frame, SocketAddress remote, long certifiedNode);
+  }
+
   private final Options options;
   private final EventLoopGroup group;
-  private final BiConsumer<byte[], SocketAddress> inbound;
+  final Inbound inbound;
+  /** TLS of accepted connections ({@link PortTls#NONE}: plain text). */
+  private final io.flotilla.server.tls.PortTls inboundTls;
+  /** TLS of outgoing links (null: plain text); the peer's certificate must name the id dialled. */
+  private final io.flotilla.client.tls.ClientTls outboundTls;
+  final AtomicLong identityRefused = new AtomicLong();
   private final Map<Long, PeerLink> links = new ConcurrentHashMap<>();
   private final Bootstrap bootstrap;
   private final InputBudget budget;
   private volatile Channel serverChannel;
-  private volatile boolean closed;
+  volatile boolean closed;
   final AtomicLong framesDropped = new AtomicLong();
   final AtomicLong heartbeatsCoalesced = new AtomicLong();
   final AtomicLong snapshotsRefused = new AtomicLong();
   final AtomicLong snapshotsAborted = new AtomicLong();
-  private final AtomicInteger acceptedCount = new AtomicInteger();
+  final AtomicInteger acceptedCount = new AtomicInteger();
   /**
    * Fault injection (tests and chaos runs only, switched on by the node's admin port when the
    * node was started with fault injection enabled): frames to these peers are dropped, as a
@@ -161,12 +165,15 @@ public final class PeerTransport implements AutoCloseable {
   private volatile Traffic traffic = Traffic.NONE;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   /** Accepted (incoming) connections, closed with the transport so peers notice at once. */
-  private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
-  private PeerTransport(Options options, EventLoopGroup group, BiConsumer<byte[], SocketAddress> inbound) {
+  private PeerTransport(Options options, EventLoopGroup group, Inbound inbound,
+      io.flotilla.server.tls.PortTls inboundTls, io.flotilla.client.tls.ClientTls outboundTls) {
     this.options = options;
     this.group = group;
     this.inbound = inbound;
+    this.inboundTls = inboundTls;
+    this.outboundTls = outboundTls;
     this.budget = new InputBudget(options.inputBudgetBytes());
     this.bootstrap = new Bootstrap()
         .group(group)
@@ -187,7 +194,19 @@ public final class PeerTransport implements AutoCloseable {
    */
   public static PeerTransport start(InetSocketAddress bind, EventLoopGroup group,
       BiConsumer<byte[], SocketAddress> inbound, Options options) throws InterruptedException {
-    PeerTransport t = new PeerTransport(options, group, inbound);
+    return start(bind, group, (frame, remote, certified) -> inbound.accept(frame, remote), options,
+        io.flotilla.server.tls.PortTls.NONE, null);
+  }
+
+  /**
+   * As above, over mutual TLS when {@code inboundTls} is on: accepted connections through it, and
+   * links dialled with {@code outboundTls}, whose peers must present the certificate of the node
+   * id dialled.
+   */
+  public static PeerTransport start(InetSocketAddress bind, EventLoopGroup group, Inbound inbound,
+      Options options, io.flotilla.server.tls.PortTls inboundTls, io.flotilla.client.tls.ClientTls outboundTls)
+      throws InterruptedException {
+    PeerTransport t = new PeerTransport(options, group, inbound, inboundTls, outboundTls);
     t.serverChannel = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
@@ -196,13 +215,14 @@ public final class PeerTransport implements AutoCloseable {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            inboundTls.install(ch);
             ch.pipeline()
-                .addLast(t.new Ponger())
+                .addLast(new PeerAccepted.Ponger(options))
                 .addLast(Frames.decoder(options.maxFrameBytes(), t.budget,
                     options.frameTimeoutMillis()))
                 .addLast(new IdleStateHandler(3 * options.deadAfterMillis(), 0, 0,
                     TimeUnit.MILLISECONDS))
-                .addLast(t.new Receiver());
+                .addLast(new PeerAccepted.Receiver(t));
           }
         })
         .bind(bind).sync().channel();
@@ -219,6 +239,18 @@ public final class PeerTransport implements AutoCloseable {
 
   Traffic traffic() {
     return traffic;
+  }
+
+  io.flotilla.client.tls.ClientTls outboundTls() {
+    return outboundTls;
+  }
+
+  /**
+   * Connections refused because their certificate named another node than the one they spoke for
+   * (a frame's sender on an accepted connection, or the node id a link dialled).
+   */
+  public long identityRefused() {
+    return identityRefused.get();
   }
 
   public InetSocketAddress localAddress() {
@@ -416,88 +448,5 @@ public final class PeerTransport implements AutoCloseable {
       serverChannel.close().syncUninterruptibly();
     }
     accepted.close().syncUninterruptibly();
-  }
-
-  /**
-   * First on an accepted connection: whenever bytes arrive, answer with an empty frame (at most
-   * every half ping interval), so the dialling side knows this path works and that we read.
-   */
-  private final class Ponger extends ChannelInboundHandlerAdapter {
-    private final long everyNanos = TimeUnit.MILLISECONDS.toNanos(options.pingIntervalMillis()) / 2;
-    private long lastPong = System.nanoTime() - everyNanos;
-
-    @Override
-    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      long now = System.nanoTime();
-      if (now - lastPong >= everyNanos && ctx.channel().isWritable()) {
-        lastPong = now;
-        ctx.writeAndFlush(ctx.alloc().buffer(Frames.LENGTH_BYTES).writeInt(0), ctx.voidPromise());
-      }
-      ctx.fireChannelRead(msg);
-    }
-  }
-
-  /** Incoming side: frames from any peer go to the consumer; bad input closes that connection. */
-  private final class Receiver extends SimpleChannelInboundHandler<ByteBuf> {
-    private boolean counted;
-
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) throws Exception {
-      if (closed) {
-        ctx.close();
-        return;
-      }
-      if (acceptedCount.incrementAndGet() > options.maxConnections()) {
-        acceptedCount.decrementAndGet();
-        LOG.warn("refusing peer connection {}: {} open", ctx.channel().remoteAddress(),
-            options.maxConnections());
-        ctx.close();
-        return;
-      }
-      counted = true;
-      accepted.add(ctx.channel());
-      super.channelActive(ctx);
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      if (counted) {
-        acceptedCount.decrementAndGet();
-      }
-      super.channelInactive(ctx);
-    }
-
-    @Override
-    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf frame) {
-      if (!frame.isReadable()) {
-        return; // a ping: the Ponger answered it
-      }
-      byte[] bytes = ByteBufUtil.getBytes(frame);
-      try {
-        inbound.accept(bytes, ctx.channel().remoteAddress());
-      } catch (RuntimeException e) {
-        // An undecodable message is the sender's problem, not ours: drop its connection.
-        LOG.warn("closing peer connection {}: bad frame: {}", ctx.channel().remoteAddress(),
-            e.toString());
-        ctx.close();
-      }
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-      if (evt instanceof IdleStateEvent) {
-        // A live peer pings every interval: this connection's sender is gone (or cut off).
-        LOG.debug("closing silent peer connection {}", ctx.channel().remoteAddress());
-        ctx.close();
-        return;
-      }
-      super.userEventTriggered(ctx, evt);
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      LOG.warn("closing peer connection {}: {}", ctx.channel().remoteAddress(), cause.toString());
-      ctx.close();
-    }
   }
 }

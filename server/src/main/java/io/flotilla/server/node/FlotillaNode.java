@@ -74,9 +74,13 @@ public final class FlotillaNode implements AutoCloseable {
   private final RequestService requests;
   private final ClientPort clientPort;
   private final AdminServer admin;
+  /** TLS on every port and mutual TLS between nodes (docs/security.md); null: plain text. */
+  private final io.flotilla.server.tls.NodeTls tls;
 
   private FlotillaNode(NodeConfig config, MembershipOptions membershipOptions) throws IOException, InterruptedException {
     this.config = config;
+    // TLS first: a certificate that cannot be used stops the start before anything is opened.
+    this.tls = config.tls() == null ? null : new io.flotilla.server.tls.NodeTls(config.id(), config.tls());
     this.events = new EventRing(config.id(), 200);
     this.nodeMetrics = new NodeMetrics(metrics, events);
     long opening = System.nanoTime();
@@ -87,11 +91,25 @@ public final class FlotillaNode implements AutoCloseable {
     this.group = new NioEventLoopGroup(config.netThreads(), new DefaultThreadFactory("flotilla-net-" + config.id()));
     this.controlGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("flotilla-peer-" + config.id()));
     PeerTraffic traffic = new PeerTraffic(metrics, config.members().keySet(), config.id());
+    io.flotilla.server.tls.PortTls clientTls = io.flotilla.server.tls.PortTls.NONE;
+    io.flotilla.server.tls.PortTls peerTls = io.flotilla.server.tls.PortTls.NONE;
+    io.flotilla.server.tls.PortTls adminTls = io.flotilla.server.tls.PortTls.NONE;
+    if (tls != null) {
+      tls.bindMetrics(metrics);
+      byte[] refusal = io.flotilla.client.wire.Frames.error(0, io.flotilla.client.proto.Error.Code.TLS_REFUSED,
+          "node " + config.id() + " requires TLS on its client port: connect with a certificate from the"
+          + " cluster's CA (--tls-dir, FLOTILLA_TLS_DIR; docs/security.md)").toByteArray();
+      byte[] framed = java.nio.ByteBuffer.allocate(io.flotilla.client.wire.Frames.LENGTH_BYTES + refusal.length)
+          .putInt(refusal.length).put(refusal).array();
+      clientTls = io.flotilla.server.tls.PortTls.of("client", tls::clientPortContext, metrics).withPlainTextAnswer(framed);
+      peerTls = io.flotilla.server.tls.PortTls.of("peer", tls::peerPortContext, metrics);
+      adminTls = io.flotilla.server.tls.PortTls.of("admin", tls::adminPortContext, metrics);
+    }
     PeerInbox inbox = new PeerInbox(config.id(),
         (group, from, fromLeader) -> fromLeader ? store.replicaOrPlaceholder(group, from) : store.replica(group),
         MAX_SNAPSHOT_BYTES, traffic, metrics);
     this.peers = PeerTransport.start(bind(config.peerBind()), controlGroup, inbox::accept,
-        PeerTransport.Options.forTick(config.tickMillis()));
+        PeerTransport.Options.forTick(config.tickMillis()), peerTls, tls == null ? null : tls.peerClient());
     peers.setTraffic(traffic);
     MemberDirectory directory = new MemberDirectory(config, peers::setPeer);
     directory.refresh(sm.members());
@@ -146,14 +164,18 @@ public final class FlotillaNode implements AutoCloseable {
             RequestService::forwardedCount)
         .description("client requests forwarded to their range's leader on another node").register(metrics);
     this.clientPort = ClientPort.start(bind(config.clientBind()), group, group, nodeMetrics.timed(requests),
-        config.net().clientPort());
+        config.net().clientPort(), clientTls);
     NetMetrics.bind(metrics, clientPort, peers);
+    io.micrometer.core.instrument.FunctionCounter.builder("flotilla.peer.identity.refused", peers,
+            PeerTransport::identityRefused)
+        .description("peer connections refused: their certificate named another node than the one they spoke for")
+        .register(metrics);
     java.util.function.BooleanSupplier healthy = () -> !raft.isStopped() || membership.removedByCluster();
     this.dashboard = new Dashboard(config.id(), metrics, events, status::adminStatusBrief, healthy,
-        () -> raft.configuration().toString());
+        () -> raft.configuration().toString(), tls == null ? null : tls.adminHttpContext());
     this.admin = AdminServer.start(bind(config.adminBind()),
-        new AdminServer.Sources(healthy, status::adminStatus,
-            metrics, config.faultInjection() ? faultControl(peers, raft) : null, dashboard));
+        new AdminServer.Sources(healthy, this::adminStatus,
+            metrics, config.faultInjection() ? faultControl(peers, raft) : null, dashboard), adminTls);
     dashboard.setAdminAddress(config.members().get(config.id()).peer().host() + ":" + admin.localAddress().getPort());
     store.start();
     events.record(EventRing.NODE, "node " + config.id() + " started (applied index " + raft.appliedIndex() + ")");
@@ -171,6 +193,18 @@ public final class FlotillaNode implements AutoCloseable {
   public static FlotillaNode start(NodeConfig config, MembershipOptions membership)
       throws IOException, InterruptedException {
     return new FlotillaNode(config, membership);
+  }
+
+  /** {@code /status}: the status service's answer, and how this node's certificate stands. */
+  private CompletableFuture<?> adminStatus() {
+    return status.adminStatus().thenApply(s -> {
+      if (s instanceof java.util.Map<?, ?> m) {
+        java.util.Map<Object, Object> copy = new java.util.LinkedHashMap<>(m);
+        copy.put("tls", tls == null ? java.util.Map.of("enabled", false) : tls.status());
+        return copy;
+      }
+      return s;
+    });
   }
 
   private static InetSocketAddress bind(Endpoint e) {
@@ -209,6 +243,24 @@ public final class FlotillaNode implements AutoCloseable {
    */
   public void enableLocalControl(java.net.URI tool) {
     dashboard.enableLocalControl(tool);
+  }
+
+  /**
+   * TEST ONLY: the value of one sample as {@code /metrics} shows it ({@code name} or
+   * {@code name{label="value"}}), or NaN when there is none.
+   */
+  public double metricForTesting(String sample) {
+    for (String line : metrics.scrape().split("\n")) {
+      if (line.startsWith(sample + " ") || (!sample.contains("{") && line.startsWith(sample + "{"))) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return Double.NaN;
+  }
+
+  /** TEST ONLY: what {@code /status} answers. */
+  public Object adminStatusForTesting() throws Exception {
+    return adminStatus().get(10, TimeUnit.SECONDS);
   }
 
   /** TEST ONLY: holds the Raft loop for {@code millis} (see {@link RaftNode#stallForTesting}). */
@@ -318,6 +370,9 @@ public final class FlotillaNode implements AutoCloseable {
     peers.close();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     controlGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    if (tls != null) {
+      tls.close();
+    }
     store.close();
   }
 }

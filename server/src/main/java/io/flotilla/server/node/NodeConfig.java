@@ -35,11 +35,22 @@ import java.util.Objects;
  *                    followers stop their election timers until a proposal, read or message
  *                    wakes them (docs/raft.md, "Quiescence"); off by default
  * @param splits      when a range's leader splits it by itself: by size, by load ({@link SplitPolicy})
+ * @param tls         the node's certificate, key and cluster CA (a TLS directory, docs/security.md):
+ *                    TLS on every port, mutual TLS between nodes; null: plain text
  */
 public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
     Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
     long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
-    NetLimits net, boolean quiesce, SplitPolicy splits) {
+    NetLimits net, boolean quiesce, SplitPolicy splits, io.flotilla.client.tls.TlsFiles tls) {
+
+  /** In plain text. */
+  public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
+      Endpoint adminBind, Map<Long, Member> members, long tickMillis, long snapshotEntries,
+      long snapshotBytes, boolean faultInjection, boolean leaseReads, int netThreads,
+      NetLimits net, boolean quiesce, SplitPolicy splits) {
+    this(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis, snapshotEntries,
+        snapshotBytes, faultInjection, leaseReads, netThreads, net, quiesce, splits, null);
+  }
 
   /** With the default split policy. */
   public NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint peerBind,
@@ -113,43 +124,49 @@ public record NodeConfig(long id, Path dataDir, Endpoint clientBind, Endpoint pe
   /** The same node with other snapshot thresholds. */
   public NodeConfig withSnapshots(long entries, long bytes) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        entries, bytes, faultInjection, leaseReads, netThreads, net, quiesce, splits);
+        entries, bytes, faultInjection, leaseReads, netThreads, net, quiesce, splits, tls);
   }
 
   /** The same node with fault injection on or off. */
   public NodeConfig withFaultInjection(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net, quiesce, splits);
+        snapshotEntries, snapshotBytes, on, leaseReads, netThreads, net, quiesce, splits, tls);
   }
 
   /** The same node with lease reads on or off. */
   public NodeConfig withLeaseReads(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net, quiesce, splits);
+        snapshotEntries, snapshotBytes, faultInjection, on, netThreads, net, quiesce, splits, tls);
   }
 
   /** The same node with another number of network threads. */
   public NodeConfig withNetThreads(int threads) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net, quiesce, splits);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, threads, net, quiesce, splits, tls);
   }
 
   /** The same node with other client connection limits. */
   public NodeConfig withNet(NetLimits limits) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits, quiesce, splits);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, limits, quiesce, splits, tls);
   }
 
   /** The same node with quiescence of idle ranges on or off. */
   public NodeConfig withQuiesce(boolean on) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, on, splits);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, on, splits, tls);
   }
 
   /** The same node with another split policy. */
   public NodeConfig withSplits(SplitPolicy policy) {
     return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
-        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, quiesce, policy);
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, quiesce, policy, tls);
+  }
+
+  /** The same node over TLS with the files {@code files} (null: plain text). */
+  public NodeConfig withTls(io.flotilla.client.tls.TlsFiles files) {
+    return new NodeConfig(id, dataDir, clientBind, peerBind, adminBind, members, tickMillis,
+        snapshotEntries, snapshotBytes, faultInjection, leaseReads, netThreads, net, quiesce, splits, files);
   }
 
   /** A member's addresses, by host name. */

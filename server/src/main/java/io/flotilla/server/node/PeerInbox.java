@@ -79,8 +79,17 @@ final class PeerInbox {
     this.open = true;
   }
 
-  /** On a network thread: one frame from the peer connection at {@code remote}. */
+  /** On a network thread: one frame from the plain-text peer connection at {@code remote}. */
   void accept(byte[] frame, SocketAddress remote) {
+    accept(frame, remote, 0);
+  }
+
+  /**
+   * As above from a connection whose TLS certificate names node {@code certified} (0: plain
+   * text): a frame claiming any other sender throws {@link io.flotilla.server.net.PeerIdentityMismatch}
+   * and is not delivered (the transport then refuses the connection).
+   */
+  void accept(byte[] frame, SocketAddress remote, long certified) {
     int bytes = frame.length + Frames.LENGTH_BYTES;
     PeerFrame envelope;
     try {
@@ -100,6 +109,7 @@ final class PeerInbox {
           undecodable(remote, "Raft message of " + frame.length + " bytes: " + e.getMessage());
           return;
         }
+        requireCertified(certified, m.from());
         traffic.received(m.from(), bytes);
         boolean fromLeader = m instanceof Message.AppendEntries || m instanceof Message.Heartbeat
             || m instanceof Message.InstallSnapshot;
@@ -117,6 +127,7 @@ final class PeerInbox {
           undecodable(remote, "snapshot chunk frame of " + frame.length + " bytes: " + e.getMessage());
           return;
         }
+        requireCertified(certified, chunk.from());
         traffic.received(chunk.from(), bytes);
         String what = "snapshot chunk from " + chunk.from() + " term " + chunk.term() + " at " + chunk.offset();
         Replica replica = route(envelope.getGroupId(), chunk.from(), true, remote, what);
@@ -128,6 +139,12 @@ final class PeerInbox {
         traffic.received(UNKNOWN_SENDER, bytes);
         undecodable(remote, "frame of " + frame.length + " bytes without a known body");
       }
+    }
+  }
+
+  private static void requireCertified(long certified, long from) {
+    if (certified != 0 && from != certified) {
+      throw new io.flotilla.server.net.PeerIdentityMismatch(certified, from);
     }
   }
 

@@ -220,7 +220,8 @@ public final class RequestService implements RequestHandler {
       synchronized (this) {
         if (forwarder == null) {
           // Its endpoints are never used: forward() names the node each time.
-          forwarder = new FlotillaClient(io.flotilla.client.ClientOptions.of("127.0.0.1:1"));
+          forwarder = new FlotillaClient(io.flotilla.server.tls.NodeClients.secure(
+              io.flotilla.client.ClientOptions.of("127.0.0.1:1"), directory.tls()));
         }
         f = forwarder;
       }
