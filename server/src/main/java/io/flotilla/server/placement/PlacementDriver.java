@@ -64,7 +64,8 @@ public final class PlacementDriver implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
-  private final FlotillaClient polls = new FlotillaClient(ClientOptions.of("127.0.0.1:1"));
+  /** The driver's connections to other nodes' client ports (with the node's certificate under TLS). */
+  private final FlotillaClient polls;
   // State of the current term of leadership (cleared when this node stops leading).
   private final Map<Long, NodeReport> reports = new ConcurrentHashMap<>();
   private final Map<Long, Long> lastSeen = new ConcurrentHashMap<>();
@@ -91,6 +92,9 @@ public final class PlacementDriver implements AutoCloseable {
     this.membership = membership;
     this.local = new NodeReports(self, store);
     this.deadAfterNanos = deadAfter.toNanos();
+    // Its endpoints are never used: forward() names the node each time.
+    this.polls = new FlotillaClient(io.flotilla.server.tls.NodeClients.secure(ClientOptions.of("127.0.0.1:1"),
+        directory.tls()));
   }
 
   public void start() {
