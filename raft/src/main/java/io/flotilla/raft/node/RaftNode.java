@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -123,7 +124,21 @@ public final class RaftNode implements AutoCloseable {
      */
     public record Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,
                          long lastIndex, long snapshotIndex, Map<Long, Long> matchIndex,
-                         long snapshotsTaken, long snapshotsInstalled, Configuration configuration) {
+                         long snapshotsTaken, long snapshotsInstalled, Configuration configuration,
+                         Set<Long> recentlyActive) {
+
+        /**
+         * Without the peers heard from: {@code recentlyActive} (on a leader, the peers that sent
+         * it anything since its last check-quorum round, about an election timeout; empty
+         * elsewhere) matters to whoever picks a peer to hand leadership to or to promote: a
+         * peer's match index alone says nothing of whether it is still there.
+         */
+        public Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,
+                      long lastIndex, long snapshotIndex, Map<Long, Long> matchIndex,
+                      long snapshotsTaken, long snapshotsInstalled, Configuration configuration) {
+            this(id, role, term, leaderId, commitIndex, appliedIndex, lastIndex, snapshotIndex, matchIndex,
+                    snapshotsTaken, snapshotsInstalled, configuration, Set.of());
+        }
 
         /** Without a configuration (the shape before membership changes). */
         public Status(long id, Role role, long term, long leaderId, long commitIndex, long appliedIndex,

@@ -285,15 +285,19 @@ public final class RaftReplica {
     /** A consistent view of this replica. */
     public RaftNode.Status status() {
         Map<Long, Long> match = new TreeMap<>();
+        java.util.Set<Long> active = new java.util.TreeSet<>();
         if (core.role() == Role.LEADER) {
             for (long peer : core.configuration().members()) {
                 var p = core.progress(peer);
                 match.put(peer, peer == id ? core.log().lastIndex() : p == null ? 0 : p.matchIndex());
+                if (peer == id || p != null && p.recentActive()) {
+                    active.add(peer);
+                }
             }
         }
         return new RaftNode.Status(id, core.role(), core.term(), core.leaderId(), core.commitIndex(),
                 appliedIndex, core.log().lastIndex(), storage.snapshot().index(), match,
-                snapshotter.takenCount(), snapshotter.installedCount(), core.configuration());
+                snapshotter.takenCount(), snapshotter.installedCount(), core.configuration(), active);
     }
 
     // ------------------------------------------------------------------------------ readies

@@ -91,6 +91,33 @@ class RaftNodeTest {
     }
 
     @Test
+    void aLeaderCallsRecentlyActiveOnlyThePeersItStillHearsFrom() throws Exception {
+        InProcessTransport transport = new InProcessTransport();
+        for (long id = 1; id <= 3; id++) {
+            RaftNode node = new RaftNode(RaftConfig.of(1, id, Set.of(1L, 2L, 3L), new SplittableRandom(id)),
+                    new MemoryStorage(), transport, new ListStateMachine(), 10);
+            transport.register(node);
+            nodes.add(node);
+        }
+        nodes.forEach(RaftNode::start);
+        onLeaderWithRetry(leader -> leader.propose("x".getBytes(StandardCharsets.UTF_8)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            RaftNode leader = awaitLeader();
+            return leader.status().get(5, TimeUnit.SECONDS).recentlyActive().containsAll(Set.of(1L, 2L, 3L));
+        });
+        // A follower stops: the leader keeps its match index but, within about an election
+        // timeout, no longer counts it as active (what a leadership transfer must not go to).
+        RaftNode leader = awaitLeader();
+        RaftNode gone = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        gone.close();
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            RaftNode.Status st = awaitLeader().status().get(5, TimeUnit.SECONDS);
+            return st.role() == io.flotilla.raft.Role.LEADER && !st.recentlyActive().contains(gone.id())
+                && st.matchIndex().getOrDefault(gone.id(), 0L) > 0;
+        });
+    }
+
+    @Test
     void threeNodesAgree() throws Exception {
         InProcessTransport transport = new InProcessTransport();
         List<ListStateMachine> machines = new ArrayList<>();

@@ -157,9 +157,14 @@ final class RangeMembership {
     }).orTimeout(STEP_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS).whenComplete((c, t) -> done(range, t));
   }
 
+  /**
+   * Caught up, and heard from within about an election timeout: a node that died keeps its last
+   * match index, and a transfer to it would hold the range's proposals for an election timeout
+   * (then again on the next try), a promotion would count a dead voter.
+   */
   private boolean caughtUp(RaftNode.Status rs, long node) {
     long match = rs.matchIndex().getOrDefault(node, 0L);
-    return match > 0 && match >= rs.lastIndex() - promoteGap;
+    return match > 0 && match >= rs.lastIndex() - promoteGap && rs.recentlyActive().contains(node);
   }
 
   private void propose(long range, RaftNode raft, ConfChange change, String what) {
