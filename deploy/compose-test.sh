@@ -447,7 +447,7 @@ DROPPED_VOLUMES+=($(docker inspect -f '{{range .Mounts}}{{.Name}} {{end}}' "$(jo
 only_joiner_1() { ! docker inspect "$(joiner 2)" >/dev/null 2>&1 && joiner_healthy 1; }
 check "--scale joiner=1 removed joiner_2 (the highest number) and kept joiner_1" only_joiner_1
 check "joiner_2's volume, left by compose, removed (its node id is never reused)" \
-  docker volume rm "${DROPPED_VOLUMES[@]}"
+  quietly docker volume rm "${DROPPED_VOLUMES[@]}"
 DROPPED_VOLUMES=()
 check "five nodes live" all_live_with 5 2
 check "writes continue" put_many unscaled 10
