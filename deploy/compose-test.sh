@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The compose cluster for real: builds the image, brings up deploy/docker-compose.yml on its
 # private network and puts it through a crash, a hand-made kill, a graceful stop of the leader, a
-# whole-project restart, a node coming back at a new IP, and growth to five nodes, checking after
-# each that every acknowledged write is still there. Prints `N passed, M failed` last; exits
-# non-zero on any failure. Cleans up every container, network and volume it made (the image it
-# built, tagged flotilla, stays).
+# whole-project restart, a node coming back at a new IP, growth to five nodes (ids from the
+# cluster, replicas and leaders placed onto them over eleven split ranges), the decommission of
+# node5 before its container goes, and `docker-compose up --scale joiner=2` then `=1` (decommission
+# first), checking after each that every acknowledged write is still there. Prints `N passed,
+# M failed` last; exits non-zero on any failure. Cleans up every container, network and volume it
+# made (the image it built, tagged flotilla, stays).
 #
 #   deploy/compose-test.sh              # builds with the Dockerfile as the README says (Maven inside)
 #   deploy/compose-test.sh --prebuilt   # faster: jars from ./mvnw on the host, then exactly the
@@ -23,7 +25,7 @@ for a in "$@"; do
   case "$a" in
     --prebuilt) BUILD=prebuilt ;;
     --no-build) BUILD=none ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "compose-test.sh: unknown argument '$a' (try --help)" >&2; exit 64 ;;
   esac
 done
@@ -58,9 +60,11 @@ check() {  # check "what" command...: passes when the command exits 0
   if "$@"; then ok "$what"; else bad "$what"; fi
 }
 
+DROPPED_VOLUMES=()  # anonymous volumes of containers that `--scale` removed (it leaves them)
 cleanup() {
   docker rm -fv "$PLACEHOLDER" "${PROJECT}_bench" >/dev/null 2>&1
-  "${COMPOSE[@]}" --profile grow down -v --remove-orphans >/dev/null 2>&1
+  ((${#DROPPED_VOLUMES[@]})) && docker volume rm "${DROPPED_VOLUMES[@]}" >/dev/null 2>&1
+  "${COMPOSE[@]}" --profile grow --profile scale down -v --remove-orphans >/dev/null 2>&1
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -111,6 +115,10 @@ all_acked_present() {  # [ENDPOINTS [CONSISTENCY]]
   flot scan --endpoints "$eps" --consistency "$consistency" --limit 100000 \
     >"$WORK/scan.tsv" 2>"$WORK/scan.err" || {
     say "      scan failed: $(cat "$WORK/scan.err")"; return 1; }
+  scan_has_all_acked
+}
+# The scan in $WORK/scan.tsv holds every acknowledged write with its last acknowledged value.
+scan_has_all_acked() {
   # The last acknowledged value of each key (each key is written once here, but be exact).
   awk -F'\t' '{v[$1]=$2} END {for (k in v) print k "\t" v[k]}' "$ACKED" | sort >"$WORK/want.tsv"
   sort "$WORK/scan.tsv" >"$WORK/have.tsv"
@@ -143,7 +151,7 @@ for p in 7000 7002 7010 7012 7020 7022 7030 7032 7040 7042; do
     exit 2
   fi
 done
-"${COMPOSE[@]}" --profile grow down -v --remove-orphans >/dev/null 2>&1 # a run killed before its trap
+"${COMPOSE[@]}" --profile grow --profile scale down -v --remove-orphans >/dev/null 2>&1 # a run killed before its trap
 
 say "building the image ($BUILD)"
 b0=$(date +%s)
@@ -324,20 +332,130 @@ check "it leads" wait_for 20 lead_n
 check "writes through it commit" put_many newipleader 5
 docker rm -fv "$PLACEHOLDER" >/dev/null
 
+# ------------------------------------------------------------ ranges to place
+# Splits at keys the test wrote, so that there is something for the placement driver to move:
+# twelve ranges, all on node1..node3 (range 1, the system range on every node, keeps the first keys).
+SPLITS=(aftercrash-5 afterkill-1 afterkill-6 frozen-1 grown-1 newip-1 newip-6 newipleader-1 start-1 start-2 start-5)
+say "splitting the keys into $((${#SPLITS[@]} + 1)) ranges (bin/flotilla range split, published ports)"
+split_all() { local k; for k in "${SPLITS[@]}"; do flot range split --endpoints "$ENDPOINTS" "$k" >/dev/null || return 1; done; }
+check "${#SPLITS[@]} splits" quietly split_all
+check "writes continue across the ranges" put_many split 10
+check "every acknowledged write is there" all_acked_present
+
 # ------------------------------------------------------------ growth: node4 and node5
-say "growth: node4 and node5 (profile grow) join by name"
+# The placement driver's view, through the published client ports.
+nodes_json() { flot node list --json --endpoints "$ENDPOINTS" 2>/dev/null; }
+node_list() { flot node list --endpoints "$ENDPOINTS" 2>&1 | sed 's/^/      /'; }
+id_at() { nodes_json | jq -r --arg a "$1" '.nodes[] | select(.address == $a) | .id'; }  # id_at node5:7000
+# has_share ADDRESS MIN_REPLICAS MIN_LEADERS: the node at ADDRESS is live with at least that much.
+has_share() {
+  nodes_json | jq -e --arg a "$1" --argjson r "$2" --argjson l "$3" \
+    '[.nodes[] | select(.address == $a and .state == "live" and .replicas >= $r and .leaders >= $l)] | length == 1' >/dev/null
+}
+both_have_share() { has_share node4:7000 2 1 && has_share node5:7000 2 1; }
+# all_live_with N MIN_REPLICAS: exactly N nodes are live, each with at least MIN_REPLICAS replicas.
+all_live_with() {
+  nodes_json | jq -e --argjson n "$1" --argjson r "$2" \
+    '[.nodes[] | select(.state == "live")] | length == $n and all(.replicas >= $r)' >/dev/null
+}
+# removed_empty ID: node list shows node ID removed from the cluster, holding nothing.
+removed_empty() {
+  nodes_json | jq -e --argjson id "$1" '[.nodes[] | select(.id == $id and .state == "removed" and .replicas == 0)] | length == 1' >/dev/null
+}
+
+say "growth: node4 and node5 (profile grow) join by name, with ids from the cluster"
+g0=$(date +%s.%N)
 "${COMPOSE[@]}" --profile grow up -d node4 node5 >/dev/null 2>&1
 NODES=5
 ENDPOINTS=$ENDPOINTS5
 check "five containers healthy" wait_for 120 all_healthy
-check "node4 and node5 joined and were promoted: 5 voters" wait_for 90 n_voters 5
+check "node4 and node5 joined and were promoted: 5 voters of the system range" wait_for 90 n_voters 5
+check "node4 and node5 took ids handed out by the cluster (none given)" \
+  bash -c "docker logs $(container 4) 2>&1 | grep -q 'handed out by the cluster' && docker logs $(container 5) 2>&1 | grep -q 'handed out by the cluster'"
+say "      node4 is node $(id_at node4:7000), node5 is node $(id_at node5:7000)"
+check "node4 and node5 each hold >= 2 replicas and lead >= 1 range (node list, within 180 s)" \
+  wait_for 180 both_have_share
+GROW_S=$(since "$g0")
+say "      node4 and node5 held their share $GROW_S s after docker-compose up:"
+node_list
+check "all five nodes live, each with >= 2 replicas" all_live_with 5 2
 check "writes continue" put_many grown 10
-check "node4 caught up" caught_up 4
-check "node5 caught up" caught_up 5
-# SERIALIZABLE: each answers from its own copy (a LINEARIZABLE read would go to the leader).
-check "every acknowledged write is in node4's own copy" all_acked_present 127.0.0.1:7030 SERIALIZABLE
-check "every acknowledged write is in node5's own copy" all_acked_present 127.0.0.1:7040 SERIALIZABLE
+check "every acknowledged write is there" all_acked_present
+# Through a new node alone, from a client inside the network: node4 holds only some ranges and
+# leads fewer; the others' leaders are reached by the hints and addresses the cluster gives, which
+# name containers. (From the host, one published port alone does not do: those names do not
+# resolve there, so the client has only that endpoint to retry; see deploy/README.md.)
+in_network_scan_through_node4() {
+  docker run --rm --network "$NET" --entrypoint /opt/flotilla/bin/flotilla flotilla scan \
+    --endpoints node4:7000 --consistency LINEARIZABLE --limit 100000 >"$WORK/scan.tsv" 2>"$WORK/scan.err" || {
+    say "      scan failed: $(tail -3 "$WORK/scan.err")"; return 1; }
+  scan_has_all_acked
+}
+check "every acknowledged write reads back through node4 alone (a client inside the network)" \
+  in_network_scan_through_node4
 
+# ------------------------------------------------------------ shrink: decommission node5 first
+id5=$(id_at node5:7000)
+say "shrink: bin/flotilla node decommission $id5 (node5), then stop and remove its container"
+d0=$(date +%s.%N)
+check "decommission of node $id5 accepted" quietly flot node decommission --endpoints "$ENDPOINTS" "$id5"
+check "node list shows node $id5 removed with 0 replicas (within 300 s)" wait_for 300 removed_empty "$id5"
+DECOM_S=$(since "$d0")
+say "      node $id5 drained and removed in $DECOM_S s:"
+node_list
+"${COMPOSE[@]}" --profile grow stop node5 >/dev/null 2>&1
+"${COMPOSE[@]}" --profile grow rm -f node5 >/dev/null 2>&1
+check "node5's container is gone" test -z "$("${COMPOSE[@]}" --profile grow ps -q node5 2>/dev/null)"
+NODES=4
+ENDPOINTS=127.0.0.1:7000,127.0.0.1:7010,127.0.0.1:7020,127.0.0.1:7030
+check "4 voters of the system range left" wait_for 30 n_voters 4
+check "the four others live, each with >= 2 replicas" all_live_with 4 2
+check "writes continue without node5" put_many shrunk 10
+check "every acknowledged write is there" all_acked_present
+
+# ------------------------------------------------------------ docker-compose up --scale joiner=N
+SCALE=(docker-compose -p "$PROJECT" -f deploy/docker-compose.yml --profile scale)
+joiner() { echo "${PROJECT}_joiner_$1"; }
+joiner_addr() { echo "$(docker inspect -f '{{.Config.Hostname}}' "$(joiner "$1")"):7000"; }
+joiner_healthy() { [[ $(docker inspect -f '{{.State.Health.Status}}' "$(joiner "$1")" 2>/dev/null) == healthy ]]; }
+joiners_healthy() { joiner_healthy 1 && joiner_healthy 2; }
+say "scale: docker-compose --profile scale up -d --scale joiner=2 (no id, no fixed port, named by hostname)"
+j0=$(date +%s.%N)
+"${SCALE[@]}" up -d --scale joiner=2 joiner >"$WORK/scale.log" 2>&1 || cat "$WORK/scale.log"
+check "two joiner containers healthy" wait_for 120 joiners_healthy
+J1=$(joiner_addr 1)
+J2=$(joiner_addr 2)
+say "      joiner_1 advertises $J1 (published $(docker port "$(joiner 1)" 7000)), joiner_2 $J2"
+joiners_have_share() { has_share "$J1" 2 0 && has_share "$J2" 2 0; }
+check "both joiners live in node list, each with >= 2 replicas (within 180 s)" wait_for 180 joiners_have_share
+SCALE_S=$(since "$j0")
+say "      the joiners held >= 2 replicas each $SCALE_S s after docker-compose up --scale:"
+node_list
+check "six nodes live" all_live_with 6 2
+check "writes continue" put_many scaled 10
+check "every acknowledged write is there" all_acked_present
+idj2=$(id_at "$J2")
+say "scale down: decommission joiner_2 (node $idj2), then docker-compose up --scale joiner=1"
+d0=$(date +%s.%N)
+check "decommission of node $idj2 accepted" quietly flot node decommission --endpoints "$ENDPOINTS" "$idj2"
+check "node list shows node $idj2 removed with 0 replicas (within 300 s)" wait_for 300 removed_empty "$idj2"
+DECOM2_S=$(since "$d0")
+say "      node $idj2 drained and removed in $DECOM2_S s"
+# Compose removes the container but not its anonymous /data volume: that is left to us.
+DROPPED_VOLUMES+=($(docker inspect -f '{{range .Mounts}}{{.Name}} {{end}}' "$(joiner 2)"))
+"${SCALE[@]}" up -d --scale joiner=1 joiner >"$WORK/scale.log" 2>&1 || cat "$WORK/scale.log"
+only_joiner_1() { ! docker inspect "$(joiner 2)" >/dev/null 2>&1 && joiner_healthy 1; }
+check "--scale joiner=1 removed joiner_2 (the highest number) and kept joiner_1" only_joiner_1
+check "joiner_2's volume, left by compose, removed (its node id is never reused)" \
+  quietly docker volume rm "${DROPPED_VOLUMES[@]}"
+DROPPED_VOLUMES=()
+check "five nodes live" all_live_with 5 2
+check "writes continue" put_many unscaled 10
+check "every acknowledged write is there" all_acked_present
+
+say "figures: node4/node5 held their share ${GROW_S} s after up; node5's decommission took ${DECOM_S} s;"
+say "         two joiners held >= 2 replicas each ${SCALE_S} s after up --scale; joiner_2's decommission ${DECOM2_S} s"
+say "         load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "$(wc -l <"$ACKED") writes acknowledged in all"
 echo "$passed passed, $failed failed"
 ((failed == 0))

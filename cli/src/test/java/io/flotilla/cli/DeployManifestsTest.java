@@ -94,10 +94,10 @@ class DeployManifestsTest {
     assertThat(exec.find()).as("the script ends in exec ... flotilla server: %s", script).isTrue();
     Matcher join = Pattern.compile("mode=\"(--join [^\"]+)\"").matcher(script);
     assertThat(join.find()).as("the script's join mode").isTrue();
-    assertThat(script).contains("mode=--bootstrap");
-    String mode = ordinal == 0 ? "--bootstrap" : join.group(1);
-    String line = exec.group(1).replace("$HOSTNAME", "flotilla-" + ordinal)
-        .replace("$id", ordinal == 0 ? "1" : "4711").replace("$mode", mode);
+    Matcher bootstrap = Pattern.compile("mode=\"(--id 1 --bootstrap)\"").matcher(script);
+    assertThat(bootstrap.find()).as("the script's bootstrap mode").isTrue();
+    String mode = ordinal == 0 ? bootstrap.group(1) : join.group(1);
+    String line = exec.group(1).replace("$HOSTNAME", "flotilla-" + ordinal).replace("$mode", mode);
     assertThat(line).as("every variable filled in").doesNotContain("$");
     return List.of(line.trim().split("\\s+"));
   }
@@ -106,7 +106,8 @@ class DeployManifestsTest {
   void everyComposeNodeCommandIsAValidServerCommandAdvertisingItsServiceName() {
     List<String> nodes = new ArrayList<>();
     compose.path("services").fieldNames().forEachRemaining(nodes::add);
-    assertThat(nodes).containsExactly("node1", "node2", "node3", "node4", "node5");
+    assertThat(nodes).containsExactly("node1", "node2", "node3", "node4", "node5", "joiner");
+    nodes.remove("joiner"); // a shell script, checked by joinerIsAServerCommandNamedByItsHostnameWithNoId
     for (String node : nodes) {
       List<String> args = composeCommand(node);
       parseServer(args);
@@ -118,6 +119,13 @@ class DeployManifestsTest {
         // Joined by name through the bootstrapping node's advertised client address.
         assertThat(args).containsSubsequence("--join", "node1:7000").doesNotContain("--bootstrap");
       }
+      // The growth nodes take an id from the cluster, as any node that grows it; the first three
+      // keep fixed ids (the test and the chaos run address them as node 1..3).
+      if (node.equals("node4") || node.equals("node5")) {
+        assertThat(args).as(node).doesNotContain("--id");
+      } else {
+        assertThat(args).as(node).containsSubsequence("--id", node.substring(4));
+      }
       JsonNode ports = compose.path("services").path(node).path("ports");
       List<String> targets = new ArrayList<>();
       ports.forEach(p -> targets.add(p.asText().replaceAll(".*:", "")));
@@ -127,19 +135,50 @@ class DeployManifestsTest {
   }
 
   @Test
+  void joinerIsAServerCommandNamedByItsHostnameWithNoId() {
+    // `--profile scale up --scale joiner=N`: every container runs the same command, so it has no
+    // id (the cluster hands one out), names itself by its hostname (the container's short id,
+    // which Docker's DNS resolves) and publishes no fixed host port.
+    JsonNode joiner = compose.at("/services/joiner");
+    assertThat(joiner.path("profiles").toString()).isEqualTo("[\"scale\"]");
+    assertThat(joiner.path("entrypoint").toString()).isEqualTo("[\"bash\",\"-c\"]");
+    assertThat(joiner.path("command")).hasSize(1);
+    String script = joiner.path("command").get(0).asText();
+    // `$$` is compose's escape for a `$` the container's shell sees (not the host's variable).
+    assertThat(script).startsWith("exec /opt/flotilla/bin/flotilla server ").contains("$$HOSTNAME")
+        .doesNotContain("${");
+    String line = script.substring("exec /opt/flotilla/bin/flotilla server ".length())
+        .replace("$$HOSTNAME", "0123456789ab");
+    assertThat(line).as("every variable filled in").doesNotContain("$");
+    List<String> args = List.of(line.trim().split("\\s+"));
+    parseServer(args);
+    assertThat(args).doesNotContain("--id").containsSubsequence("--join", "node1:7000")
+        .containsSubsequence("--advertise-peer", "0123456789ab:7001")
+        .containsSubsequence("--advertise-client", "0123456789ab:7000");
+    assertThat(flags(args)).as("the joiner's flags against node4's").isEqualTo(flags(composeCommand("node4")));
+    assertThat(joiner.has("volumes")).as("no named volume: one anonymous /data volume per container").isFalse();
+    assertThat(joiner.has("hostname")).as("the hostname differs per container").isFalse();
+    List<String> ports = new ArrayList<>();
+    joiner.path("ports").forEach(p -> ports.add(p.asText()));
+    assertThat(ports).as("host ports chosen by Docker").containsExactlyInAnyOrder("127.0.0.1::7000", "127.0.0.1::7002");
+  }
+
+  @Test
   void kubernetesPodCommandsAreValidServerCommandsWithTheComposeFlags() {
     for (int ordinal : new int[] {0, 1, 2}) {
       List<String> args = podCommand(ordinal);
       parseServer(args);
       assertThat(args).containsSubsequence("--advertise-peer", "flotilla-" + ordinal + ".flotilla:7001")
           .containsSubsequence("--advertise-client", "flotilla-" + ordinal + ".flotilla:7000");
-      // Apart from the node's own id, the same flags as the compose file (which is run for real).
-      String composeNode = ordinal == 0 ? "node1" : "node2";
+      // The same flags as the compose file (which is run for real): pod 0 bootstraps as node1
+      // does; the others join with an id from the cluster as node4 does.
+      String composeNode = ordinal == 0 ? "node1" : "node4";
       assertThat(flags(args)).as("pod %d's flags against compose's %s", ordinal, composeNode)
           .isEqualTo(flags(composeCommand(composeNode)));
     }
     // Joined through the bootstrapping pod's advertised client address, by name.
-    assertThat(podCommand(1)).containsSubsequence("--join", "flotilla-0.flotilla:7000");
+    assertThat(podCommand(1)).containsSubsequence("--join", "flotilla-0.flotilla:7000").doesNotContain("--id");
+    assertThat(podCommand(0)).containsSubsequence("--id", "1");
     assertThat(podCommand(0)).containsSubsequence("--advertise-client", "flotilla-0.flotilla:7000");
   }
 
@@ -208,6 +247,17 @@ class DeployManifestsTest {
     assertThat(statefulSet.at("/spec/template/spec/securityContext/runAsUser").asText()).isEqualTo(uid.group(1));
     assertThat(statefulSet.at("/spec/template/spec/securityContext/fsGroup").asText()).isEqualTo(uid.group(1));
     assertThat(dockerfile).contains("MaxRAMPercentage").containsPattern("(?m)^USER flotilla$");
+  }
+
+  @Test
+  void scaleScriptDrainsNodesBeforeTheirPodsGo() throws IOException {
+    // scale.sh cannot run here (no cluster); at least it decommissions (replicas move off first)
+    // and waits for `removed` before it scales down, rather than removing members outright.
+    String script = Files.readString(REPO.resolve("deploy/kubernetes/scale.sh"));
+    assertThat(script).contains("node decommission").contains("\"removed 0\"").doesNotContain("member remove");
+    assertThat(script.indexOf("node decommission")).isLessThan(script.indexOf("kubectl scale"));
+    assertThat(script).contains("flotilla-$1.flotilla:7000"); // the address the pods advertise
+    assertThat(podCommand(1)).containsSubsequence("--advertise-client", "flotilla-1.flotilla:7000");
   }
 
   @Test
