@@ -196,14 +196,16 @@ public final class RequestService implements RequestHandler {
 
   /** Hands {@code r} to the first of {@code holders} with a known client address; null as above. */
   private CompletableFuture<Response> forwardToHolders(Request r, List<Long> holders) {
-    if (r.getForwarded()) {
+    if (r.getForwarded() || r.getForwardedToHolder()) {
       return null;
     }
     for (long node : holders) {
       String address = node == self ? null : directory.clientAddress(node);
       if (address != null) {
         forwarded.incrementAndGet();
-        return forwarder().forward(Endpoint.parse(address), r.toBuilder().setForwarded(true).build());
+        // Not marked forwarded: the holder, if it does not lead the range, hands it on to the
+        // leader once more (a client that knows one node reaches every range's leader).
+        return forwarder().forward(Endpoint.parse(address), r.toBuilder().setForwardedToHolder(true).build());
       }
     }
     return null;

@@ -121,6 +121,17 @@ class PlacementTest {
             }
           }
         });
+        // A client that knows one node only reaches every range, held there or not: the node
+        // hands the request to a holder, which hands it to the range's leader if need be.
+        try (FlotillaClient one = new FlotillaClient(ClientOptions.of("127.0.0.1:" + ports.get(5L)[0])
+            .withRequestTimeout(Duration.ofSeconds(20)))) {
+          for (int i = 0; i < 100; i += 4) {
+            String k = String.format("k%03d-one", i);
+            one.blocking().put(b(k), b("via-5"));
+            assertThat(one.blocking().get(b(k), Consistency.LINEARIZABLE).map(v -> new String(v, UTF_8)))
+                .as(k).contains("via-5");
+          }
+        }
         // Node 1 is drained: it ends with nothing but the system range and leaves the cluster.
         c.decommission(1).get();
         await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> {
