@@ -180,10 +180,7 @@ public final class Store implements AutoCloseable {
       Set<Long> voters = id == KV_GROUP_ID ? bootstrapVoters : Set.of();
       WalRaftStorage storage = openLog(id, r.appliedIndex() == RangeState.INITIAL_INDEX
           ? configurationOf(r.descriptor()) : null);
-      Replica replica = new Replica(id, config, voters, storage, sm, scheduler, snapshotter,
-          transports.apply(id), membershipChanged, this::split);
-      listen(id, replica);
-      replicas.put(id, replica);
+      replicas.put(id, replicaOver(id, voters, storage));
     }
     // A log without state in the state machine is a placeholder's (its hard state, perhaps the
     // leader's snapshot that a crash kept from being installed): it comes back as one.
@@ -238,8 +235,12 @@ public final class Store implements AutoCloseable {
   }
 
   private Replica newPlaceholder(long id) throws IOException {
-    WalRaftStorage storage = WalRaftStorage.open(wal, id, dataDir.resolve("raft-snapshots"));
-    Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
+    return replicaOver(id, Set.of(), WalRaftStorage.open(wal, id, dataDir.resolve("raft-snapshots")));
+  }
+
+  /** Range {@code id}'s replica over {@code storage} (not started), told to the range listener. */
+  private Replica replicaOver(long id, Set<Long> voters, WalRaftStorage storage) throws IOException {
+    Replica r = new Replica(id, config, voters, storage, sm, scheduler, snapshotter, transports.apply(id),
         membershipChanged, this::split);
     listen(id, r);
     return r;
@@ -312,9 +313,7 @@ public final class Store implements AutoCloseable {
       // is not accepted while a split is in flight, so they are the parent's configuration here.
       Configuration cfg = atSplit.isEmpty() ? configurationOf(right) : atSplit;
       WalRaftStorage storage = placeholderLog == null ? openLog(id, cfg) : initialize(placeholderLog, cfg);
-      Replica r = new Replica(id, config, Set.of(), storage, sm, scheduler, snapshotter, transports.apply(id),
-          membershipChanged, this::split);
-      listen(id, r);
+      Replica r = replicaOver(id, Set.of(), storage);
       replicas.put(id, r);
       Replica parent = replicas.get(split.getLeft().getRangeId());
       if (started) {
@@ -401,9 +400,7 @@ public final class Store implements AutoCloseable {
       if (r.storage().lastIndex() > leaderCommit) {
         // Entries arrived between the check and the stop: keep it (restarted), ask again later.
         LOG.info("node {}: range {}'s replica received entries while being deleted: kept", nodeId, id);
-        Replica again = new Replica(id, config, Set.of(), r.storage(), sm, scheduler, snapshotter, transports.apply(id),
-            membershipChanged, this::split);
-        listen(id, again);
+        Replica again = replicaOver(id, Set.of(), r.storage());
         replicas.put(id, again);
         again.start();
         return false;
